@@ -1,0 +1,70 @@
+# vpc-dns-watchdog developer entry points. Everything installs into .venv from the package registries.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHECKOV_VENV := $(VENV)/checkov
+STAMP := $(VENV)/.installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+# sam build wants the runtime's interpreter (python3.12) on PATH; pyenv machines have one aside.
+PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command -v python3.12)"; \
+	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
+
+.PHONY: help venv lint typecheck unit iac checkov sam-build test demo bench sam-local clean
+
+help:
+	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
+	@echo "make test   - lint, type-check, run every test and check the SAM template"
+	@echo "make bench  - benchmarks (medians and ratios, side by side in one run)"
+	@echo "make sam-local - sam build + real 'sam local invoke' of each function (needs Docker with Lambda images)"
+
+$(STAMP): requirements-dev.txt functions/canary/requirements.txt functions/checker/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
+	$(BIN)/python -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	cd functions/canary && ../../$(BIN)/mypy --config-file ../../pyproject.toml app.py dns_canary
+	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml app.py watchdog
+	MYPYPATH=functions/canary:functions/checker $(BIN)/mypy devtools
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+iac: $(STAMP) checkov sam-build
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
+
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml
+
+sam-build: $(STAMP)
+	@if [ -z "$(PY312_DIR)" ]; then echo "sam build skipped: no python3.12 interpreter on this machine"; \
+	else PATH="$(PY312_DIR):$$PATH" $(BIN)/sam build --cached --parallel; fi
+
+test: lint typecheck unit iac
+
+demo: $(STAMP)
+	$(BIN)/python -m devtools.demo
+
+bench: $(STAMP)
+	$(BIN)/python -m devtools.bench
+
+clean:
+	rm -rf $(VENV) .aws-sam
