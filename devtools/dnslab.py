@@ -31,8 +31,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dns.exception
 import dns.flags
@@ -43,6 +42,9 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 Behaviour = Literal["answer", "blackhole", "refuse", "servfail"]
 Records = Mapping[str, Mapping[str, Sequence[str]]]
@@ -117,7 +119,9 @@ class _Listener:
             question = query.question[0]
             self.queries.append(
                 QueryLogEntry(
-                    question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype), transport
+                    question.name.to_text().lower(),
+                    dns.rdatatype.to_text(question.rdtype),
+                    transport,
                 )
             )
 

@@ -20,7 +20,8 @@ def ask(address: str, port: int, name: str, rdtype: str = "A", timeout: float = 
 def test_answering_server_serves_its_records_and_nxdomain_for_others() -> None:
     with DnsLab() as lab:
         server = lab.add_server(
-            "corp", records={**AWS, "alias.corp.example": {"CNAME": ["sts.us-east-1.amazonaws.com."]}}
+            "corp",
+            records={**AWS, "alias.corp.example": {"CNAME": ["sts.us-east-1.amazonaws.com."]}},
         )
         reply = ask(server.address, lab.port, "alias.corp.example")
         assert reply.rcode() == dns.rcode.NOERROR
@@ -58,7 +59,10 @@ def test_large_answers_are_truncated_over_udp_and_complete_over_tcp() -> None:
         server = lab.add_server("corp", records=records)
         forwarder = lab.add_forwarder([server.address])
         reply, used_tcp = dns.query.udp_with_fallback(
-            dns.message.make_query("big.corp.example", "TXT"), forwarder.address, port=lab.port, timeout=2
+            dns.message.make_query("big.corp.example", "TXT"),
+            forwarder.address,
+            port=lab.port,
+            timeout=2,
         )
         assert used_tcp
         assert len(reply.answer[0]) == 6
