@@ -303,7 +303,7 @@ class DnsLab:
 
     port: int | None = None
     upstream_timeout_s: float = 1.0
-    _prefix: str = field(init=False, default="")
+    prefix: str = ""
     _next_host: int = field(init=False, default=1)
     _listeners: list[_Listener] = field(init=False, default_factory=list)
     _dir: Path | None = field(init=False, default=None)
@@ -326,14 +326,15 @@ class DnsLab:
         self._dir = Path(tempfile.mkdtemp(prefix="dnslab-"))
         rng = random.SystemRandom()
         for _ in range(50):
-            prefix = f"127.{rng.randint(100, 199)}.{rng.randint(0, 255)}"
-            if self._block_is_free(prefix):
-                self._prefix = prefix
+            if self.prefix:
                 break
-        else:
+            candidate = f"127.{rng.randint(100, 199)}.{rng.randint(0, 255)}"
+            if self._block_is_free(candidate):
+                self.prefix = candidate
+        if not self.prefix:
             raise RuntimeError("DNS lab: no free 127.X.Y.0/24 block found")
         if self.port is None:
-            self.port = 53 if os.geteuid() == 0 else self._free_port(self._prefix + ".250")
+            self.port = 53 if os.geteuid() == 0 else self._free_port(self.prefix + ".250")
 
     @staticmethod
     def _block_is_free(prefix: str) -> bool:
@@ -353,13 +354,25 @@ class DnsLab:
             port: int = sock.getsockname()[1]
             return port
 
-    def _allocate(self) -> str:
-        if not self._prefix:
+    @property
+    def cidr(self) -> str:
+        """The lab's block, usable as a (fake) VPC CIDR whose base + 2 is a lab address."""
+        return f"{self.prefix}.0/24"
+
+    def _allocate(self, host: int | None = None) -> str:
+        if not self.prefix:
             raise RuntimeError("DNS lab not started: use it as a context manager")
-        if self._next_host > 240:
-            raise RuntimeError("DNS lab: out of addresses")
-        address = f"{self._prefix}.{self._next_host}"
-        self._next_host += 1
+        taken = {listener.address for listener in self._listeners}
+        while host is None:
+            if self._next_host > 240:
+                raise RuntimeError("DNS lab: out of addresses")
+            candidate = f"{self.prefix}.{self._next_host}"
+            self._next_host += 1
+            if candidate not in taken and not candidate.endswith(".2"):
+                return candidate
+        address = f"{self.prefix}.{host}"
+        if address in taken:
+            raise RuntimeError(f"DNS lab: {address} is already in use")
         return address
 
     def _bind_port(self) -> int:
@@ -372,8 +385,11 @@ class DnsLab:
         records: Records | None = None,
         behaviour: Behaviour = "answer",
         delay_ms: float = 0.0,
+        host: int | None = None,
     ) -> LabServer:
-        server = LabServer(self._allocate(), self._bind_port(), name, records, behaviour, delay_ms)
+        """Start a server; ``host`` pins the last octet (``2`` is kept for the VPC base + 2)."""
+        address = self._allocate(host)
+        server = LabServer(address, self._bind_port(), name, records, behaviour, delay_ms)
         self._listeners.append(server)
         return server
 
@@ -426,6 +442,11 @@ class DnsLab:
 
     def servers(self) -> Iterator[_Listener]:
         yield from self._listeners
+
+    def remove(self, listener: _Listener) -> None:
+        """Stop one server or forwarder of the lab."""
+        self._listeners.remove(listener)
+        listener.close()
 
     def close(self) -> None:
         listeners, self._listeners = self._listeners, []

@@ -1,0 +1,267 @@
+"""A local stand-in for the Lambda platform, for the demo and end-to-end tests.
+
+It answers the Lambda ``Invoke`` calls of boto3 clients (created under moto) by running the real
+canary handler in this process, inside a simulated VPC execution environment:
+
+- each environment gets a resolv.conf generated from the VPC's option set *at the time the
+  environment was created*, exactly shaped like Lambda's (``; configured nameserver X`` lines and a
+  ``nameserver`` pointing at a forwarder that plays 169.254.78.1);
+- its forwarder relays to those same servers (AmazonProvidedDNS is the VPC base + 2 address);
+- an environment stays warm until the function's configuration changes (its ``RevisionId``), so a
+  warm canary keeps seeing an old option set, the worst case the checker's freshness step handles;
+- a run longer than the function's timeout, or an exception, comes back the way Lambda reports it
+  (``FunctionError: Unhandled`` with the ``Sandbox.Timedout`` or error payload).
+
+Everything it starts lives in the given :class:`DnsLab`, on loopback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import ipaddress
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.response
+
+if TYPE_CHECKING:
+    from devtools.dnslab import DnsLab, LabForwarder, LabServer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CANARY_DIR = REPO_ROOT / "functions" / "canary"
+_handler_lock = threading.Lock()
+
+
+def load_handler(function_dir: Path, module_name: str) -> Callable[[Any, Any], Any]:
+    """Import ``app.lambda_handler`` from a function's CodeUri, as the Lambda runtime does."""
+    if str(function_dir) not in sys.path:
+        sys.path.insert(0, str(function_dir))
+    spec = importlib.util.spec_from_file_location(module_name, function_dir / "app.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {function_dir / 'app.py'}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    handler: Callable[[Any, Any], Any] = module.lambda_handler
+    return handler
+
+
+@dataclass
+class FakeLambdaContext:
+    """The parts of the Lambda context object handlers use."""
+
+    function_name: str
+    timeout_s: float
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
+
+
+@dataclass
+class ExecutionEnvironment:
+    """One warm environment of a canary: its resolv.conf and forwarder are fixed at creation."""
+
+    revision_id: str
+    configured: list[str]
+    resolv_conf: Path
+    forwarder: LabForwarder | None
+    invocations: int = 0
+
+
+def amazon_provided_dns_address(cidr: str) -> str:
+    """AmazonProvidedDNS inside a VPC: the primary CIDR's base address + 2."""
+    return str(ipaddress.ip_network(cidr, strict=False).network_address + 2)
+
+
+@dataclass
+class LocalCanaryPlatform:
+    """Routes ``lambda.Invoke`` of boto3 clients to the real canary code, through the DNS lab."""
+
+    lab: DnsLab
+    amazon: LabServer
+    region: str = "us-east-1"
+    environments: dict[str, ExecutionEnvironment] = field(default_factory=dict)
+    invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _handler: Callable[[Any, Any], Any] | None = None
+
+    @contextmanager
+    def routing(self) -> Iterator[LocalCanaryPlatform]:
+        """Route every boto3 client created inside this block (register before creating them)."""
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        events = boto3.DEFAULT_SESSION.events
+        events.register("before-parameter-build.lambda.Invoke", self._remember_request)
+        events.register("before-call.lambda.Invoke", self._invoke)  # type: ignore[arg-type]
+        try:
+            yield self
+        finally:
+            events.unregister("before-parameter-build.lambda.Invoke", self._remember_request)
+            events.unregister("before-call.lambda.Invoke", self._invoke)  # type: ignore[arg-type]
+            self.close()
+
+    def close(self) -> None:
+        for environment in self.environments.values():
+            if environment.forwarder is not None:
+                self.lab.remove(environment.forwarder)
+        self.environments.clear()
+
+    # botocore event handlers -------------------------------------------------------------
+    def _remember_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["local_lambda"] = {
+            "function": params["FunctionName"],
+            "payload": params.get("Payload", b"{}"),
+        }
+
+    def _invoke(self, context: dict[str, Any], **_: Any) -> tuple[None, dict[str, Any]]:
+        request = context["local_lambda"]
+        payload = request["payload"]
+        event = json.loads(payload.read() if hasattr(payload, "read") else payload or b"{}")
+        status, body, function_error = self.invoke(request["function"], event)
+        data = json.dumps(body).encode()
+        response: dict[str, Any] = {
+            "StatusCode": status,
+            "ExecutedVersion": "$LATEST",
+            "Payload": botocore.response.StreamingBody(io.BytesIO(data), len(data)),
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}},
+        }
+        if function_error:
+            response["FunctionError"] = function_error
+        return None, response
+
+    # the simulated platform --------------------------------------------------------------
+    def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:
+        """Run one invocation; returns (status code, payload, FunctionError or None)."""
+        lam = boto3.client("lambda", region_name=self.region)
+        config = lam.get_function_configuration(FunctionName=function)
+        name = config["FunctionName"]
+        self.invocations.append((name, event))
+        environment = self._environment_for(name, config)
+        environment.invocations += 1
+        timeout_s = float(config.get("Timeout", 3))
+        variables = dict(config.get("Environment", {}).get("Variables", {}))
+        variables.update(
+            {
+                "RESOLV_CONF_PATH": str(environment.resolv_conf),
+                "AMAZON_DNS_SERVER": self.amazon.address,
+                "DNS_PORT": str(self.lab.port),
+                "AWS_REGION": self.region,
+                "AWS_LAMBDA_FUNCTION_NAME": name,
+            }
+        )
+        context = FakeLambdaContext(function_name=name, timeout_s=timeout_s)
+        started = time.monotonic()
+        try:
+            with _handler_lock, _environment_variables(variables):
+                result = self._canary_handler()(event, context)
+        except Exception as exc:  # reported the way Lambda reports it: FunctionError
+            return (
+                200,
+                {
+                    "errorMessage": str(exc),
+                    "errorType": type(exc).__name__,
+                    "stackTrace": traceback.format_tb(exc.__traceback__),
+                },
+                "Unhandled",
+            )
+        elapsed = time.monotonic() - started
+        if elapsed > timeout_s:
+            return (
+                200,
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {context.aws_request_id} Error: "
+                    f"Task timed out after {timeout_s:.2f} seconds",
+                },
+                "Unhandled",
+            )
+        return 200, result, None
+
+    def _canary_handler(self) -> Callable[[Any, Any], Any]:
+        if self._handler is None:
+            self._handler = load_handler(CANARY_DIR, "canary_app_local")
+        return self._handler
+
+    def _environment_for(self, name: str, config: Mapping[str, Any]) -> ExecutionEnvironment:
+        revision = str(config.get("RevisionId", ""))
+        environment = self.environments.get(name)
+        if environment is not None and environment.revision_id == revision:
+            return environment
+        if environment is not None and environment.forwarder is not None:
+            self.lab.remove(environment.forwarder)
+        vpc_id = config.get("VpcConfig", {}).get("VpcId", "")
+        configured = self.option_set_servers(vpc_id)
+        outside = [server for server in configured if not server.startswith(self.lab.prefix + ".")]
+        if outside:
+            # Network safety: the local platform only ever talks to the lab's own addresses.
+            raise ValueError(
+                f"option set of {vpc_id} names {outside}, outside the DNS lab {self.lab.cidr}; "
+                "build local VPCs with CidrBlock=lab.cidr and lab server addresses"
+            )
+        forwarder = self.lab.add_forwarder(configured)
+        path = self.lab.write_resolv_conf(
+            configured=configured,
+            nameservers=[forwarder.address],
+            filename=f"resolv-{name}-{uuid.uuid4().hex[:8]}.conf",
+        )
+        environment = ExecutionEnvironment(revision, configured, path, forwarder)
+        self.environments[name] = environment
+        return environment
+
+    def option_set_servers(self, vpc_id: str) -> list[str]:
+        """The DNS servers a new environment in the VPC would get from its option set."""
+        ec2 = boto3.client("ec2", region_name=self.region)
+        vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+        option_set_id = vpc.get("DhcpOptionsId", "default")
+        if option_set_id == "default":
+            return []
+        option_set = ec2.describe_dhcp_options(DhcpOptionsIds=[option_set_id])["DhcpOptions"][0]
+        servers: list[str] = []
+        for entry in option_set.get("DhcpConfigurations", []):
+            if entry["Key"] == "domain-name-servers":
+                for value in entry["Values"]:
+                    server = value["Value"]
+                    if server == "AmazonProvidedDNS":
+                        server = amazon_provided_dns_address(vpc["CidrBlock"])
+                    servers.append(server)
+        return servers
+
+
+@contextmanager
+def _environment_variables(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
