@@ -1,0 +1,273 @@
+"""Benchmarks: medians and ratios, each measured side by side with its baseline in one run.
+
+    make bench            # or: python -m devtools.bench [--runs N] [--only canary|checker|import]
+
+Everything talks to the DNS lab on loopback or to moto in this process; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.message
+import dns.query
+
+from devtools.dnslab import DnsLab
+from devtools.local_lambda import CANARY_DIR, REPO_ROOT, FakeLambdaContext, load_handler
+
+CHECKER_DIR = REPO_ROOT / "functions" / "checker"
+NAMES = [f"svc{i:02d}.corp.example" for i in range(20)]
+RECORDS = {name: {"A": [f"10.20.0.{i + 1}"]} for i, name in enumerate(NAMES)}
+
+
+@dataclass
+class Row:
+    """One line of the report: a measurement, its baseline and the target it must meet."""
+
+    name: str
+    value_ms: float
+    baseline_name: str
+    baseline_ms: float
+    target: str
+    passed: bool
+
+    def render(self) -> str:
+        ratio = self.value_ms / self.baseline_ms if self.baseline_ms else float("nan")
+        verdict = "PASS" if self.passed else "FAIL"
+        return (
+            f"{self.name:<44} {self.value_ms:>9.1f} ms | {self.baseline_name:<38} "
+            f"{self.baseline_ms:>9.1f} ms | ratio {ratio:5.2f} | {self.target:<18} {verdict}"
+        )
+
+
+def median_ms(runs: int, action: Callable[[], object]) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+@contextmanager
+def env(variables: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _plan(deadline_ms: int, max_latency_ms: int = 1000) -> dict[str, Any]:
+    return {
+        "probes": [{"name": name, "max_latency_ms": max_latency_ms} for name in NAMES],
+        "deadline_ms": deadline_ms,
+    }
+
+
+def _stub_lookup_seconds(resolv_conf: Path, name: str) -> float:
+    """How long glibc's getaddrinfo blocks with this resolv.conf (what an application sees).
+
+    Runs in a private mount namespace where the lab's resolv.conf is bind-mounted over
+    /etc/resolv.conf, so the machine's own resolver configuration is never touched.
+    """
+    probe = (
+        "import socket,time\n"
+        "t=time.perf_counter()\n"
+        "try:\n"
+        f"    socket.getaddrinfo({name!r}, 443)\n"
+        "except OSError:\n"
+        "    pass\n"
+        "print(time.perf_counter()-t)\n"
+    )
+    script = f'mount --bind "{resolv_conf}" /etc/resolv.conf && exec "{sys.executable}" -c "$0"'
+    out = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return float(out.stdout.strip())
+
+
+def bench_canary_blackholed(runs: int) -> list[Row]:
+    deadline_ms = 1500
+    handler = load_handler(CANARY_DIR, "canary_app_bench")
+    with DnsLab() as lab:
+        amazon = lab.add_server("amazon", behaviour="blackhole", host=2)
+        dead = lab.add_server("dead", behaviour="blackhole")
+        lab.add_forwarder([dead.address])
+        resolv_conf = lab.write_resolv_conf(configured=[dead.address])
+        with env(lab.canary_env(amazon=amazon)):
+
+            def verdict() -> None:
+                result = handler(_plan(deadline_ms), FakeLambdaContext("canary", timeout_s=5))
+                assert result["ok"] is False, result["diagnosis"]
+
+            canary_ms = median_ms(runs, verdict)
+        can_unshare = os.geteuid() == 0 and shutil.which("unshare") is not None
+        stub_ms = _stub_lookup_seconds(resolv_conf, NAMES[0]) * 1000 if can_unshare else 0.0
+    rows = [
+        Row(
+            f"canary verdict, 20 names black-holed, D={deadline_ms}",
+            canary_ms,
+            "deadline D",
+            deadline_ms,
+            "<= 1.10 x D",
+            canary_ms <= 1.10 * deadline_ms,
+        )
+    ]
+    if stub_ms:
+        rows.append(
+            Row(
+                "canary verdict, 20 names black-holed",
+                canary_ms,
+                "glibc getaddrinfo, ONE name (timeout:2 attempts:5)",
+                stub_ms,
+                "(baseline)",
+                canary_ms < stub_ms,
+            )
+        )
+    return rows
+
+
+def bench_canary_healthy(runs: int) -> list[Row]:
+    handler = load_handler(CANARY_DIR, "canary_app_bench")
+    with DnsLab() as lab:
+        amazon = lab.add_server("amazon", records=RECORDS, host=2)
+        corp = lab.add_server("corp", records=RECORDS, delay_ms=20)
+        forwarder = lab.add_forwarder([corp.address])
+        lab.write_resolv_conf(configured=[corp.address])
+        query = dns.message.make_query(NAMES[0], "A")
+
+        def single() -> None:
+            dns.query.udp(query, forwarder.address, port=lab.port, timeout=2)
+
+        with env(lab.canary_env(amazon=amazon)):
+
+            def verdict() -> None:
+                result = handler(_plan(1500), FakeLambdaContext("canary", timeout_s=5))
+                assert result["ok"] is True, result["diagnosis"]
+
+            verdict()  # warm the handler module
+            canary_ms = median_ms(runs, verdict)
+            single_ms = median_ms(runs, single)
+    return [
+        Row(
+            "canary, 20 healthy names (upstream +20 ms)",
+            canary_ms,
+            "one lookup through the forwarder",
+            single_ms,
+            "<= 3 x one lookup",
+            canary_ms <= 3 * single_ms,
+        )
+    ]
+
+
+def _cold_import_ms(code_dir: Path, module: str, runs: int) -> float:
+    code = (
+        "import sys,time\n"
+        f"sys.path.insert(0, {str(code_dir)!r})\n"
+        "t=time.perf_counter()\n"
+        f"import {module}\n"
+        "print((time.perf_counter()-t)*1000)\n"
+    )
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def bench_imports(runs: int) -> list[Row]:
+    boto3_ms = _cold_import_ms(REPO_ROOT, "boto3", runs)
+    canary_ms = _cold_import_ms(CANARY_DIR, "app", runs)
+    rows = [
+        Row(
+            "cold import: canary handler module",
+            canary_ms,
+            "cold import: boto3",
+            boto3_ms,
+            "<= 0.5 x boto3",
+            canary_ms <= 0.5 * boto3_ms,
+        )
+    ]
+    if (CHECKER_DIR / "app.py").exists():
+        checker_ms = _cold_import_ms(CHECKER_DIR, "app", runs)
+        rows.append(
+            Row(
+                "cold import: checker handler module",
+                checker_ms,
+                "cold import: boto3",
+                boto3_ms,
+                "(reported)",
+                True,
+            )
+        )
+    return rows
+
+
+def bench_checker_fanout(runs: int) -> list[Row]:
+    from devtools.fanout import fanout_wall_ms
+
+    concurrent_ms = statistics.median(
+        fanout_wall_ms(100, 300, concurrency=100) for _ in range(runs)
+    )
+    sequential_ms = fanout_wall_ms(100, 300, concurrency=1) if runs else 0.0
+    return [
+        Row(
+            "checker fan-out, 100 canaries x 300 ms",
+            concurrent_ms,
+            "same, invoked one after another",
+            sequential_ms,
+            "<= 450 ms + overhead",
+            concurrent_ms <= 1.5 * 300 + 250,
+        )
+    ]
+
+
+SUITES: dict[str, Callable[[int], list[Row]]] = {
+    "canary": lambda runs: bench_canary_blackholed(runs) + bench_canary_healthy(runs),
+    "import": bench_imports,
+    "checker": bench_checker_fanout,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--only", choices=sorted(SUITES), action="append")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    for suite in args.only or list(SUITES):
+        rows += SUITES[suite](args.runs)
+    print(
+        f"vpc-dns-watchdog benchmarks (median of {args.runs} runs, python {sys.version.split()[0]})"
+    )
+    for row in rows:
+        print(row.render())
+    if args.json:
+        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2))
+    return 0 if all(row.passed for row in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
