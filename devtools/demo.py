@@ -1,0 +1,296 @@
+"""`make demo`: the watchdog doing its job, end to end, on this machine alone.
+
+A DNS lab on loopback plays the VPC's DNS servers, the Amazon resolver and the Lambda link-local
+forwarder; moto plays AWS (a VPC, its option sets, the canary function with its tag, the alert
+topic with a queue subscribed, the state table). The real checker handler handles each event and
+the real canary code probes DNS through the lab, in an execution environment whose resolv.conf is
+generated from the VPC's option set as the Lambda platform would.
+
+The timeline: a sweep finds everything healthy; someone points the VPC at a dead DNS server; the
+same CloudTrail event is delivered twice; someone points it at a server that does not forward AWS
+names; the change is rolled back. Exit status 0 only if every step played out as expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from devtools.dnslab import DnsLab, LabServer
+from devtools.local_lambda import REPO_ROOT, FakeLambdaContext, LocalCanaryPlatform, load_handler
+
+REGION = "us-east-1"
+EVENTS = REPO_ROOT / "events"
+CHECKER_DIR = REPO_ROOT / "functions" / "checker"
+TAG_KEY = "dhcp-watchdog:vpc-id"
+CHANGED_BY = "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/jane.doe"
+
+# What the Amazon resolver knows: AWS endpoints and a private hosted zone of the VPC.
+AMAZON_NAMES = {
+    "sts.us-east-1.amazonaws.com": {"A": ["209.54.177.164"]},
+    "lambda.us-east-1.amazonaws.com": {"A": ["3.224.120.44"]},
+    "orders.internal.example": {"A": ["10.0.12.34"]},
+}
+CORP_NAMES = {"dc1.corp.example": {"A": ["10.1.1.10"]}}
+PROBES = [
+    {"name": "sts.{region}.amazonaws.com"},
+    {"name": "lambda.{region}.amazonaws.com"},
+    {"name": "orders.internal.example", "expect": {"answers_in": ["10.0.0.0/8"]}},
+]
+
+
+@dataclass
+class Step:
+    title: str
+    expected_alerts: list[str]  # severities, in order
+    seconds: float = 0.0
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    result: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return [alert["severity"] for alert in self.alerts] == self.expected_alerts
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class Demo:
+    """The local world: lab, moto resources, the canary platform and the checker handler."""
+
+    def __init__(self, lab: DnsLab, say: Callable[[str], None]) -> None:
+        self.lab = lab
+        self.say = say
+        self.amazon: LabServer = lab.add_server("amazon-resolver", records=AMAZON_NAMES, host=2)
+        self.corp = lab.add_server("corp-dns", records={**CORP_NAMES, **AMAZON_NAMES})
+        self.dead = lab.add_server("dead-dns", behaviour="blackhole")
+        self.no_forward = lab.add_server("dc-without-forwarders", records=CORP_NAMES)
+        self.ec2 = boto3.client("ec2", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.option_sets: dict[str, str] = {}
+        self.vpc_id = ""
+        self.queue_url = ""
+        self.event_counter = 0
+
+    def build_aws(self) -> dict[str, str]:
+        ec2, iam = self.ec2, boto3.client("iam", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock=self.lab.cidr)["Vpc"]
+        self.vpc_id = vpc["VpcId"]
+        subnet = ec2.create_subnet(VpcId=self.vpc_id, CidrBlock=self.lab.cidr)["Subnet"]
+        group = ec2.create_security_group(
+            GroupName="canary-dns-egress", Description="DNS egress", VpcId=self.vpc_id
+        )
+        for name, servers in {
+            "amazon": ["AmazonProvidedDNS"],
+            "dead": [self.dead.address],
+            "no-forward": [self.no_forward.address],
+        }.items():
+            option_set = ec2.create_dhcp_options(
+                DhcpConfigurations=[
+                    {"Key": "domain-name-servers", "Values": servers},
+                    {"Key": "domain-name", "Values": ["ec2.internal"]},
+                ]
+            )["DhcpOptions"]
+            self.option_sets[name] = option_set["DhcpOptionsId"]
+        ec2.associate_dhcp_options(DhcpOptionsId=self.option_sets["amazon"], VpcId=self.vpc_id)
+
+        role = iam.create_role(
+            RoleName="canary-role",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]
+        boto3.client("lambda", region_name=REGION).create_function(
+            FunctionName="dns-canary-demo",
+            Runtime="python3.12",
+            Role=role["Arn"],
+            Handler="app.lambda_handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+            Timeout=5,
+            MemorySize=256,
+            VpcConfig={"SubnetIds": [subnet["SubnetId"]], "SecurityGroupIds": [group["GroupId"]]},
+            Tags={TAG_KEY: self.vpc_id},
+        )
+        topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="dns-alerts")[
+            "TopicArn"
+        ]
+        self.queue_url = self.sqs.create_queue(QueueName="on-call")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        boto3.client("sns", region_name=REGION).subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
+        )
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="dns-watchdog-state",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return {
+            "ALERT_TOPIC_ARN": topic_arn,
+            "STATE_TABLE_NAME": "dns-watchdog-state",
+            "PROBE_PLAN": json.dumps({"probes": PROBES}),
+            "CANARY_DEADLINE_MS": "1500",
+            "FRESHNESS_BUDGET_S": "20",
+            "POWERTOOLS_METRICS_NAMESPACE": "VpcDnsWatchdogDemo",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+
+    # events -------------------------------------------------------------------------------
+    def associate_event(self, option_set: str) -> dict[str, Any]:
+        """Make the change in (moto) EC2; build the CloudTrail event EventBridge would deliver."""
+        self.ec2.associate_dhcp_options(DhcpOptionsId=option_set, VpcId=self.vpc_id)
+        event: dict[str, Any] = json.loads((EVENTS / "associate_dhcp_options.json").read_text())
+        detail = event["detail"]
+        detail["requestParameters"] = {"dhcpOptionsId": option_set, "vpcId": self.vpc_id}
+        detail["eventID"] = str(uuid.uuid4())
+        detail["userIdentity"]["arn"] = CHANGED_BY
+        event["id"] = str(uuid.uuid4())
+        return event
+
+    def sweep_event(self) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads((EVENTS / "scheduled_sweep.json").read_text())
+        event["id"] = str(uuid.uuid4())
+        return event
+
+    def drain_alerts(self) -> list[dict[str, Any]]:
+        alerts = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return alerts
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                attributes = {
+                    key: value["Value"]
+                    for key, value in envelope.get("MessageAttributes", {}).items()
+                }
+                alerts.append(
+                    {
+                        "severity": attributes.get("severity", "?"),
+                        "subject": envelope.get("Subject", ""),
+                        "attributes": attributes,
+                        "message": envelope.get("Message", ""),
+                    }
+                )
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+def _print_alert(say: Callable[[str], None], alert: dict[str, Any]) -> None:
+    say(f"    SNS Subject: {alert['subject']}")
+    say(f"    attributes : {json.dumps(alert['attributes'], sort_keys=True)}")
+    body = alert["message"]
+    try:  # SQS subscribers get the JSON variant; show its text part like an e-mail would
+        document = json.loads(body)
+        body = document.get("text") or json.dumps(document, indent=2)
+    except (ValueError, AttributeError):
+        pass
+    say(textwrap.indent(str(body).rstrip(), "    | "))
+
+
+def run(say: Callable[[str], None] = print) -> bool:
+    """Play the timeline; True when every step produced exactly the expected alerts."""
+    started = time.monotonic()
+    with DnsLab() as lab, mock_aws(), _environment(_fake_credentials()):
+        demo = Demo(lab, say)
+        checker_env = demo.build_aws()
+        platform = LocalCanaryPlatform(lab, demo.amazon, region=REGION)
+        with platform.routing(), _environment(checker_env):
+            checker = load_handler(CHECKER_DIR, "checker_app_demo")
+            say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary dns-canary-demo, ")
+            say(f"  DNS lab on loopback: Amazon resolver {demo.amazon.address} (VPC base+2), ")
+            say(f"  corp DNS {demo.corp.address}, dead DNS {demo.dead.address}, ")
+            say(f"  DC without forwarders {demo.no_forward.address}; alerts land in an SQS queue.")
+            say("")
+            steps: list[tuple[Step, Callable[[], dict[str, Any]]]] = []
+            steps.append((Step("Scheduled sweep, DNS healthy", []), demo.sweep_event))
+            dead: dict[str, Any] = {}
+
+            def break_it() -> dict[str, Any]:
+                dead.update(demo.associate_event(demo.option_sets["dead"]))
+                return copy.deepcopy(dead)
+
+            steps.append(
+                (Step("jane.doe points the VPC at a dead DNS server", ["CRITICAL"]), break_it)
+            )
+            steps.append(
+                (
+                    Step("EventBridge delivers the same CloudTrail event again", []),
+                    lambda: copy.deepcopy(dead),
+                )
+            )
+            steps.append(
+                (
+                    Step("jane.doe tries a DC that does not forward AWS names", ["CRITICAL"]),
+                    lambda: demo.associate_event(demo.option_sets["no-forward"]),
+                )
+            )
+            steps.append(
+                (
+                    Step("Rollback to AmazonProvidedDNS", ["RECOVERED"]),
+                    lambda: demo.associate_event(demo.option_sets["amazon"]),
+                )
+            )
+            steps.append((Step("Scheduled sweep, healthy again", []), demo.sweep_event))
+            all_ok = True
+            for number, (step, make_event) in enumerate(steps, start=1):
+                event = make_event()
+                t0 = time.monotonic()
+                step.result = checker(event, FakeLambdaContext("dns-watchdog-checker", 120))
+                step.seconds = time.monotonic() - t0
+                step.alerts = demo.drain_alerts()
+                mark = "ok" if step.ok else "UNEXPECTED"
+                say(f"[{number}] {step.title}  ({step.seconds:.2f} s, {mark})")
+                if not step.alerts:
+                    say("    no alert")
+                for alert in step.alerts:
+                    _print_alert(say, alert)
+                if not step.ok:
+                    say(f"    expected alerts {step.expected_alerts}, got result {step.result}")
+                all_ok = all_ok and step.ok
+                say("")
+    verdict = "the story played out as expected" if all_ok else "the story did NOT play out"
+    say(f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.")
+    return all_ok
+
+
+def _fake_credentials() -> dict[str, str]:
+    # moto needs credentials to sign requests; these never leave the process.
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+
+
+def main() -> int:
+    return 0 if run() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
