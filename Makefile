@@ -44,15 +44,17 @@ typecheck: $(STAMP)
 	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml app.py watchdog
 	MYPYPATH=functions/canary:functions/checker $(BIN)/mypy devtools
 
-unit: $(STAMP)
+# The tests include the template checks (cfn-lint, sam validate --lint, sam build, checkov).
+unit: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 iac: $(STAMP) checkov sam-build
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml canary-template.yaml
 	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 
 checkov: $(CHECKOV_STAMP)
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f template.yaml -f canary-template.yaml
 
 sam-build: $(STAMP)
 	@if [ -z "$(PY312_DIR)" ]; then echo "sam build skipped: no python3.12 interpreter on this machine"; \

@@ -1,0 +1,140 @@
+"""Reading the SAM templates the way the tests need them: parsed, nested stacks followed, and the
+few intrinsic functions the tests care about resolved against sample values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samtranslator.yaml_helper import yaml_parse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAIN_TEMPLATE = REPO_ROOT / "template.yaml"
+CANARY_TEMPLATE = REPO_ROOT / "canary-template.yaml"
+EVENTS_DIR = REPO_ROOT / "events"
+
+# The ids the sample events use (events/*.json).
+SAMPLE_ACCOUNT = "123456789012"
+SAMPLE_REGION = "us-east-1"
+SAMPLE_VPC_ID = "vpc-0a1b2c3d4e5f60718"
+SAMPLE_CANARY_SG_ID = "sg-0a1b2c3d4e5f60053"
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    template: dict[str, Any] = yaml_parse(path.read_text())
+    return template
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+class UnresolvedIntrinsic(ValueError):
+    """The template uses an intrinsic function or reference the sample values do not cover."""
+
+
+@dataclass
+class Resolver:
+    """Resolves Ref, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Split and Fn::Sub.
+
+    ``values`` maps a parameter or resource logical id (or ``Resource.Attribute``) to its value;
+    parameters not in ``values`` take their template default.
+    """
+
+    template: dict[str, Any]
+    values: dict[str, Any]
+
+    def value_of(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        parameter = self.template.get("Parameters", {}).get(name)
+        if parameter is not None and "Default" in parameter:
+            default = parameter["Default"]
+            if parameter["Type"] == "CommaDelimitedList":
+                return str(default).split(",")
+            return default
+        pseudo = {"AWS::Region": SAMPLE_REGION, "AWS::AccountId": SAMPLE_ACCOUNT}
+        if name in pseudo:
+            return pseudo[name]
+        raise UnresolvedIntrinsic(f"no sample value for {name!r}")
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template["Conditions"][name]))
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.resolve(item) for item in node if item != {"Ref": "AWS::NoValue"}]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, arg),) = node.items()
+            if key == "Ref":
+                return self.value_of(arg)
+            if key.startswith("Fn::"):
+                handler = getattr(self, "fn_" + key.removeprefix("Fn::"), None)
+                if handler is None:
+                    raise UnresolvedIntrinsic(f"{key} is not supported here")
+                return handler(arg)
+        return {key: self.resolve(value) for key, value in node.items()}
+
+    def fn_GetAtt(self, arg: list[str]) -> Any:
+        return self.value_of(".".join(arg))
+
+    def fn_If(self, arg: list[Any]) -> Any:
+        name, if_true, if_false = arg
+        return self.resolve(if_true if self.condition(name) else if_false)
+
+    def fn_Equals(self, arg: list[Any]) -> bool:
+        left, right = (self.resolve(item) for item in arg)
+        return bool(left == right)
+
+    def fn_Not(self, arg: list[Any]) -> bool:
+        return not self.resolve(arg[0])
+
+    def fn_Join(self, arg: list[Any]) -> str:
+        separator, items = arg
+        return str(separator).join(str(item) for item in self.resolve(items))
+
+    def fn_Split(self, arg: list[Any]) -> list[str]:
+        separator, text = arg
+        return str(self.resolve(text)).split(separator)
+
+    def fn_Sub(self, arg: Any) -> str:
+        text = arg if isinstance(arg, str) else arg[0]
+        out, rest = "", text
+        while "${" in rest:
+            before, _, after = rest.partition("${")
+            name, _, rest = after.partition("}")
+            out += before + str(self.value_of(name))
+        return out + rest
+
+
+def serverless_functions(template_path: Path) -> dict[str, tuple[Path, dict[str, Any], Path]]:
+    """Logical id -> (template path, function resource, code directory), nested stacks included.
+
+    A nested application with a local ``Location`` is followed, the way ``sam build`` does.
+    """
+    template = load_template(template_path)
+    found: dict[str, tuple[Path, dict[str, Any], Path]] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            code_dir = (template_path.parent / resource["Properties"]["CodeUri"]).resolve()
+            found[logical_id] = (template_path, resource, code_dir)
+        elif resource["Type"] == "AWS::Serverless::Application":
+            location = resource["Properties"]["Location"]
+            if isinstance(location, str) and not location.startswith(("s3://", "https://")):
+                found.update(serverless_functions(template_path.parent / location))
+    return found
+
+
+def eventbridge_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The checker's EventBridge event sources (SAM events), by event name."""
+    events = template["Resources"]["CheckerFunction"]["Properties"]["Events"]
+    return {
+        name: event["Properties"]
+        for name, event in events.items()
+        if event["Type"] == "EventBridgeRule"
+    }

@@ -1,0 +1,166 @@
+"""The checker's EventBridge rules, as written in template.yaml, against the sample events.
+
+Each rule's pattern is created in moto's EventBridge with an SQS queue as its target; every sample
+event is put on the bus, and the queues show which rules it triggered.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from iac_template import (
+    EVENTS_DIR,
+    MAIN_TEMPLATE,
+    SAMPLE_CANARY_SG_ID,
+    SAMPLE_REGION,
+    Resolver,
+    eventbridge_rules,
+    load_event,
+    load_template,
+)
+from moto import mock_aws
+
+# Which rules each sample event must trigger (and no others).
+EXPECTED_RULES: dict[str, set[str]] = {
+    "associate_dhcp_options.json": {"DhcpOptionsAssociated"},
+    "associate_dhcp_options_default.json": {"DhcpOptionsAssociated"},
+    "associate_dhcp_options_failed.json": set(),
+    "modify_vpc_attribute.json": {"VpcAttributeModified"},
+    "associate_resolver_rule.json": {"ResolverRuleAssociationChanged"},
+    "disassociate_resolver_rule.json": {"ResolverRuleAssociationChanged"},
+    "associate_vpc_with_hosted_zone.json": {"HostedZoneAssociationChanged"},
+    "disassociate_vpc_from_hosted_zone.json": {"HostedZoneAssociationChanged"},
+    "associate_firewall_rule_group.json": {"FirewallAssociationChanged"},
+    "disassociate_firewall_rule_group.json": {"FirewallAssociationChanged"},
+    "revoke_security_group_egress.json": {"SecurityGroupEgressChanged"},
+    "replace_network_acl_entry.json": {"NetworkAclChanged"},
+    "scheduled_sweep.json": set(),
+    "manual_check.json": set(),
+}
+# Not meant for the checker's rules: the canary's invocation payload and sam local's env file.
+NOT_BUS_EVENTS = {"canary_probe.json", "env.json"}
+
+OTHER_SG_ID = "sg-0fedcba987654321f"
+
+
+def rule_patterns(watched_security_groups: str = "") -> dict[str, dict[str, Any]]:
+    template = load_template(MAIN_TEMPLATE)
+    resolver = Resolver(
+        template,
+        {
+            "CanaryStack.Outputs.CanarySecurityGroupIds": SAMPLE_CANARY_SG_ID,
+            "WatchedSecurityGroupIds": watched_security_groups.split(","),
+        },
+    )
+    return {
+        name: resolver.resolve(properties["Pattern"])
+        for name, properties in eventbridge_rules(template).items()
+    }
+
+
+class Bus:
+    """moto EventBridge with one SQS queue per rule."""
+
+    def __init__(self, patterns: dict[str, dict[str, Any]]) -> None:
+        self.events = boto3.client("events", region_name=SAMPLE_REGION)
+        self.sqs = boto3.client("sqs", region_name=SAMPLE_REGION)
+        self.queues: dict[str, str] = {}
+        for name, pattern in patterns.items():
+            self.events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
+            url = self.sqs.create_queue(QueueName=f"rule-{name}")["QueueUrl"]
+            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            self.events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+            self.queues[name] = url
+
+    def put(self, event: dict[str, Any]) -> None:
+        if "detail-type" in event:
+            entry = {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": event.get("resources", []),
+            }
+        else:  # a bare payload (manual check): what it would look like if put on the bus
+            entry = {
+                "Source": "vpc-dns-watchdog.manual",
+                "DetailType": "Manual check",
+                "Detail": json.dumps(event),
+            }
+        response = self.events.put_events(Entries=[entry])  # type: ignore[list-item]
+        assert response["FailedEntryCount"] == 0, response
+
+    def triggered(self) -> set[str]:
+        hit = set()
+        for name, url in self.queues.items():
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            for message in messages.get("Messages", []):
+                hit.add(name)
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return hit
+
+
+@pytest.fixture
+def bus() -> Iterator[Bus]:
+    with mock_aws():
+        yield Bus(rule_patterns())
+
+
+def test_every_sample_event_has_an_expectation() -> None:
+    samples = {path.name for path in EVENTS_DIR.glob("*.json")} - NOT_BUS_EVENTS
+    assert samples == set(EXPECTED_RULES)
+
+
+def test_every_rule_is_triggered_by_some_sample() -> None:
+    expected = set().union(*EXPECTED_RULES.values())
+    assert set(rule_patterns()) == expected
+
+
+@pytest.mark.parametrize("sample", sorted(EXPECTED_RULES))
+def test_sample_event_triggers_exactly_its_rules(bus: Bus, sample: str) -> None:
+    # Given the rules of the template, When the sample event is put on the bus
+    bus.put(load_event(sample))
+    # Then exactly the expected rules send it to the checker
+    assert bus.triggered() == EXPECTED_RULES[sample]
+
+
+@pytest.mark.parametrize("sample", sorted(name for name, rules in EXPECTED_RULES.items() if rules))
+def test_a_failed_call_matches_no_rule(bus: Bus, sample: str) -> None:
+    # Given a change event, turned into the record of a call that failed
+    event = copy.deepcopy(load_event(sample))
+    event["detail"]["errorCode"] = "Client.DryRunOperation"
+    event["detail"]["errorMessage"] = "Request would have succeeded, but DryRun flag is set."
+    event["detail"]["responseElements"] = None
+    # When it is put on the bus, Then no rule matches: nothing changed, nothing to check
+    bus.put(event)
+    assert bus.triggered() == set()
+
+
+def test_egress_changes_of_other_security_groups_are_not_watched(bus: Bus) -> None:
+    event = copy.deepcopy(load_event("revoke_security_group_egress.json"))
+    event["detail"]["requestParameters"]["groupId"] = OTHER_SG_ID
+    bus.put(event)
+    assert bus.triggered() == set()
+
+
+def test_watched_security_groups_extend_the_egress_rule() -> None:
+    with mock_aws():
+        bus = Bus(rule_patterns(watched_security_groups=f"{OTHER_SG_ID},sg-0123456789abcdef0"))
+        for group_id in (SAMPLE_CANARY_SG_ID, OTHER_SG_ID):
+            event = copy.deepcopy(load_event("revoke_security_group_egress.json"))
+            event["detail"]["requestParameters"]["groupId"] = group_id
+            bus.put(event)
+            assert bus.triggered() == {"SecurityGroupEgressChanged"}, group_id
+
+
+def test_an_ingress_change_is_not_an_egress_change(bus: Bus) -> None:
+    event = copy.deepcopy(load_event("revoke_security_group_egress.json"))
+    event["detail"]["eventName"] = "RevokeSecurityGroupIngress"
+    bus.put(event)
+    assert bus.triggered() == set()
