@@ -40,8 +40,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	cd functions/canary && ../../$(BIN)/mypy --config-file ../../pyproject.toml app.py dns_canary
-	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml app.py watchdog
+	cd functions/canary && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_canary
+	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_watchdog
 	MYPYPATH=functions/canary:functions/checker $(BIN)/mypy devtools
 
 # The tests include the template checks (cfn-lint, sam validate --lint, sam build, checkov).

@@ -125,7 +125,7 @@ def test_sam_build_builds_both_functions_and_the_nested_canary(tmp_path: Path) -
         timeout=850,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (build_dir / "CheckerFunction" / "watchdog").is_dir()
+    assert (build_dir / "CheckerFunction" / "dns_watchdog").is_dir()
     assert (build_dir / "CheckerFunction" / "aws_lambda_powertools").is_dir()
     assert (build_dir / "CanaryStack" / "template.yaml").is_file()
     assert (build_dir / "CanaryStack" / "CanaryFunction" / "dns_canary").is_dir()

@@ -1,0 +1,1 @@
+"""The checker: notices DHCP option-set (and related) changes that break DNS for VPC Lambdas."""

@@ -1,0 +1,135 @@
+"""VPC facts from EC2: primary CIDR, DHCP option set, DNS support, and the servers it hands out."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+AMAZON_PROVIDED_DNS = "AmazonProvidedDNS"
+DEFAULT_OPTION_SET = "default"
+
+
+class UnknownResource(LookupError):
+    """A VPC, security group, network ACL or option set that EC2 does not know."""
+
+
+@dataclass(frozen=True)
+class OptionSet:
+    """A DHCP option set's DNS settings (`default` means no options at all)."""
+
+    option_set_id: str
+    domain_name_servers: tuple[str, ...]
+    domain_name: str | None
+
+
+@dataclass(frozen=True)
+class VpcFacts:
+    vpc_id: str
+    cidr_block: str
+    option_set: OptionSet
+    dns_support: bool
+    expected_nameservers: tuple[str, ...]
+
+
+def expected_nameservers(servers: Sequence[str], cidr_block: str) -> tuple[str, ...]:
+    """The `; configured nameserver` lines a Lambda in this VPC should see.
+
+    AmazonProvidedDNS appears as the VPC's primary CIDR base + 2 (10.0.0.0/16 -> 10.0.0.2).
+    """
+    network = ipaddress.ip_network(cidr_block, strict=False)
+    expected = []
+    for server in servers:
+        if server == AMAZON_PROVIDED_DNS:
+            expected.append(str(network.network_address + 2))
+        else:
+            expected.append(server)
+    return tuple(dict.fromkeys(expected))
+
+
+class VpcDirectory:
+    """Reads VPC facts from EC2 (client injectable for tests)."""
+
+    def __init__(self, client: EC2Client | None = None) -> None:
+        self._ec2 = client or boto3.client("ec2")
+
+    def describe_vpc(self, vpc_id: str) -> VpcFacts:
+        try:
+            vpcs = self._ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        except ClientError as exc:
+            if _code(exc).startswith("InvalidVpcID"):
+                raise UnknownResource(f"VPC {vpc_id} does not exist in this region") from exc
+            raise
+        if not vpcs:
+            raise UnknownResource(f"VPC {vpc_id} does not exist in this region")
+        vpc = vpcs[0]
+        option_set = self.describe_option_set(vpc.get("DhcpOptionsId") or DEFAULT_OPTION_SET)
+        if option_set is None:
+            raise UnknownResource(
+                f"option set {vpc.get('DhcpOptionsId')} of VPC {vpc_id} cannot be described"
+            )
+        attribute = self._ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")
+        cidr = vpc["CidrBlock"]
+        return VpcFacts(
+            vpc_id=vpc_id,
+            cidr_block=cidr,
+            option_set=option_set,
+            dns_support=bool(attribute.get("EnableDnsSupport", {}).get("Value", True)),
+            expected_nameservers=expected_nameservers(option_set.domain_name_servers, cidr),
+        )
+
+    def describe_option_set(self, option_set_id: str) -> OptionSet | None:
+        """The option set's DNS settings, or None when it no longer exists."""
+        if option_set_id == DEFAULT_OPTION_SET:
+            return OptionSet(DEFAULT_OPTION_SET, (), None)
+        try:
+            found = self._ec2.describe_dhcp_options(DhcpOptionsIds=[option_set_id])["DhcpOptions"]
+        except ClientError as exc:
+            if _code(exc).startswith("InvalidDhcpOption"):
+                return None
+            raise
+        if not found:
+            return None
+        settings: dict[str, list[str]] = {}
+        for configuration in found[0].get("DhcpConfigurations", []):
+            values = [v["Value"] for v in configuration.get("Values", []) if "Value" in v]
+            settings[configuration.get("Key", "")] = values
+        domain = settings.get("domain-name", [])
+        return OptionSet(
+            option_set_id=option_set_id,
+            domain_name_servers=tuple(settings.get("domain-name-servers", [])),
+            domain_name=domain[0] if domain else None,
+        )
+
+    def vpc_of_security_group(self, group_id: str) -> str:
+        try:
+            groups = self._ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+        except ClientError as exc:
+            if _code(exc).startswith("InvalidGroup"):
+                raise UnknownResource(f"security group {group_id} does not exist") from exc
+            raise
+        if not groups or not groups[0].get("VpcId"):
+            raise UnknownResource(f"security group {group_id} does not belong to a VPC")
+        return groups[0]["VpcId"]
+
+    def vpc_of_network_acl(self, acl_id: str) -> str:
+        try:
+            acls = self._ec2.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"]
+        except ClientError as exc:
+            if _code(exc).startswith("InvalidNetworkAclID"):
+                raise UnknownResource(f"network ACL {acl_id} does not exist") from exc
+            raise
+        if not acls or not acls[0].get("VpcId"):
+            raise UnknownResource(f"network ACL {acl_id} does not exist")
+        return acls[0]["VpcId"]
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

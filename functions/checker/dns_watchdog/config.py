@@ -1,0 +1,73 @@
+"""Checker settings, read once from the environment into a typed, validated object."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
+
+DEFAULT_CANARY_TAG_KEY = "dhcp-watchdog:vpc-id"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class ProbePlanSetting(BaseModel):
+    """PROBE_PLAN: the probes passed to every canary (the canary validates each probe)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    probes: list[dict[str, Any]] = Field(min_length=1, max_length=50)
+
+
+class CheckerConfig(BaseModel):
+    """Every setting of the checker (see docs/checker-contract.md)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    alert_topic_arn: str = Field(alias="ALERT_TOPIC_ARN", min_length=1)
+    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=1)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+    canary_tag_key: str = Field(
+        DEFAULT_CANARY_TAG_KEY, alias="CANARY_TAG_KEY", min_length=1, max_length=128
+    )
+    probe_plan: Json[ProbePlanSetting] | None = Field(None, alias="PROBE_PLAN")
+    canary_deadline_ms: int = Field(1500, alias="CANARY_DEADLINE_MS", ge=100, le=60_000)
+    canary_invoke_timeout_s: float = Field(10.0, alias="CANARY_INVOKE_TIMEOUT_S", gt=0, le=900)
+    invoke_max_attempts: int = Field(4, alias="INVOKE_MAX_ATTEMPTS", ge=1, le=10)
+    freshness_budget_s: float = Field(60.0, alias="FRESHNESS_BUDGET_S", ge=0, le=900)
+    max_concurrent_invocations: int = Field(100, alias="MAX_CONCURRENT_INVOCATIONS", ge=1, le=1000)
+
+
+def _aliases() -> set[str]:
+    return {field.alias for field in CheckerConfig.model_fields.values() if field.alias}
+
+
+def load_config(environ: Mapping[str, str]) -> CheckerConfig:
+    """Build the configuration from `environ`; raise ConfigError naming the offending variable."""
+    known = _aliases()
+    # An empty value counts as unset, so a blank required setting is reported as missing.
+    values: dict[str, str] = {key: environ[key] for key in known if environ.get(key, "").strip()}
+    if "AWS_REGION" not in values and environ.get("AWS_DEFAULT_REGION", "").strip():
+        values["AWS_REGION"] = environ["AWS_DEFAULT_REGION"]
+    try:
+        return CheckerConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        variable = str(error["loc"][0]) if error["loc"] else "configuration"
+        detail = ".".join(str(part) for part in error["loc"][1:])
+        where = f"{variable} ({detail})" if detail else variable
+        if error["type"] == "missing" and not detail:
+            problems.append(f"{where}: required setting is not set")
+        elif error["type"] == "missing":
+            problems.append(f"{where}: field required")
+        else:
+            problems.append(f"{where}: {error['msg']}")
+    return "invalid checker configuration: " + "; ".join(problems)

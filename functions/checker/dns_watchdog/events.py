@@ -1,0 +1,347 @@
+"""What the checker is asked to do: EventBridge/manual events parsed into check requests.
+
+Three kinds of event arrive (docs/checker-contract.md): CloudTrail API calls delivered by
+EventBridge, the scheduled sweep, and a manual `{"action": "check", ...}`. Anything else is an
+`InvalidEvent`, whose message says what was wrong; the handler rejects such events without
+raising, so garbage does not trigger Lambda/EventBridge retries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+SCHEDULED_DETAIL_TYPE = "Scheduled Event"
+SWEEP_EVENT_NAME = "ScheduledSweep"
+MANUAL_EVENT_NAME = "ManualCheck"
+DEFAULT_OPTION_SET = "default"
+
+VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
+_ID_PATTERNS = {
+    "vpc": re.compile(VPC_ID_PATTERN),
+    "security_group": re.compile(r"^sg-[0-9a-f]{8,17}$"),
+    "network_acl": re.compile(r"^acl-[0-9a-f]{8,17}$"),
+}
+
+VpcId = Annotated[str, StringConstraints(pattern=VPC_ID_PATTERN)]
+TargetKind = Literal["vpc", "security_group", "network_acl"]
+Trigger = Literal["change", "sweep", "manual"]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class InvalidEvent(ValueError):
+    """The event is not one the checker understands; the message says which field and why."""
+
+
+# --- event models (Powertools parser / pydantic) -----------------------------------------------
+
+
+class SessionIssuer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str | None = None
+    arn: str | None = None
+    userName: str | None = None
+
+
+class SessionContext(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sessionIssuer: SessionIssuer | None = None
+
+
+class UserIdentity(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str | None = None
+    arn: str | None = None
+    principalId: str | None = None
+    invokedBy: str | None = None
+    sessionContext: SessionContext | None = None
+
+
+class CloudTrailRecord(BaseModel):
+    """The CloudTrail record in `detail` (fields the checker uses; the rest is ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    eventName: str = Field(min_length=1)
+    eventSource: str = Field(min_length=1)
+    eventID: str = Field(min_length=1)
+    eventTime: datetime
+    awsRegion: str = Field(min_length=1)
+    sourceIPAddress: str | None = None
+    recipientAccountId: str | None = None
+    userIdentity: UserIdentity | None = None
+    requestParameters: dict[str, Any] | None = None
+    responseElements: dict[str, Any] | None = None
+    errorCode: str | None = None
+    errorMessage: str | None = None
+
+
+class CloudTrailChangeEvent(EventBridgeModel):
+    detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+    detail: CloudTrailRecord
+
+
+class ScheduledSweepEvent(EventBridgeModel):
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    source: Literal["aws.events"]
+
+
+class ManualCheckEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["check"]
+    vpc_ids: list[VpcId] = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=1000)
+
+
+# --- what the checker does with them ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resource an event touched: a VPC, or a security group / network ACL inside one."""
+
+    kind: TargetKind
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """Who changed what, when and from where (from the CloudTrail record)."""
+
+    event_id: str
+    event_name: str
+    event_source: str
+    event_time: str
+    region: str
+    account_id: str | None
+    actor_arn: str | None
+    actor_type: str | None
+    session_issuer_arn: str | None
+    source_ip: str | None
+    requested_option_set_id: str | None
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Check these targets (all VPCs with canaries when `targets` is empty and it is a sweep)."""
+
+    trigger: Trigger
+    event_name: str
+    targets: tuple[Target, ...]
+    change: ChangeContext | None = None
+    reason: str = ""
+
+    @property
+    def announces_option_set(self) -> bool:
+        """Every option-set change is announced, whatever the verdict."""
+        return self.trigger == "change" and self.event_name == "AssociateDhcpOptions"
+
+
+@dataclass(frozen=True)
+class IgnoredEvent:
+    """A CloudTrail record of a failed call: nothing changed, nothing to check."""
+
+    event_name: str
+    event_id: str
+    error_code: str
+    error_message: str | None
+    vpc_id: str | None
+
+    @property
+    def reason(self) -> str:
+        return f"the {self.event_name} call failed ({self.error_code}): nothing changed"
+
+
+ParsedEvent = CheckRequest | IgnoredEvent
+
+
+@dataclass(frozen=True)
+class _CallSpec:
+    event_source: str
+    kind: TargetKind
+    path: tuple[str, ...]
+
+
+_EC2 = "ec2.amazonaws.com"
+_RESOLVER = "route53resolver.amazonaws.com"
+_ROUTE53 = "route53.amazonaws.com"
+
+# CloudTrail calls that can change DNS for a VPC, and where the touched resource's id is.
+CLOUDTRAIL_CALLS: dict[str, _CallSpec] = {
+    "AssociateDhcpOptions": _CallSpec(_EC2, "vpc", ("requestParameters", "vpcId")),
+    "ModifyVpcAttribute": _CallSpec(_EC2, "vpc", ("requestParameters", "vpcId")),
+    "AssociateResolverRule": _CallSpec(_RESOLVER, "vpc", ("requestParameters", "vPCId")),
+    "DisassociateResolverRule": _CallSpec(_RESOLVER, "vpc", ("requestParameters", "vPCId")),
+    "AssociateVPCWithHostedZone": _CallSpec(_ROUTE53, "vpc", ("requestParameters", "vPC", "vPCId")),
+    "DisassociateVPCFromHostedZone": _CallSpec(
+        _ROUTE53, "vpc", ("requestParameters", "vPC", "vPCId")
+    ),
+    "AssociateFirewallRuleGroup": _CallSpec(_RESOLVER, "vpc", ("requestParameters", "vpcId")),
+    "DisassociateFirewallRuleGroup": _CallSpec(
+        _RESOLVER, "vpc", ("responseElements", "firewallRuleGroupAssociation", "vpcId")
+    ),
+    "UpdateFirewallRuleGroupAssociation": _CallSpec(
+        _RESOLVER, "vpc", ("responseElements", "firewallRuleGroupAssociation", "vpcId")
+    ),
+    "AuthorizeSecurityGroupEgress": _CallSpec(
+        _EC2, "security_group", ("requestParameters", "groupId")
+    ),
+    "RevokeSecurityGroupEgress": _CallSpec(
+        _EC2, "security_group", ("requestParameters", "groupId")
+    ),
+    "CreateNetworkAclEntry": _CallSpec(_EC2, "network_acl", ("requestParameters", "networkAclId")),
+    "ReplaceNetworkAclEntry": _CallSpec(_EC2, "network_acl", ("requestParameters", "networkAclId")),
+    "DeleteNetworkAclEntry": _CallSpec(_EC2, "network_acl", ("requestParameters", "networkAclId")),
+    "ReplaceNetworkAclAssociation": _CallSpec(
+        _EC2, "network_acl", ("requestParameters", "networkAclId")
+    ),
+}
+
+
+def parse_event(event: object) -> ParsedEvent:
+    """Turn a Lambda event into a check request; raise InvalidEvent for anything else."""
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
+    if "action" in event:
+        return _parse_manual(event)
+    detail_type = event.get("detail-type")
+    if detail_type == CLOUDTRAIL_DETAIL_TYPE:
+        return _parse_cloudtrail(event)
+    if detail_type == SCHEDULED_DETAIL_TYPE:
+        _validate(event, ScheduledSweepEvent, "scheduled event")
+        return CheckRequest(trigger="sweep", event_name=SWEEP_EVENT_NAME, targets=())
+    if detail_type is None:
+        raise InvalidEvent(
+            "unrecognised event: no 'detail-type' (EventBridge) and no 'action' (manual check); "
+            'expected a CloudTrail API call, a scheduled event or {"action": "check", ...}'
+        )
+    raise InvalidEvent(
+        f"unsupported detail-type {_show(detail_type)} from source {_show(event.get('source'))}; "
+        f"expected {CLOUDTRAIL_DETAIL_TYPE!r} or {SCHEDULED_DETAIL_TYPE!r}"
+    )
+
+
+def _parse_manual(event: dict[str, Any]) -> CheckRequest:
+    manual = _validate(event, ManualCheckEvent, "manual check")
+    vpc_ids = tuple(dict.fromkeys(manual.vpc_ids))  # keep order, drop repeats
+    return CheckRequest(
+        trigger="manual",
+        event_name=MANUAL_EVENT_NAME,
+        targets=tuple(Target("vpc", vpc_id) for vpc_id in vpc_ids),
+        reason=manual.reason,
+    )
+
+
+def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
+    parsed = _validate(event, CloudTrailChangeEvent, "CloudTrail event")
+    record = parsed.detail
+    spec = CLOUDTRAIL_CALLS.get(record.eventName)
+    if spec is None:
+        raise InvalidEvent(
+            f"detail.eventName: unsupported CloudTrail call {record.eventName!r}; "
+            f"the checker handles {', '.join(sorted(CLOUDTRAIL_CALLS))}"
+        )
+    if record.eventSource != spec.event_source:
+        raise InvalidEvent(
+            f"detail.eventSource: {record.eventName} comes from {spec.event_source!r}, "
+            f"not {record.eventSource!r}"
+        )
+    raw_id = _lookup(record, spec.path)
+    if record.errorCode:
+        return IgnoredEvent(
+            event_name=record.eventName,
+            event_id=record.eventID,
+            error_code=record.errorCode,
+            error_message=record.errorMessage,
+            vpc_id=raw_id if isinstance(raw_id, str) and spec.kind == "vpc" else None,
+        )
+    where = "detail." + ".".join(spec.path)
+    if raw_id is None:
+        raise InvalidEvent(
+            f"{where}: missing (needed to know which VPC {record.eventName} touched)"
+        )
+    if not isinstance(raw_id, str) or not _ID_PATTERNS[spec.kind].match(raw_id):
+        raise InvalidEvent(f"{where}: {_show(raw_id)} is not a valid {_KIND_NAMES[spec.kind]} id")
+    return CheckRequest(
+        trigger="change",
+        event_name=record.eventName,
+        targets=(Target(spec.kind, raw_id),),
+        change=_change_context(parsed),
+    )
+
+
+_KIND_NAMES = {"vpc": "VPC", "security_group": "security group", "network_acl": "network ACL"}
+
+
+def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
+    record = parsed.detail
+    identity = record.userIdentity or UserIdentity()
+    issuer = identity.sessionContext.sessionIssuer if identity.sessionContext else None
+    option_set = _lookup(record, ("requestParameters", "dhcpOptionsId"))
+    return ChangeContext(
+        event_id=record.eventID,
+        event_name=record.eventName,
+        event_source=record.eventSource,
+        event_time=record.eventTime.isoformat().replace("+00:00", "Z"),
+        region=record.awsRegion,
+        account_id=record.recipientAccountId or parsed.account,
+        actor_arn=identity.arn or identity.invokedBy or identity.principalId,
+        actor_type=identity.type,
+        session_issuer_arn=issuer.arn if issuer else None,
+        source_ip=record.sourceIPAddress,
+        requested_option_set_id=option_set if isinstance(option_set, str) else None,
+    )
+
+
+def _lookup(record: CloudTrailRecord, path: tuple[str, ...]) -> object:
+    """Follow `path` through the record, matching keys case-insensitively (vpcId, vPCId, VpcId)."""
+    current: object = {
+        "requestparameters": record.requestParameters,
+        "responseelements": record.responseElements,
+    }
+    for key in path:
+        if not isinstance(current, dict):
+            return None
+        wanted = key.lower()
+        current = next(
+            (
+                value
+                for name, value in current.items()
+                if isinstance(name, str) and name.lower() == wanted
+            ),
+            None,
+        )
+    return current
+
+
+def _validate(event: dict[str, Any], model: type[_M], what: str) -> _M:
+    try:
+        return parse(event=event, model=model)
+    except ValidationError as exc:
+        raise InvalidEvent(f"invalid {what}: {_first_error(exc)}") from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    parts = []
+    for error in errors[:3]:
+        location = ".".join(str(part) for part in error["loc"]) or "event"
+        parts.append(f"{location}: {error['msg']}")
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

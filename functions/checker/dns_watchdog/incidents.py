@@ -1,0 +1,86 @@
+"""When to alert (pure): one incident one alert, one RECOVERED per fix, every option-set change
+announced, and one "cannot verify" warning per option set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dns_watchdog.models import Severity, Verdict
+from dns_watchdog.state import VpcState
+
+_PROBLEMS = (Verdict.FAILED, Verdict.DEGRADED)
+_ANNOUNCE = {
+    Verdict.OK: Severity.INFO,
+    Verdict.DEGRADED: Severity.WARNING,
+    Verdict.UNVERIFIED: Severity.WARNING,
+    Verdict.FAILED: Severity.CRITICAL,
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    severity: Severity | None
+    state: VpcState
+    why: str
+
+
+def previous_option_set(previous: VpcState | None, current_option_set_id: str) -> str | None:
+    """The option set before the current one, as far as the watchdog has seen."""
+    if previous is None:
+        return None
+    if previous.option_set_id != current_option_set_id:
+        return previous.option_set_id
+    return previous.previous_option_set_id
+
+
+def decide(
+    *,
+    previous: VpcState | None,
+    vpc_id: str,
+    verdict: Verdict,
+    option_set_id: str,
+    announce: bool,
+    event_id: str | None,
+    now: str,
+) -> Decision:
+    """The alert to send (if any) and the state to store after a check."""
+    incident_open = previous.incident_open if previous else False
+    started_at = previous.incident_started_at if previous else None
+    warned_for = previous.unverified_alerted_for if previous else None
+    last_verdict = previous.verdict if previous else None
+    severity: Severity | None = None
+    why = "no change worth an alert"
+
+    if verdict == Verdict.UNVERIFIED:
+        if announce or warned_for != option_set_id:
+            severity, why = Severity.WARNING, "cannot verify DNS for this option set"
+            warned_for = option_set_id
+        else:
+            why = "already warned that this option set cannot be verified"
+    elif verdict in _PROBLEMS:
+        if not incident_open:
+            severity, why = _ANNOUNCE[verdict], "a new incident"
+            incident_open, started_at = True, now
+        elif last_verdict == Verdict.DEGRADED and verdict == Verdict.FAILED:
+            severity, why = Severity.CRITICAL, "the open incident got worse"
+        else:
+            why = "the incident is already open and alerted"
+    elif incident_open:
+        severity, why = Severity.RECOVERED, "the open incident is over"
+        incident_open, started_at = False, None
+
+    if announce and severity is None:
+        severity, why = _ANNOUNCE[verdict], "every option-set change is announced"
+
+    state = VpcState(
+        vpc_id=vpc_id,
+        verdict=verdict,
+        option_set_id=option_set_id,
+        previous_option_set_id=previous_option_set(previous, option_set_id),
+        incident_open=incident_open,
+        incident_started_at=started_at,
+        last_checked_at=now,
+        last_event_id=event_id or (previous.last_event_id if previous else None),
+        unverified_alerted_for=warned_for,
+    )
+    return Decision(severity, state, why)

@@ -1,0 +1,117 @@
+"""Wiring: AWS clients, adapters and the idempotent entry for CloudTrail events, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.config import Config
+
+from dns_watchdog.aws_vpc import VpcDirectory
+from dns_watchdog.canaries import CanaryDirectory
+from dns_watchdog.check import Checker
+from dns_watchdog.events import CheckRequest, IgnoredEvent, ParsedEvent
+from dns_watchdog.invoker import CanaryInvoker
+from dns_watchdog.observability import logger
+from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
+from dns_watchdog.state import StateStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from dns_watchdog.config import CheckerConfig
+
+# EventBridge retries a failing target for up to 24 hours: remember event ids a little longer.
+IDEMPOTENCY_TTL_S = 25 * 60 * 60
+
+
+def check_change(event: dict[str, Any], request: CheckRequest, checker: Checker) -> dict[str, Any]:
+    """Check a CloudTrail change; idempotent on the event's `detail.eventID` once wrapped."""
+    return checker.run(request)
+
+
+def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
+    """A duplicate delivery gets the first delivery's summary, marked as such."""
+    if isinstance(response, dict):
+        return {**response, "duplicate": True}
+    return response
+
+
+@dataclass
+class Runtime:
+    config: CheckerConfig
+    checker: Checker
+    idempotency: IdempotencyConfig
+    check_change: Callable[..., dict[str, Any]]
+
+    def register_context(self, context: LambdaContext) -> None:
+        self.idempotency.register_lambda_context(context)
+
+    def dispatch(self, parsed: ParsedEvent, raw_event: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(parsed, IgnoredEvent):
+            logger.info(
+                "Ignoring a failed API call",
+                extra={
+                    "event_name": parsed.event_name,
+                    "event_id": parsed.event_id,
+                    "error_code": parsed.error_code,
+                    "vpc_id": parsed.vpc_id,
+                },
+            )
+            return {
+                "status": "ignored",
+                "event_name": parsed.event_name,
+                "event_id": parsed.event_id,
+                "reason": parsed.reason,
+            }
+        if parsed.trigger == "change":
+            return self.check_change(event=raw_event, request=parsed, checker=self.checker)
+        return self.checker.run(parsed)
+
+
+def build_runtime(config: CheckerConfig) -> Runtime:
+    """Clients come from boto3's default session (so tests can hook it)."""
+    lambda_client = boto3.client(
+        "lambda",
+        config=Config(
+            max_pool_connections=config.max_concurrent_invocations,
+            read_timeout=config.canary_invoke_timeout_s,
+            connect_timeout=5,
+            # Throttling is retried by CanaryInvoker, with full jitter; no hidden retries here.
+            retries={"mode": "standard", "total_max_attempts": 1},
+        ),
+    )
+    dynamodb = boto3.client("dynamodb")
+    checker = Checker(
+        config=config,
+        vpcs=VpcDirectory(boto3.client("ec2")),
+        canaries=CanaryDirectory(config.canary_tag_key, boto3.client("resourcegroupstaggingapi")),
+        invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
+        state=StateStore(config.state_table_name, dynamodb),
+        publisher=AlertPublisher(
+            config.alert_topic_arn, boto3.client("sns", config=SNS_CLIENT_CONFIG)
+        ),
+    )
+    idempotency = IdempotencyConfig(
+        event_key_jmespath="detail.eventID",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_TTL_S,
+        response_hook=_mark_replay,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=config.state_table_name, key_attr="pk", boto3_client=dynamodb
+    )
+
+    idempotent = idempotent_function(
+        data_keyword_argument="event", persistence_store=persistence, config=idempotency
+    )(check_change)
+    return Runtime(config, checker, idempotency, idempotent)

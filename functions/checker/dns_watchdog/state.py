@@ -1,0 +1,71 @@
+"""Per-VPC state in DynamoDB (item `pk = "vpc#<vpc-id>"`, fields in docs/checker-contract.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from dns_watchdog.models import Verdict
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class VpcState:
+    vpc_id: str
+    verdict: Verdict
+    option_set_id: str
+    previous_option_set_id: str | None
+    incident_open: bool
+    incident_started_at: str | None
+    last_checked_at: str
+    last_event_id: str | None
+    unverified_alerted_for: str | None
+
+
+def state_key(vpc_id: str) -> str:
+    return f"vpc#{vpc_id}"
+
+
+class StateStore:
+    """Reads and writes VpcState items (client injectable for tests)."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self._table_name = table_name
+        self._dynamodb = client or boto3.client("dynamodb")
+
+    def get(self, vpc_id: str) -> VpcState | None:
+        response = self._dynamodb.get_item(
+            TableName=self._table_name,
+            Key={"pk": {"S": state_key(vpc_id)}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        plain: dict[str, Any] = {k: _deserializer.deserialize(v) for k, v in item.items()}
+        return VpcState(
+            vpc_id=vpc_id,
+            verdict=Verdict(plain["verdict"]),
+            option_set_id=str(plain["option_set_id"]),
+            previous_option_set_id=plain.get("previous_option_set_id"),
+            incident_open=bool(plain.get("incident_open", False)),
+            incident_started_at=plain.get("incident_started_at"),
+            last_checked_at=str(plain.get("last_checked_at", "")),
+            last_event_id=plain.get("last_event_id"),
+            unverified_alerted_for=plain.get("unverified_alerted_for"),
+        )
+
+    def put(self, state: VpcState) -> None:
+        fields = asdict(state)
+        fields["verdict"] = state.verdict.value
+        item = {"pk": _serializer.serialize(state_key(state.vpc_id))}
+        item.update({key: _serializer.serialize(value) for key, value in fields.items()})
+        self._dynamodb.put_item(TableName=self._table_name, Item=item)

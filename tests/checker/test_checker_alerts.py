@@ -1,0 +1,97 @@
+"""Alert formatting and the exact SNS publish call (Stubber)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from checker_doubles import REGION, unreachable
+from hypothesis import given
+from hypothesis import strategies as st
+from dns_watchdog.alerts import AlertInput, build_alert
+from dns_watchdog.aws_vpc import OptionSet, VpcFacts
+from dns_watchdog.judge import judge
+from dns_watchdog.models import CanaryFindings, CanaryRun, Severity
+from dns_watchdog.publisher import AlertPublisher, AlertPublishError
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+VPC = "vpc-0a1b2c3d4e5f60718"
+
+
+def _alert(event_name: str = "AssociateDhcpOptions", severity: Severity = Severity.CRITICAL) -> Any:
+    run = CanaryRun(
+        "arn:aws:lambda:us-east-1:123456789012:function:canary-a",
+        "findings",
+        CanaryFindings.model_validate(unreachable(["10.1.1.10"])),
+    )
+    facts = VpcFacts(
+        vpc_id=VPC,
+        cidr_block="10.0.0.0/16",
+        option_set=OptionSet("dopt-new", ("10.1.1.10",), None),
+        dns_support=True,
+        expected_nameservers=("10.1.1.10",),
+    )
+    return build_alert(
+        AlertInput(
+            severity=severity,
+            judgement=judge(VPC, [run], dns_support=True, tag_key="dhcp-watchdog:vpc-id"),
+            facts=facts,
+            region=REGION,
+            event_name=event_name,
+            trigger="sweep",
+            checked_at="2024-05-14T09:16:00Z",
+            change=None,
+            previous_option_set_id="dopt-old",
+            previous_option_set=None,
+        )
+    )
+
+
+@given(st.text(min_size=1, max_size=200), st.sampled_from(list(Severity)))
+def test_subject_stays_under_100_characters(event_name: str, severity: Severity) -> None:
+    assert len(_alert(event_name, severity).subject) < 100
+
+
+def test_deleted_previous_option_set_is_said_and_still_rolled_back_to() -> None:
+    alert = _alert()
+    assert "Option set:   dopt-old (no longer exists) -> dopt-new (10.1.1.10)" in alert.text
+    assert "--dhcp-options-id dopt-old" in alert.text
+
+
+def test_publish_sends_text_to_people_and_json_to_machines(aws_env: None) -> None:
+    client = boto3.session.Session(region_name=REGION).client("sns")
+    alert = _alert()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "publish",
+            {"MessageId": "m-1"},
+            {
+                "TopicArn": TOPIC,
+                "Subject": f"[CRITICAL] {VPC}: Lambda DNS FAILED in AssociateDhcpOptions",
+                "Message": alert.sns_message(),
+                "MessageStructure": "json",
+                "MessageAttributes": {
+                    "severity": {"DataType": "String", "StringValue": "CRITICAL"},
+                    "vpc_id": {"DataType": "String", "StringValue": VPC},
+                    "event_name": {"DataType": "String", "StringValue": "AssociateDhcpOptions"},
+                    "verdict": {"DataType": "String", "StringValue": "FAILED"},
+                },
+            },
+        )
+        assert AlertPublisher(TOPIC, client).publish(alert) == "m-1"
+    message = json.loads(alert.sns_message())
+    assert message["default"] == message["email"] == alert.text
+    for protocol in ("sqs", "lambda", "https"):
+        assert json.loads(message[protocol])["schema"] == "vpc-dns-watchdog/alert/v1"
+
+
+def test_publish_failure_raises_with_the_cause(aws_env: None) -> None:
+    client = boto3.session.Session(region_name=REGION).client("sns")
+    with Stubber(client) as stub:
+        stub.add_client_error("publish", "AuthorizationError", "not allowed", 403)
+        with pytest.raises(AlertPublishError, match=f"CRITICAL alert for {VPC}") as raised:
+            AlertPublisher(TOPIC, client).publish(_alert())
+    assert "AuthorizationError" in str(raised.value.__cause__)

@@ -1,0 +1,72 @@
+"""Checker settings: read once, validated, errors naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+from dns_watchdog.config import ConfigError, load_config
+
+REQUIRED = {
+    "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
+    "STATE_TABLE_NAME": "state",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def test_defaults_follow_the_contract() -> None:
+    config = load_config(REQUIRED)
+    assert config.canary_tag_key == "dhcp-watchdog:vpc-id"
+    assert config.probe_plan is None
+    assert config.canary_deadline_ms == 1500
+    assert config.canary_invoke_timeout_s == 10
+    assert config.invoke_max_attempts == 4
+    assert config.freshness_budget_s == 60
+    assert config.max_concurrent_invocations == 100
+
+
+@pytest.mark.parametrize("variable", ["ALERT_TOPIC_ARN", "STATE_TABLE_NAME"])
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_missing_required_setting_is_named(variable: str, value: str | None) -> None:
+    environ = dict(REQUIRED)
+    if value is None:
+        del environ[variable]
+    else:
+        environ[variable] = value
+    with pytest.raises(ConfigError, match=f"{variable}: required setting is not set"):
+        load_config(environ)
+
+
+def test_region_falls_back_to_aws_default_region() -> None:
+    environ = {k: v for k, v in REQUIRED.items() if k != "AWS_REGION"}
+    assert load_config({**environ, "AWS_DEFAULT_REGION": "eu-west-1"}).region == "eu-west-1"
+    with pytest.raises(ConfigError, match="AWS_REGION: required setting is not set"):
+        load_config(environ)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "CANARY_DEADLINE_MS",
+            "50",
+            "CANARY_DEADLINE_MS: Input should be greater than or equal to 100",
+        ),
+        ("INVOKE_MAX_ATTEMPTS", "many", "INVOKE_MAX_ATTEMPTS: Input should be a valid integer"),
+        ("MAX_CONCURRENT_INVOCATIONS", "0", "MAX_CONCURRENT_INVOCATIONS: Input should be greater"),
+        ("PROBE_PLAN", "{not json", "PROBE_PLAN: Invalid JSON"),
+        (
+            "PROBE_PLAN",
+            '{"probes": []}',
+            r"PROBE_PLAN \(probes\): List should have at least 1 item",
+        ),
+        ("PROBE_PLAN", '{"probe": [{"name": "a"}]}', r"PROBE_PLAN \(probes\): field required"),
+    ],
+)
+def test_invalid_settings_are_named(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config({**REQUIRED, variable: value})
+
+
+def test_probe_plan_is_parsed() -> None:
+    config = load_config({**REQUIRED, "PROBE_PLAN": '{"probes": [{"name": "db.corp.example"}]}'})
+    assert config.probe_plan is not None
+    assert config.probe_plan.probes == [{"name": "db.corp.example"}]

@@ -1,0 +1,240 @@
+"""Parsing EventBridge and manual events into check requests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from checker_doubles import load_event
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from dns_watchdog.events import CheckRequest, IgnoredEvent, InvalidEvent, Target, parse_event
+
+VPC = "vpc-0a1b2c3d4e5f60718"
+
+
+def test_associate_dhcp_options_names_vpc_option_set_and_actor() -> None:
+    request = parse_event(load_event("associate_dhcp_options"))
+    assert isinstance(request, CheckRequest)
+    assert request.trigger == "change"
+    assert request.announces_option_set
+    assert request.targets == (Target("vpc", VPC),)
+    change = request.change
+    assert change is not None
+    assert change.event_id == "8f4c2d1a-6b3e-4f7a-9c2d-1e5b7a3f9001"
+    assert change.requested_option_set_id == "dopt-0f1e2d3c4b5a69788"
+    assert change.actor_arn == "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/alice"
+    assert change.session_issuer_arn == "arn:aws:iam::123456789012:role/NetworkAdmin"
+    assert change.event_time == "2024-05-14T09:15:42Z"
+    assert change.source_ip == "203.0.113.24"
+
+
+def test_default_option_set_is_a_valid_change() -> None:
+    request = parse_event(load_event("associate_dhcp_options_default"))
+    assert isinstance(request, CheckRequest)
+    assert request.change is not None
+    assert request.change.requested_option_set_id == "default"
+
+
+def test_failed_call_is_ignored_with_its_error_code() -> None:
+    ignored = parse_event(load_event("associate_dhcp_options_failed"))
+    assert isinstance(ignored, IgnoredEvent)
+    assert ignored.error_code == "Client.UnauthorizedOperation"
+    assert ignored.vpc_id == VPC
+    assert ignored.reason == (
+        "the AssociateDhcpOptions call failed (Client.UnauthorizedOperation): nothing changed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sample", "target"),
+    [
+        ("modify_vpc_attribute", Target("vpc", VPC)),
+        ("associate_resolver_rule", Target("vpc", VPC)),
+        ("disassociate_resolver_rule", Target("vpc", VPC)),
+        ("associate_vpc_with_hosted_zone", Target("vpc", VPC)),
+        ("disassociate_vpc_from_hosted_zone", Target("vpc", VPC)),
+        ("associate_firewall_rule_group", Target("vpc", VPC)),
+        ("disassociate_firewall_rule_group", Target("vpc", VPC)),
+        ("revoke_security_group_egress", Target("security_group", "sg-0a1b2c3d4e5f60053")),
+        ("replace_network_acl_entry", Target("network_acl", "acl-0a1b2c3d4e5f60099")),
+    ],
+)
+def test_each_related_call_maps_to_what_it_touched(sample: str, target: Target) -> None:
+    request = parse_event(load_event(sample))
+    assert isinstance(request, CheckRequest)
+    assert request.targets == (target,)
+    assert not request.announces_option_set
+
+
+@pytest.mark.parametrize(
+    ("event_name", "parameters", "target"),
+    [
+        ("AuthorizeSecurityGroupEgress", {"groupId": "sg-0123456789abcdef0"}, "security_group"),
+        ("CreateNetworkAclEntry", {"networkAclId": "acl-0123456789abcdef0"}, "network_acl"),
+        ("DeleteNetworkAclEntry", {"networkAclId": "acl-0123456789abcdef0"}, "network_acl"),
+        (
+            "ReplaceNetworkAclAssociation",
+            {"associationId": "aclassoc-0123456", "networkAclId": "acl-0123456789abcdef0"},
+            "network_acl",
+        ),
+    ],
+)
+def test_other_security_group_and_nacl_calls(
+    event_name: str, parameters: dict[str, Any], target: str
+) -> None:
+    event = load_event("revoke_security_group_egress")
+    event["detail"]["eventName"] = event_name
+    event["detail"]["requestParameters"] = parameters
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert request.targets[0].kind == target
+
+
+def test_vpc_id_keys_match_case_insensitively() -> None:
+    event = load_event("associate_dhcp_options")
+    event["detail"]["requestParameters"] = {"DhcpOptionsId": "default", "VPCID": VPC}
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert request.targets == (Target("vpc", VPC),)
+
+
+def test_scheduled_sweep_checks_everything() -> None:
+    request = parse_event(load_event("scheduled_sweep"))
+    assert request == CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+
+
+def test_manual_check_names_its_vpcs_and_reason() -> None:
+    request = parse_event(load_event("manual_check"))
+    assert isinstance(request, CheckRequest)
+    assert request.targets == (Target("vpc", VPC),)
+    assert request.reason == "verify DNS after the change window"
+    assert request.event_name == "ManualCheck"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda e: e["detail"]["requestParameters"].pop("vpcId"),
+            "detail.requestParameters.vpcId: missing",
+        ),
+        (
+            lambda e: e["detail"]["requestParameters"].update(vpcId="subnet-1234"),
+            "detail.requestParameters.vpcId: 'subnet-1234' is not a valid VPC id",
+        ),
+        (
+            lambda e: e["detail"].update(eventSource="s3.amazonaws.com"),
+            "detail.eventSource: AssociateDhcpOptions comes from 'ec2.amazonaws.com'",
+        ),
+        (lambda e: e["detail"].pop("eventID"), "detail.eventID: Field required"),
+        (lambda e: e["detail"].update(eventTime="yesterday"), "detail.eventTime"),
+        (lambda e: e.pop("detail"), "invalid CloudTrail event: detail: Field required"),
+        (
+            lambda e: e.update(source="aws.scheduler", **{"detail-type": "Scheduled Event"}),
+            "invalid scheduled event: source: Input should be 'aws.events'",
+        ),
+    ],
+)
+def test_malformed_cloudtrail_events_name_the_field(mutate: Any, message: str) -> None:
+    event = load_event("associate_dhcp_options")
+    mutate(event)
+    with pytest.raises(InvalidEvent, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_event(event)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (
+            {"action": "check", "vpc_ids": ["vpc-0a1b2c3d4e5f60718"], "vpc_id": "x"},
+            "vpc_id: Extra inputs are not permitted",
+        ),
+        (
+            {"action": "sweep", "vpc_ids": ["vpc-0a1b2c3d4e5f60718"]},
+            "action: Input should be 'check'",
+        ),
+        ({"action": "check"}, "vpc_ids: Field required"),
+        ("check", "event must be a JSON object, got str"),
+        (None, "event must be a JSON object, got NoneType"),
+    ],
+)
+def test_malformed_manual_checks_name_the_field(event: Any, message: str) -> None:
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(event)
+
+
+# --- property: whatever arrives, the parser answers or raises InvalidEvent ----------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+SAMPLES = [
+    "associate_dhcp_options",
+    "associate_dhcp_options_failed",
+    "revoke_security_group_egress",
+    "disassociate_firewall_rule_group",
+    "associate_vpc_with_hosted_zone",
+    "scheduled_sweep",
+    "manual_check",
+]
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+@st.composite
+def mutated_events(draw: st.DrawFn) -> Any:
+    event = copy.deepcopy(load_event(draw(st.sampled_from(SAMPLES))))
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        paths = _paths(event)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = event
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "delete", "rename"]))
+        if action == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif action == "rename" and isinstance(parent, dict):
+            parent[draw(st.text(max_size=10))] = parent.pop(path[-1])
+        else:
+            parent[path[-1]] = draw(json_values)
+    return event
+
+
+def _parse_or_rejection(event: Any) -> object:
+    try:
+        return parse_event(event)
+    except InvalidEvent as exc:
+        return exc
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_events())
+def test_mutated_events_parse_or_raise_invalid_event(event: Any) -> None:
+    outcome = _parse_or_rejection(event)
+    assert isinstance(outcome, CheckRequest | IgnoredEvent | InvalidEvent)
+    assert str(outcome)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_garbage_parses_or_raises_invalid_event(event: Any) -> None:
+    outcome = _parse_or_rejection(event)
+    assert isinstance(outcome, CheckRequest | IgnoredEvent | InvalidEvent)
+    assert str(outcome)

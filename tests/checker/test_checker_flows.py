@@ -1,0 +1,506 @@
+"""The checker end to end through its handler, with moto for AWS and canary doubles for Invoke."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from checker_doubles import (
+    REGION,
+    FakeCanary,
+    World,
+    cloudtrail_event,
+    load_event,
+)
+
+Invoke = Callable[[Any], dict[str, Any]]
+CORP_DNS = "10.1.1.10"
+
+
+@pytest.fixture
+def vpc(world: World) -> dict[str, str]:
+    """A VPC on AmazonProvidedDNS, watched by one canary that cannot reach 10.1.1.10."""
+    vpc_id = world.create_vpc("10.0.0.0/16")
+    good = world.option_set("AmazonProvidedDNS", domain_name="ec2.internal")
+    bad = world.option_set(CORP_DNS)
+    world.associate(vpc_id, good)
+    world.add_canary(vpc_id, "canary-a", FakeCanary(dead={CORP_DNS}))
+    return {"vpc_id": vpc_id, "good": good, "bad": bad}
+
+
+def change_event(vpc: dict[str, str], option_set: str, event_id: str | None = None) -> Any:
+    return cloudtrail_event(
+        "associate_dhcp_options", vpcId=vpc["vpc_id"], dhcpOptionsId=option_set, event_id=event_id
+    )
+
+
+def manual(vpc_id: str) -> dict[str, Any]:
+    event = load_event("manual_check")
+    event["vpc_ids"] = [vpc_id]
+    return event
+
+
+def test_broken_change_sends_one_critical_alert_with_diagnosis_and_rollback(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given the checker has seen the VPC healthy on its AmazonProvidedDNS option set
+    checker_app(manual(vpc["vpc_id"]))
+    assert world.alerts() == []
+    # When someone associates an option set whose server does not answer
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    result = checker_app(change_event(vpc, vpc["bad"]))
+
+    # Then one CRITICAL alert says what broke, who did it and how to roll back
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    [alert] = world.alerts()
+    assert alert.subject == (
+        f"[CRITICAL] {vpc['vpc_id']}: Lambda DNS FAILED after AssociateDhcpOptions"
+    )
+    assert len(alert.subject) < 100
+    assert alert.attributes == {
+        "severity": "CRITICAL",
+        "vpc_id": vpc["vpc_id"],
+        "event_name": "AssociateDhcpOptions",
+        "verdict": "FAILED",
+    }
+    text = alert.text
+    assert f"{vpc['good']} (AmazonProvidedDNS) -> {vpc['bad']} ({CORP_DNS})" in text
+    assert "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/alice" in text
+    assert "session issuer arn:aws:iam::123456789012:role/NetworkAdmin" in text
+    assert "2024-05-14T09:15:42Z" in text
+    assert "203.0.113.24" in text
+    assert "CONFIGURED_SERVER_UNREACHABLE (failing hop: configured_server)" in text
+    assert f"security group egress to {CORP_DNS} on UDP/TCP 53 is missing" in text
+    assert f"sts.{REGION}.amazonaws.com A: TIMEOUT in 1500.1 ms" in text
+    assert f"@{CORP_DNS} (configured): TIMEOUT" in text
+    rollback = (
+        f"aws ec2 associate-dhcp-options --dhcp-options-id {vpc['good']} "
+        f"--vpc-id {vpc['vpc_id']} --region {REGION}"
+    )
+    assert rollback in text
+    # and the JSON variant carries the same facts for machines
+    document = alert.document
+    assert document["schema"] == "vpc-dns-watchdog/alert/v1"
+    assert document["rollback_command"] == rollback
+    assert document["previous_option_set"]["id"] == vpc["good"]
+    assert document["option_set"]["domain_name_servers"] == [CORP_DNS]
+    assert document["diagnosis"]["code"] == "CONFIGURED_SERVER_UNREACHABLE"
+    assert document["change"]["source_ip"] == "203.0.113.24"
+    assert document["canaries"][0]["probes"][0]["outcome"] == "TIMEOUT"
+
+
+def test_good_change_is_announced_as_info(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given a VPC whose new option set's server answers
+    fine = world.option_set("10.1.1.20")
+    world.associate(vpc["vpc_id"], fine)
+    # When the change event arrives
+    checker_app(change_event(vpc, fine))
+    # Then it is announced as INFO, without a rollback command
+    [alert] = world.alerts()
+    assert alert.severity == "INFO"
+    assert alert.attributes["verdict"] == "OK"
+    assert alert.document["rollback_command"] is None
+    assert "No action needed." in alert.text
+    # and the canary was told which servers to expect (AmazonProvidedDNS is not involved)
+    [payload] = world.router.invocations("canary-a")
+    assert payload["expected_nameservers"] == ["10.1.1.20"]
+    assert payload["deadline_ms"] == 1500
+
+
+def test_amazon_provided_dns_is_expected_at_the_vpc_base_plus_two(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    checker_app(manual(vpc["vpc_id"]))
+    [payload] = world.router.invocations("canary-a")
+    assert payload["expected_nameservers"] == ["10.0.0.2"]
+
+
+def test_sweep_without_change_sends_nothing(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    first = checker_app(load_event("scheduled_sweep"))
+    second = checker_app(load_event("scheduled_sweep"))
+    assert first["vpcs"][0]["verdict"] == "OK"
+    assert second["alerts_published"] == 0
+    assert world.alerts() == []
+
+
+def test_sweep_alerts_once_per_incident_and_once_on_recovery(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given a healthy VPC seen by a sweep
+    checker_app(load_event("scheduled_sweep"))
+    # When the option set breaks without a CloudTrail event reaching us
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    checker_app(load_event("scheduled_sweep"))
+    checker_app(load_event("scheduled_sweep"))
+    # Then one CRITICAL alert, for the incident, naming the previous option set
+    [critical] = world.alerts()
+    assert critical.severity == "CRITICAL"
+    assert critical.subject.endswith("Lambda DNS FAILED in ScheduledSweep")
+    assert f"--dhcp-options-id {vpc['good']} " in critical.text
+    # When it is fixed
+    world.associate(vpc["vpc_id"], vpc["good"])
+    checker_app(load_event("scheduled_sweep"))
+    checker_app(load_event("scheduled_sweep"))
+    # Then exactly one RECOVERED
+    [recovered] = world.alerts()
+    assert recovered.severity == "RECOVERED"
+    assert recovered.subject == (
+        f"[RECOVERED] {vpc['vpc_id']}: Lambda DNS OK again in ScheduledSweep"
+    )
+
+
+def test_rollback_change_after_incident_is_recovered(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    checker_app(change_event(vpc, vpc["bad"]))
+    world.associate(vpc["vpc_id"], vpc["good"])
+    checker_app(change_event(vpc, vpc["good"]))
+    assert [alert.severity for alert in world.alerts()] == ["CRITICAL", "RECOVERED"]
+
+
+def test_duplicate_event_delivery_sends_no_second_alert(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    event = change_event(vpc, vpc["bad"], event_id="11111111-2222-3333-4444-555555555555")
+    first = checker_app(event)
+    second = checker_app(event)
+    assert len(world.alerts()) == 1
+    assert second["duplicate"] is True
+    assert second["vpcs"] == first["vpcs"]
+    assert len(world.router.invocations("canary-a")) == 1
+
+
+def test_failed_api_call_is_ignored(world: World, vpc: dict[str, str], checker_app: Invoke) -> None:
+    event = load_event("associate_dhcp_options_failed")
+    event["detail"]["requestParameters"]["vpcId"] = vpc["vpc_id"]
+    result = checker_app(event)
+    assert result["status"] == "ignored"
+    assert "Client.UnauthorizedOperation" in result["reason"]
+    assert "nothing changed" in result["reason"]
+    assert world.router.calls == []
+    assert world.alerts() == []
+
+
+def test_default_option_set_means_no_dns_servers(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given the VPC is switched to "default" (no options: no DNS servers handed out)
+    world.associate(vpc["vpc_id"], "default")
+    event = load_event("associate_dhcp_options_default")
+    event["detail"]["requestParameters"]["vpcId"] = vpc["vpc_id"]
+    checker_app(event)
+    # Then the canary is told to expect none, and the alert explains the option set
+    [payload] = world.router.invocations("canary-a")
+    assert payload["expected_nameservers"] == []
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    assert "-> default (no DNS servers handed out)" in alert.text
+    assert "NO_CONFIGURED_SERVERS" in alert.text
+    # The watchdog had not seen the VPC before: it says how to find the previous option set
+    assert "the previous option set is not known to the watchdog" in alert.text
+    assert "aws cloudtrail lookup-events" in alert.text
+    assert f"AttributeValue={vpc['vpc_id']}" in alert.text
+    assert "aws configservice get-resource-config-history" in alert.text
+    assert alert.document["rollback_command"] is None
+
+
+def test_vpc_without_canaries_gets_one_warning_per_option_set(
+    world: World, checker_app: Invoke
+) -> None:
+    vpc_id = world.create_vpc("10.2.0.0/16")
+    first = world.option_set("AmazonProvidedDNS")
+    world.associate(vpc_id, first)
+    # The first check warns that DNS cannot be verified; later checks stay quiet
+    checker_app(manual(vpc_id))
+    checker_app(manual(vpc_id))
+    [warning] = world.alerts()
+    assert warning.severity == "WARNING"
+    assert warning.attributes["verdict"] == "UNVERIFIED"
+    assert "cannot be verified" in warning.text
+    assert f"dhcp-watchdog:vpc-id={vpc_id}" in warning.text
+    # A new option set gets its own warning
+    second = world.option_set("10.9.9.9")
+    world.associate(vpc_id, second)
+    checker_app(manual(vpc_id))
+    checker_app(load_event("scheduled_sweep"))  # no canaries anywhere: nothing to sweep
+    [again] = world.alerts()
+    assert again.severity == "WARNING"
+    assert second in again.text
+
+
+def test_stale_canary_is_refreshed_and_asked_again(world: World, checker_app: Invoke) -> None:
+    # Given a canary whose warm environment still sees the old server 10.0.0.2
+    vpc_id = world.create_vpc("10.0.0.0/16")
+    world.associate(vpc_id, world.option_set("AmazonProvidedDNS"))
+    world.add_canary(
+        vpc_id,
+        "canary-stale",
+        FakeCanary(stale_servers=["10.0.0.2"]),
+        variables={"PROBE_NAMES": "db.corp.example", "LOG_LEVEL": "DEBUG"},
+    )
+    fine = world.option_set("10.1.1.20")
+    world.associate(vpc_id, fine)
+    # When the change is checked
+    result = checker_app(
+        cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=fine)
+    )
+    # Then its configuration got the option set id, keeping its own variables
+    assert world.environment("canary-stale") == {
+        "PROBE_NAMES": "db.corp.example",
+        "LOG_LEVEL": "DEBUG",
+        "WATCHDOG_OPTION_SET": fine,
+    }
+    # and the fresh answer decided the verdict
+    assert len(world.router.invocations("canary-stale")) == 2
+    assert result["vpcs"][0]["verdict"] == "OK"
+    [alert] = world.alerts()
+    assert alert.severity == "INFO"
+    assert "canary-stale: OK - HEALTHY, refreshed" in alert.text
+
+
+def test_canary_that_stays_stale_is_never_reported_healthy(
+    world: World, checker_app: Invoke
+) -> None:
+    vpc_id = world.create_vpc("10.0.0.0/16")
+    fine = world.option_set("10.1.1.20")
+    world.associate(vpc_id, fine)
+    world.add_canary(vpc_id, "canary-stuck", FakeCanary(stale_servers=["10.0.0.2"], stuck=True))
+    result = checker_app(
+        cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=fine)
+    )
+    assert result["vpcs"][0]["verdict"] == "UNVERIFIED"
+    [alert] = world.alerts()
+    assert alert.severity == "WARNING"
+    assert "STALE_CONFIG" in alert.text
+    assert "still reports the older option set" in alert.text
+
+
+def test_sns_failure_fails_the_invocation_and_the_retry_alerts(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given the alert topic is gone
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    event = change_event(vpc, vpc["bad"])
+    sns = world.session.client("sns")
+    sns.delete_topic(TopicArn=world.topic_arn)
+    # Then the handler raises (EventBridge retries, the dead-letter queue keeps the event)
+    with pytest.raises(Exception, match="could not publish the CRITICAL alert"):
+        checker_app(event)
+    # When the topic is back and EventBridge retries the same event
+    sns.create_topic(Name="vpc-dns-watchdog-alerts")
+    queue_arn = world.sqs.get_queue_attributes(
+        QueueUrl=world.queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=world.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    retry = checker_app(event)
+    # Then the retry is not mistaken for a duplicate, and the alert goes out
+    assert "duplicate" not in retry
+    assert [alert.severity for alert in world.alerts()] == ["CRITICAL"]
+
+
+@pytest.mark.parametrize(
+    ("sample", "target"),
+    [
+        ("revoke_security_group_egress", "security_group"),
+        ("replace_network_acl_entry", "network_acl"),
+        ("modify_vpc_attribute", "vpc"),
+        ("associate_resolver_rule", "vpc"),
+        ("disassociate_resolver_rule", "vpc"),
+        ("associate_vpc_with_hosted_zone", "vpc"),
+        ("disassociate_vpc_from_hosted_zone", "vpc"),
+        ("associate_firewall_rule_group", "vpc"),
+        ("disassociate_firewall_rule_group", "vpc"),
+    ],
+)
+def test_related_changes_check_the_vpc_they_touched(
+    world: World, vpc: dict[str, str], checker_app: Invoke, sample: str, target: str
+) -> None:
+    # Given a VPC whose DNS broke through some other change than the option set
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    event = load_event(sample)
+    detail = event["detail"]
+    if target == "security_group":
+        group = world.ec2.create_security_group(
+            GroupName="canary", Description="canary", VpcId=vpc["vpc_id"]
+        )
+        detail["requestParameters"]["groupId"] = group["GroupId"]
+    elif target == "network_acl":
+        acl = world.ec2.describe_network_acls(
+            Filters=[{"Name": "vpc-id", "Values": [vpc["vpc_id"]]}]
+        )["NetworkAcls"][0]
+        detail["requestParameters"]["networkAclId"] = acl["NetworkAclId"]
+    else:
+        _rewrite_vpc_ids(detail, vpc["vpc_id"])
+    # When its CloudTrail event arrives
+    result = checker_app(event)
+    # Then the right VPC was checked and the incident alerted, naming the call
+    assert [entry["vpc_id"] for entry in result["vpcs"]] == [vpc["vpc_id"]]
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    assert alert.attributes["event_name"] == detail["eventName"]
+    assert f"This check followed {detail['eventName']}" in alert.text
+
+
+def _rewrite_vpc_ids(node: Any, vpc_id: str) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.lower() == "vpcid":
+                node[key] = vpc_id
+            else:
+                _rewrite_vpc_ids(value, vpc_id)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite_vpc_ids(item, vpc_id)
+
+
+def test_unknown_vpc_is_reported_without_crashing(world: World, checker_app: Invoke) -> None:
+    result = checker_app(manual("vpc-0123456789abcdef0"))
+    assert result["vpcs"] == [
+        {
+            "vpc_id": "vpc-0123456789abcdef0",
+            "status": "error",
+            "error": "VPC vpc-0123456789abcdef0 does not exist in this region",
+        }
+    ]
+    assert world.alerts() == []
+
+
+def test_unknown_security_group_is_reported(world: World, checker_app: Invoke) -> None:
+    event = load_event("revoke_security_group_egress")
+    event["detail"]["requestParameters"]["groupId"] = "sg-0123456789abcdef0"
+    result = checker_app(event)
+    assert result["vpcs"][0]["status"] == "error"
+    assert "security group sg-0123456789abcdef0 does not exist" in result["vpcs"][0]["error"]
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"hello": "world"}, "unrecognised event"),
+        ([], "event must be a JSON object, got list"),
+        ({"action": "check", "vpc_ids": ["vpc-XYZ"]}, "vpc_ids.0"),
+        ({"action": "check", "vpc_ids": []}, "vpc_ids: List should have at least 1 item"),
+        (
+            {"detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2"},
+            "unsupported detail-type 'EC2 Instance State-change Notification'",
+        ),
+    ],
+)
+def test_garbage_is_rejected_without_raising_or_alerting(
+    world: World, checker_app: Invoke, event: Any, message: str
+) -> None:
+    result = checker_app(event)
+    assert result["status"] == "rejected"
+    assert message in result["error"]
+    assert world.alerts() == []
+
+
+def test_unsupported_cloudtrail_call_is_rejected(world: World, checker_app: Invoke) -> None:
+    event = load_event("associate_dhcp_options")
+    event["detail"]["eventName"] = "RunInstances"
+    result = checker_app(event)
+    assert result["status"] == "rejected"
+    assert "unsupported CloudTrail call 'RunInstances'" in result["error"]
+
+
+def test_missing_required_setting_names_the_variable(
+    world: World, checker_app: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALERT_TOPIC_ARN")
+    with pytest.raises(ValueError, match="ALERT_TOPIC_ARN: required setting is not set"):
+        checker_app(load_event("scheduled_sweep"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": "RequestId: 6f1c Error: Task timed out after 3.00 seconds",
+        },
+        {"errorMessage": "2024-05-14T09:16:01.123Z 6f1c Task timed out after 3.01 seconds"},
+    ],
+)
+def test_canary_timeout_is_evidence_of_hanging_dns(
+    world: World, checker_app: Invoke, error: dict[str, str]
+) -> None:
+    vpc_id = world.create_vpc()
+    dead = world.option_set(CORP_DNS)
+    world.associate(vpc_id, dead)
+    world.add_canary(vpc_id, "canary-hung", lambda payload, env: ("Unhandled", error))
+    checker_app(cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=dead))
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    assert alert.document["diagnosis"]["code"] == "CANARY_TIMED_OUT"
+    assert "Task timed out after 3.0" in alert.text
+    assert "DNS lookups hang" in alert.text
+
+
+def test_rejected_probe_plan_is_reported_as_configuration_error(
+    world: World,
+    load_handler: Callable[[str], Any],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = {"probes": [{"name": "db.corp.example", "type": "AAA"}]}
+    monkeypatch.setenv("PROBE_PLAN", json.dumps(plan))
+    vpc_id = world.create_vpc()
+    world.associate(vpc_id, world.option_set(CORP_DNS))
+    message = "probes[0].type: unsupported record type 'AAA' (use one of A, AAAA, CNAME)"
+    world.add_canary(
+        vpc_id,
+        "canary-picky",
+        lambda payload, env: (
+            "Unhandled",
+            {"errorType": "InvalidProbePlan", "errorMessage": message},
+        ),
+    )
+    load_handler("checker").lambda_handler(manual(vpc_id), lambda_context)
+    # The canary got the configured probes ...
+    [payload] = world.router.invocations("canary-picky")
+    assert payload["probes"] == plan["probes"]
+    # ... and the alert names the configuration error instead of a DNS verdict
+    [alert] = world.alerts()
+    assert alert.severity == "WARNING"
+    assert alert.attributes["verdict"] == "UNVERIFIED"
+    assert "Configuration error: the canary canary-picky rejected the probe plan" in alert.text
+    assert message in alert.text
+    assert "PROBE_PLAN" in alert.text
+
+
+def test_throttled_canary_is_retried_until_it_answers(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    world.router.fail_next["canary-a"] = ["TooManyRequestsException"] * 2
+    result = checker_app(manual(vpc["vpc_id"]))
+    assert result["vpcs"][0]["verdict"] == "OK"
+    assert len(world.router.invocations("canary-a")) == 3
+
+
+def test_one_failing_canary_fails_the_vpc_and_vanished_ones_are_named(
+    world: World, checker_app: Invoke
+) -> None:
+    vpc_id = world.create_vpc()
+    world.associate(vpc_id, world.option_set(CORP_DNS))
+    world.add_canary(vpc_id, "canary-ok", FakeCanary())
+    world.add_canary(vpc_id, "canary-blocked-sg", FakeCanary(dead={CORP_DNS}))
+    world.add_canary(vpc_id, "canary-deleted", None)  # still tagged, but Invoke says not found
+    world.add_canary(vpc_id, "canary-broken", lambda payload, env: (None, b"not json"))
+    result = checker_app(manual(vpc_id))
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    assert result["vpcs"][0]["canaries"] == 4
+    [alert] = world.alerts()
+    text = alert.text
+    assert "canary-blocked-sg: FAILED - CONFIGURED_SERVER_UNREACHABLE" in text
+    assert "canary-ok: OK - HEALTHY" in text
+    assert "canary-deleted: skipped, the function no longer exists" in text
+    assert "canary-broken: UNVERIFIED - CANARY_ERROR" in text
+    assert "malformed findings: not a JSON object" in text
