@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.response
+from botocore.awsrequest import AWSResponse
 
 if TYPE_CHECKING:
     from devtools.dnslab import DnsLab, LabForwarder, LabServer
@@ -102,47 +103,43 @@ def amazon_provided_dns_address(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).network_address + 2)
 
 
-@dataclass
-class LocalCanaryPlatform:
-    """Routes ``lambda.Invoke`` of boto3 clients to the real canary code, through the DNS lab."""
+class InvokeRouter:
+    """Answers ``lambda.Invoke`` of boto3 clients with :meth:`invoke`, without any HTTP.
 
-    lab: DnsLab
-    amazon: LabServer
-    region: str = "us-east-1"
-    environments: dict[str, ExecutionEnvironment] = field(default_factory=dict)
-    invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    _handler: Callable[[Any, Any], Any] | None = None
+    Clients must be created inside :meth:`routing` (the hooks sit on boto3's default session).
+    """
 
     @contextmanager
-    def routing(self) -> Iterator[LocalCanaryPlatform]:
-        """Route every boto3 client created inside this block (register before creating them)."""
+    def routing(self) -> Iterator[InvokeRouter]:
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
         assert boto3.DEFAULT_SESSION is not None
         events = boto3.DEFAULT_SESSION.events
+        # botocore's stubs type handlers as returning None; a before-call handler may return the
+        # (http, parsed) response to short-circuit the call, which is what routes it here.
         events.register("before-parameter-build.lambda.Invoke", self._remember_request)
-        events.register("before-call.lambda.Invoke", self._invoke)  # type: ignore[arg-type]
+        events.register("before-call.lambda.Invoke", self._answer)  # type: ignore[arg-type]
         try:
             yield self
         finally:
             events.unregister("before-parameter-build.lambda.Invoke", self._remember_request)
-            events.unregister("before-call.lambda.Invoke", self._invoke)  # type: ignore[arg-type]
+            events.unregister("before-call.lambda.Invoke", self._answer)  # type: ignore[arg-type]
             self.close()
 
     def close(self) -> None:
-        for environment in self.environments.values():
-            if environment.forwarder is not None:
-                self.lab.remove(environment.forwarder)
-        self.environments.clear()
+        """Release what the router started."""
 
-    # botocore event handlers -------------------------------------------------------------
+    def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:
+        """Run one invocation; returns (status code, payload, FunctionError or None)."""
+        raise NotImplementedError
+
     def _remember_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["local_lambda"] = {
             "function": params["FunctionName"],
             "payload": params.get("Payload", b"{}"),
         }
 
-    def _invoke(self, context: dict[str, Any], **_: Any) -> tuple[None, dict[str, Any]]:
+    def _answer(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         request = context["local_lambda"]
         payload = request["payload"]
         event = json.loads(payload.read() if hasattr(payload, "read") else payload or b"{}")
@@ -156,7 +153,25 @@ class LocalCanaryPlatform:
         }
         if function_error:
             response["FunctionError"] = function_error
-        return None, response
+        return AWSResponse("local://lambda/invoke", status, {}, None), response
+
+
+@dataclass
+class LocalCanaryPlatform(InvokeRouter):
+    """Routes ``lambda.Invoke`` to the real canary code, through the DNS lab."""
+
+    lab: DnsLab
+    amazon: LabServer
+    region: str = "us-east-1"
+    environments: dict[str, ExecutionEnvironment] = field(default_factory=dict)
+    invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _handler: Callable[[Any, Any], Any] | None = None
+
+    def close(self) -> None:
+        for environment in self.environments.values():
+            if environment.forwarder is not None:
+                self.lab.remove(environment.forwarder)
+        self.environments.clear()
 
     # the simulated platform --------------------------------------------------------------
     def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:

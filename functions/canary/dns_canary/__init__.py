@@ -1,0 +1,1 @@
+"""DNS canary: probes DNS from inside a VPC the way its Lambda functions resolve names."""

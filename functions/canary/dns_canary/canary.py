@@ -1,0 +1,101 @@
+"""One canary run: read resolv.conf, probe every hop within the deadline, diagnose."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from dns_canary.diagnose import Context, diagnose
+from dns_canary.findings import Findings, NameReport, QueryResult
+from dns_canary.plan import ProbePlan
+from dns_canary.probe import Target, run_probes
+from dns_canary.resolv_conf import read_resolv_conf
+from dns_canary.settings import CanarySettings
+
+
+def effective_deadline_ms(
+    plan_deadline_ms: int, remaining_ms: int, margin_ms: int
+) -> tuple[int, bool]:
+    """The plan's deadline, clipped so the answer leaves before the Lambda times out."""
+    available = max(0, remaining_ms - margin_ms)
+    if available < plan_deadline_ms:
+        return available, True
+    return plan_deadline_ms, False
+
+
+def run_canary(
+    plan: ProbePlan,
+    settings: CanarySettings,
+    *,
+    remaining_ms: int,
+    started: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Findings:
+    """Probe DNS the way workloads use it, and every hop directly; never past the deadline.
+
+    ``started`` is the clock reading when the invocation began: the deadline counts from there.
+    """
+    started = clock() if started is None else started
+    deadline_ms, clipped = effective_deadline_ms(
+        plan.deadline_ms, remaining_ms, settings.deadline_margin_ms
+    )
+    resolv = read_resolv_conf(settings.resolv_conf_path)
+    stale = (
+        plan.expected_nameservers is not None
+        and resolv.found
+        and set(plan.expected_nameservers) != set(resolv.configured_nameservers)
+    )
+    targets = [
+        *(Target(server, "forwarder") for server in resolv.nameservers),
+        *(Target(server, "configured") for server in resolv.configured_nameservers),
+        Target(settings.amazon_dns_server, "amazon"),
+    ]
+    budget_s = deadline_ms / 1000 - (clock() - started)
+    results = run_probes(plan.probes, targets, port=settings.dns_port, budget_s=budget_s)
+    reports = _reports(plan, targets, results)
+    diagnosis = diagnose(
+        reports,
+        Context(
+            resolv_conf=resolv,
+            stale=stale,
+            expected_nameservers=plan.expected_nameservers,
+            amazon_dns_server=settings.amazon_dns_server,
+            port=settings.dns_port,
+        ),
+    )
+    ok = bool(resolv.nameservers) and all(report.ok for report in reports) and not stale
+    return Findings(
+        ok=ok,
+        stale=stale,
+        deadline_ms=deadline_ms,
+        deadline_clipped=clipped,
+        elapsed_ms=(clock() - started) * 1000,
+        resolv_conf=resolv,
+        expected_nameservers=plan.expected_nameservers,
+        amazon_dns_server=settings.amazon_dns_server,
+        probes=tuple(result for result in results if result.role == "forwarder"),
+        direct=tuple(result for result in results if result.role != "forwarder"),
+        diagnosis=diagnosis,
+    )
+
+
+def _reports(
+    plan: ProbePlan, targets: list[Target], results: list[QueryResult]
+) -> list[NameReport]:
+    """Regroup the flat results (probe order, then target order) per probe."""
+    reports = []
+    width = len(targets)
+    for index, probe in enumerate(plan.probes):
+        own = results[index * width : (index + 1) * width]
+        amazon = [result for result in own if result.role == "amazon"]
+        reports.append(
+            NameReport(
+                name=probe.name,
+                type=probe.type,
+                max_latency_ms=probe.max_latency_ms,
+                forwarder=tuple(result for result in own if result.role == "forwarder"),
+                configured=tuple(result for result in own if result.role == "configured"),
+                amazon=amazon[0] if amazon else None,
+            )
+        )
+    return reports

@@ -1,0 +1,531 @@
+"""Diagnosis: from the findings to one code and a summary an on-call engineer can act on.
+
+Pure: plain data in, a Diagnosis out. The lookups through the forwarder say *whether* workloads
+can resolve; the direct queries to the configured servers and the Amazon resolver say *where* it
+breaks. Codes and their meaning: docs/canary-contract.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from dns_canary.findings import (
+    ERROR_OUTCOMES,
+    MISSING_OUTCOMES,
+    SILENT_OUTCOMES,
+    Diagnosis,
+    NameReport,
+    QueryResult,
+)
+from dns_canary.resolv_conf import ResolvConf
+
+_SOFT_OUTCOMES = frozenset({"SLOW", "UNEXPECTED_ANSWER"})
+_MAX_LISTED = 6
+# Failure causes tried in this order; the first that explains any failing name wins.
+_UNREACHABLE = "CONFIGURED_SERVER_UNREACHABLE"
+_ERRORS = "CONFIGURED_SERVER_ERRORS"
+_MISSING = "CUSTOM_SERVER_MISSING_NAMES"
+_FORWARDER = "FORWARDER_FAILING"
+_CAUSE_ORDER = (_UNREACHABLE, _ERRORS, _MISSING, _FORWARDER)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the diagnosis needs besides the per-name reports."""
+
+    resolv_conf: ResolvConf
+    stale: bool
+    expected_nameservers: tuple[str, ...] | None
+    amazon_dns_server: str
+    port: int
+
+
+def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
+    resolv = context.resolv_conf
+    if not resolv.found or not resolv.nameservers:
+        return _no_nameserver(reports, context, _names(reports))
+    failed = [report for report in reports if not report.ok]
+    if context.stale:
+        return _stale(context, _names(failed))
+    if not failed:
+        return Diagnosis(
+            code="HEALTHY",
+            severity="OK",
+            failing_hop="none",
+            summary=(
+                f"All {len(reports)} names resolved as expected through "
+                f"{_servers(resolv.nameservers)} (the option set's DNS servers: "
+                f"{_servers(resolv.configured_nameservers) or 'none listed'})."
+            ),
+        )
+    return _diagnose_failures(failed, len(reports), context)
+
+
+def _diagnose_failures(failed: Sequence[NameReport], total: int, context: Context) -> Diagnosis:
+    failed_names = _names(failed)
+    if not context.resolv_conf.configured_nameservers:
+        return _no_configured_servers(failed, context, failed_names)
+    hard = [report for report in failed if _hard_failures(report)]
+    if not hard:
+        if all(result.outcome == "SLOW" for report in failed for result in report.failures):
+            return _slow(failed, context, failed_names)
+        return _unexpected(failed, context, failed_names)
+    causes = {id(report): _cause(report) for report in hard}
+    for code in _CAUSE_ORDER:
+        explained = [report for report in hard if causes[id(report)] == code]
+        if explained:
+            return _BUILDERS[code](explained, context, failed_names)
+    return _unexplained(failed, total, context, failed_names)
+
+
+def _cause(report: NameReport) -> str | None:
+    """Which hop one failing name points at, from the direct queries."""
+    forwarder_outcomes = {result.outcome for result in report.failures}
+    down = [result for result in report.configured if result.outcome in SILENT_OUTCOMES]
+    errors = [result for result in report.configured if result.outcome in ERROR_OUTCOMES]
+    missing = [
+        result
+        for result in report.configured
+        if result.outcome in MISSING_OUTCOMES and not result.ok
+    ]
+    amazon_ok = report.amazon is not None and report.amazon.ok
+    if down and forwarder_outcomes & (SILENT_OUTCOMES | ERROR_OUTCOMES):
+        return _UNREACHABLE
+    if errors:
+        return _ERRORS
+    if missing and amazon_ok:
+        return _MISSING
+    if report.configured and all(result.ok for result in report.configured):
+        return _FORWARDER
+    return None
+
+
+def _hard_failures(report: NameReport) -> list[QueryResult]:
+    return [result for result in report.failures if result.outcome not in _SOFT_OUTCOMES]
+
+
+# --- one builder per code ----------------------------------------------------------------------
+
+
+def _no_nameserver(reports: Sequence[NameReport], context: Context, names: list[str]) -> Diagnosis:
+    resolv = context.resolv_conf
+    if not resolv.found:
+        problem = resolv.problems[0] if resolv.problems else "not found"
+        state = f"{resolv.path} is missing or unreadable ({problem})"
+    else:
+        state = f"{resolv.path} has no usable 'nameserver' line"
+    amazon = _amazon_sentence(reports, context)
+    return Diagnosis(
+        code="NO_NAMESERVER",
+        severity="FAILED",
+        failing_hop="resolv_conf",
+        summary=f"{state}: code in this function cannot resolve any name. {amazon}",
+        likely_causes=(
+            "RESOLV_CONF_PATH points at the wrong file",
+            "a custom runtime or container image replaced /etc/resolv.conf",
+            "the execution environment's network setup failed; new environments may recover",
+        ),
+        failed_names=tuple(names),
+    )
+
+
+def _stale(context: Context, failed_names: list[str]) -> Diagnosis:
+    configured = _servers(context.resolv_conf.configured_nameservers) or "none"
+    expected = _servers(context.expected_nameservers or ()) or "none"
+    return Diagnosis(
+        code="STALE_CONFIG",
+        severity="UNVERIFIED",
+        failing_hop="environment",
+        summary=(
+            f"This execution environment still has the DNS servers {configured} in "
+            f"{context.resolv_conf.path}, but the VPC's option set now names {expected}: its "
+            "probe results describe the old configuration. Update the function's configuration "
+            "so Lambda starts new execution environments, then probe again."
+        ),
+        likely_causes=(
+            "execution environments started before the option set change keep the servers "
+            "they started with",
+            "the option set changed again after the expected servers were computed",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _no_configured_servers(
+    failed: Sequence[NameReport], context: Context, names: list[str]
+) -> Diagnosis:
+    resolv = context.resolv_conf
+    return Diagnosis(
+        code="NO_CONFIGURED_SERVERS",
+        severity="FAILED",
+        failing_hop="option_set",
+        summary=(
+            f"{resolv.path} has no '; configured nameserver' line: the VPC's DHCP option set hands "
+            f"out no DNS servers, so the forwarder {_servers(resolv.nameservers)} has nowhere to "
+            f"send queries and lookups fail ({_describe(failed)}). Associate an option set with "
+            "domain-name-servers=AmazonProvidedDNS or with working DNS servers. "
+            f"{_amazon_sentence(failed, context)}"
+        ),
+        likely_causes=(
+            "the VPC was associated with the 'default' option set id, which means no options",
+            "the VPC's option set has no domain-name-servers entry",
+        ),
+        failed_names=tuple(names),
+    )
+
+
+def _slow(failed: Sequence[NameReport], context: Context, names: list[str]) -> Diagnosis:
+    resolv = context.resolv_conf
+    slow = "; ".join(
+        f"{result.name} in {result.elapsed_ms:.0f} ms (budget {report.max_latency_ms} ms)"
+        for report in failed[:_MAX_LISTED]
+        for result in report.failures
+    )
+    direct = _direct_latency(failed)
+    retransmitted = any(
+        result.attempts > 1
+        for report in failed
+        for result in (*report.failures, *report.configured)
+    )
+    causes = [
+        f"the {_dns_servers(resolv.configured_nameservers)} "
+        f"{_verb(resolv.configured_nameservers, 'is', 'are')} overloaded or far away "
+        "(another region, or on premises over VPN)",
+        "the server's own upstream recursion is slow (cold cache, slow forwarders)",
+    ]
+    if retransmitted:
+        causes.insert(0, "packets are lost: the canary had to retransmit queries")
+    return Diagnosis(
+        code="SLOW_ANSWERS",
+        severity="DEGRADED",
+        failing_hop="forwarder",
+        summary=(
+            f"Names resolve, but slower than their latency budget through the forwarder "
+            f"{_servers(resolv.nameservers)}: {slow}.{direct}"
+        ),
+        likely_causes=tuple(causes),
+        failed_names=tuple(names),
+    )
+
+
+def _unexpected(failed: Sequence[NameReport], context: Context, names: list[str]) -> Diagnosis:
+    wrong = "; ".join(
+        f"{result.name} -> {', '.join(result.answers) or 'no records'} ({result.detail})"
+        for report in failed[:_MAX_LISTED]
+        for result in report.failures
+        if result.outcome == "UNEXPECTED_ANSWER"
+    )
+    amazon = _amazon_answers(failed)
+    return Diagnosis(
+        code="UNEXPECTED_ANSWERS",
+        severity="DEGRADED",
+        failing_hop="configured_server",
+        summary=(
+            "Names resolve to answers the probe plan does not allow: "
+            f"{wrong}. The answers come from the option set's "
+            f"{_dns_servers(context.resolv_conf.configured_nameservers)}.{amazon}"
+        ),
+        likely_causes=(
+            "a private hosted zone is not associated with the VPC (or not forwarded to), so the "
+            "public record is returned",
+            "the custom DNS server answers from another view (split horizon) or a stale zone",
+            "the record was changed on purpose and the probe plan is out of date",
+        ),
+        failed_names=tuple(names),
+    )
+
+
+def _unreachable(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    silent = _unique(
+        result.server
+        for report in explained
+        for result in report.configured
+        if result.outcome in SILENT_OUTCOMES
+    )
+    details = _unique(
+        result.detail
+        for report in explained
+        for result in report.configured
+        if result.outcome in SILENT_OUTCOMES
+    )
+    servers = _servers(silent)
+    port = context.port
+    return Diagnosis(
+        code=_UNREACHABLE,
+        severity="FAILED",
+        failing_hop="configured_server",
+        summary=(
+            f"The option set's {_dns_servers(silent)} {_verb(silent, 'does', 'do')} not answer "
+            f"on port {port} "
+            f"({'; '.join(details)}), so lookups through the forwarder "
+            f"{_servers(context.resolv_conf.nameservers)} fail ({_describe(explained)}). "
+            f"{_amazon_sentence(explained, context)} Fix the path to {servers} or associate an "
+            "option set that uses AmazonProvidedDNS."
+        ),
+        likely_causes=(
+            f"{servers} is down or not listening on port {port}",
+            f"the function's security group does not allow egress UDP and TCP {port} to {servers}",
+            f"a network ACL drops the queries (port {port}) or the replies "
+            "(ephemeral ports 1024-65535)",
+            f"no route from the function's subnets to {servers} (route table, peering, VPN, "
+            "Transit Gateway)",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _errors(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    erring = [
+        result
+        for report in explained
+        for result in report.configured
+        if result.outcome in ERROR_OUTCOMES
+    ]
+    rcodes = _unique(result.rcode or result.outcome for result in erring)
+    erring_servers = _unique(result.server for result in erring)
+    causes = []
+    if "REFUSED" in rcodes:
+        causes.append("the server does not allow recursion for the function's subnets (REFUSED)")
+    if set(rcodes) - {"REFUSED"}:
+        causes.append(
+            "the server cannot reach its own forwarders or the root servers, or DNSSEC "
+            "validation fails (SERVFAIL)"
+        )
+    causes.append("the zone for these names is broken on the server")
+    return Diagnosis(
+        code=_ERRORS,
+        severity="FAILED",
+        failing_hop="configured_server",
+        summary=(
+            f"The option set's {_dns_servers(erring_servers)} "
+            f"{_verb(erring_servers, 'answers', 'answer')} "
+            f"{' / '.join(rcodes)} for {_list(_names(explained))}, so lookups through the "
+            f"forwarder {_servers(context.resolv_conf.nameservers)} fail "
+            f"({_describe(explained)}). {_amazon_sentence(explained, context)}"
+        ),
+        likely_causes=tuple(causes),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _missing(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    missing = [
+        result
+        for report in explained
+        for result in report.configured
+        if result.outcome in MISSING_OUTCOMES and not result.ok
+    ]
+    names = _names(explained)
+    zones = _unique(_zone_of(name) for name in names)
+    missing_servers = _unique(result.server for result in missing)
+    how = " / ".join(_unique("NXDOMAIN" if r.outcome == "NXDOMAIN" else "no data" for r in missing))
+    return Diagnosis(
+        code=_MISSING,
+        severity="FAILED",
+        failing_hop="configured_server",
+        summary=(
+            f"The option set's {_dns_servers(missing_servers)} "
+            f"{_verb(missing_servers, 'answers', 'answer')} "
+            f"{how} for {_list(names)}, which the Amazon resolver {context.amazon_dns_server} "
+            "resolves: the custom server does not forward AWS or private hosted zone names to "
+            "AmazonProvidedDNS. Add conditional forwarders for "
+            f"{_list(zones)} to the VPC resolver at the VPC CIDR base +2 (10.0.0.2 for "
+            "10.0.0.0/16), or use Route 53 Resolver endpoints."
+        ),
+        likely_causes=(
+            "the custom DNS server (for example a domain controller) has no conditional "
+            "forwarder to AmazonProvidedDNS for these domains",
+            "the custom server forwards to public resolvers, which cannot see private hosted "
+            "zones or VPC endpoint private DNS names",
+            "the private hosted zone is not associated with the VPC whose resolver the custom "
+            "server forwards to",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _forwarder(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    answering = _unique(r.server for report in explained for r in report.configured if r.ok)
+    servers = _servers(answering)
+    return Diagnosis(
+        code=_FORWARDER,
+        severity="FAILED",
+        failing_hop="forwarder",
+        summary=(
+            f"Lookups through the forwarder {_servers(context.resolv_conf.nameservers)} fail "
+            f"({_describe(explained)}) although the option set's {_dns_servers(answering)} "
+            f"{_verb(answering, 'answers', 'answer')} "
+            "the same names directly: the path every workload takes is broken between the "
+            "forwarder and the server."
+        ),
+        likely_causes=(
+            "this execution environment relays to an older option set: update the function's "
+            "configuration so new environments start, then check again",
+            f"{servers} accepts queries from the function's ENI but not the relayed ones",
+            "a transient fault of the Lambda DNS forwarder: check again",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _unexplained(
+    failed: Sequence[NameReport], total: int, context: Context, failed_names: list[str]
+) -> Diagnosis:
+    direct = "; ".join(
+        f"{result.server} ({result.role}): {result.outcome}"
+        for result in _unique_results(
+            r for report in failed for r in (*report.configured, *_amazon(report))
+        )
+    )
+    forwarder = _servers(context.resolv_conf.nameservers)
+    if len(failed) < total:
+        return Diagnosis(
+            code="PARTIAL_FAILURE",
+            severity="DEGRADED",
+            failing_hop="forwarder",
+            summary=(
+                f"{len(failed)} of {total} names fail through the forwarder {forwarder} "
+                f"({_describe(failed)}) while the others resolve; the direct queries do not "
+                f"single out one server ({direct or 'none'})."
+            ),
+            likely_causes=(
+                "these names do not exist, or their zones are broken, on every server asked",
+                "the probe plan expects something the zones no longer hold",
+            ),
+            failed_names=tuple(failed_names),
+        )
+    return Diagnosis(
+        code="RESOLUTION_FAILED",
+        severity="FAILED",
+        failing_hop="forwarder",
+        summary=(
+            f"Every name fails through the forwarder {forwarder} ({_describe(failed)}); the "
+            f"direct queries do not single out one hop ({direct or 'none'})."
+        ),
+        likely_causes=(
+            "the names do not exist on any server asked",
+            "several hops fail at once (forwarder, configured servers, network)",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+_BUILDERS = {
+    _UNREACHABLE: _unreachable,
+    _ERRORS: _errors,
+    _MISSING: _missing,
+    _FORWARDER: _forwarder,
+}
+
+
+# --- sentences -----------------------------------------------------------------------------------
+
+
+def _amazon_sentence(reports: Sequence[NameReport], context: Context) -> str:
+    results = [report.amazon for report in reports if report.amazon is not None]
+    if not results:
+        return ""
+    server = context.amazon_dns_server
+    answered = [result for result in results if result.ok]
+    if len(answered) == len(results):
+        return f"The Amazon resolver {server} resolved the same names directly."
+    if answered:
+        return (
+            f"The Amazon resolver {server} resolved {len(answered)} of the {len(results)} names "
+            "directly."
+        )
+    outcomes = ", ".join(_unique(result.outcome for result in results))
+    return f"The Amazon resolver {server} did not resolve them either ({outcomes})."
+
+
+def _amazon_answers(reports: Sequence[NameReport]) -> str:
+    answers = [
+        f"{report.amazon.name} -> {', '.join(report.amazon.answers)}"
+        for report in reports
+        if report.amazon is not None and report.amazon.answers
+    ]
+    if not answers:
+        return ""
+    return f" The Amazon resolver answers {'; '.join(answers[:_MAX_LISTED])}."
+
+
+def _direct_latency(reports: Sequence[NameReport]) -> str:
+    direct = [
+        result for report in reports for result in report.configured if result.outcome == "OK"
+    ]
+    if not direct:
+        return ""
+    slowest = max(direct, key=lambda result: result.elapsed_ms)
+    return (
+        f" Asked directly, {slowest.server} took up to {slowest.elapsed_ms:.0f} ms for "
+        f"{slowest.name}."
+    )
+
+
+def _describe(reports: Sequence[NameReport]) -> str:
+    parts = []
+    for report in reports[:_MAX_LISTED]:
+        result = report.failures[0] if report.failures else None
+        if result is None:
+            parts.append(f"{report.name}: no lookup")
+            continue
+        parts.append(f"{report.name}: {result.outcome}")
+    if len(reports) > _MAX_LISTED:
+        parts.append(f"and {len(reports) - _MAX_LISTED} more")
+    return ", ".join(parts)
+
+
+def _zone_of(name: str) -> str:
+    if name == "amazonaws.com" or name.endswith(".amazonaws.com"):
+        return "amazonaws.com"
+    _, _, parent = name.partition(".")
+    return parent or name
+
+
+def _amazon(report: NameReport) -> tuple[QueryResult, ...]:
+    return () if report.amazon is None else (report.amazon,)
+
+
+def _unique_results(results: Iterable[QueryResult]) -> list[QueryResult]:
+    seen: dict[tuple[str, str, str], QueryResult] = {}
+    for result in results:
+        seen.setdefault((result.server, result.role, result.outcome), result)
+    return list(seen.values())
+
+
+def _names(reports: Sequence[NameReport]) -> list[str]:
+    return _unique(report.name for report in reports)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _dns_servers(servers: Sequence[str]) -> str:
+    return f"DNS server{'s' if len(servers) > 1 else ''} {_servers(servers)}"
+
+
+def _verb(servers: Sequence[str], singular: str, plural: str) -> str:
+    return plural if len(servers) > 1 else singular
+
+
+def _servers(servers: Sequence[str]) -> str:
+    return _list(list(servers))
+
+
+def _list(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) > _MAX_LISTED:
+        items = [*items[:_MAX_LISTED], f"{len(items) - _MAX_LISTED} more"]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"

@@ -1,0 +1,268 @@
+"""The probe plan (the invocation event): hand-written validation into frozen dataclasses.
+
+Hand-written rather than pydantic on purpose: the canary must start fast inside a VPC. Every error
+is an ``InvalidProbePlan`` whose message starts with the path of the offending field, e.g.
+``probes[2].type: unsupported record type 'AAA' (...)``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import dns.exception
+import dns.name
+
+if TYPE_CHECKING:
+    from dns_canary.settings import CanarySettings
+
+MAX_PROBES = 50
+MIN_DEADLINE_MS = 100
+MAX_DEADLINE_MS = 60_000
+MAX_LATENCY_MS = 60_000
+MAX_EXPECTED_NAMESERVERS = 4
+MAX_PATTERN_LENGTH = 512
+MAX_CIDRS = 16
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")
+ADDRESS_TYPES = ("A", "AAAA")
+EXPECTED_RCODES = ("NOERROR", "NXDOMAIN")
+
+_PLAN_FIELDS = ("deadline_ms", "expected_nameservers", "probes")
+_PROBE_FIELDS = ("expect", "max_latency_ms", "name", "type")
+_EXPECT_FIELDS = ("answers_in", "answers_match", "rcode")
+# ASCII characters a probe name may hold; non-ASCII names go through IDNA.
+_NAME_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._*-")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_KINDS = {type(None): "null", bool: "a boolean", list: "a list", dict: "an object"}
+
+
+class InvalidProbePlan(ValueError):
+    """The probe plan breaks a rule of docs/canary-contract.md; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    rcode: str = "NOERROR"
+    answers_match: re.Pattern[str] | None = None
+    answers_in: tuple[Network, ...] = ()
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str  # absolute, without the final dot, ASCII (IDNA) form
+    type: str
+    expect: Expectation
+    max_latency_ms: int
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    probes: tuple[Probe, ...]
+    deadline_ms: int
+    expected_nameservers: tuple[str, ...] | None
+
+
+def parse_plan(event: object, settings: CanarySettings) -> ProbePlan:
+    """Validate an invocation event into a ProbePlan, filling defaults from the settings."""
+    if event is None:
+        event = {}
+    plan = _mapping(event, "plan", _PLAN_FIELDS, prefix="")
+    if "probes" in plan:
+        probes = _probes(plan["probes"], settings)
+    else:
+        probes = tuple(
+            Probe(
+                name=default.name,
+                type=default.type,
+                expect=Expectation(),
+                max_latency_ms=settings.probe_max_latency_ms,
+            )
+            for default in settings.default_probes()
+        )
+    deadline_ms = settings.deadline_ms
+    if "deadline_ms" in plan:
+        deadline_ms = _integer(plan["deadline_ms"], "deadline_ms", MIN_DEADLINE_MS, MAX_DEADLINE_MS)
+    expected = None
+    if "expected_nameservers" in plan:
+        expected = _nameservers(plan["expected_nameservers"], "expected_nameservers")
+    return ProbePlan(probes=probes, deadline_ms=deadline_ms, expected_nameservers=expected)
+
+
+def expand_region(name: str, region: str | None, path: str) -> str:
+    """Replace ``{region}`` by the function's region."""
+    if "{region}" not in name:
+        return name
+    if not region:
+        raise InvalidProbePlan(f"{path}: {name!r} uses {{region}} but AWS_REGION is not set")
+    return name.replace("{region}", region)
+
+
+def check_name(value: object, path: str) -> str:
+    """A valid DNS name, returned absolute without the final dot (IDNA-encoded when needed)."""
+    if not isinstance(value, str):
+        raise InvalidProbePlan(f"{path}: expected a DNS name string, got {_kind(value)}")
+    text = value.strip()
+    if not text or text == ".":
+        raise InvalidProbePlan(f"{path}: empty name")
+    bad = next((char for char in text if char < "\x80" and char not in _NAME_ASCII), None)
+    if bad is not None:
+        raise InvalidProbePlan(f"{path}: {value!r} contains the character {bad!r}")
+    text = text.removesuffix(".")
+    if len(text) > MAX_NAME_LENGTH:
+        raise InvalidProbePlan(
+            f"{path}: name is {len(text)} characters long (at most {MAX_NAME_LENGTH})"
+        )
+    for label in text.split("."):
+        if not label:
+            raise InvalidProbePlan(f"{path}: {value!r} has an empty label")
+        if len(label) > MAX_LABEL_LENGTH:
+            raise InvalidProbePlan(
+                f"{path}: label {label[:20]!r}... is {len(label)} characters long "
+                f"(at most {MAX_LABEL_LENGTH})"
+            )
+    try:
+        absolute = dns.name.from_text(text).to_text(omit_final_dot=True)
+    except dns.exception.DNSException as exc:
+        raise InvalidProbePlan(f"{path}: {value!r} is not a valid DNS name ({exc})") from exc
+    if len(absolute) > MAX_NAME_LENGTH:
+        raise InvalidProbePlan(
+            f"{path}: name is {len(absolute)} characters long (at most {MAX_NAME_LENGTH})"
+        )
+    return absolute
+
+
+def check_type(value: object, path: str) -> str:
+    if not isinstance(value, str) or value.strip().upper() not in RECORD_TYPES:
+        raise InvalidProbePlan(
+            f"{path}: unsupported record type {_kind(value)} (use one of {', '.join(RECORD_TYPES)})"
+        )
+    return value.strip().upper()
+
+
+def _probes(value: object, settings: CanarySettings) -> tuple[Probe, ...]:
+    if not isinstance(value, list):
+        raise InvalidProbePlan(f"probes: expected a list of probes, got {_kind(value)}")
+    if not 1 <= len(value) <= MAX_PROBES:
+        raise InvalidProbePlan(f"probes: {len(value)} probes given, expected 1 to {MAX_PROBES}")
+    return tuple(_probe(item, f"probes[{index}]", settings) for index, item in enumerate(value))
+
+
+def _probe(value: object, path: str, settings: CanarySettings) -> Probe:
+    probe = _mapping(value, path, _PROBE_FIELDS, prefix=f"{path}.")
+    if "name" not in probe:
+        raise InvalidProbePlan(f"{path}.name: required")
+    raw_name = probe["name"]
+    if isinstance(raw_name, str):
+        raw_name = expand_region(raw_name, settings.region, f"{path}.name")
+    name = check_name(raw_name, f"{path}.name")
+    rdtype = check_type(probe.get("type", "A"), f"{path}.type")
+    expect = Expectation()
+    if "expect" in probe:
+        expect = _expectation(probe["expect"], f"{path}.expect", rdtype)
+    max_latency_ms = settings.probe_max_latency_ms
+    if "max_latency_ms" in probe:
+        max_latency_ms = _integer(
+            probe["max_latency_ms"], f"{path}.max_latency_ms", 1, MAX_LATENCY_MS
+        )
+    return Probe(name=name, type=rdtype, expect=expect, max_latency_ms=max_latency_ms)
+
+
+def _expectation(value: object, path: str, rdtype: str) -> Expectation:
+    expect = _mapping(value, path, _EXPECT_FIELDS, prefix=f"{path}.")
+    rcode = expect.get("rcode", "NOERROR")
+    if not isinstance(rcode, str) or rcode.upper() not in EXPECTED_RCODES:
+        raise InvalidProbePlan(
+            f"{path}.rcode: unsupported rcode {_kind(rcode)} (use {' or '.join(EXPECTED_RCODES)})"
+        )
+    pattern = None
+    if "answers_match" in expect:
+        pattern = _pattern(expect["answers_match"], f"{path}.answers_match")
+    networks: tuple[Network, ...] = ()
+    if "answers_in" in expect:
+        networks = _networks(expect["answers_in"], f"{path}.answers_in")
+        if rdtype not in ADDRESS_TYPES:
+            raise InvalidProbePlan(
+                f"{path}.answers_in: only applies to A and AAAA probes, this one asks for {rdtype}"
+            )
+    return Expectation(rcode=rcode.upper(), answers_match=pattern, answers_in=networks)
+
+
+def _pattern(value: object, path: str) -> re.Pattern[str]:
+    if not isinstance(value, str):
+        raise InvalidProbePlan(f"{path}: expected a regular expression string, got {_kind(value)}")
+    if len(value) > MAX_PATTERN_LENGTH:
+        raise InvalidProbePlan(
+            f"{path}: {len(value)} characters long (at most {MAX_PATTERN_LENGTH})"
+        )
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise InvalidProbePlan(f"{path}: {value!r} does not compile ({exc})") from exc
+
+
+def _networks(value: object, path: str) -> tuple[Network, ...]:
+    if not isinstance(value, list):
+        raise InvalidProbePlan(f"{path}: expected a list of CIDR blocks, got {_kind(value)}")
+    if len(value) > MAX_CIDRS:
+        raise InvalidProbePlan(f"{path}: {len(value)} CIDR blocks given (at most {MAX_CIDRS})")
+    networks = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise InvalidProbePlan(f"{path}[{index}]: expected a CIDR string, got {_kind(item)}")
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError as exc:
+            raise InvalidProbePlan(
+                f"{path}[{index}]: {item!r} is not a CIDR block ({exc})"
+            ) from exc
+    return tuple(networks)
+
+
+def _nameservers(value: object, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise InvalidProbePlan(f"{path}: expected a list of IP addresses, got {_kind(value)}")
+    if len(value) > MAX_EXPECTED_NAMESERVERS:
+        raise InvalidProbePlan(
+            f"{path}: {len(value)} addresses given (at most {MAX_EXPECTED_NAMESERVERS})"
+        )
+    addresses = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise InvalidProbePlan(f"{path}[{index}]: expected an IP address, got {_kind(item)}")
+        try:
+            addresses.append(str(ipaddress.ip_address(item.strip())))
+        except ValueError as exc:
+            raise InvalidProbePlan(f"{path}[{index}]: {item!r} is not an IP address") from exc
+    return tuple(addresses)
+
+
+def _integer(value: object, path: str, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidProbePlan(f"{path}: expected an integer (milliseconds), got {_kind(value)}")
+    if not minimum <= value <= maximum:
+        raise InvalidProbePlan(f"{path}: {value} is outside {minimum}..{maximum}")
+    return value
+
+
+def _mapping(
+    value: object, path: str, allowed: tuple[str, ...], *, prefix: str
+) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise InvalidProbePlan(f"{path}: expected a JSON object, got {_kind(value)}")
+    for key in value:
+        if key not in allowed:
+            raise InvalidProbePlan(f"{prefix}{key}: unknown field (allowed: {', '.join(allowed)})")
+    # JSON null means "not given": the field takes its default.
+    return {key: item for key, item in value.items() if item is not None}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return repr(value)
+    return _KINDS.get(type(value), type(value).__name__)

@@ -1,0 +1,154 @@
+"""Reading the resolver configuration workloads use.
+
+Inside a VPC Lambda the only ``nameserver`` is the link-local forwarder; the VPC option set's
+servers appear as ``; configured nameserver X`` comments. A missing, empty or garbled file is a
+finding (``problems``), never a crash: the canary must still answer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# glibc reads at most three nameserver lines (MAXNS) and ignores the rest.
+MAX_NAMESERVERS = 3
+MAX_FILE_BYTES = 64 * 1024
+_CONFIGURED = re.compile(r"^[;#]\s*configured\s+nameserver\s+(\S+)\s*$", re.IGNORECASE)
+_IGNORED_DIRECTIVES = ("sortlist", "lookup", "family")
+
+
+@dataclass(frozen=True)
+class ResolvConf:
+    path: str
+    found: bool
+    nameservers: tuple[str, ...] = ()
+    configured_nameservers: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "found": self.found,
+            "nameservers": list(self.nameservers),
+            "configured_nameservers": list(self.configured_nameservers),
+            "search": list(self.search),
+            "options": dict(self.options),
+            "problems": list(self.problems),
+        }
+
+
+def read_resolv_conf(path: str) -> ResolvConf:
+    """Read and parse the file; I/O errors become problems."""
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return ResolvConf(path=path, found=False, problems=(f"{path} does not exist",))
+    except OSError as exc:
+        return ResolvConf(
+            path=path, found=False, problems=(f"{path} cannot be read: {exc.strerror or exc}",)
+        )
+    problems = []
+    if len(raw) > MAX_FILE_BYTES:
+        problems.append(f"{path} is larger than {MAX_FILE_BYTES} bytes; only the start was read")
+        raw = raw[:MAX_FILE_BYTES]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append(f"{path} is not UTF-8 text; undecodable bytes were replaced")
+        text = raw.decode("utf-8", errors="replace")
+    parsed = parse_resolv_conf(text, path)
+    return ResolvConf(
+        path=parsed.path,
+        found=True,
+        nameservers=parsed.nameservers,
+        configured_nameservers=parsed.configured_nameservers,
+        search=parsed.search,
+        options=parsed.options,
+        problems=(*problems, *parsed.problems),
+    )
+
+
+def parse_resolv_conf(text: str, path: str = "resolv.conf") -> ResolvConf:
+    """Parse resolv.conf text the way glibc reads it, plus the Lambda comment lines."""
+    parser = _Parser()
+    if not text.strip():
+        parser.problems.append(f"{path} is empty")
+    for number, line in enumerate(text.splitlines(), start=1):
+        parser.line(number, line.strip())
+    if not parser.nameservers:
+        parser.problems.append(
+            f"{path} has no usable 'nameserver' line: the C library falls back to 127.0.0.1 "
+            "and lookups fail"
+        )
+    return ResolvConf(
+        path=path,
+        found=True,
+        nameservers=tuple(parser.nameservers),
+        configured_nameservers=tuple(parser.configured),
+        search=tuple(parser.search),
+        options=parser.options,
+        problems=tuple(parser.problems),
+    )
+
+
+@dataclass
+class _Parser:
+    nameservers: list[str] = field(default_factory=list)
+    configured: list[str] = field(default_factory=list)
+    search: list[str] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def line(self, number: int, line: str) -> None:
+        if not line:
+            return
+        if line[0] in ";#":
+            match = _CONFIGURED.match(line)
+            if match:
+                self._address(match.group(1), self.configured, number, "configured nameserver")
+            return
+        keyword, *values = line.split()
+        if keyword == "nameserver":
+            self._nameserver(number, values)
+        elif keyword in ("search", "domain"):
+            if not values:
+                self.problems.append(f"line {number}: '{keyword}' without a domain")
+            # The last search/domain line wins, as in glibc.
+            self.search = values if keyword == "search" else values[:1]
+        elif keyword == "options":
+            for option in values:
+                name, _, value = option.partition(":")
+                self.options[name] = value
+        elif keyword not in _IGNORED_DIRECTIVES:
+            self.problems.append(f"line {number}: unrecognised line {_shorten(line)!r}")
+
+    def _nameserver(self, number: int, values: list[str]) -> None:
+        if len(values) != 1:
+            self.problems.append(f"line {number}: 'nameserver' needs exactly one address")
+        elif len(self.nameservers) >= MAX_NAMESERVERS:
+            self.problems.append(
+                f"line {number}: more than {MAX_NAMESERVERS} nameserver lines; "
+                f"the resolver ignores {values[0]}"
+            )
+        else:
+            self._address(values[0], self.nameservers, number, "nameserver")
+
+    def _address(self, value: str, into: list[str], number: int, keyword: str) -> None:
+        try:
+            address = str(ipaddress.ip_address(value))
+        except ValueError:
+            self.problems.append(
+                f"line {number}: '{keyword}' value {_shorten(value)!r} is not an IP address"
+            )
+            return
+        if address not in into:
+            into.append(address)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
