@@ -173,7 +173,7 @@ class Demo:
         return event
 
     def drain_alerts(self) -> list[dict[str, Any]]:
-        alerts = []
+        alerts: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]

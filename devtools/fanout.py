@@ -76,7 +76,7 @@ def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:
     findings = recorded_healthy_findings(cidr)
     credentials = {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
     }

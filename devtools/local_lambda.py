@@ -17,6 +17,7 @@ Everything it starts lives in the given :class:`DnsLab`, on loopback.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import ipaddress
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.response
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 if TYPE_CHECKING:
     from devtools.dnslab import DnsLab, LabForwarder, LabServer
@@ -44,6 +45,15 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CANARY_DIR = REPO_ROOT / "functions" / "canary"
 _handler_lock = threading.Lock()
+_ENVIRONMENT_DEFINING = (
+    "RevisionId",
+    "CodeSha256",
+    "Environment",
+    "VpcConfig",
+    "MemorySize",
+    "Timeout",
+    "Runtime",
+)
 
 
 def load_handler(function_dir: Path, module_name: str) -> Callable[[Any, Any], Any]:
@@ -95,6 +105,7 @@ class ExecutionEnvironment:
     configured: list[str]
     resolv_conf: Path
     forwarder: LabForwarder | None
+    handler: Callable[[Any, Any], Any]
     invocations: int = 0
 
 
@@ -153,7 +164,7 @@ class InvokeRouter:
         }
         if function_error:
             response["FunctionError"] = function_error
-        return AWSResponse("local://lambda/invoke", status, {}, None), response
+        return AWSResponse("local://lambda/invoke", status, HTTPHeaders(), None), response
 
 
 @dataclass
@@ -165,7 +176,6 @@ class LocalCanaryPlatform(InvokeRouter):
     region: str = "us-east-1"
     environments: dict[str, ExecutionEnvironment] = field(default_factory=dict)
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    _handler: Callable[[Any, Any], Any] | None = None
 
     def close(self) -> None:
         for environment in self.environments.values():
@@ -197,7 +207,7 @@ class LocalCanaryPlatform(InvokeRouter):
         started = time.monotonic()
         try:
             with _handler_lock, _environment_variables(variables):
-                result = self._canary_handler()(event, context)
+                result = environment.handler(event, context)
         except Exception as exc:  # reported the way Lambda reports it: FunctionError
             return (
                 200,
@@ -221,19 +231,19 @@ class LocalCanaryPlatform(InvokeRouter):
             )
         return 200, result, None
 
-    def _canary_handler(self) -> Callable[[Any, Any], Any]:
-        if self._handler is None:
-            self._handler = load_handler(CANARY_DIR, "canary_app_local")
-        return self._handler
-
     def _environment_for(self, name: str, config: Mapping[str, Any]) -> ExecutionEnvironment:
-        revision = str(config.get("RevisionId", ""))
+        # A new environment whenever the configuration changes, as Lambda does after an update.
+        revision = hashlib.sha256(
+            json.dumps(
+                {key: config.get(key) for key in _ENVIRONMENT_DEFINING}, sort_keys=True
+            ).encode()
+        ).hexdigest()
         environment = self.environments.get(name)
         if environment is not None and environment.revision_id == revision:
             return environment
         if environment is not None and environment.forwarder is not None:
             self.lab.remove(environment.forwarder)
-        vpc_id = config.get("VpcConfig", {}).get("VpcId", "")
+        vpc_id = self.vpc_of(config)
         configured = self.option_set_servers(vpc_id)
         outside = [server for server in configured if not server.startswith(self.lab.prefix + ".")]
         if outside:
@@ -248,9 +258,21 @@ class LocalCanaryPlatform(InvokeRouter):
             nameservers=[forwarder.address],
             filename=f"resolv-{name}-{uuid.uuid4().hex[:8]}.conf",
         )
-        environment = ExecutionEnvironment(revision, configured, path, forwarder)
+        # A fresh module per environment: module-level state (settings read once) starts anew,
+        # as in a new Lambda execution environment.
+        handler = load_handler(CANARY_DIR, f"canary_app_{path.stem.replace('-', '_')}")
+        environment = ExecutionEnvironment(revision, configured, path, forwarder, handler)
         self.environments[name] = environment
         return environment
+
+    def vpc_of(self, config: Mapping[str, Any]) -> str:
+        """The VPC of the function's subnets (where Lambda would place its ENIs)."""
+        subnets = config.get("VpcConfig", {}).get("SubnetIds", [])
+        if not subnets:
+            raise ValueError(f"{config['FunctionName']} is not attached to a VPC")
+        ec2 = boto3.client("ec2", region_name=self.region)
+        vpc_id: str = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+        return vpc_id
 
     def option_set_servers(self, vpc_id: str) -> list[str]:
         """The DNS servers a new environment in the VPC would get from its option set."""

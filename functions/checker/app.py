@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.events import InvalidEvent, parse_event
 from dns_watchdog.observability import logger, metrics, tracer
@@ -43,6 +44,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     except InvalidEvent as exc:
         # Garbage is rejected, not raised: retrying it would only repeat the rejection.
         logger.warning("Rejected event", extra={"error": str(exc)})
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         return {"status": "rejected", "error": str(exc)}
     runtime = _get_runtime(config)
     runtime.register_context(context)

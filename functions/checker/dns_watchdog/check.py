@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from dns_watchdog.alerts import AlertInput, build_alert
 from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory, VpcFacts
@@ -23,6 +23,8 @@ from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.publisher import AlertPublisher
 from dns_watchdog.state import StateStore
+
+_EMF_MAX_VALUES = 100
 
 
 def _utc_now() -> datetime:
@@ -235,14 +237,18 @@ class Checker:
         )
         if failing:
             metrics.add_metric(name="CanaryFailures", unit=MetricUnit.Count, value=failing)
-        for report in judgement.canaries:
-            for probe in report.probes:
-                if probe.elapsed_ms is None:
-                    continue
-                with single_metric(
-                    name="LookupLatency",
-                    unit=MetricUnit.Milliseconds,
-                    value=probe.elapsed_ms,
-                    namespace=METRICS_NAMESPACE,
-                ) as metric:
-                    metric.add_dimension(name="VpcId", value=vpc_id)
+        # One EMF document per VPC (per 100 values, the EMF limit) rather than one per lookup.
+        latencies = [
+            probe.elapsed_ms
+            for report in judgement.canaries
+            for probe in report.probes
+            if probe.elapsed_ms is not None
+        ]
+        for start in range(0, len(latencies), _EMF_MAX_VALUES):
+            vpc_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+            vpc_metrics.add_dimension(name="VpcId", value=vpc_id)
+            for value in latencies[start : start + _EMF_MAX_VALUES]:
+                vpc_metrics.add_metric(
+                    name="LookupLatency", unit=MetricUnit.Milliseconds, value=value
+                )
+            vpc_metrics.flush_metrics()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -18,7 +19,7 @@ from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
 from dns_watchdog.events import CheckRequest, IgnoredEvent, ParsedEvent
 from dns_watchdog.invoker import CanaryInvoker
-from dns_watchdog.observability import logger
+from dns_watchdog.observability import logger, metrics
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.state import StateStore
 
@@ -41,6 +42,7 @@ def check_change(event: dict[str, Any], request: CheckRequest, checker: Checker)
 
 def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
     """A duplicate delivery gets the first delivery's summary, marked as such."""
+    metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
     if isinstance(response, dict):
         return {**response, "duplicate": True}
     return response
@@ -58,6 +60,7 @@ class Runtime:
 
     def dispatch(self, parsed: ParsedEvent, raw_event: dict[str, Any]) -> dict[str, Any]:
         if isinstance(parsed, IgnoredEvent):
+            metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
             logger.info(
                 "Ignoring a failed API call",
                 extra={
