@@ -68,5 +68,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench
 
+# Real `sam build` + `sam local invoke` of each function, asserted (devtools/sam_local.py).
+# Needs a Docker engine (DOCKER_HOST) that has the Lambda Python images for the host architecture.
+sam-local: $(STAMP)
+	PATH="$(PY312_DIR):$$PATH" $(BIN)/python -m devtools.sam_local
+
 clean:
 	rm -rf $(VENV) .aws-sam

@@ -1,0 +1,17 @@
+"""`make demo` is part of the test suite: the same story must play out."""
+
+from __future__ import annotations
+
+from devtools.demo import run
+
+
+def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery() -> None:
+    lines: list[str] = []
+    assert run(say=lines.append), "\n".join(lines)
+    transcript = "\n".join(lines)
+    # What the on-call engineer reads: the outage, the missing names, the recovery.
+    assert "CONFIGURED_SERVER_UNREACHABLE" in transcript
+    assert "CUSTOM_SERVER_MISSING_NAMES" in transcript
+    assert transcript.count("SNS Subject: [CRITICAL]") == 2
+    assert transcript.count("SNS Subject: [RECOVERED]") == 1
+    assert "aws ec2 associate-dhcp-options --dhcp-options-id dopt-" in transcript
