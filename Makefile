@@ -60,7 +60,7 @@ sam-build: $(STAMP)
 	@if [ -z "$(PY312_DIR)" ]; then echo "sam build skipped: no python3.12 interpreter on this machine"; \
 	else PATH="$(PY312_DIR):$$PATH" $(BIN)/sam build --cached --parallel; fi
 
-test: lint typecheck unit iac
+test: lint typecheck unit
 
 demo: $(STAMP)
 	$(BIN)/python -m devtools.demo

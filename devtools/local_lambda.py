@@ -7,8 +7,9 @@ canary handler in this process, inside a simulated VPC execution environment:
   environment was created*, exactly shaped like Lambda's (``; configured nameserver X`` lines and a
   ``nameserver`` pointing at a forwarder that plays 169.254.78.1);
 - its forwarder relays to those same servers (AmazonProvidedDNS is the VPC base + 2 address);
-- an environment stays warm until the function's configuration changes (its ``RevisionId``), so a
-  warm canary keeps seeing an old option set, the worst case the checker's freshness step handles;
+- an environment stays warm until the function's configuration changes (its ``RevisionId``) or
+  :meth:`LocalCanaryPlatform.recycle` retires it, so a warm canary keeps seeing an old option set,
+  the worst case the checker's freshness step handles;
 - a run longer than the function's timeout, or an exception, comes back the way Lambda reports it
   (``FunctionError: Unhandled`` with the ``Sandbox.Timedout`` or error payload).
 
@@ -182,6 +183,13 @@ class LocalCanaryPlatform(InvokeRouter):
             if environment.forwarder is not None:
                 self.lab.remove(environment.forwarder)
         self.environments.clear()
+
+    def recycle(self, function_name: str) -> None:
+        """Retire the function's warm environment, as Lambda may do with idle ones at any time:
+        the next invocation starts a fresh one, with the VPC's current option set."""
+        environment = self.environments.pop(function_name, None)
+        if environment is not None and environment.forwarder is not None:
+            self.lab.remove(environment.forwarder)
 
     # the simulated platform --------------------------------------------------------------
     def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:

@@ -127,11 +127,8 @@ class LocalAws:
     topic_arn: str
     table: str
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
-
     def alerts(self) -> list[dict[str, Any]]:
-        sqs = self.client("sqs")
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=self.endpoint)
         received = []
         for _ in range(5):
             batch = sqs.receive_message(
@@ -146,19 +143,18 @@ class LocalAws:
 
 
 def seed(endpoint: str) -> LocalAws:
-    def client(service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=endpoint)
-
-    ec2 = client("ec2")
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     option_set_id = ec2.create_dhcp_options(
         DhcpConfigurations=[{"Key": "domain-name-servers", "Values": [CONTAINER_LOOPBACK]}]
     )["DhcpOptions"]["DhcpOptionsId"]
     ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
-    role = client("iam").create_role(RoleName="canary", AssumeRolePolicyDocument="{}")["Role"]
+    role = boto3.client("iam", region_name=REGION, endpoint_url=endpoint).create_role(
+        RoleName="canary", AssumeRolePolicyDocument="{}"
+    )["Role"]
     # Registered under the name `sam local start-lambda` knows, with the canary tag.
-    client("lambda").create_function(
+    boto3.client("lambda", region_name=REGION, endpoint_url=endpoint).create_function(
         FunctionName="CanaryFunction",
         Runtime="python3.12",
         Role=role["Arn"],
@@ -167,14 +163,18 @@ def seed(endpoint: str) -> LocalAws:
         VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": []},
         Tags={TAG_KEY: vpc_id},
     )
-    topic_arn = client("sns").create_topic(Name="vpc-dns-watchdog-alerts")["TopicArn"]
-    sqs = client("sqs")
+    topic_arn = boto3.client("sns", region_name=REGION, endpoint_url=endpoint).create_topic(
+        Name="vpc-dns-watchdog-alerts"
+    )["TopicArn"]
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
     queue_url = sqs.create_queue(QueueName="on-call")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    client("dynamodb").create_table(
+    boto3.client("sns", region_name=REGION, endpoint_url=endpoint).subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
+    )
+    boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint).create_table(
         TableName="vpc-dns-watchdog-state",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],

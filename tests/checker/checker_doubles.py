@@ -347,6 +347,12 @@ class World:
             self.router.canaries[name] = behaviour
         return arn
 
+    def canary_dead(self, name: str, server: str) -> None:
+        """Make `server` unreachable for the FakeCanary registered as `name`."""
+        canary = self.router.canaries[name]
+        assert isinstance(canary, FakeCanary), f"{name} is not a FakeCanary"
+        canary.dead.add(server)
+
     def environment(self, name: str) -> dict[str, str]:
         return _environment(name)
 

@@ -40,13 +40,14 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """moto with the resources the template creates: state table, alert topic, a subscriber."""
+def moto_world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """moto with the resources the template creates: state table, alert topic, a subscriber.
+
+    Nothing answers lambda Invoke yet: `world` routes it to canary doubles, the end-to-end tests
+    to the real canary (devtools.local_lambda.LocalCanaryPlatform).
+    """
     with mock_aws():
         boto3.setup_default_session(region_name=REGION)
-        router = CanaryRouter()
-        # Clients the checker builds from the default session route Invoke to the doubles.
-        boto3.DEFAULT_SESSION.events.register("before-call.lambda.Invoke", router)
         session = boto3.session.Session(region_name=REGION)
         session.client("dynamodb").create_table(
             TableName=TABLE_NAME,
@@ -65,9 +66,18 @@ def world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv("ALERT_TOPIC_ARN", topic_arn)
         monkeypatch.setenv("STATE_TABLE_NAME", TABLE_NAME)
         try:
-            yield World(router, topic_arn, queue_url, TABLE_NAME, session)
+            yield World(CanaryRouter(), topic_arn, queue_url, TABLE_NAME, session)
         finally:
             boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def world(moto_world: World) -> World:
+    """The moto world with lambda Invoke answered by in-process canary doubles."""
+    assert boto3.DEFAULT_SESSION is not None
+    # Clients the checker builds from the default session route Invoke to the doubles.
+    boto3.DEFAULT_SESSION.events.register("before-call.lambda.Invoke", moto_world.router)
+    return moto_world
 
 
 @pytest.fixture

@@ -9,19 +9,25 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from checker_doubles import REGION, unreachable
-from hypothesis import given
-from hypothesis import strategies as st
 from dns_watchdog.alerts import AlertInput, build_alert
 from dns_watchdog.aws_vpc import OptionSet, VpcFacts
 from dns_watchdog.judge import judge
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity
 from dns_watchdog.publisher import AlertPublisher, AlertPublishError
+from hypothesis import given
+from hypothesis import strategies as st
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 VPC = "vpc-0a1b2c3d4e5f60718"
 
 
-def _alert(event_name: str = "AssociateDhcpOptions", severity: Severity = Severity.CRITICAL) -> Any:
+def _alert(
+    event_name: str = "AssociateDhcpOptions",
+    severity: Severity = Severity.CRITICAL,
+    *,
+    last_good: OptionSet | None = None,
+    last_good_id: str | None = None,
+) -> Any:
     run = CanaryRun(
         "arn:aws:lambda:us-east-1:123456789012:function:canary-a",
         "findings",
@@ -46,6 +52,10 @@ def _alert(event_name: str = "AssociateDhcpOptions", severity: Severity = Severi
             change=None,
             previous_option_set_id="dopt-old",
             previous_option_set=None,
+            last_good_option_set_id=last_good_id
+            or (last_good.option_set_id if last_good else None),
+            last_good_option_set=last_good,
+            last_good_verified_at="2024-05-14T08:00:00Z" if last_good or last_good_id else None,
         )
     )
 
@@ -59,6 +69,57 @@ def test_deleted_previous_option_set_is_said_and_still_rolled_back_to() -> None:
     alert = _alert()
     assert "Option set:   dopt-old (no longer exists) -> dopt-new (10.1.1.10)" in alert.text
     assert "--dhcp-options-id dopt-old" in alert.text
+
+
+def test_last_good_option_set_is_the_rollback_and_the_previous_one_is_warned_off() -> None:
+    alert = _alert(last_good=OptionSet("dopt-good", ("AmazonProvidedDNS",), "ec2.internal"))
+    assert (
+        "Roll back to the last option set verified healthy: dopt-good "
+        "(verified 2024-05-14T08:00:00Z)\n"
+        f"  aws ec2 associate-dhcp-options --dhcp-options-id dopt-good --vpc-id {VPC} "
+        f"--region {REGION}\n"
+        "Not the option set just before this one, dopt-old (no longer exists): the watchdog "
+        "did not verify it healthy.\n"
+    ) in alert.text
+    assert (
+        "Last good:    dopt-good (AmazonProvidedDNS), verified healthy 2024-05-14T08:00:00Z"
+        in alert.text
+    )
+    assert alert.document["rollback_option_set_id"] == "dopt-good"
+    assert alert.document["last_good_option_set"] == {
+        "id": "dopt-good",
+        "exists": True,
+        "domain_name_servers": ["AmazonProvidedDNS"],
+        "domain_name": "ec2.internal",
+        "uses_amazon_dns": True,
+        "verified_at": "2024-05-14T08:00:00Z",
+    }
+
+
+def test_deleted_last_good_option_set_falls_back_to_the_previous_one() -> None:
+    alert = _alert(last_good_id="dopt-gone")
+    assert (
+        "The last option set verified healthy, dopt-gone (verified 2024-05-14T08:00:00Z), "
+        "no longer exists." in alert.text
+    )
+    assert alert.document["rollback_option_set_id"] == "dopt-old"
+    assert "--dhcp-options-id dopt-old " in alert.text
+
+
+def test_without_any_verified_option_set_the_previous_one_is_rolled_back_to() -> None:
+    alert = _alert()
+    assert alert.document["last_good_option_set"] is None
+    assert alert.document["rollback_option_set_id"] == "dopt-old"
+    assert "Roll back the option set:" in alert.text
+    assert "Last good:" not in alert.text
+
+
+@pytest.mark.parametrize("severity", [Severity.INFO, Severity.RECOVERED])
+def test_no_rollback_when_no_action_is_needed(severity: Severity) -> None:
+    alert = _alert(severity=severity, last_good=OptionSet("dopt-good", ("10.0.0.2",), None))
+    assert alert.document["rollback_command"] is None
+    assert alert.document["rollback_option_set_id"] is None
+    assert "No action needed." in alert.text
 
 
 def test_publish_sends_text_to_people_and_json_to_machines(aws_env: None) -> None:

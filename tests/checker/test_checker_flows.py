@@ -165,6 +165,73 @@ def test_rollback_change_after_incident_is_recovered(
     assert [alert.severity for alert in world.alerts()] == ["CRITICAL", "RECOVERED"]
 
 
+def test_second_broken_change_rolls_back_to_the_last_option_set_verified_healthy(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given the checker verified the VPC healthy on option set A (AmazonProvidedDNS)
+    good, broken = vpc["good"], vpc["bad"]
+    checker_app(manual(vpc["vpc_id"]))
+    # and then option set B broke DNS (its alert rolls back to A)
+    world.associate(vpc["vpc_id"], broken)
+    checker_app(change_event(vpc, broken))
+    [first] = world.alerts()
+    assert first.document["rollback_option_set_id"] == good
+    # When someone tries option set C, whose server does not answer either
+    also_broken = world.option_set("10.1.1.66")
+    world.canary_dead("canary-a", "10.1.1.66")
+    world.associate(vpc["vpc_id"], also_broken)
+    result = checker_app(change_event(vpc, also_broken))
+
+    # Then the alert rolls back to A, the last option set verified healthy, not to B
+    assert result["vpcs"][0]["previous_option_set_id"] == broken
+    assert result["vpcs"][0]["last_good_option_set_id"] == good
+    [second] = world.alerts()
+    assert second.severity == "CRITICAL"
+    rollback = (
+        f"aws ec2 associate-dhcp-options --dhcp-options-id {good} "
+        f"--vpc-id {vpc['vpc_id']} --region {REGION}"
+    )
+    text = second.text
+    assert f"Roll back to the last option set verified healthy: {good} (verified " in text
+    assert f"  {rollback}\n" in text
+    assert f"--dhcp-options-id {broken} " not in text
+    # and it warns off B, the option set just before C
+    assert f"Not the option set just before this one, {broken} ({CORP_DNS})" in text
+    assert f"Option set:   {broken} ({CORP_DNS}) -> {also_broken} (10.1.1.66)" in text
+    # and machines get the same facts, next to the fields they already read
+    document = second.document
+    assert document["rollback_command"] == rollback
+    assert document["rollback_option_set_id"] == good
+    assert document["previous_option_set"]["id"] == broken
+    assert document["last_good_option_set"]["id"] == good
+    assert document["last_good_option_set"]["domain_name_servers"] == ["AmazonProvidedDNS"]
+    assert document["last_good_option_set"]["verified_at"] in text
+
+
+def test_broken_current_option_set_that_was_verified_healthy_is_not_rolled_back(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given A was verified healthy, B broke DNS, and the rollback to A recovered
+    good, broken = vpc["good"], vpc["bad"]
+    checker_app(manual(vpc["vpc_id"]))
+    world.associate(vpc["vpc_id"], broken)
+    checker_app(change_event(vpc, broken))
+    world.associate(vpc["vpc_id"], good)
+    checker_app(change_event(vpc, good))
+    assert [alert.severity for alert in world.alerts()] == ["CRITICAL", "RECOVERED"]
+    # When DNS breaks on A itself (its server stops answering), seen by a sweep
+    world.canary_dead("canary-a", "10.0.0.2")
+    checker_app(load_event("scheduled_sweep"))
+
+    # Then no option set rollback is proposed: B was broken, and A is the last good one
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    assert alert.document["rollback_command"] is None
+    assert f"No option set to roll back to: the current one, {good}, is the last" in alert.text
+    assert f"Not the option set just before this one, {broken} ({CORP_DNS})" in alert.text
+    assert "aws ec2 associate-dhcp-options" not in alert.text
+
+
 def test_duplicate_event_delivery_sends_no_second_alert(
     world: World, vpc: dict[str, str], checker_app: Invoke
 ) -> None:

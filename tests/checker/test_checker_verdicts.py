@@ -133,3 +133,56 @@ def test_previous_option_set_survives_checks_after_the_change() -> None:
     assert on_event.state.previous_option_set_id == "dopt-1"
     assert on_event.severity == Severity.CRITICAL
     assert on_event.state.incident_started_at == "2024-05-14T10:00:00Z"
+
+
+def _check(previous: VpcState | None, verdict: Verdict, option_set: str, now: str) -> VpcState:
+    return decide(
+        previous=previous,
+        vpc_id=VPC,
+        verdict=verdict,
+        option_set_id=option_set,
+        announce=True,
+        event_id=None,
+        now=now,
+    ).state
+
+
+def test_only_an_ok_verdict_makes_an_option_set_the_last_good_one() -> None:
+    # A healthy, then B and C broken: A stays the last good option set, B is merely previous
+    on_a = _check(None, Verdict.OK, "dopt-a", "2024-05-14T09:00:00Z")
+    on_b = _check(on_a, Verdict.FAILED, "dopt-b", "2024-05-14T10:00:00Z")
+    on_c = _check(on_b, Verdict.FAILED, "dopt-c", "2024-05-14T11:00:00Z")
+    assert (on_a.last_good_option_set_id, on_a.last_good_verified_at) == (
+        "dopt-a",
+        "2024-05-14T09:00:00Z",
+    )
+    assert on_c.previous_option_set_id == "dopt-b"
+    assert (on_c.last_good_option_set_id, on_c.last_good_verified_at) == (
+        "dopt-a",
+        "2024-05-14T09:00:00Z",
+    )
+
+
+@pytest.mark.parametrize("verdict", [Verdict.FAILED, Verdict.DEGRADED, Verdict.UNVERIFIED])
+def test_no_option_set_is_known_good_until_a_check_says_ok(verdict: Verdict) -> None:
+    state = _check(None, verdict, "dopt-a", "2024-05-14T09:00:00Z")
+    assert state.last_good_option_set_id is None
+    assert state.last_good_verified_at is None
+
+
+def test_a_later_healthy_check_moves_the_last_good_option_set_and_its_time() -> None:
+    on_a = _check(None, Verdict.OK, "dopt-a", "2024-05-14T09:00:00Z")
+    on_b = _check(on_a, Verdict.FAILED, "dopt-b", "2024-05-14T10:00:00Z")
+    on_d = _check(on_b, Verdict.OK, "dopt-d", "2024-05-14T11:00:00Z")
+    again = _check(on_d, Verdict.OK, "dopt-d", "2024-05-14T12:00:00Z")
+    assert on_d.last_good_option_set_id == "dopt-d"
+    assert again.last_good_verified_at == "2024-05-14T12:00:00Z"
+
+
+def test_state_stored_before_last_good_existed_counts_its_ok_verdict() -> None:
+    # An item written without last_good_* fields, whose last check was OK on dopt-1
+    legacy = _state(Verdict.OK, incident=False, option_set="dopt-1")
+    assert legacy.last_good_option_set_id is None
+    state = _check(legacy, Verdict.FAILED, "dopt-2", "2024-05-14T10:00:00Z")
+    assert state.last_good_option_set_id == "dopt-1"
+    assert state.last_good_verified_at == "2024-05-14T09:00:00Z"

@@ -1,112 +1,98 @@
 """The checker with the real canary handler answering Invoke, against real DNS servers on
-loopback (the DNS lab). AWS is moto; the lab plays the VPC's DNS path:
+loopback (the DNS lab). AWS is moto; devtools.local_lambda.LocalCanaryPlatform plays Lambda:
 
     canary --> forwarder (169.254.78.1) --> the option set's server(s)
     canary --direct--> those servers and the Amazon resolver (the VPC base + 2)
+
+Each canary execution environment gets the resolv.conf of the VPC's option set at its creation;
+a configuration change (the checker's WATCHDOG_OPTION_SET) starts a fresh one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import pytest
-from checker_doubles import REGION, Reply, World, cloudtrail_event
+from checker_doubles import REGION, TAG_KEY, World, cloudtrail_event, function_zip
 
-from devtools.dnslab import DnsLab, LabForwarder, LabServer
+from devtools.dnslab import DnsLab, LabServer
+from devtools.local_lambda import LocalCanaryPlatform
 
+CANARY = "canary-real"
 AWS_RECORDS = {
     f"sts.{REGION}.amazonaws.com": {"A": ["52.94.0.1"]},
     f"lambda.{REGION}.amazonaws.com": {"A": ["52.94.0.2"]},
 }
+Invoke = Callable[[Any], dict[str, Any]]
 
 
 @dataclass
 class LabVpc:
-    """A moto VPC whose CIDR is the lab's block, so AmazonProvidedDNS (base + 2) is a lab server.
-
-    Like Lambda, a warm execution environment keeps the resolv.conf it started with; a
-    configuration change (the checker's WATCHDOG_OPTION_SET) starts a fresh one that sees the
-    VPC's current option set.
-    """
+    """A moto VPC whose CIDR is the lab's block, so AmazonProvidedDNS (base + 2) is a lab server,
+    watched by one canary that the local platform runs for real."""
 
     world: World
-    lab: DnsLab
-    forwarder: LabForwarder
+    platform: LocalCanaryPlatform
     amazon: LabServer
     dead: LabServer
     vpc_id: str
     good: str
     bad: str
-    canary_module: ModuleType
-    context_factory: Callable[..., Any]
-    environment_marker: str | None = None
-    warm_servers: list[str] = field(default_factory=list)
 
-    def associate(self, option_set: str, *, warm_environment_notices: bool = True) -> None:
+    def associate(self, option_set: str) -> None:
         self.world.associate(self.vpc_id, option_set)
-        self.forwarder.upstreams = self._servers(option_set)
-        if warm_environment_notices:
-            self._start_environment(self.environment_marker)
 
-    def _servers(self, option_set: str) -> list[str]:
-        return [self.amazon.address] if option_set == self.good else [self.dead.address]
-
-    def _start_environment(self, marker: str | None) -> None:
-        option_set = self.world.ec2.describe_vpcs(VpcIds=[self.vpc_id])["Vpcs"][0]["DhcpOptionsId"]
-        self.warm_servers = self._servers(option_set)
-        self.lab.write_resolv_conf(configured=self.warm_servers)
-        self.environment_marker = marker
-
-    def canary(self, payload: dict[str, Any], env: dict[str, str]) -> Reply:
-        marker = env.get("WATCHDOG_OPTION_SET")
-        if marker != self.environment_marker:
-            self._start_environment(marker)
-        try:
-            result = self.canary_module.lambda_handler(
-                payload, self.context_factory(timeout_ms=5000)
-            )
-        except Exception as exc:  # the Lambda runtime turns it into FunctionError: Unhandled
-            return "Unhandled", {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-        return None, result
+    def canary_invocations(self) -> int:
+        return sum(1 for name, _ in self.platform.invocations if name == CANARY)
 
 
 @pytest.fixture
-def lab_vpc(
-    world: World,
-    monkeypatch: pytest.MonkeyPatch,
-    load_handler: Callable[[str], ModuleType],
-    lambda_context_factory: Callable[..., Any],
-) -> Iterator[LabVpc]:
+def lab_vpc(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabVpc]:
     for variable in ("PROBE_NAMES", "PROBE_MAX_LATENCY_MS", "DEADLINE_MARGIN_MS"):
         monkeypatch.delenv(variable, raising=False)
+    world = moto_world
     with DnsLab() as lab:
         amazon = lab.add_server("amazon", records=AWS_RECORDS, host=2)
         dead = lab.add_server("corp-dead", behaviour="blackhole")
-        forwarder = lab.add_forwarder(upstreams=[amazon.address])
-        lab.write_resolv_conf(configured=[amazon.address])
-        for variable, value in lab.canary_env(amazon=amazon).items():
-            monkeypatch.setenv(variable, value)
         vpc_id = world.create_vpc(lab.cidr)
+        subnet = world.ec2.create_subnet(VpcId=vpc_id, CidrBlock=lab.cidr)["Subnet"]["SubnetId"]
+        group = world.ec2.create_security_group(
+            GroupName="canary", Description="canary DNS egress", VpcId=vpc_id
+        )["GroupId"]
         good = world.option_set("AmazonProvidedDNS")
         bad = world.option_set(dead.address)
-        vpc = LabVpc(
-            world,
-            lab,
-            forwarder,
-            amazon,
-            dead,
-            vpc_id,
-            good,
-            bad,
-            load_handler("canary"),
-            lambda_context_factory,
+        world.associate(vpc_id, good)
+        world.lambda_.create_function(
+            FunctionName=CANARY,
+            Runtime="python3.12",
+            Role=world.role_arn,
+            Handler="app.lambda_handler",
+            Code={"ZipFile": function_zip()},
+            Timeout=5,
+            VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [group]},
+            Tags={TAG_KEY: vpc_id},
         )
-        vpc.associate(good)
-        world.add_canary(vpc_id, "canary-real", vpc.canary)
-        yield vpc
+        platform = LocalCanaryPlatform(lab, amazon, region=REGION)
+        # Before the checker exists: its clients must be built with the routing hooks in place.
+        with platform.routing():
+            yield LabVpc(world, platform, amazon, dead, vpc_id, good, bad)
+
+
+@pytest.fixture
+def checker(
+    lab_vpc: LabVpc, load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> Invoke:
+    """The checker handler in one execution environment, created inside the platform's routing."""
+    app = load_handler("checker")
+
+    def invoke(event: Any) -> dict[str, Any]:
+        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
+        return result
+
+    return invoke
 
 
 def _event(vpc: LabVpc, option_set: str) -> dict[str, Any]:
@@ -118,19 +104,23 @@ def _manual(vpc_ids: Sequence[str]) -> dict[str, Any]:
 
 
 def test_dead_server_change_alerts_critical_then_rollback_recovers(
-    lab_vpc: LabVpc, world: World, checker_app: Callable[[Any], dict[str, Any]]
+    lab_vpc: LabVpc, checker: Invoke
 ) -> None:
+    world = lab_vpc.world
     # Given a healthy VPC on AmazonProvidedDNS
-    baseline = checker_app(_manual([lab_vpc.vpc_id]))
+    baseline = checker(_manual([lab_vpc.vpc_id]))
     assert baseline["vpcs"][0]["verdict"] == "OK"
     assert world.alerts() == []
 
-    # When the option set is switched to a server that never answers
+    # When the option set is switched to a server that never answers, and the canary starts
+    # cold (its idle environment was retired), so it sees the new option set right away
     lab_vpc.associate(lab_vpc.bad)
-    result = checker_app(_event(lab_vpc, lab_vpc.bad))
+    lab_vpc.platform.recycle(CANARY)
+    result = checker(_event(lab_vpc, lab_vpc.bad))
 
     # Then the real canary's findings give a CRITICAL alert with the hop and the rollback
     assert result["vpcs"][0]["verdict"] == "FAILED"
+    assert lab_vpc.canary_invocations() == 2  # believed without a refresh
     [critical] = world.alerts()
     assert critical.severity == "CRITICAL"
     assert critical.document["diagnosis"]["code"] == "CONFIGURED_SERVER_UNREACHABLE"
@@ -138,6 +128,7 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
     dead = lab_vpc.dead.address
     assert f"@{dead} (configured): TIMEOUT" in critical.text
     assert f"@{lab_vpc.amazon.address} (amazon): OK" in critical.text
+    assert f"{CANARY}: FAILED - CONFIGURED_SERVER_UNREACHABLE\n" in critical.text
     assert (
         f"aws ec2 associate-dhcp-options --dhcp-options-id {lab_vpc.good} "
         f"--vpc-id {lab_vpc.vpc_id} --region {REGION}"
@@ -145,7 +136,7 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
 
     # When it is rolled back
     lab_vpc.associate(lab_vpc.good)
-    checker_app(_event(lab_vpc, lab_vpc.good))
+    checker(_event(lab_vpc, lab_vpc.good))
 
     # Then exactly one RECOVERED follows
     [recovered] = world.alerts()
@@ -153,17 +144,22 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
     assert recovered.document["diagnosis"]["code"] == "HEALTHY"
 
 
-def test_warm_canary_is_refreshed_before_it_is_believed(
-    lab_vpc: LabVpc, world: World, checker_app: Callable[[Any], dict[str, Any]]
-) -> None:
-    # Given the option set changes but the canary's warm environment keeps its old resolv.conf
-    lab_vpc.associate(lab_vpc.bad, warm_environment_notices=False)
+def test_warm_canary_is_refreshed_before_it_is_believed(lab_vpc: LabVpc, checker: Invoke) -> None:
+    world = lab_vpc.world
+    # Given the canary's environment is warm from a check on AmazonProvidedDNS
+    checker(_manual([lab_vpc.vpc_id]))
+    warm = lab_vpc.platform.environments[CANARY]
+    # and the option set changes, which that warm environment does not notice
+    lab_vpc.associate(lab_vpc.bad)
     # When the change is checked
-    result = checker_app(_event(lab_vpc, lab_vpc.bad))
+    result = checker(_event(lab_vpc, lab_vpc.bad))
     # Then the canary first reported itself stale, was refreshed, and its fresh answer counts
-    assert world.environment("canary-real")["WATCHDOG_OPTION_SET"] == lab_vpc.bad
-    assert len(world.router.invocations("canary-real")) == 2
+    assert world.environment(CANARY)["WATCHDOG_OPTION_SET"] == lab_vpc.bad
+    assert lab_vpc.canary_invocations() == 3  # the baseline, the stale answer, the fresh one
+    fresh = lab_vpc.platform.environments[CANARY]
+    assert fresh is not warm
+    assert fresh.configured == [lab_vpc.dead.address]
     assert result["vpcs"][0]["verdict"] == "FAILED"
     [alert] = world.alerts()
     assert alert.severity == "CRITICAL"
-    assert "canary-real: FAILED - CONFIGURED_SERVER_UNREACHABLE, refreshed" in alert.text
+    assert f"{CANARY}: FAILED - CONFIGURED_SERVER_UNREACHABLE, refreshed" in alert.text

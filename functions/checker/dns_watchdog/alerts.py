@@ -29,6 +29,9 @@ class AlertInput:
     previous_option_set_id: str | None
     previous_option_set: OptionSet | None
     reason: str = ""
+    last_good_option_set_id: str | None = None
+    last_good_option_set: OptionSet | None = None
+    last_good_verified_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,42 @@ def build_alert(alert: AlertInput) -> Alert:
     )
 
 
+def rollback_target(alert: AlertInput) -> str | None:
+    """The option set to put back: the last one verified healthy, else the previous one.
+
+    None when no action is needed, when nothing is known to roll back to, or when the current
+    option set is itself the last one verified healthy (rolling back would not restore DNS).
+    """
+    if alert.severity in (Severity.INFO, Severity.RECOVERED):
+        return None
+    if _last_good_is_current(alert):
+        return None
+    if _last_good_usable(alert):
+        return alert.last_good_option_set_id
+    return alert.previous_option_set_id or None
+
+
 def rollback_command(alert: AlertInput) -> str | None:
-    """The command that puts the previous option set back, when it is known and worth it."""
-    if alert.severity in (Severity.INFO, Severity.RECOVERED) or not alert.previous_option_set_id:
+    """The command that puts the rollback target back, when it is known and worth it."""
+    target = rollback_target(alert)
+    if target is None:
         return None
     return (
-        f"aws ec2 associate-dhcp-options --dhcp-options-id {alert.previous_option_set_id} "
+        f"aws ec2 associate-dhcp-options --dhcp-options-id {target} "
         f"--vpc-id {alert.facts.vpc_id} --region {alert.region}"
+    )
+
+
+def _last_good_is_current(alert: AlertInput) -> bool:
+    return alert.last_good_option_set_id == alert.facts.option_set.option_set_id
+
+
+def _last_good_usable(alert: AlertInput) -> bool:
+    """A last known good option set other than the current one that still exists."""
+    return (
+        alert.last_good_option_set_id is not None
+        and not _last_good_is_current(alert)
+        and alert.last_good_option_set is not None
     )
 
 
@@ -120,6 +152,10 @@ def _text(alert: AlertInput, rollback: str | None) -> str:
     current = _servers(facts.option_set, facts.option_set.option_set_id)
     previous = _servers(alert.previous_option_set, alert.previous_option_set_id)
     lines.append(f"Option set:   {previous} -> {current}")
+    if alert.last_good_option_set_id:
+        last_good = _servers(alert.last_good_option_set, alert.last_good_option_set_id)
+        verified = alert.last_good_verified_at or "earlier"
+        lines.append(f"Last good:    {last_good}, verified healthy {verified}")
     expected = ", ".join(facts.expected_nameservers) or "none"
     lines.append(f"Lambdas should see configured nameservers: {expected}")
     lines.append(f"enableDnsSupport: {'true' if facts.dns_support else 'false'}")
@@ -197,6 +233,31 @@ def _rollback_lines(alert: AlertInput, rollback: str | None) -> list[str]:
             f"This check followed {alert.change.event_name}: consider reverting that call "
             f"(CloudTrail event {alert.change.event_id})."
         )
+    if _last_good_usable(alert):
+        lines += [
+            f"Roll back to the last option set verified healthy: {alert.last_good_option_set_id} "
+            f"(verified {alert.last_good_verified_at or 'earlier'})",
+            f"  {rollback}",
+        ]
+        lines += _unverified_previous_lines(alert)
+        return lines
+    current_id = alert.facts.option_set.option_set_id
+    if _last_good_is_current(alert):
+        lines += [
+            f"No option set to roll back to: the current one, {current_id}, is the last option "
+            f"set verified healthy (verified {alert.last_good_verified_at or 'earlier'}).",
+            "  Something else changed (the DNS server itself, security groups, network ACLs, "
+            "Resolver rules, enableDnsSupport); find it in CloudTrail:",
+            f"    aws cloudtrail lookup-events --lookup-attributes "
+            f"AttributeKey=ResourceName,AttributeValue={vpc_id} --region {alert.region}",
+        ]
+        lines += _unverified_previous_lines(alert)
+        return lines
+    if alert.last_good_option_set_id:
+        lines.append(
+            f"The last option set verified healthy, {alert.last_good_option_set_id} (verified "
+            f"{alert.last_good_verified_at or 'earlier'}), no longer exists."
+        )
     if rollback:
         lines += ["Roll back the option set:", f"  {rollback}"]
     else:
@@ -216,6 +277,19 @@ def _rollback_lines(alert: AlertInput, rollback: str | None) -> list[str]:
     return lines
 
 
+def _unverified_previous_lines(alert: AlertInput) -> list[str]:
+    """Warn off the immediately previous option set when the watchdog never found it healthy."""
+    previous_id = alert.previous_option_set_id
+    current_id = alert.facts.option_set.option_set_id
+    if not previous_id or previous_id in (alert.last_good_option_set_id, current_id):
+        return []
+    previous = _servers(alert.previous_option_set, previous_id)
+    return [
+        f"Not the option set just before this one, {previous}: the watchdog did not verify it "
+        "healthy."
+    ]
+
+
 def _option_set_document(option_set: OptionSet | None, option_set_id: str | None) -> Any:
     if option_set_id is None:
         return None
@@ -228,6 +302,13 @@ def _option_set_document(option_set: OptionSet | None, option_set_id: str | None
         "domain_name": option_set.domain_name,
         "uses_amazon_dns": AMAZON_PROVIDED_DNS in option_set.domain_name_servers,
     }
+
+
+def _last_good_document(alert: AlertInput) -> Any:
+    document = _option_set_document(alert.last_good_option_set, alert.last_good_option_set_id)
+    if document is not None:
+        document["verified_at"] = alert.last_good_verified_at
+    return document
 
 
 def _document(alert: AlertInput, rollback: str | None, text: str) -> dict[str, Any]:
@@ -251,6 +332,7 @@ def _document(alert: AlertInput, rollback: str | None, text: str) -> dict[str, A
         "previous_option_set": _option_set_document(
             alert.previous_option_set, alert.previous_option_set_id
         ),
+        "last_good_option_set": _last_good_document(alert),
         "expected_nameservers": list(facts.expected_nameservers),
         "change": None
         if change is None
@@ -283,5 +365,6 @@ def _document(alert: AlertInput, rollback: str | None, text: str) -> dict[str, A
             for report in judgement.canaries
         ],
         "rollback_command": rollback,
+        "rollback_option_set_id": rollback_target(alert),
         "text": text,  # the plain-text body, for consumers that relay it to people
     }

@@ -191,6 +191,14 @@ class Checker:
         )
         if decision.severity is not None:
             previous_id = decision.state.previous_option_set_id
+            previous_set = self._vpcs.describe_option_set(previous_id) if previous_id else None
+            last_good_id = decision.state.last_good_option_set_id
+            if last_good_id is None or last_good_id == facts.option_set.option_set_id:
+                last_good_set = facts.option_set if last_good_id else None
+            elif last_good_id == previous_id:
+                last_good_set = previous_set
+            else:
+                last_good_set = self._vpcs.describe_option_set(last_good_id)
             alert = build_alert(
                 AlertInput(
                     severity=decision.severity,
@@ -202,10 +210,11 @@ class Checker:
                     checked_at=now,
                     change=request.change,
                     previous_option_set_id=previous_id,
-                    previous_option_set=self._vpcs.describe_option_set(previous_id)
-                    if previous_id
-                    else None,
+                    previous_option_set=previous_set,
                     reason=request.reason,
+                    last_good_option_set_id=last_good_id,
+                    last_good_option_set=last_good_set,
+                    last_good_verified_at=decision.state.last_good_verified_at,
                 )
             )
             message_id = self._publisher.publish(alert)
@@ -224,6 +233,7 @@ class Checker:
             "diagnosis": judgement.diagnosis.code,
             "option_set_id": facts.option_set.option_set_id,
             "previous_option_set_id": decision.state.previous_option_set_id,
+            "last_good_option_set_id": decision.state.last_good_option_set_id,
             "canaries": len(runs),
             "alert": decision.severity.value if decision.severity else None,
         }

@@ -1,5 +1,6 @@
 """When to alert (pure): one incident one alert, one RECOVERED per fix, every option-set change
-announced, and one "cannot verify" warning per option set."""
+announced, one "cannot verify" warning per option set, and the last option set verified healthy
+remembered as the rollback target."""
 
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ def previous_option_set(previous: VpcState | None, current_option_set_id: str) -
     if previous.option_set_id != current_option_set_id:
         return previous.option_set_id
     return previous.previous_option_set_id
+
+
+def last_good_option_set(previous: VpcState | None) -> tuple[str | None, str | None]:
+    """The last option set a check found healthy and when, as far as the watchdog has seen."""
+    if previous is None:
+        return None, None
+    if previous.last_good_option_set_id:
+        return previous.last_good_option_set_id, previous.last_good_verified_at
+    if previous.verdict == Verdict.OK:
+        # Items stored before the field existed: their OK verdict is such a verification.
+        return previous.option_set_id, previous.last_checked_at or None
+    return None, None
 
 
 def decide(
@@ -72,6 +85,10 @@ def decide(
     if announce and severity is None:
         severity, why = _ANNOUNCE[verdict], "every option-set change is announced"
 
+    last_good, verified_at = last_good_option_set(previous)
+    if verdict == Verdict.OK:
+        last_good, verified_at = option_set_id, now
+
     state = VpcState(
         vpc_id=vpc_id,
         verdict=verdict,
@@ -82,5 +99,7 @@ def decide(
         last_checked_at=now,
         last_event_id=event_id or (previous.last_event_id if previous else None),
         unverified_alerted_for=warned_for,
+        last_good_option_set_id=last_good,
+        last_good_verified_at=verified_at,
     )
     return Decision(severity, state, why)

@@ -28,6 +28,9 @@ class VpcState:
     last_checked_at: str
     last_event_id: str | None
     unverified_alerted_for: str | None
+    # The last option set a check found healthy (verdict OK), and when: the rollback target.
+    last_good_option_set_id: str | None = None
+    last_good_verified_at: str | None = None
 
 
 def state_key(vpc_id: str) -> str:
@@ -61,6 +64,8 @@ class StateStore:
             last_checked_at=str(plain.get("last_checked_at", "")),
             last_event_id=plain.get("last_event_id"),
             unverified_alerted_for=plain.get("unverified_alerted_for"),
+            last_good_option_set_id=plain.get("last_good_option_set_id"),
+            last_good_verified_at=plain.get("last_good_verified_at"),
         )
 
     def put(self, state: VpcState) -> None:
