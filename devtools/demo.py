@@ -17,13 +17,11 @@ import contextlib
 import copy
 import io
 import json
-import os
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +29,14 @@ import boto3
 from moto import mock_aws
 
 from devtools.dnslab import DnsLab, LabServer
-from devtools.local_lambda import REPO_ROOT, FakeLambdaContext, LocalCanaryPlatform, load_handler
+from devtools.local_lambda import (
+    MOTO_CREDENTIALS,
+    REPO_ROOT,
+    FakeLambdaContext,
+    LocalCanaryPlatform,
+    environment_variables,
+    load_handler,
+)
 
 REGION = "us-east-1"
 EVENTS = REPO_ROOT / "events"
@@ -64,17 +69,6 @@ class Step:
     @property
     def ok(self) -> bool:
         return [alert["severity"] for alert in self.alerts] == self.expected_alerts
-
-
-@contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 class Demo:
@@ -216,11 +210,11 @@ def _print_alert(say: Callable[[str], None], alert: dict[str, Any]) -> None:
 def run(say: Callable[[str], None] = print) -> bool:
     """Play the timeline; True when every step produced exactly the expected alerts."""
     started = time.monotonic()
-    with DnsLab() as lab, mock_aws(), _environment(_fake_credentials()):
+    with DnsLab() as lab, mock_aws(), environment_variables(MOTO_CREDENTIALS):
         demo = Demo(lab, say)
         checker_env = demo.build_aws()
         platform = LocalCanaryPlatform(lab, demo.amazon, region=REGION)
-        with platform.routing(), _environment(checker_env):
+        with platform.routing(), environment_variables(checker_env):
             checker = load_handler(CHECKER_DIR, "checker_app_demo")
             say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary dns-canary-demo, ")
             say(f"  DNS lab on loopback: Amazon resolver {demo.amazon.address} (VPC base+2), ")
@@ -278,17 +272,6 @@ def run(say: Callable[[str], None] = print) -> bool:
     verdict = "the story played out as expected" if all_ok else "the story did NOT play out"
     say(f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.")
     return all_ok
-
-
-def _fake_credentials() -> dict[str, str]:
-    # moto needs credentials to sign requests; these never leave the process.
-    return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }
 
 
 def main() -> int:

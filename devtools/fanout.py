@@ -7,10 +7,7 @@ and answers with findings recorded from a real canary run against the DNS lab.
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,26 +17,17 @@ from moto import mock_aws
 from devtools.dnslab import DnsLab
 from devtools.local_lambda import (
     CANARY_DIR,
+    MOTO_CREDENTIALS,
     REPO_ROOT,
     FakeLambdaContext,
     InvokeRouter,
+    environment_variables,
     load_handler,
 )
 
 REGION = "us-east-1"
 TAG_KEY = "dhcp-watchdog:vpc-id"
 CHECKER_DIR = REPO_ROOT / "functions" / "checker"
-
-
-@contextmanager
-def _env(variables: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def recorded_healthy_findings(vpc_cidr: str) -> dict[str, Any]:
@@ -49,7 +37,7 @@ def recorded_healthy_findings(vpc_cidr: str) -> dict[str, Any]:
         amazon = lab.add_server("amazon", records=names, host=2)
         lab.add_forwarder([amazon.address])
         lab.write_resolv_conf(configured=[amazon.address])
-        with _env(lab.canary_env(amazon=amazon)):
+        with environment_variables(lab.canary_env(amazon=amazon)):
             handler = load_handler(CANARY_DIR, "canary_app_fanout")
             findings: dict[str, Any] = handler(
                 {"probes": [{"name": "sts.us-east-1.amazonaws.com"}]},
@@ -74,13 +62,7 @@ def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:
     """Wall time of one manual check of a VPC with `canaries` canaries."""
     cidr = "127.201.7.0/24"
     findings = recorded_healthy_findings(cidr)
-    credentials = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }
-    with _env(credentials), mock_aws():
+    with environment_variables(MOTO_CREDENTIALS), mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
         option_set = ec2.create_dhcp_options(
@@ -116,7 +98,7 @@ def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:
         }
         event = {"action": "check", "vpc_ids": [vpc_id], "reason": "fan-out benchmark"}
         router = SimulatedCanaries(latency_ms=latency_ms, findings=findings)
-        with router.routing(), _env(settings):
+        with router.routing(), environment_variables(settings):
             handler = load_handler(CHECKER_DIR, f"checker_app_fanout_{concurrency}")
             context = FakeLambdaContext("checker", timeout_s=120)
             started = time.perf_counter()

@@ -214,7 +214,7 @@ class LocalCanaryPlatform(InvokeRouter):
         context = FakeLambdaContext(function_name=name, timeout_s=timeout_s)
         started = time.monotonic()
         try:
-            with _handler_lock, _environment_variables(variables):
+            with _handler_lock, environment_variables(variables):
                 result = environment.handler(event, context)
         except Exception as exc:  # reported the way Lambda reports it: FunctionError
             return (
@@ -301,8 +301,19 @@ class LocalCanaryPlatform(InvokeRouter):
         return servers
 
 
+# moto signs requests with these; they never leave the process.
+MOTO_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
 @contextmanager
-def _environment_variables(variables: Mapping[str, str]) -> Iterator[None]:
+def environment_variables(variables: Mapping[str, str]) -> Iterator[None]:
+    """Set process environment variables for the block, then restore the environment."""
     saved = dict(os.environ)
     os.environ.update(variables)
     try:

@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from devtools.local_lambda import REPO_ROOT
+from devtools.local_lambda import MOTO_CREDENTIALS, REPO_ROOT
 
 REGION = "us-east-1"
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "local"
@@ -44,14 +44,7 @@ TAG_KEY = "dhcp-watchdog:vpc-id"
 LOCAL_PARAMETERS = (
     "Architecture=x86_64 VpcId=vpc-0a1b2c3d4e5f60718 SubnetIds=subnet-0a1b2c3d4e5f60001"
 )
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "SAM_CLI_TELEMETRY": "0",
-}
+CREDENTIALS = {**MOTO_CREDENTIALS, "SAM_CLI_TELEMETRY": "0"}
 
 
 class Surprise(AssertionError):
