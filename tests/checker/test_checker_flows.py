@@ -571,3 +571,33 @@ def test_one_failing_canary_fails_the_vpc_and_vanished_ones_are_named(
     assert "canary-deleted: skipped, the function no longer exists" in text
     assert "canary-broken: UNVERIFIED - CANARY_ERROR" in text
     assert "malformed findings: not a JSON object" in text
+
+
+def test_a_check_publishes_its_metrics_per_vpc(
+    world: World, vpc: dict[str, str], checker_app: Invoke, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a VPC whose canary cannot reach the option set's server
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    capsys.readouterr()
+    # When the checker checks it
+    checker_app(change_event(vpc, vpc["bad"]))
+
+    # Then CloudWatch (EMF documents on stdout) gets the check, the failing canary and the lookup
+    # latencies under the VPC's own dimension
+    documents = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    by_metric = {
+        metric["Name"]: document
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert by_metric["ChecksRun"]["ChecksRun"] in (1.0, [1.0])
+    assert by_metric["CanaryFailures"]["CanaryFailures"] in (1.0, [1.0])
+    latency = by_metric["LookupLatency"]
+    assert latency["VpcId"] == vpc["vpc_id"]
+    assert latency["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["VpcId"]]
+    assert all(value > 0 for value in latency["LookupLatency"])

@@ -24,8 +24,6 @@ from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.publisher import AlertPublisher
 from dns_watchdog.state import StateStore
 
-_EMF_MAX_VALUES = 100
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -247,18 +245,19 @@ class Checker:
         )
         if failing:
             metrics.add_metric(name="CanaryFailures", unit=MetricUnit.Count, value=failing)
-        # One EMF document per VPC (per 100 values, the EMF limit) rather than one per lookup.
+        # One EMF document per VPC rather than one per lookup; Powertools publishes a document
+        # early whenever a metric reaches 100 values, the EMF limit, keeping the dimension.
         latencies = [
             probe.elapsed_ms
             for report in judgement.canaries
             for probe in report.probes
             if probe.elapsed_ms is not None
         ]
-        for start in range(0, len(latencies), _EMF_MAX_VALUES):
-            vpc_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
-            vpc_metrics.add_dimension(name="VpcId", value=vpc_id)
-            for value in latencies[start : start + _EMF_MAX_VALUES]:
-                vpc_metrics.add_metric(
-                    name="LookupLatency", unit=MetricUnit.Milliseconds, value=value
-                )
+        if not latencies:
+            return
+        vpc_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
+        vpc_metrics.add_dimension(name="VpcId", value=vpc_id)
+        for value in latencies:
+            vpc_metrics.add_metric(name="LookupLatency", unit=MetricUnit.Milliseconds, value=value)
+        if vpc_metrics.metric_set:
             vpc_metrics.flush_metrics()
