@@ -98,6 +98,7 @@ class Demo:
         )
         for name, servers in {
             "amazon": ["AmazonProvidedDNS"],
+            "corp": [self.corp.address],
             "dead": [self.dead.address],
             "no-forward": [self.no_forward.address],
         }.items():
@@ -246,8 +247,8 @@ def run(say: Callable[[str], None] = print) -> bool:
             )
             steps.append(
                 (
-                    Step("Rollback to AmazonProvidedDNS", ["RECOVERED"]),
-                    lambda: demo.associate_event(demo.option_sets["amazon"]),
+                    Step("Fix: the corp DNS servers, which forward AWS names", ["RECOVERED"]),
+                    lambda: demo.associate_event(demo.option_sets["corp"]),
                 )
             )
             steps.append((Step("Scheduled sweep, healthy again", []), demo.sweep_event))
