@@ -9,11 +9,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from checker_doubles import REGION, unreachable
-from dns_watchdog.alerts import AlertInput, build_alert
-from dns_watchdog.aws_vpc import OptionSet, VpcFacts
+from dns_watchdog.alerts import AlertContext, build_alert
+from dns_watchdog.history import VpcState
+from dns_watchdog.incidents import Decision
 from dns_watchdog.judge import judge
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity
+from dns_watchdog.outcome import VpcOutcome
 from dns_watchdog.publisher import AlertPublisher, AlertPublishError
+from dns_watchdog.request import CheckRequest
+from dns_watchdog.vpc import OptionSet, vpc_facts
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,31 +37,28 @@ def _alert(
         "findings",
         CanaryFindings.model_validate(unreachable(["10.1.1.10"])),
     )
-    facts = VpcFacts(
+    facts = vpc_facts(VPC, "10.0.0.0/16", OptionSet("dopt-new", ("10.1.1.10",), None), True)
+    judgement = judge(VPC, [run], dns_support=True, tag_key="dhcp-watchdog:vpc-id")
+    last_good_id = last_good_id or (last_good.option_set_id if last_good else None)
+    state = VpcState(
         vpc_id=VPC,
-        cidr_block="10.0.0.0/16",
-        option_set=OptionSet("dopt-new", ("10.1.1.10",), None),
-        dns_support=True,
-        expected_nameservers=("10.1.1.10",),
+        verdict=judgement.verdict,
+        option_set_id="dopt-new",
+        previous_option_set_id="dopt-old",
+        incident_open=True,
+        incident_started_at="2024-05-14T09:16:00Z",
+        last_checked_at="2024-05-14T09:16:00Z",
+        last_event_id=None,
+        unverified_alerted_for=None,
+        last_good_option_set_id=last_good_id,
+        last_good_verified_at="2024-05-14T08:00:00Z" if last_good_id else None,
     )
-    return build_alert(
-        AlertInput(
-            severity=severity,
-            judgement=judge(VPC, [run], dns_support=True, tag_key="dhcp-watchdog:vpc-id"),
-            facts=facts,
-            region=REGION,
-            event_name=event_name,
-            trigger="sweep",
-            checked_at="2024-05-14T09:16:00Z",
-            change=None,
-            previous_option_set_id="dopt-old",
-            previous_option_set=None,
-            last_good_option_set_id=last_good_id
-            or (last_good.option_set_id if last_good else None),
-            last_good_option_set=last_good,
-            last_good_verified_at="2024-05-14T08:00:00Z" if last_good or last_good_id else None,
-        )
-    )
+    outcome = VpcOutcome(facts, judgement, Decision(severity, state, "test"))
+    known: dict[str, OptionSet | None] = {"dopt-old": None}
+    if last_good_id:
+        known[last_good_id] = last_good
+    request = CheckRequest(trigger="sweep", event_name=event_name, targets=())
+    return build_alert(outcome, known, AlertContext(request, REGION, "2024-05-14T09:16:00Z"))
 
 
 @given(st.text(min_size=1, max_size=200), st.sampled_from(list(Severity)))

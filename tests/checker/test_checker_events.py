@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from checker_doubles import load_event
-from dns_watchdog.events import CheckRequest, IgnoredEvent, InvalidEvent, Target, parse_event
+from dns_watchdog.events import InvalidEvent, parse_event
+from dns_watchdog.request import CheckRequest, IgnoredEvent, Target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from checker_doubles import healthy, unreachable
+from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import decide
 from dns_watchdog.judge import judge
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
-from dns_watchdog.state import VpcState
 
 VPC = "vpc-0a1b2c3d4e5f60718"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"

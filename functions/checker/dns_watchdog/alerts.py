@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.aws_vpc import AMAZON_PROVIDED_DNS, OptionSet, VpcFacts
-from dns_watchdog.events import ChangeContext
 from dns_watchdog.judge import CanaryReport, Judgement
 from dns_watchdog.models import ProbeResult, Severity, Verdict
+from dns_watchdog.outcome import Rollback, VpcOutcome
+from dns_watchdog.request import CheckRequest
+from dns_watchdog.vpc import OptionSet, VpcFacts
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters
@@ -17,21 +19,40 @@ MAX_CANARIES_IN_TEXT = 20
 
 
 @dataclass(frozen=True)
-class AlertInput:
-    severity: Severity
-    judgement: Judgement
-    facts: VpcFacts
+class AlertContext:
+    """What an alert says besides the VPC's outcome: the request, the region, the time."""
+
+    request: CheckRequest
     region: str
-    event_name: str
-    trigger: str
     checked_at: str
-    change: ChangeContext | None
-    previous_option_set_id: str | None
-    previous_option_set: OptionSet | None
-    reason: str = ""
-    last_good_option_set_id: str | None = None
-    last_good_option_set: OptionSet | None = None
-    last_good_verified_at: str | None = None
+
+
+@dataclass(frozen=True)
+class _View:
+    """One alert's facts, gathered once from the outcome and the described option sets."""
+
+    severity: Severity
+    outcome: VpcOutcome
+    context: AlertContext
+    known: Mapping[str, OptionSet | None]
+    rollback: Rollback
+
+    @property
+    def facts(self) -> VpcFacts:
+        return self.outcome.facts
+
+    @property
+    def judgement(self) -> Judgement:
+        return self.outcome.judgement
+
+    @property
+    def request(self) -> CheckRequest:
+        return self.context.request
+
+    def option_set(self, option_set_id: str | None) -> OptionSet | None:
+        if option_set_id == self.facts.option_set.option_set_id:
+            return self.facts.option_set
+        return self.known.get(option_set_id) if option_set_id else None
 
 
 @dataclass(frozen=True)
@@ -55,69 +76,46 @@ class Alert:
         )
 
 
-def build_alert(alert: AlertInput) -> Alert:
-    vpc_id = alert.facts.vpc_id
-    verdict = alert.judgement.verdict
-    rollback = rollback_command(alert)
-    text = _text(alert, rollback)
+def build_alert(
+    outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
+) -> Alert:
+    """The alert for `outcome`; `known` holds the option sets it names (None: no longer exist)."""
+    severity = outcome.severity
+    if severity is None:
+        raise ValueError(f"no alert was decided for {outcome.facts.vpc_id}")
+    view = _View(severity, outcome, context, known, outcome.rollback(known))
+    rollback = rollback_command(view.rollback, outcome.facts.vpc_id, context.region)
+    text = _text(view, rollback)
     return Alert(
-        subject=_subject(alert),
+        subject=_subject(view),
         text=text,
-        document=_document(alert, rollback, text),
+        document=_document(view, rollback, text),
         attributes={
-            "severity": alert.severity.value,
-            "vpc_id": vpc_id,
-            "event_name": alert.event_name,
-            "verdict": verdict.value,
+            "severity": severity.value,
+            "vpc_id": outcome.facts.vpc_id,
+            "event_name": context.request.event_name,
+            "verdict": outcome.judgement.verdict.value,
         },
     )
 
 
-def rollback_target(alert: AlertInput) -> str | None:
-    """The option set to put back: the last one verified healthy, else the previous one.
-
-    None when no action is needed, when nothing is known to roll back to, or when the current
-    option set is itself the last one verified healthy (rolling back would not restore DNS).
-    """
-    if alert.severity in (Severity.INFO, Severity.RECOVERED):
-        return None
-    if _last_good_is_current(alert):
-        return None
-    if _last_good_usable(alert):
-        return alert.last_good_option_set_id
-    return alert.previous_option_set_id or None
-
-
-def rollback_command(alert: AlertInput) -> str | None:
-    """The command that puts the rollback target back, when it is known and worth it."""
-    target = rollback_target(alert)
-    if target is None:
+def rollback_command(rollback: Rollback, vpc_id: str, region: str) -> str | None:
+    """The command that puts the rollback target back, when there is one."""
+    if rollback.option_set_id is None:
         return None
     return (
-        f"aws ec2 associate-dhcp-options --dhcp-options-id {target} "
-        f"--vpc-id {alert.facts.vpc_id} --region {alert.region}"
+        f"aws ec2 associate-dhcp-options --dhcp-options-id {rollback.option_set_id} "
+        f"--vpc-id {vpc_id} --region {region}"
     )
 
 
-def _last_good_is_current(alert: AlertInput) -> bool:
-    return alert.last_good_option_set_id == alert.facts.option_set.option_set_id
-
-
-def _last_good_usable(alert: AlertInput) -> bool:
-    """A last known good option set other than the current one that still exists."""
-    return (
-        alert.last_good_option_set_id is not None
-        and not _last_good_is_current(alert)
-        and alert.last_good_option_set is not None
-    )
-
-
-def _subject(alert: AlertInput) -> str:
-    verdict = alert.judgement.verdict
-    state = "OK again" if alert.severity == Severity.RECOVERED else verdict.value
+def _subject(view: _View) -> str:
+    verdict = view.judgement.verdict
+    state = "OK again" if view.severity == Severity.RECOVERED else verdict.value
+    request = view.request
     subject = (
-        f"[{alert.severity.value}] {alert.facts.vpc_id}: Lambda DNS {state} "
-        f"{'after' if alert.trigger == 'change' else 'in'} {alert.event_name}"
+        f"[{view.severity.value}] {view.facts.vpc_id}: Lambda DNS {state} "
+        f"{'after' if request.trigger == 'change' else 'in'} {request.event_name}"
     )
     return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
 
@@ -133,33 +131,39 @@ def _servers(option_set: OptionSet | None, option_set_id: str | None) -> str:
     return f"{option_set.option_set_id} ({servers})"
 
 
-def _headline(alert: AlertInput) -> str:
-    vpc_id = alert.facts.vpc_id
-    verdict = alert.judgement.verdict
-    cause = f"after {alert.event_name}" if alert.change else f"({alert.event_name})"
-    if alert.severity == Severity.RECOVERED:
+def _described(view: _View, option_set_id: str | None) -> str:
+    return _servers(view.option_set(option_set_id), option_set_id)
+
+
+def _headline(view: _View) -> str:
+    vpc_id = view.facts.vpc_id
+    verdict = view.judgement.verdict
+    event_name = view.request.event_name
+    cause = f"after {event_name}" if view.request.change else f"({event_name})"
+    if view.severity == Severity.RECOVERED:
         return f"RECOVERED: DNS for Lambda functions in {vpc_id} works again {cause}."
     state = "cannot be verified" if verdict == Verdict.UNVERIFIED else f"is {verdict.value}"
-    return f"{alert.severity.value}: DNS for Lambda functions in {vpc_id} {state} {cause}."
+    return f"{view.severity.value}: DNS for Lambda functions in {vpc_id} {state} {cause}."
 
 
-def _text(alert: AlertInput, rollback: str | None) -> str:
-    facts = alert.facts
-    judgement = alert.judgement
+def _text(view: _View, rollback: str | None) -> str:
+    facts = view.facts
+    judgement = view.judgement
     diagnosis = judgement.diagnosis
-    lines = [_headline(alert), ""]
-    lines.append(f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {alert.region})")
-    current = _servers(facts.option_set, facts.option_set.option_set_id)
-    previous = _servers(alert.previous_option_set, alert.previous_option_set_id)
+    history = view.outcome.history
+    lines = [_headline(view), ""]
+    lines.append(f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.context.region})")
+    current = _described(view, history.current)
+    previous = _described(view, history.previous)
     lines.append(f"Option set:   {previous} -> {current}")
-    if alert.last_good_option_set_id:
-        last_good = _servers(alert.last_good_option_set, alert.last_good_option_set_id)
-        verified = alert.last_good_verified_at or "earlier"
+    if history.last_good:
+        last_good = _described(view, history.last_good)
+        verified = history.last_good_verified_at or "earlier"
         lines.append(f"Last good:    {last_good}, verified healthy {verified}")
     expected = ", ".join(facts.expected_nameservers) or "none"
     lines.append(f"Lambdas should see configured nameservers: {expected}")
     lines.append(f"enableDnsSupport: {'true' if facts.dns_support else 'false'}")
-    change = alert.change
+    change = view.request.change
     if change is not None:
         who = change.actor_arn or "unknown"
         if change.session_issuer_arn:
@@ -170,8 +174,8 @@ def _text(alert: AlertInput, rollback: str | None) -> str:
         lines.append(
             f"Event:        {change.event_name} ({change.event_source}), id {change.event_id}"
         )
-    elif alert.reason:
-        lines.append(f"Reason:       {alert.reason}")
+    elif view.request.reason:
+        lines.append(f"Reason:       {view.request.reason}")
     lines += ["", f"Verdict: {judgement.verdict.value}"]
     lines.append(f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})")
     if diagnosis.summary:
@@ -189,8 +193,8 @@ def _text(alert: AlertInput, rollback: str | None) -> str:
     hidden = len(judgement.canaries) - MAX_CANARIES_IN_TEXT
     if hidden > 0:
         lines.append(f"  ... and {hidden} more (see the JSON document)")
-    lines += ["", *_rollback_lines(alert, rollback)]
-    lines += ["", f"Checked at {alert.checked_at} by vpc-dns-watchdog."]
+    lines += ["", *_rollback_lines(view, rollback)]
+    lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -223,67 +227,78 @@ def _probe_line(probe: ProbeResult, *, with_server: bool = False) -> str:
     return f"{probe.name} {probe.type}{where}: {probe.outcome} in {latency}{answers}{detail}"
 
 
-def _rollback_lines(alert: AlertInput, rollback: str | None) -> list[str]:
-    if alert.severity in (Severity.INFO, Severity.RECOVERED):
+def _find_in_cloudtrail(vpc_id: str, region: str) -> str:
+    return (
+        f"aws cloudtrail lookup-events --lookup-attributes "
+        f"AttributeKey=ResourceName,AttributeValue={vpc_id} --region {region}"
+    )
+
+
+def _rollback_lines(view: _View, rollback: str | None) -> list[str]:
+    advice = view.rollback
+    if advice.kind == "none_needed":
         return ["No action needed."]
-    vpc_id = alert.facts.vpc_id
+    vpc_id = view.facts.vpc_id
+    region = view.context.region
+    history = view.outcome.history
+    verified = history.last_good_verified_at or "earlier"
     lines = []
-    if alert.change and alert.change.event_name != "AssociateDhcpOptions":
+    change = view.request.change
+    if change and change.event_name != "AssociateDhcpOptions":
         lines.append(
-            f"This check followed {alert.change.event_name}: consider reverting that call "
-            f"(CloudTrail event {alert.change.event_id})."
+            f"This check followed {change.event_name}: consider reverting that call "
+            f"(CloudTrail event {change.event_id})."
         )
-    if _last_good_usable(alert):
+    if advice.kind == "not_option_set":
         lines += [
-            f"Roll back to the last option set verified healthy: {alert.last_good_option_set_id} "
-            f"(verified {alert.last_good_verified_at or 'earlier'})",
+            "No rollback advised: the evidence does not point at the option set (see the "
+            "diagnosis); rolling it back would not fix these names.",
+        ]
+        return lines
+    if advice.kind == "last_good":
+        lines += [
+            f"Roll back to the last option set verified healthy: {advice.option_set_id} "
+            f"(verified {verified})",
             f"  {rollback}",
         ]
-        lines += _unverified_previous_lines(alert)
-        return lines
-    current_id = alert.facts.option_set.option_set_id
-    if _last_good_is_current(alert):
+        return lines + _unverified_previous_lines(view)
+    if advice.kind == "current_is_last_good":
         lines += [
-            f"No option set to roll back to: the current one, {current_id}, is the last option "
-            f"set verified healthy (verified {alert.last_good_verified_at or 'earlier'}).",
+            f"No option set to roll back to: the current one, {history.current}, is the last "
+            f"option set verified healthy (verified {verified}).",
             "  Something else changed (the DNS server itself, security groups, network ACLs, "
             "Resolver rules, enableDnsSupport); find it in CloudTrail:",
-            f"    aws cloudtrail lookup-events --lookup-attributes "
-            f"AttributeKey=ResourceName,AttributeValue={vpc_id} --region {alert.region}",
+            f"    {_find_in_cloudtrail(vpc_id, region)}",
         ]
-        lines += _unverified_previous_lines(alert)
-        return lines
-    if alert.last_good_option_set_id:
+        return lines + _unverified_previous_lines(view)
+    if advice.last_good_gone:
         lines.append(
-            f"The last option set verified healthy, {alert.last_good_option_set_id} (verified "
-            f"{alert.last_good_verified_at or 'earlier'}), no longer exists."
+            f"The last option set verified healthy, {history.last_good} (verified "
+            f"{verified}), no longer exists."
         )
     if rollback:
-        lines += ["Roll back the option set:", f"  {rollback}"]
-    else:
-        lines += [
-            "Roll back: the previous option set is not known to the watchdog (it had not "
-            "seen this VPC with another option set).",
-            "  Find it in CloudTrail (the earlier AssociateDhcpOptions for this VPC):",
-            f"    aws cloudtrail lookup-events --lookup-attributes "
-            f"AttributeKey=ResourceName,AttributeValue={vpc_id} --region {alert.region}",
-            "  or in AWS Config:",
-            f"    aws configservice get-resource-config-history --resource-type AWS::EC2::VPC "
-            f"--resource-id {vpc_id} --region {alert.region}",
-            "  then:",
-            f"    aws ec2 associate-dhcp-options --dhcp-options-id <previous dopt id> "
-            f"--vpc-id {vpc_id} --region {alert.region}",
-        ]
-    return lines
+        return [*lines, "Roll back the option set:", f"  {rollback}"]
+    return [
+        *lines,
+        "Roll back: the previous option set is not known to the watchdog (it had not "
+        "seen this VPC with another option set).",
+        "  Find it in CloudTrail (the earlier AssociateDhcpOptions for this VPC):",
+        f"    {_find_in_cloudtrail(vpc_id, region)}",
+        "  or in AWS Config:",
+        f"    aws configservice get-resource-config-history --resource-type AWS::EC2::VPC "
+        f"--resource-id {vpc_id} --region {region}",
+        "  then:",
+        f"    aws ec2 associate-dhcp-options --dhcp-options-id <previous dopt id> "
+        f"--vpc-id {vpc_id} --region {region}",
+    ]
 
 
-def _unverified_previous_lines(alert: AlertInput) -> list[str]:
+def _unverified_previous_lines(view: _View) -> list[str]:
     """Warn off the immediately previous option set when the watchdog never found it healthy."""
-    previous_id = alert.previous_option_set_id
-    current_id = alert.facts.option_set.option_set_id
-    if not previous_id or previous_id in (alert.last_good_option_set_id, current_id):
+    history = view.outcome.history
+    if not history.previous or history.previous in (history.last_good, history.current):
         return []
-    previous = _servers(alert.previous_option_set, previous_id)
+    previous = _described(view, history.previous)
     return [
         f"Not the option set just before this one, {previous}: the watchdog did not verify it "
         "healthy."
@@ -300,39 +315,37 @@ def _option_set_document(option_set: OptionSet | None, option_set_id: str | None
         "exists": True,
         "domain_name_servers": list(option_set.domain_name_servers),
         "domain_name": option_set.domain_name,
-        "uses_amazon_dns": AMAZON_PROVIDED_DNS in option_set.domain_name_servers,
+        "uses_amazon_dns": option_set.uses_amazon_dns,
     }
 
 
-def _last_good_document(alert: AlertInput) -> Any:
-    document = _option_set_document(alert.last_good_option_set, alert.last_good_option_set_id)
-    if document is not None:
-        document["verified_at"] = alert.last_good_verified_at
-    return document
-
-
-def _document(alert: AlertInput, rollback: str | None, text: str) -> dict[str, Any]:
-    facts = alert.facts
-    judgement = alert.judgement
-    change = alert.change
+def _document(view: _View, rollback: str | None, text: str) -> dict[str, Any]:
+    facts = view.facts
+    judgement = view.judgement
+    request = view.request
+    change = request.change
+    history = view.outcome.history
+    last_good = _option_set_document(view.option_set(history.last_good), history.last_good)
+    if last_good is not None:
+        last_good["verified_at"] = history.last_good_verified_at
     return {
         "schema": SCHEMA,
-        "subject": _subject(alert),
-        "severity": alert.severity.value,
+        "subject": _subject(view),
+        "severity": view.severity.value,
         "verdict": judgement.verdict.value,
         "vpc_id": facts.vpc_id,
-        "region": alert.region,
+        "region": view.context.region,
         "cidr_block": facts.cidr_block,
-        "event_name": alert.event_name,
-        "trigger": alert.trigger,
-        "reason": alert.reason or None,
-        "checked_at": alert.checked_at,
+        "event_name": request.event_name,
+        "trigger": request.trigger,
+        "reason": request.reason or None,
+        "checked_at": view.context.checked_at,
         "dns_support": facts.dns_support,
         "option_set": _option_set_document(facts.option_set, facts.option_set.option_set_id),
         "previous_option_set": _option_set_document(
-            alert.previous_option_set, alert.previous_option_set_id
+            view.option_set(history.previous), history.previous
         ),
-        "last_good_option_set": _last_good_document(alert),
+        "last_good_option_set": last_good,
         "expected_nameservers": list(facts.expected_nameservers),
         "change": None
         if change is None
@@ -365,6 +378,7 @@ def _document(alert: AlertInput, rollback: str | None, text: str) -> dict[str, A
             for report in judgement.canaries
         ],
         "rollback_command": rollback,
-        "rollback_option_set_id": rollback_target(alert),
+        "rollback_option_set_id": view.rollback.option_set_id,
+        "rollback": view.rollback.kind,
         "text": text,  # the plain-text body, for consumers that relay it to people
     }

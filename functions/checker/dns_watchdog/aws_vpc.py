@@ -1,57 +1,20 @@
-"""VPC facts from EC2: primary CIDR, DHCP option set, DNS support, and the servers it hands out."""
+"""EC2 adapter: VPC facts (primary CIDR, DHCP option set, DNS support) and resource owners."""
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.exceptions import ClientError
 
+from dns_watchdog.vpc import DEFAULT_OPTION_SET, NO_OPTIONS, OptionSet, VpcFacts, vpc_facts
+
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-
-AMAZON_PROVIDED_DNS = "AmazonProvidedDNS"
-DEFAULT_OPTION_SET = "default"
 
 
 class UnknownResource(LookupError):
     """A VPC, security group, network ACL or option set that EC2 does not know."""
-
-
-@dataclass(frozen=True)
-class OptionSet:
-    """A DHCP option set's DNS settings (`default` means no options at all)."""
-
-    option_set_id: str
-    domain_name_servers: tuple[str, ...]
-    domain_name: str | None
-
-
-@dataclass(frozen=True)
-class VpcFacts:
-    vpc_id: str
-    cidr_block: str
-    option_set: OptionSet
-    dns_support: bool
-    expected_nameservers: tuple[str, ...]
-
-
-def expected_nameservers(servers: Sequence[str], cidr_block: str) -> tuple[str, ...]:
-    """The `; configured nameserver` lines a Lambda in this VPC should see.
-
-    AmazonProvidedDNS appears as the VPC's primary CIDR base + 2 (10.0.0.0/16 -> 10.0.0.2).
-    """
-    network = ipaddress.ip_network(cidr_block, strict=False)
-    expected = []
-    for server in servers:
-        if server == AMAZON_PROVIDED_DNS:
-            expected.append(str(network.network_address + 2))
-        else:
-            expected.append(server)
-    return tuple(dict.fromkeys(expected))
 
 
 class VpcDirectory:
@@ -76,19 +39,13 @@ class VpcDirectory:
                 f"option set {vpc.get('DhcpOptionsId')} of VPC {vpc_id} cannot be described"
             )
         attribute = self._ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")
-        cidr = vpc["CidrBlock"]
-        return VpcFacts(
-            vpc_id=vpc_id,
-            cidr_block=cidr,
-            option_set=option_set,
-            dns_support=bool(attribute.get("EnableDnsSupport", {}).get("Value", True)),
-            expected_nameservers=expected_nameservers(option_set.domain_name_servers, cidr),
-        )
+        dns_support = bool(attribute.get("EnableDnsSupport", {}).get("Value", True))
+        return vpc_facts(vpc_id, vpc["CidrBlock"], option_set, dns_support)
 
     def describe_option_set(self, option_set_id: str) -> OptionSet | None:
         """The option set's DNS settings, or None when it no longer exists."""
         if option_set_id == DEFAULT_OPTION_SET:
-            return OptionSet(DEFAULT_OPTION_SET, (), None)
+            return NO_OPTIONS
         try:
             found = self._ec2.describe_dhcp_options(DhcpOptionsIds=[option_set_id])["DhcpOptions"]
         except ClientError as exc:

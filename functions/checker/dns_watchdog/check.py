@@ -11,18 +11,19 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-from dns_watchdog.alerts import AlertInput, build_alert
-from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory, VpcFacts
+from dns_watchdog.alerts import AlertContext, build_alert
+from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.config import CheckerConfig
-from dns_watchdog.events import CheckRequest
-from dns_watchdog.incidents import decide
 from dns_watchdog.invoker import CanaryInvoker
-from dns_watchdog.judge import Judgement, judge
+from dns_watchdog.judge import Judgement
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
+from dns_watchdog.outcome import conclude
 from dns_watchdog.publisher import AlertPublisher
+from dns_watchdog.request import CheckRequest
 from dns_watchdog.state import StateStore
+from dns_watchdog.vpc import VpcFacts
 
 
 def _utc_now() -> datetime:
@@ -161,20 +162,16 @@ class Checker:
         self, request: CheckRequest, facts: VpcFacts, runs: list[CanaryRun]
     ) -> dict[str, Any]:
         vpc_id = facts.vpc_id
-        judgement = judge(
-            vpc_id, runs, dns_support=facts.dns_support, tag_key=self._canaries.tag_key
-        )
         now = self._now().isoformat(timespec="seconds").replace("+00:00", "Z")
-        previous = self._state.get(vpc_id)
-        decision = decide(
-            previous=previous,
-            vpc_id=vpc_id,
-            verdict=judgement.verdict,
-            option_set_id=facts.option_set.option_set_id,
-            announce=request.announces_option_set,
-            event_id=request.change.event_id if request.change else None,
+        outcome = conclude(
+            facts=facts,
+            runs=runs,
+            stored=self._state.get(vpc_id),
+            request=request,
             now=now,
+            tag_key=self._canaries.tag_key,
         )
+        judgement, severity = outcome.judgement, outcome.severity
         logger.info(
             "VPC judged",
             extra={
@@ -183,38 +180,13 @@ class Checker:
                 "diagnosis": judgement.diagnosis.code,
                 "option_set_id": facts.option_set.option_set_id,
                 "canaries": len(runs),
-                "alert": decision.severity.value if decision.severity else None,
-                "why": decision.why,
+                "alert": severity.value if severity else None,
+                "why": outcome.decision.why,
             },
         )
-        if decision.severity is not None:
-            previous_id = decision.state.previous_option_set_id
-            previous_set = self._vpcs.describe_option_set(previous_id) if previous_id else None
-            last_good_id = decision.state.last_good_option_set_id
-            if last_good_id is None or last_good_id == facts.option_set.option_set_id:
-                last_good_set = facts.option_set if last_good_id else None
-            elif last_good_id == previous_id:
-                last_good_set = previous_set
-            else:
-                last_good_set = self._vpcs.describe_option_set(last_good_id)
-            alert = build_alert(
-                AlertInput(
-                    severity=decision.severity,
-                    judgement=judgement,
-                    facts=facts,
-                    region=self._config.region,
-                    event_name=request.event_name,
-                    trigger=request.trigger,
-                    checked_at=now,
-                    change=request.change,
-                    previous_option_set_id=previous_id,
-                    previous_option_set=previous_set,
-                    reason=request.reason,
-                    last_good_option_set_id=last_good_id,
-                    last_good_option_set=last_good_set,
-                    last_good_verified_at=decision.state.last_good_verified_at,
-                )
-            )
+        if severity is not None:
+            known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
+            alert = build_alert(outcome, known, AlertContext(request, self._config.region, now))
             message_id = self._publisher.publish(alert)
             metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=1)
             logger.info(
@@ -222,7 +194,7 @@ class Checker:
                 extra={"vpc_id": vpc_id, "subject": alert.subject, "message_id": message_id},
             )
         # Stored only after the alert went out, so a failed publish is retried with the event.
-        self._state.put(decision.state)
+        self._state.put(outcome.state)
         self._record_metrics(vpc_id, judgement)
         return {
             "vpc_id": vpc_id,
@@ -230,10 +202,10 @@ class Checker:
             "verdict": judgement.verdict.value,
             "diagnosis": judgement.diagnosis.code,
             "option_set_id": facts.option_set.option_set_id,
-            "previous_option_set_id": decision.state.previous_option_set_id,
-            "last_good_option_set_id": decision.state.last_good_option_set_id,
+            "previous_option_set_id": outcome.state.previous_option_set_id,
+            "last_good_option_set_id": outcome.state.last_good_option_set_id,
             "canaries": len(runs),
-            "alert": decision.severity.value if decision.severity else None,
+            "alert": severity.value if severity else None,
         }
 
     def _record_metrics(self, vpc_id: str, judgement: Judgement) -> None:

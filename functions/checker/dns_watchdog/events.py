@@ -17,11 +17,19 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from dns_watchdog.request import (
+    MANUAL_EVENT_NAME,
+    SWEEP_EVENT_NAME,
+    ChangeContext,
+    CheckRequest,
+    IgnoredEvent,
+    ParsedEvent,
+    Target,
+    TargetKind,
+)
+
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
-SWEEP_EVENT_NAME = "ScheduledSweep"
-MANUAL_EVENT_NAME = "ManualCheck"
-DEFAULT_OPTION_SET = "default"
 
 VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
 _ID_PATTERNS = {
@@ -31,8 +39,6 @@ _ID_PATTERNS = {
 }
 
 VpcId = Annotated[str, StringConstraints(pattern=VPC_ID_PATTERN)]
-TargetKind = Literal["vpc", "security_group", "network_acl"]
-Trigger = Literal["change", "sweep", "manual"]
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -102,68 +108,6 @@ class ManualCheckEvent(BaseModel):
     action: Literal["check"]
     vpc_ids: list[VpcId] = Field(min_length=1, max_length=100)
     reason: str = Field(default="", max_length=1000)
-
-
-# --- what the checker does with them ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """A resource an event touched: a VPC, or a security group / network ACL inside one."""
-
-    kind: TargetKind
-    resource_id: str
-
-
-@dataclass(frozen=True)
-class ChangeContext:
-    """Who changed what, when and from where (from the CloudTrail record)."""
-
-    event_id: str
-    event_name: str
-    event_source: str
-    event_time: str
-    region: str
-    account_id: str | None
-    actor_arn: str | None
-    actor_type: str | None
-    session_issuer_arn: str | None
-    source_ip: str | None
-    requested_option_set_id: str | None
-
-
-@dataclass(frozen=True)
-class CheckRequest:
-    """Check these targets (all VPCs with canaries when `targets` is empty and it is a sweep)."""
-
-    trigger: Trigger
-    event_name: str
-    targets: tuple[Target, ...]
-    change: ChangeContext | None = None
-    reason: str = ""
-
-    @property
-    def announces_option_set(self) -> bool:
-        """Every option-set change is announced, whatever the verdict."""
-        return self.trigger == "change" and self.event_name == "AssociateDhcpOptions"
-
-
-@dataclass(frozen=True)
-class IgnoredEvent:
-    """A CloudTrail record of a failed call: nothing changed, nothing to check."""
-
-    event_name: str
-    event_id: str
-    error_code: str
-    error_message: str | None
-    vpc_id: str | None
-
-    @property
-    def reason(self) -> str:
-        return f"the {self.event_name} call failed ({self.error_code}): nothing changed"
-
-
-ParsedEvent = CheckRequest | IgnoredEvent
 
 
 @dataclass(frozen=True)

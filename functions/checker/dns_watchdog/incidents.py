@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dns_watchdog.history import OptionSetHistory, VpcState
 from dns_watchdog.models import Severity, Verdict
-from dns_watchdog.state import VpcState
 
 _PROBLEMS = (Verdict.FAILED, Verdict.DEGRADED)
 _ANNOUNCE = {
@@ -24,26 +24,16 @@ class Decision:
     state: VpcState
     why: str
 
-
-def previous_option_set(previous: VpcState | None, current_option_set_id: str) -> str | None:
-    """The option set before the current one, as far as the watchdog has seen."""
-    if previous is None:
-        return None
-    if previous.option_set_id != current_option_set_id:
-        return previous.option_set_id
-    return previous.previous_option_set_id
-
-
-def last_good_option_set(previous: VpcState | None) -> tuple[str | None, str | None]:
-    """The last option set a check found healthy and when, as far as the watchdog has seen."""
-    if previous is None:
-        return None, None
-    if previous.last_good_option_set_id:
-        return previous.last_good_option_set_id, previous.last_good_verified_at
-    if previous.verdict == Verdict.OK:
-        # Items stored before the field existed: their OK verdict is such a verification.
-        return previous.option_set_id, previous.last_checked_at or None
-    return None, None
+    @property
+    def history(self) -> OptionSetHistory:
+        """The option-set history as stored after this check."""
+        state = self.state
+        return OptionSetHistory(
+            state.option_set_id,
+            state.previous_option_set_id,
+            state.last_good_option_set_id,
+            state.last_good_verified_at,
+        )
 
 
 def decide(
@@ -85,21 +75,21 @@ def decide(
     if announce and severity is None:
         severity, why = _ANNOUNCE[verdict], "every option-set change is announced"
 
-    last_good, verified_at = last_good_option_set(previous)
+    history = OptionSetHistory.after(previous, option_set_id)
     if verdict == Verdict.OK:
-        last_good, verified_at = option_set_id, now
+        history = history.verified_healthy(now)
 
     state = VpcState(
         vpc_id=vpc_id,
         verdict=verdict,
         option_set_id=option_set_id,
-        previous_option_set_id=previous_option_set(previous, option_set_id),
+        previous_option_set_id=history.previous,
         incident_open=incident_open,
         incident_started_at=started_at,
         last_checked_at=now,
         last_event_id=event_id or (previous.last_event_id if previous else None),
         unverified_alerted_for=warned_for,
-        last_good_option_set_id=last_good,
-        last_good_verified_at=verified_at,
+        last_good_option_set_id=history.last_good,
+        last_good_verified_at=history.last_good_verified_at,
     )
     return Decision(severity, state, why)

@@ -55,6 +55,9 @@ class Diagnosis(BaseModel):
     summary: str = ""
     likely_causes: list[str] = Field(default_factory=list)
     failed_names: list[str] = Field(default_factory=list)
+    # False when the evidence clears the option set (for example a zone broken at every
+    # resolver): then no rollback is advised. None from canaries that do not say.
+    option_set_at_fault: bool | None = None
 
 
 class ResolvConfView(BaseModel):

@@ -17,10 +17,10 @@ from botocore.config import Config
 from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
-from dns_watchdog.events import CheckRequest, IgnoredEvent, ParsedEvent
 from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.observability import logger, metrics
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
+from dns_watchdog.request import CheckRequest, IgnoredEvent, ParsedEvent
 from dns_watchdog.state import StateStore
 
 if TYPE_CHECKING:

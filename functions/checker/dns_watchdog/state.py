@@ -1,13 +1,14 @@
-"""Per-VPC state in DynamoDB (item `pk = "vpc#<vpc-id>"`, fields in docs/checker-contract.md)."""
+"""DynamoDB adapter for per-VPC state (item `pk = "vpc#<vpc-id>"`; docs/checker-contract.md)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from dns_watchdog.history import VpcState
 from dns_watchdog.models import Verdict
 
 if TYPE_CHECKING:
@@ -15,22 +16,6 @@ if TYPE_CHECKING:
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-@dataclass(frozen=True)
-class VpcState:
-    vpc_id: str
-    verdict: Verdict
-    option_set_id: str
-    previous_option_set_id: str | None
-    incident_open: bool
-    incident_started_at: str | None
-    last_checked_at: str
-    last_event_id: str | None
-    unverified_alerted_for: str | None
-    # The last option set a check found healthy (verdict OK), and when: the rollback target.
-    last_good_option_set_id: str | None = None
-    last_good_verified_at: str | None = None
 
 
 def state_key(vpc_id: str) -> str:

@@ -1,0 +1,67 @@
+"""What the watchdog remembers about a VPC between checks (pure).
+
+`VpcState` is the stored record (the DynamoDB adapter in `state.py` reads and writes it);
+`OptionSetHistory` is the one place that says which option sets a VPC had: the current one, the
+one before it, and the last one a check verified healthy (the rollback target).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dns_watchdog.models import Verdict
+
+
+@dataclass(frozen=True)
+class VpcState:
+    vpc_id: str
+    verdict: Verdict
+    option_set_id: str
+    previous_option_set_id: str | None
+    incident_open: bool
+    incident_started_at: str | None
+    last_checked_at: str
+    last_event_id: str | None
+    unverified_alerted_for: str | None
+    # The last option set a check found healthy (verdict OK), and when: the rollback target.
+    last_good_option_set_id: str | None = None
+    last_good_verified_at: str | None = None
+
+
+@dataclass(frozen=True)
+class OptionSetHistory:
+    """The option sets of one VPC as far as the watchdog has seen them."""
+
+    current: str
+    previous: str | None = None
+    last_good: str | None = None
+    last_good_verified_at: str | None = None
+
+    @classmethod
+    def after(cls, stored: VpcState | None, current: str) -> OptionSetHistory:
+        """The history once the VPC is seen with `current`, from what was stored before."""
+        if stored is None:
+            return cls(current)
+        if stored.option_set_id != current:
+            previous: str | None = stored.option_set_id
+        else:
+            previous = stored.previous_option_set_id
+        last_good, verified_at = stored.last_good_option_set_id, stored.last_good_verified_at
+        if not last_good and stored.verdict == Verdict.OK:
+            # Items stored before the field existed: their OK verdict is such a verification.
+            last_good, verified_at = stored.option_set_id, stored.last_checked_at or None
+        return cls(current, previous, last_good or None, verified_at if last_good else None)
+
+    def verified_healthy(self, at: str) -> OptionSetHistory:
+        """The current option set was just found healthy: it becomes the last good one."""
+        return replace(self, last_good=self.current, last_good_verified_at=at)
+
+    @property
+    def last_good_is_current(self) -> bool:
+        return self.last_good == self.current
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The option sets besides the current one that an alert names (previous, last good)."""
+        named = (self.previous, self.last_good)
+        return tuple(dict.fromkeys(i for i in named if i and i != self.current))

@@ -1,0 +1,116 @@
+"""A VPC's outcome from one check (pure): the verdict, whether and how loudly to alert, where to
+roll back, and what to remember.
+
+`conclude` is the one decision the checker makes per VPC; `Checker` (check.py) only does the I/O
+around it: it reads the stored state, asks the canaries, describes the option sets an alert names,
+publishes, and writes the new state. Tested without AWS or sockets (tests/checker/test_outcome.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from dns_watchdog.history import OptionSetHistory, VpcState
+from dns_watchdog.incidents import Decision, decide
+from dns_watchdog.judge import Judgement, judge
+from dns_watchdog.models import CanaryRun, Severity
+from dns_watchdog.request import CheckRequest
+from dns_watchdog.vpc import OptionSet, VpcFacts
+
+RollbackKind = Literal[
+    "none_needed",  # INFO / RECOVERED: nothing to undo
+    "not_option_set",  # the evidence does not blame the option set (e.g. a zone broken everywhere)
+    "current_is_last_good",  # the current set is the last one verified healthy: look elsewhere
+    "last_good",  # put back the last option set verified healthy
+    "previous",  # no usable last good set: put back the one before (not verified healthy)
+    "unknown",  # nothing known to roll back to
+]
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """Where to roll the VPC's option set back to, and why (or why not)."""
+
+    kind: RollbackKind
+    option_set_id: str | None = None
+    # The last option set verified healthy is known but no longer exists.
+    last_good_gone: bool = False
+
+
+@dataclass(frozen=True)
+class VpcOutcome:
+    """Everything one check concluded about one VPC."""
+
+    facts: VpcFacts
+    judgement: Judgement
+    decision: Decision
+
+    @property
+    def severity(self) -> Severity | None:
+        """The alert to publish, if any."""
+        return self.decision.severity
+
+    @property
+    def state(self) -> VpcState:
+        """What to store for the VPC after this check."""
+        return self.decision.state
+
+    @property
+    def history(self) -> OptionSetHistory:
+        return self.decision.history
+
+    @property
+    def option_sets_to_describe(self) -> tuple[str, ...]:
+        """The option sets (besides the current one) an alert names: previous and last good."""
+        return self.history.others if self.severity is not None else ()
+
+    def rollback(self, known: Mapping[str, OptionSet | None]) -> Rollback:
+        """The rollback advice, given which of `option_sets_to_describe` still exist."""
+        return advise_rollback(self, known)
+
+
+def conclude(
+    *,
+    facts: VpcFacts,
+    runs: Sequence[CanaryRun],
+    stored: VpcState | None,
+    request: CheckRequest,
+    now: str,
+    tag_key: str,
+) -> VpcOutcome:
+    """Judge the canaries' evidence and decide the alert and the state to store."""
+    judgement = judge(facts.vpc_id, runs, dns_support=facts.dns_support, tag_key=tag_key)
+    decision = decide(
+        previous=stored,
+        vpc_id=facts.vpc_id,
+        verdict=judgement.verdict,
+        option_set_id=facts.option_set.option_set_id,
+        announce=request.announces_option_set,
+        event_id=request.event_id,
+        now=now,
+    )
+    return VpcOutcome(facts, judgement, decision)
+
+
+def advise_rollback(outcome: VpcOutcome, known: Mapping[str, OptionSet | None]) -> Rollback:
+    """The last option set verified healthy if it still exists, else the previous one.
+
+    No rollback when no action is needed, when the evidence does not blame the option set, or
+    when the current option set is itself the last one verified healthy (rolling back would not
+    restore DNS).
+    """
+    if outcome.severity in (None, Severity.INFO, Severity.RECOVERED):
+        return Rollback("none_needed")
+    if outcome.judgement.diagnosis.option_set_at_fault is False:
+        return Rollback("not_option_set")
+    history = outcome.history
+    if history.last_good_is_current:
+        return Rollback("current_is_last_good")
+    if history.last_good and known.get(history.last_good) is not None:
+        return Rollback("last_good", history.last_good)
+    gone = history.last_good is not None
+    if history.previous:
+        return Rollback("previous", history.previous, last_good_gone=gone)
+    return Rollback("unknown", last_good_gone=gone)

@@ -1,0 +1,80 @@
+"""What the checker is asked to do, whatever the event it came from (pure).
+
+`events.py` turns Lambda events into these; the rest of the checker only sees these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SWEEP_EVENT_NAME = "ScheduledSweep"
+MANUAL_EVENT_NAME = "ManualCheck"
+# The only change whose every occurrence is announced, whatever the verdict.
+OPTION_SET_CHANGE = "AssociateDhcpOptions"
+
+TargetKind = Literal["vpc", "security_group", "network_acl"]
+Trigger = Literal["change", "sweep", "manual"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resource an event touched: a VPC, or a security group / network ACL inside one."""
+
+    kind: TargetKind
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class ChangeContext:
+    """Who changed what, when and from where (from the CloudTrail record)."""
+
+    event_id: str
+    event_name: str
+    event_source: str
+    event_time: str
+    region: str
+    account_id: str | None
+    actor_arn: str | None
+    actor_type: str | None
+    session_issuer_arn: str | None
+    source_ip: str | None
+    requested_option_set_id: str | None
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Check these targets (all VPCs with canaries when `targets` is empty and it is a sweep)."""
+
+    trigger: Trigger
+    event_name: str
+    targets: tuple[Target, ...]
+    change: ChangeContext | None = None
+    reason: str = ""
+
+    @property
+    def announces_option_set(self) -> bool:
+        """Every option-set change is announced, whatever the verdict."""
+        return self.trigger == "change" and self.event_name == OPTION_SET_CHANGE
+
+    @property
+    def event_id(self) -> str | None:
+        return self.change.event_id if self.change else None
+
+
+@dataclass(frozen=True)
+class IgnoredEvent:
+    """A CloudTrail record of a failed call: nothing changed, nothing to check."""
+
+    event_name: str
+    event_id: str
+    error_code: str
+    error_message: str | None
+    vpc_id: str | None
+
+    @property
+    def reason(self) -> str:
+        return f"the {self.event_name} call failed ({self.error_code}): nothing changed"
+
+
+ParsedEvent = CheckRequest | IgnoredEvent
