@@ -1,51 +1,85 @@
-"""Checker Lambda: an event in, verdicts and alerts out (docs/checker-contract.md)."""
+"""Checker Lambda: an event in, verdicts and alerts out (docs/checker-contract.md).
+
+The handler parses the event and dispatches on its kind (the table below); everything else lives
+in `dns_watchdog` (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.events import InvalidEvent, parse_event
-from dns_watchdog.observability import logger, metrics, tracer
+from dns_watchdog.observability import logger, metrics
+from dns_watchdog.request import CheckRequest, IgnoredEvent, Trigger
 from dns_watchdog.runtime import Runtime, build_runtime
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-_config: CheckerConfig | None = None
-_runtime: Runtime | None = None
 
-
-def _get_config() -> CheckerConfig:
+@functools.cache
+def _config() -> CheckerConfig:
     """Read once per execution environment; a missing setting fails every invocation loudly."""
-    global _config  # noqa: PLW0603 - the one configuration of this execution environment
-    if _config is None:
-        _config = load_config(os.environ)
-    return _config
+    return load_config(os.environ)
 
 
-def _get_runtime(config: CheckerConfig) -> Runtime:
+@functools.cache
+def _runtime() -> Runtime:
     """Clients are built on first use, so rejected or ignored events never pay for them."""
-    global _runtime  # noqa: PLW0603 - the one set of clients of this execution environment
-    if _runtime is None:
-        _runtime = build_runtime(config)
-    return _runtime
+    return build_runtime(_config())
+
+
+def _rejected(error: InvalidEvent) -> dict[str, Any]:
+    # Garbage is rejected, not raised: retrying it would only repeat the rejection.
+    logger.warning("Rejected event", extra={"error": str(error)})
+    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+    return {"status": "rejected", "error": str(error)}
+
+
+def _ignored(parsed: IgnoredEvent) -> dict[str, Any]:
+    metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "Ignoring a failed API call",
+        extra={
+            "event_name": parsed.event_name,
+            "event_id": parsed.event_id,
+            "error_code": parsed.error_code,
+            "vpc_id": parsed.vpc_id,
+        },
+    )
+    return {
+        "status": "ignored",
+        "event_name": parsed.event_name,
+        "event_id": parsed.event_id,
+        "reason": parsed.reason,
+    }
+
+
+# What each kind of check request runs: a CloudTrail change once per event id (EventBridge may
+# deliver it twice), sweeps and manual checks every time.
+_DISPATCH: dict[Trigger, Callable[[Runtime, CheckRequest, dict[str, Any]], dict[str, Any]]] = {
+    "change": lambda runtime, request, event: runtime.check_change_once(event, request),
+    "sweep": lambda runtime, request, _: runtime.check(request),
+    "manual": lambda runtime, request, _: runtime.check(request),
+}
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    config = _get_config()
+    config = _config()
     try:
         parsed = parse_event(event)
     except InvalidEvent as exc:
-        # Garbage is rejected, not raised: retrying it would only repeat the rejection.
-        logger.warning("Rejected event", extra={"error": str(exc)})
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return {"status": "rejected", "error": str(exc)}
-    runtime = _get_runtime(config)
+        return _rejected(exc)
+    if isinstance(parsed, IgnoredEvent):
+        return _ignored(parsed)
+    logger.append_keys(trigger=parsed.trigger, event_name=parsed.event_name, region=config.region)
+    runtime = _runtime()
     runtime.register_context(context)
-    return runtime.dispatch(parsed, event)
+    return _DISPATCH[parsed.trigger](runtime, parsed, event)

@@ -1,7 +1,13 @@
-"""The checker's one Logger, Metrics and Tracer (Powertools), created in one place."""
+"""The checker's one Logger, Metrics and Tracer (Powertools), created in one place.
+
+The Tracer is built on first use, not at import: building it imports the X-Ray SDK and patches
+botocore (about 250 ms), which events that are rejected or ignored never need. `tracer()` is
+called once the checker is about to do real work, before its AWS clients are created.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,4 +20,9 @@ METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_SE
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME)
+
+
+@functools.cache
+def tracer() -> Tracer:
+    """The one Tracer (POWERTOOLS_TRACE_DISABLED turns its segments off, as Powertools says)."""
+    return Tracer(service=SERVICE_NAME)

@@ -1,4 +1,7 @@
-"""Wiring: AWS clients, adapters and the idempotent entry for CloudTrail events, built once."""
+"""Wiring: the tracer, AWS clients, adapters and the idempotent entry for CloudTrail changes.
+
+Built once per execution environment, on the first event that needs a check.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +21,8 @@ from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
 from dns_watchdog.invoker import CanaryInvoker
-from dns_watchdog.observability import logger, metrics
+from dns_watchdog.observability import metrics, tracer
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
-from dns_watchdog.request import CheckRequest, IgnoredEvent, ParsedEvent
 from dns_watchdog.state import StateStore
 
 if TYPE_CHECKING:
@@ -30,14 +32,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from dns_watchdog.config import CheckerConfig
+    from dns_watchdog.request import CheckRequest
 
 # EventBridge retries a failing target for up to 24 hours: remember event ids a little longer.
 IDEMPOTENCY_TTL_S = 25 * 60 * 60
-
-
-def check_change(event: dict[str, Any], request: CheckRequest, checker: Checker) -> dict[str, Any]:
-    """Check a CloudTrail change; idempotent on the event's `detail.eventID` once wrapped."""
-    return checker.run(request)
 
 
 def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
@@ -51,38 +49,24 @@ def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
 @dataclass
 class Runtime:
     config: CheckerConfig
-    checker: Checker
+    check: Callable[[CheckRequest], dict[str, Any]]
     idempotency: IdempotencyConfig
-    check_change: Callable[..., dict[str, Any]]
+    _check_change: Callable[..., dict[str, Any]]
 
     def register_context(self, context: LambdaContext) -> None:
         self.idempotency.register_lambda_context(context)
 
-    def dispatch(self, parsed: ParsedEvent, raw_event: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(parsed, IgnoredEvent):
-            metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
-            logger.info(
-                "Ignoring a failed API call",
-                extra={
-                    "event_name": parsed.event_name,
-                    "event_id": parsed.event_id,
-                    "error_code": parsed.error_code,
-                    "vpc_id": parsed.vpc_id,
-                },
-            )
-            return {
-                "status": "ignored",
-                "event_name": parsed.event_name,
-                "event_id": parsed.event_id,
-                "reason": parsed.reason,
-            }
-        if parsed.trigger == "change":
-            return self.check_change(event=raw_event, request=parsed, checker=self.checker)
-        return self.checker.run(parsed)
+    def check_change_once(self, event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
+        """Check a CloudTrail change; a repeated `detail.eventID` gets the first summary."""
+        return self._check_change(event=event, request=request)
 
 
 def build_runtime(config: CheckerConfig) -> Runtime:
-    """Clients come from boto3's default session (so tests can hook it)."""
+    """Clients come from boto3's default session (so tests can hook it).
+
+    The tracer is created first, so that its botocore patching covers every client.
+    """
+    traced = tracer()
     lambda_client = boto3.client(
         "lambda",
         config=Config(
@@ -104,6 +88,8 @@ def build_runtime(config: CheckerConfig) -> Runtime:
             config.alert_topic_arn, boto3.client("sns", config=SNS_CLIENT_CONFIG)
         ),
     )
+    check = traced.capture_method(checker.run)
+
     idempotency = IdempotencyConfig(
         event_key_jmespath="detail.eventID",
         raise_on_no_idempotency_key=True,
@@ -114,7 +100,10 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         table_name=config.state_table_name, key_attr="pk", boto3_client=dynamodb
     )
 
+    def check_change(event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
+        return check(request)
+
     idempotent = idempotent_function(
         data_keyword_argument="event", persistence_store=persistence, config=idempotency
     )(check_change)
-    return Runtime(config, checker, idempotency, idempotent)
+    return Runtime(config, check, idempotency, idempotent)
