@@ -147,7 +147,7 @@ class Demo:
             "STATE_TABLE_NAME": "dns-watchdog-state",
             "PROBE_PLAN": json.dumps({"probes": PROBES}),
             "CANARY_DEADLINE_MS": "1500",
-            "FRESHNESS_BUDGET_S": "20",
+            "REFRESH_BUDGET_S": "20",
             "POWERTOOLS_METRICS_NAMESPACE": "VpcDnsWatchdogDemo",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }

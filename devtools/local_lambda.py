@@ -9,7 +9,7 @@ canary handler in this process, inside a simulated VPC execution environment:
 - its forwarder relays to those same servers (AmazonProvidedDNS is the VPC base + 2 address);
 - an environment stays warm until the function's configuration changes (its ``RevisionId``) or
   :meth:`LocalCanaryPlatform.recycle` retires it, so a warm canary keeps seeing an old option set,
-  the worst case the checker's freshness step handles;
+  the worst case the checker's refresh step handles;
 - a run longer than the function's timeout, or an exception, comes back the way Lambda reports it
   (``FunctionError: Unhandled`` with the ``Sandbox.Timedout`` or error payload).
 

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from checker_doubles import REGION, unreachable
+from checker_findings import REGION, unreachable
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import Decision

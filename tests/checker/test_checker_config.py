@@ -19,7 +19,7 @@ def test_defaults_follow_the_contract() -> None:
     assert config.canary_deadline_ms == 1500
     assert config.canary_invoke_timeout_s == 10
     assert config.invoke_max_attempts == 4
-    assert config.freshness_budget_s == 60
+    assert config.refresh_budget_s == 60
     assert config.max_concurrent_invocations == 100
 
 

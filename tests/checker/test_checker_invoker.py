@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-from checker_doubles import REGION, healthy
+from checker_findings import REGION, healthy
 from dns_watchdog.invoker import CanaryInvoker
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:canary-a"
@@ -210,7 +210,7 @@ def test_refresh_merges_the_option_set_into_existing_variables(
         {"FunctionName": ARN},
     )
     invoker = _invoker(lambda_client, clock=lambda: 0.0)
-    assert invoker.refresh(ARN, "dopt-0f1e2d3c4b5a69788", deadline=60.0) is None
+    assert invoker.refresh(ARN, "dopt-0f1e2d3c4b5a69788", refresh_expiry=60.0) is None
 
 
 def test_refresh_reports_a_failed_update(lambda_client: Any, stub: Stubber) -> None:
@@ -223,11 +223,11 @@ def test_refresh_reports_a_failed_update(lambda_client: Any, stub: Stubber) -> N
         {"Configuration": {"LastUpdateStatus": "Failed"}},
         {"FunctionName": ARN},
     )
-    reason = _invoker(lambda_client, clock=lambda: 0.0).refresh(ARN, "dopt-1", deadline=60.0)
+    reason = _invoker(lambda_client, clock=lambda: 0.0).refresh(ARN, "dopt-1", refresh_expiry=60.0)
     assert reason is not None
     assert "configuration update did not finish" in reason
 
 
 def test_refresh_without_budget_does_nothing(lambda_client: Any, stub: Stubber) -> None:
-    reason = _invoker(lambda_client, clock=lambda: 61.0).refresh(ARN, "dopt-1", deadline=60.0)
-    assert reason == "no freshness budget left to refresh it"
+    reason = _invoker(lambda_client, clock=lambda: 61.0).refresh(ARN, "dopt-1", refresh_expiry=60.0)
+    assert reason == "no refresh budget left to refresh it"

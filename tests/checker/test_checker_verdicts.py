@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from checker_doubles import healthy, unreachable
+from checker_findings import healthy, unreachable
 from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import decide
 from dns_watchdog.judge import judge

@@ -116,11 +116,11 @@ class Checker:
         jobs = [(vpc_id, arn) for vpc_id, plan in plans.items() for arn in plan.canary_arns]
         if not jobs:
             return {}
-        deadline = self._monotonic() + self._config.freshness_budget_s
+        refresh_expiry = self._monotonic() + self._config.refresh_budget_s
         workers = min(self._config.max_concurrent_invocations, len(jobs))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canary") as pool:
             futures = [
-                pool.submit(self._run_canary, arn, plans[vpc_id].facts, deadline)
+                pool.submit(self._run_canary, arn, plans[vpc_id].facts, refresh_expiry)
                 for vpc_id, arn in jobs
             ]
             # result() re-raises AWS failures from the worker threads.
@@ -139,16 +139,16 @@ class Checker:
             payload["probes"] = self._config.probe_plan.probes
         return payload
 
-    def _run_canary(self, arn: str, facts: VpcFacts, deadline: float) -> CanaryRun:
+    def _run_canary(self, arn: str, facts: VpcFacts, refresh_expiry: float) -> CanaryRun:
         payload = self._payload(facts)
         run = self._invoker.invoke(arn, payload)
         if run.status != "stale":
             return run
-        reason = self._invoker.refresh(arn, facts.option_set.option_set_id, deadline)
+        reason = self._invoker.refresh(arn, facts.option_set.option_set_id, refresh_expiry)
         if reason is not None:
             return replace(run, detail=f"could not refresh it: {reason}")
-        if self._monotonic() >= deadline:
-            return replace(run, detail="refreshed, but no freshness budget left to ask again")
+        if self._monotonic() >= refresh_expiry:
+            return replace(run, detail="refreshed, but no refresh budget left to ask again")
         again = self._invoker.invoke(arn, payload)
         if again.status == "stale":
             return replace(

@@ -37,7 +37,7 @@ class CheckerConfig(BaseModel):
     canary_deadline_ms: int = Field(1500, alias="CANARY_DEADLINE_MS", ge=100, le=60_000)
     canary_invoke_timeout_s: float = Field(10.0, alias="CANARY_INVOKE_TIMEOUT_S", gt=0, le=900)
     invoke_max_attempts: int = Field(4, alias="INVOKE_MAX_ATTEMPTS", ge=1, le=10)
-    freshness_budget_s: float = Field(60.0, alias="FRESHNESS_BUDGET_S", ge=0, le=900)
+    refresh_budget_s: float = Field(60.0, alias="REFRESH_BUDGET_S", ge=0, le=900)
     max_concurrent_invocations: int = Field(100, alias="MAX_CONCURRENT_INVOCATIONS", ge=1, le=1000)
 
 

@@ -79,14 +79,14 @@ class CanaryInvoker:
             return _classify(function_arn, response.get("FunctionError"), raw, attempt)
         raise AssertionError("unreachable: the loop returns on its last attempt")
 
-    def refresh(self, function_arn: str, option_set_id: str, deadline: float) -> str | None:
+    def refresh(self, function_arn: str, option_set_id: str, refresh_expiry: float) -> str | None:
         """Make the canary start fresh execution environments; return why not, or None.
 
         Setting WATCHDOG_OPTION_SET (merged into the existing variables) is a configuration
         change, so later invocations run in new environments that read the current option set.
         """
-        if self._clock() >= deadline:
-            return "no freshness budget left to refresh it"
+        if self._clock() >= refresh_expiry:
+            return "no refresh budget left to refresh it"
         current = self._lambda.get_function_configuration(FunctionName=function_arn)
         variables = dict(current.get("Environment", {}).get("Variables", {}))
         variables[OPTION_SET_ENV_VAR] = option_set_id
@@ -98,7 +98,7 @@ class CanaryInvoker:
             if exc.response.get("Error", {}).get("Code") == "ResourceConflictException":
                 return "another update of its configuration is in progress"
             raise
-        remaining = deadline - self._clock()
+        remaining = refresh_expiry - self._clock()
         delay = 1  # the waiter's smallest delay
         attempts = max(1, int(remaining // delay))
         try:

@@ -91,7 +91,7 @@ RunStatus = Literal["findings", "timed_out", "error", "invalid_plan", "gone", "s
 
 @dataclass(frozen=True)
 class CanaryRun:
-    """What became of invoking one canary (after throttling retries and freshness refresh)."""
+    """What became of invoking one canary (after throttling retries and any refresh)."""
 
     function_arn: str
     status: RunStatus
