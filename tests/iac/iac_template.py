@@ -38,7 +38,8 @@ class UnresolvedIntrinsic(ValueError):
 
 @dataclass
 class Resolver:
-    """Resolves Ref, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Split and Fn::Sub.
+    """Resolves Ref, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Split, Fn::Select
+    and Fn::Sub.
 
     ``values`` maps a parameter or resource logical id (or ``Resource.Attribute``) to its value;
     parameters not in ``values`` take their template default.
@@ -102,13 +103,18 @@ class Resolver:
         separator, text = arg
         return str(self.resolve(text)).split(separator)
 
+    def fn_Select(self, arg: list[Any]) -> Any:
+        index, items = arg
+        return self.resolve(items)[int(self.resolve(index))]
+
     def fn_Sub(self, arg: Any) -> str:
-        text = arg if isinstance(arg, str) else arg[0]
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
         out, rest = "", text
         while "${" in rest:
             before, _, after = rest.partition("${")
             name, _, rest = after.partition("}")
-            out += before + str(self.value_of(name))
+            value = self.resolve(variables[name]) if name in variables else self.value_of(name)
+            out += before + str(value)
         return out + rest
 
 

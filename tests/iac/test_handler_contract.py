@@ -31,6 +31,8 @@ from moto import mock_aws
 
 from devtools.dnslab import DnsLab
 
+pytestmark = pytest.mark.iac
+
 FUNCTIONS = serverless_functions(MAIN_TEMPLATE)
 ENV_FILE: dict[str, dict[str, str]] = load_event("env.json")
 CHECKER_EVENTS = [
