@@ -47,6 +47,7 @@ CHECKER_EVENTS = [
     "associate_firewall_rule_group.json",
     "disassociate_firewall_rule_group.json",
     "revoke_security_group_egress.json",
+    "modify_security_group_rules.json",
     "replace_network_acl_entry.json",
     "scheduled_sweep.json",
     "manual_check.json",
