@@ -104,6 +104,15 @@ def test_the_checker_may_drive_only_functions_with_the_canary_prefix() -> None:
     }
 
 
+def test_heartbeat_alarm_watches_the_metric_the_checker_emits() -> None:
+    alarm = MAIN["Resources"]["HeartbeatAlarm"]["Properties"]
+    assert alarm["MetricName"] == constants.METRIC_CHECKS_COMPLETED
+    assert alarm["Namespace"] == CHECKER_ENV[constants.METRICS_NAMESPACE_ENV]
+    assert alarm["Dimensions"] == [
+        {"Name": constants.SERVICE_DIMENSION, "Value": CHECKER_ENV[constants.SERVICE_NAME_ENV]}
+    ]
+
+
 def test_every_custom_metric_an_alarm_watches_is_a_checker_metric() -> None:
     metric_names = {value for name, value in vars(constants).items() if name.startswith("METRIC_")}
     for logical_id, resource in MAIN["Resources"].items():
