@@ -116,7 +116,7 @@ class Demo:
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]
         boto3.client("lambda", region_name=REGION).create_function(
-            FunctionName="dns-canary-demo",
+            FunctionName="vpc-dns-canary-demo",
             Runtime="python3.12",
             Role=role["Arn"],
             Handler="app.lambda_handler",
@@ -217,7 +217,7 @@ def run(say: Callable[[str], None] = print) -> bool:
         platform = LocalCanaryPlatform(lab, demo.amazon, region=REGION)
         with platform.routing(), environment_variables(checker_env):
             checker = load_handler(CHECKER_DIR, "checker_app_demo")
-            say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary dns-canary-demo, ")
+            say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary vpc-dns-canary-demo, ")
             say(f"  DNS lab on loopback: Amazon resolver {demo.amazon.address} (VPC base+2), ")
             say(f"  corp DNS {demo.corp.address}, dead DNS {demo.dead.address}, ")
             say(f"  DC without forwarders {demo.no_forward.address}; alerts land in an SQS queue.")

@@ -75,7 +75,7 @@ def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:
         lam = boto3.client("lambda", region_name=REGION)
         for number in range(canaries):
             lam.create_function(
-                FunctionName=f"canary-{number:03d}",
+                FunctionName=f"vpc-dns-canary-{number:03d}",
                 Runtime="python3.12",
                 Role=role,
                 Handler="app.lambda_handler",

@@ -57,6 +57,8 @@ def _imports(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            # `from package import module` imports a module too.
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -75,7 +77,11 @@ def _closure(root: Path, package: str, module: str) -> set[str]:
             continue
         seen.add(name)
         path = root / (name.replace(".", "/") + ".py")
+        if not path.exists():  # a name imported from a module, not a module
+            continue
         for imported in _imports(path):
+            if imported == package:
+                continue
             if imported.startswith(f"{package}."):
                 todo.append(imported)
             else:

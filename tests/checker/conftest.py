@@ -14,7 +14,6 @@ from moto import mock_aws
 CHECKER_SETTINGS = (
     "ALERT_TOPIC_ARN",
     "STATE_TABLE_NAME",
-    "CANARY_TAG_KEY",
     "PROBE_PLAN",
     "CANARY_DEADLINE_MS",
     "CANARY_INVOKE_TIMEOUT_S",

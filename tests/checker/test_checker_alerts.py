@@ -38,7 +38,7 @@ def _alert(
         CanaryFindings.model_validate(unreachable(["10.1.1.10"])),
     )
     facts = vpc_facts(VPC, "10.0.0.0/16", OptionSet("dopt-new", ("10.1.1.10",), None), True)
-    judgement = judge(VPC, [run], dns_support=True, tag_key="dhcp-watchdog:vpc-id")
+    judgement = judge(VPC, [run], dns_support=True)
     last_good_id = last_good_id or (last_good.option_set_id if last_good else None)
     state = VpcState(
         vpc_id=VPC,

@@ -14,7 +14,6 @@ REQUIRED = {
 
 def test_defaults_follow_the_contract() -> None:
     config = load_config(REQUIRED)
-    assert config.canary_tag_key == "dhcp-watchdog:vpc-id"
     assert config.probe_plan is None
     assert config.canary_deadline_ms == 1500
     assert config.canary_invoke_timeout_s == 10

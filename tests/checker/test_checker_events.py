@@ -239,3 +239,43 @@ def test_garbage_parses_or_raises_invalid_event(event: Any) -> None:
     outcome = _parse_or_rejection(event)
     assert isinstance(outcome, CheckRequest | IgnoredEvent | InvalidEvent)
     assert str(outcome)
+
+
+@pytest.mark.parametrize(
+    ("garble", "message"),
+    [
+        (
+            lambda request: request.pop("GroupId"),
+            "detail.requestParameters.ModifySecurityGroupRulesRequest.GroupId: missing",
+        ),
+        (
+            lambda request: request.update(GroupId="sgr-0a1b2c3d4e5f60054"),
+            "detail.requestParameters.ModifySecurityGroupRulesRequest.GroupId: "
+            "'sgr-0a1b2c3d4e5f60054' is not a valid security group id",
+        ),
+        (
+            lambda request: request.update(GroupId=["sg-0a1b2c3d4e5f60053"]),
+            "detail.requestParameters.ModifySecurityGroupRulesRequest.GroupId: "
+            "['sg-0a1b2c3d4e5f60053'] is not a valid security group id",
+        ),
+    ],
+    ids=["no-group-id", "rule-id-instead-of-group-id", "list-instead-of-id"],
+)
+def test_modify_security_group_rules_names_the_edited_group(garble: Any, message: str) -> None:
+    # Given the CloudTrail record of an in-place rule edit (egress rules included)
+    event = load_event("modify_security_group_rules")
+
+    # When it is parsed, Then the check targets the group whose rules were edited
+    request = parse_event(copy.deepcopy(event))
+    assert isinstance(request, CheckRequest)
+    assert request.trigger == "change"
+    assert request.event_name == "ModifySecurityGroupRules"
+    assert request.targets == (Target("security_group", "sg-0a1b2c3d4e5f60053"),)
+    assert request.change is not None
+    assert request.change.event_id == "8f4c2d1a-6b3e-4f7a-9c2d-1e5b7a3f9212"
+
+    # And a garbled request is rejected, naming the field and what is wrong with it
+    garble(event["detail"]["requestParameters"]["ModifySecurityGroupRulesRequest"])
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(event)
+    assert message in str(raised.value)

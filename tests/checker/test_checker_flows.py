@@ -26,7 +26,7 @@ def vpc(world: World) -> dict[str, str]:
     good = world.option_set("AmazonProvidedDNS", domain_name="ec2.internal")
     bad = world.option_set(CORP_DNS)
     world.associate(vpc_id, good)
-    world.add_canary(vpc_id, "canary-a", FakeCanary(dead={CORP_DNS}))
+    world.add_canary(vpc_id, "vpc-dns-canary-a", FakeCanary(dead={CORP_DNS}))
     return {"vpc_id": vpc_id, "good": good, "bad": bad}
 
 
@@ -106,7 +106,7 @@ def test_good_change_is_announced_as_info(
     assert alert.document["rollback_command"] is None
     assert "No action needed." in alert.text
     # and the canary was told which servers to expect (AmazonProvidedDNS is not involved)
-    [payload] = world.router.invocations("canary-a")
+    [payload] = world.router.invocations("vpc-dns-canary-a")
     assert payload["expected_nameservers"] == ["10.1.1.20"]
     assert payload["deadline_ms"] == 1500
 
@@ -115,7 +115,7 @@ def test_amazon_provided_dns_is_expected_at_the_vpc_base_plus_two(
     world: World, vpc: dict[str, str], checker_app: Invoke
 ) -> None:
     checker_app(manual(vpc["vpc_id"]))
-    [payload] = world.router.invocations("canary-a")
+    [payload] = world.router.invocations("vpc-dns-canary-a")
     assert payload["expected_nameservers"] == ["10.0.0.2"]
 
 
@@ -178,7 +178,7 @@ def test_second_broken_change_rolls_back_to_the_last_option_set_verified_healthy
     assert first.document["rollback_option_set_id"] == good
     # When someone tries option set C, whose server does not answer either
     also_broken = world.option_set("10.1.1.66")
-    world.canary_dead("canary-a", "10.1.1.66")
+    world.canary_dead("vpc-dns-canary-a", "10.1.1.66")
     world.associate(vpc["vpc_id"], also_broken)
     result = checker_app(change_event(vpc, also_broken))
 
@@ -220,7 +220,7 @@ def test_broken_current_option_set_that_was_verified_healthy_is_not_rolled_back(
     checker_app(change_event(vpc, good))
     assert [alert.severity for alert in world.alerts()] == ["CRITICAL", "RECOVERED"]
     # When DNS breaks on A itself (its server stops answering), seen by a sweep
-    world.canary_dead("canary-a", "10.0.0.2")
+    world.canary_dead("vpc-dns-canary-a", "10.0.0.2")
     checker_app(load_event("scheduled_sweep"))
 
     # Then no option set rollback is proposed: B was broken, and A is the last good one
@@ -242,7 +242,7 @@ def test_duplicate_event_delivery_sends_no_second_alert(
     assert len(world.alerts()) == 1
     assert second["duplicate"] is True
     assert second["vpcs"] == first["vpcs"]
-    assert len(world.router.invocations("canary-a")) == 1
+    assert len(world.router.invocations("vpc-dns-canary-a")) == 1
 
 
 def test_failed_api_call_is_ignored(world: World, vpc: dict[str, str], checker_app: Invoke) -> None:
@@ -265,7 +265,7 @@ def test_default_option_set_means_no_dns_servers(
     event["detail"]["requestParameters"]["vpcId"] = vpc["vpc_id"]
     checker_app(event)
     # Then the canary is told to expect none, and the alert explains the option set
-    [payload] = world.router.invocations("canary-a")
+    [payload] = world.router.invocations("vpc-dns-canary-a")
     assert payload["expected_nameservers"] == []
     [alert] = world.alerts()
     assert alert.severity == "CRITICAL"
@@ -309,7 +309,7 @@ def test_stale_canary_is_refreshed_and_asked_again(world: World, checker_app: In
     world.associate(vpc_id, world.option_set("AmazonProvidedDNS"))
     world.add_canary(
         vpc_id,
-        "canary-stale",
+        "vpc-dns-canary-stale",
         FakeCanary(stale_servers=["10.0.0.2"]),
         variables={"PROBE_NAMES": "db.corp.example", "LOG_LEVEL": "DEBUG"},
     )
@@ -320,17 +320,17 @@ def test_stale_canary_is_refreshed_and_asked_again(world: World, checker_app: In
         cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=fine)
     )
     # Then its configuration got the option set id, keeping its own variables
-    assert world.environment("canary-stale") == {
+    assert world.environment("vpc-dns-canary-stale") == {
         "PROBE_NAMES": "db.corp.example",
         "LOG_LEVEL": "DEBUG",
         "WATCHDOG_OPTION_SET": fine,
     }
     # and the fresh answer decided the verdict
-    assert len(world.router.invocations("canary-stale")) == 2
+    assert len(world.router.invocations("vpc-dns-canary-stale")) == 2
     assert result["vpcs"][0]["verdict"] == "OK"
     [alert] = world.alerts()
     assert alert.severity == "INFO"
-    assert "canary-stale: OK - HEALTHY, refreshed" in alert.text
+    assert "vpc-dns-canary-stale: OK - HEALTHY, refreshed" in alert.text
 
 
 def test_canary_that_stays_stale_is_never_reported_healthy(
@@ -339,7 +339,9 @@ def test_canary_that_stays_stale_is_never_reported_healthy(
     vpc_id = world.create_vpc("10.0.0.0/16")
     fine = world.option_set("10.1.1.20")
     world.associate(vpc_id, fine)
-    world.add_canary(vpc_id, "canary-stuck", FakeCanary(stale_servers=["10.0.0.2"], stuck=True))
+    world.add_canary(
+        vpc_id, "vpc-dns-canary-stuck", FakeCanary(stale_servers=["10.0.0.2"], stuck=True)
+    )
     result = checker_app(
         cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=fine)
     )
@@ -502,7 +504,7 @@ def test_canary_timeout_is_evidence_of_hanging_dns(
     vpc_id = world.create_vpc()
     dead = world.option_set(CORP_DNS)
     world.associate(vpc_id, dead)
-    world.add_canary(vpc_id, "canary-hung", lambda payload, env: ("Unhandled", error))
+    world.add_canary(vpc_id, "vpc-dns-canary-hung", lambda payload, env: ("Unhandled", error))
     checker_app(cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=dead))
     [alert] = world.alerts()
     assert alert.severity == "CRITICAL"
@@ -524,7 +526,7 @@ def test_rejected_probe_plan_is_reported_as_configuration_error(
     message = "probes[0].type: unsupported record type 'AAA' (use one of A, AAAA, CNAME)"
     world.add_canary(
         vpc_id,
-        "canary-picky",
+        "vpc-dns-canary-picky",
         lambda payload, env: (
             "Unhandled",
             {"errorType": "InvalidProbePlan", "errorMessage": message},
@@ -532,13 +534,15 @@ def test_rejected_probe_plan_is_reported_as_configuration_error(
     )
     load_handler("checker").lambda_handler(manual(vpc_id), lambda_context)
     # The canary got the configured probes ...
-    [payload] = world.router.invocations("canary-picky")
+    [payload] = world.router.invocations("vpc-dns-canary-picky")
     assert payload["probes"] == plan["probes"]
     # ... and the alert names the configuration error instead of a DNS verdict
     [alert] = world.alerts()
     assert alert.severity == "WARNING"
     assert alert.attributes["verdict"] == "UNVERIFIED"
-    assert "Configuration error: the canary canary-picky rejected the probe plan" in alert.text
+    assert (
+        "Configuration error: the canary vpc-dns-canary-picky rejected the probe plan" in alert.text
+    )
     assert message in alert.text
     assert "PROBE_PLAN" in alert.text
 
@@ -546,10 +550,10 @@ def test_rejected_probe_plan_is_reported_as_configuration_error(
 def test_throttled_canary_is_retried_until_it_answers(
     world: World, vpc: dict[str, str], checker_app: Invoke
 ) -> None:
-    world.router.fail_next["canary-a"] = ["TooManyRequestsException"] * 2
+    world.router.fail_next["vpc-dns-canary-a"] = ["TooManyRequestsException"] * 2
     result = checker_app(manual(vpc["vpc_id"]))
     assert result["vpcs"][0]["verdict"] == "OK"
-    assert len(world.router.invocations("canary-a")) == 3
+    assert len(world.router.invocations("vpc-dns-canary-a")) == 3
 
 
 def test_one_failing_canary_fails_the_vpc_and_vanished_ones_are_named(
@@ -557,19 +561,21 @@ def test_one_failing_canary_fails_the_vpc_and_vanished_ones_are_named(
 ) -> None:
     vpc_id = world.create_vpc()
     world.associate(vpc_id, world.option_set(CORP_DNS))
-    world.add_canary(vpc_id, "canary-ok", FakeCanary())
-    world.add_canary(vpc_id, "canary-blocked-sg", FakeCanary(dead={CORP_DNS}))
-    world.add_canary(vpc_id, "canary-deleted", None)  # still tagged, but Invoke says not found
-    world.add_canary(vpc_id, "canary-broken", lambda payload, env: (None, b"not json"))
+    world.add_canary(vpc_id, "vpc-dns-canary-ok", FakeCanary())
+    world.add_canary(vpc_id, "vpc-dns-canary-blocked-sg", FakeCanary(dead={CORP_DNS}))
+    world.add_canary(
+        vpc_id, "vpc-dns-canary-deleted", None
+    )  # still tagged, but Invoke says not found
+    world.add_canary(vpc_id, "vpc-dns-canary-broken", lambda payload, env: (None, b"not json"))
     result = checker_app(manual(vpc_id))
     assert result["vpcs"][0]["verdict"] == "FAILED"
     assert result["vpcs"][0]["canaries"] == 4
     [alert] = world.alerts()
     text = alert.text
-    assert "canary-blocked-sg: FAILED - CONFIGURED_SERVER_UNREACHABLE" in text
-    assert "canary-ok: OK - HEALTHY" in text
-    assert "canary-deleted: skipped, the function no longer exists" in text
-    assert "canary-broken: UNVERIFIED - CANARY_ERROR" in text
+    assert "vpc-dns-canary-blocked-sg: FAILED - CONFIGURED_SERVER_UNREACHABLE" in text
+    assert "vpc-dns-canary-ok: OK - HEALTHY" in text
+    assert "vpc-dns-canary-deleted: skipped, the function no longer exists" in text
+    assert "vpc-dns-canary-broken: UNVERIFIED - CANARY_ERROR" in text
     assert "malformed findings: not a JSON object" in text
 
 

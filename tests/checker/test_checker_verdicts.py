@@ -11,7 +11,6 @@ from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
 
 VPC = "vpc-0a1b2c3d4e5f60718"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
-TAG = "dhcp-watchdog:vpc-id"
 
 
 def ok_run(name: str = "canary-ok") -> CanaryRun:
@@ -24,14 +23,14 @@ def failed_run(name: str = "canary-failed") -> CanaryRun:
 
 
 def test_any_failing_canary_fails_the_vpc_with_its_diagnosis() -> None:
-    judgement = judge(VPC, [ok_run(), failed_run()], dns_support=True, tag_key=TAG)
+    judgement = judge(VPC, [ok_run(), failed_run()], dns_support=True)
     assert judgement.verdict == Verdict.FAILED
     assert judgement.diagnosis.code == "CONFIGURED_SERVER_UNREACHABLE"
 
 
 def test_real_findings_outweigh_a_canary_that_could_not_report() -> None:
     crashed = CanaryRun(ARN + "canary-crashed", "error", detail="it crashed")
-    judgement = judge(VPC, [crashed, ok_run()], dns_support=True, tag_key=TAG)
+    judgement = judge(VPC, [crashed, ok_run()], dns_support=True)
     assert judgement.verdict == Verdict.OK
     assert judgement.notes == ("could not verify with: canary-crashed",)
 
@@ -41,26 +40,26 @@ def test_canaries_that_cannot_report_leave_the_vpc_unverified() -> None:
         CanaryRun(ARN + "a", "error", detail="malformed findings"),
         CanaryRun(ARN + "b", "stale", detail="still stale"),
     ]
-    judgement = judge(VPC, runs, dns_support=True, tag_key=TAG)
+    judgement = judge(VPC, runs, dns_support=True)
     assert judgement.verdict == Verdict.UNVERIFIED
 
 
 def test_timeout_fails_the_vpc() -> None:
     hung = CanaryRun(ARN + "hung", "timed_out", detail="Task timed out after 3.00 seconds")
-    judgement = judge(VPC, [hung], dns_support=True, tag_key=TAG)
+    judgement = judge(VPC, [hung], dns_support=True)
     assert judgement.verdict == Verdict.FAILED
     assert judgement.diagnosis.code == "CANARY_TIMED_OUT"
 
 
 def test_no_canaries_or_only_vanished_ones_cannot_verify() -> None:
-    assert judge(VPC, [], dns_support=True, tag_key=TAG).diagnosis.code == "NO_CANARIES"
-    gone = judge(VPC, [CanaryRun(ARN + "x", "gone")], dns_support=True, tag_key=TAG)
+    assert judge(VPC, [], dns_support=True).diagnosis.code == "NO_CANARIES"
+    gone = judge(VPC, [CanaryRun(ARN + "x", "gone")], dns_support=True)
     assert gone.verdict == Verdict.UNVERIFIED
     assert "skipped canaries that no longer exist: x" in gone.notes
 
 
 def test_disabled_dns_support_is_named_first_among_causes() -> None:
-    judgement = judge(VPC, [failed_run()], dns_support=False, tag_key=TAG)
+    judgement = judge(VPC, [failed_run()], dns_support=False)
     assert judgement.diagnosis.likely_causes[0] == "enableDnsSupport was turned off"
 
 

@@ -21,7 +21,7 @@ from checker_doubles import REGION, TAG_KEY, World, cloudtrail_event, function_z
 from devtools.dnslab import DnsLab, LabServer
 from devtools.local_lambda import LocalCanaryPlatform
 
-CANARY = "canary-real"
+CANARY = "vpc-dns-canary-real"
 AWS_RECORDS = {
     f"sts.{REGION}.amazonaws.com": {"A": ["52.94.0.1"]},
     f"lambda.{REGION}.amazonaws.com": {"A": ["52.94.0.2"]},

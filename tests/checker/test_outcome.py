@@ -21,7 +21,6 @@ pytestmark = pytest.mark.unit
 
 VPC = "vpc-0a1b2c3d4e5f60718"
 CANARY = "arn:aws:lambda:us-east-1:123456789012:function:vpc-dns-canary-a"
-TAG = "dhcp-watchdog:vpc-id"
 AMAZON = OptionSet("dopt-amazon", ("AmazonProvidedDNS",), "ec2.internal")
 DEAD = OptionSet("dopt-dead", ("10.1.1.10",), None)
 DC = OptionSet("dopt-dc", ("10.1.2.20",), None)
@@ -78,7 +77,6 @@ class Vpc:
             stored=self.stored,
             request=request,
             now=f"2024-05-14T09:{self.clock:02d}:00Z",
-            tag_key=TAG,
         )
         self.stored = outcome.state
         self.outcomes.append(outcome)

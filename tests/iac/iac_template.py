@@ -38,7 +38,8 @@ class UnresolvedIntrinsic(ValueError):
 
 @dataclass
 class Resolver:
-    """Resolves Ref, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Split and Fn::Sub.
+    """Resolves Ref, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition,
+    Fn::Join, Fn::Split, Fn::Select, Fn::FindInMap and Fn::Sub.
 
     ``values`` maps a parameter or resource logical id (or ``Resource.Attribute``) to its value;
     parameters not in ``values`` take their template default.
@@ -48,15 +49,25 @@ class Resolver:
     values: dict[str, Any]
 
     def value_of(self, name: str) -> Any:
-        if name in self.values:
-            return self.values[name]
         parameter = self.template.get("Parameters", {}).get(name)
+        if name in self.values:
+            value = self.values[name]
+            # CloudFormation hands a Number parameter to intrinsic functions as a string
+            is_number = parameter is not None and parameter["Type"] == "Number"
+            return str(value) if is_number else value
         if parameter is not None and "Default" in parameter:
             default = parameter["Default"]
             if parameter["Type"] == "CommaDelimitedList":
                 return str(default).split(",")
+            if parameter["Type"] == "Number":
+                return str(default)
             return default
-        pseudo = {"AWS::Region": SAMPLE_REGION, "AWS::AccountId": SAMPLE_ACCOUNT}
+        pseudo = {
+            "AWS::Region": SAMPLE_REGION,
+            "AWS::AccountId": SAMPLE_ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::StackName": "vpc-dns-watchdog",
+        }
         if name in pseudo:
             return pseudo[name]
         raise UnresolvedIntrinsic(f"no sample value for {name!r}")
@@ -71,6 +82,8 @@ class Resolver:
             return node
         if len(node) == 1:
             ((key, arg),) = node.items()
+            if key == "Condition" and isinstance(arg, str):
+                return self.condition(arg)
             if key == "Ref":
                 return self.value_of(arg)
             if key.startswith("Fn::"):
@@ -94,6 +107,12 @@ class Resolver:
     def fn_Not(self, arg: list[Any]) -> bool:
         return not self.resolve(arg[0])
 
+    def fn_And(self, arg: list[Any]) -> bool:
+        return all(self.resolve(item) for item in arg)
+
+    def fn_Or(self, arg: list[Any]) -> bool:
+        return any(self.resolve(item) for item in arg)
+
     def fn_Join(self, arg: list[Any]) -> str:
         separator, items = arg
         return str(separator).join(str(item) for item in self.resolve(items))
@@ -102,13 +121,22 @@ class Resolver:
         separator, text = arg
         return str(self.resolve(text)).split(separator)
 
+    def fn_FindInMap(self, arg: list[Any]) -> Any:
+        name, key, attribute = (str(self.resolve(item)) for item in arg)
+        return self.template["Mappings"][name][key][attribute]
+
+    def fn_Select(self, arg: list[Any]) -> Any:
+        index, items = arg
+        return self.resolve(items)[int(self.resolve(index))]
+
     def fn_Sub(self, arg: Any) -> str:
-        text = arg if isinstance(arg, str) else arg[0]
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
         out, rest = "", text
         while "${" in rest:
             before, _, after = rest.partition("${")
             name, _, rest = after.partition("}")
-            out += before + str(self.value_of(name))
+            value = self.resolve(variables[name]) if name in variables else self.value_of(name)
+            out += before + str(value)
         return out + rest
 
 

@@ -25,6 +25,8 @@ from iac_template import (
 )
 from moto import mock_aws
 
+pytestmark = pytest.mark.iac
+
 # Which rules each sample event must trigger (and no others).
 EXPECTED_RULES: dict[str, set[str]] = {
     "associate_dhcp_options.json": {"DhcpOptionsAssociated"},
@@ -38,6 +40,7 @@ EXPECTED_RULES: dict[str, set[str]] = {
     "associate_firewall_rule_group.json": {"FirewallAssociationChanged"},
     "disassociate_firewall_rule_group.json": {"FirewallAssociationChanged"},
     "revoke_security_group_egress.json": {"SecurityGroupEgressChanged"},
+    "modify_security_group_rules.json": {"SecurityGroupEgressChanged"},
     "replace_network_acl_entry.json": {"NetworkAclChanged"},
     "scheduled_sweep.json": set(),
     "manual_check.json": set(),
@@ -147,6 +150,31 @@ def test_egress_changes_of_other_security_groups_are_not_watched(bus: Bus) -> No
     event["detail"]["requestParameters"]["groupId"] = OTHER_SG_ID
     bus.put(event)
     assert bus.triggered() == set()
+
+
+def test_rule_edits_of_other_security_groups_are_not_watched(bus: Bus) -> None:
+    event = copy.deepcopy(load_event("modify_security_group_rules.json"))
+    event["detail"]["requestParameters"]["ModifySecurityGroupRulesRequest"]["GroupId"] = OTHER_SG_ID
+    bus.put(event)
+    assert bus.triggered() == set()
+
+
+def test_a_group_id_only_where_the_other_call_keeps_it_does_not_match(bus: Bus) -> None:
+    # the two branches of the rule do not mix: a rule edit with a top-level groupId is no match
+    event = copy.deepcopy(load_event("modify_security_group_rules.json"))
+    event["detail"]["requestParameters"] = {"groupId": SAMPLE_CANARY_SG_ID}
+    bus.put(event)
+    assert bus.triggered() == set()
+
+
+def test_watched_security_groups_extend_the_rule_edits_too() -> None:
+    with mock_aws():
+        bus = Bus(rule_patterns(watched_security_groups=OTHER_SG_ID))
+        event = copy.deepcopy(load_event("modify_security_group_rules.json"))
+        request = event["detail"]["requestParameters"]["ModifySecurityGroupRulesRequest"]
+        request["GroupId"] = OTHER_SG_ID
+        bus.put(event)
+        assert bus.triggered() == {"SecurityGroupEgressChanged"}
 
 
 def test_watched_security_groups_extend_the_egress_rule() -> None:

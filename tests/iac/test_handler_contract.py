@@ -31,6 +31,8 @@ from moto import mock_aws
 
 from devtools.dnslab import DnsLab
 
+pytestmark = pytest.mark.iac
+
 FUNCTIONS = serverless_functions(MAIN_TEMPLATE)
 ENV_FILE: dict[str, dict[str, str]] = load_event("env.json")
 CHECKER_EVENTS = [
@@ -45,6 +47,7 @@ CHECKER_EVENTS = [
     "associate_firewall_rule_group.json",
     "disassociate_firewall_rule_group.json",
     "revoke_security_group_egress.json",
+    "modify_security_group_rules.json",
     "replace_network_acl_entry.json",
     "scheduled_sweep.json",
     "manual_check.json",

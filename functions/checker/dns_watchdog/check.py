@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from dns_watchdog import constants as names
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
@@ -79,6 +80,8 @@ class Checker:
         for vpc_id, plan in plans.items():
             results.append(self._conclude(request, plan.facts, runs.get(vpc_id, [])))
         published = sum(1 for result in results if result.get("alert"))
+        # The heartbeat: the operations alarm fires when no check run completes for a while.
+        metrics.add_metric(name=names.METRIC_CHECKS_COMPLETED, unit=MetricUnit.Count, value=1)
         return {
             "status": "checked",
             "event_name": request.event_name,
@@ -169,7 +172,6 @@ class Checker:
             stored=self._state.get(vpc_id),
             request=request,
             now=now,
-            tag_key=self._canaries.tag_key,
         )
         judgement, severity = outcome.judgement, outcome.severity
         logger.info(
@@ -188,7 +190,7 @@ class Checker:
             known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
             alert = build_alert(outcome, known, AlertContext(request, self._config.region, now))
             message_id = self._publisher.publish(alert)
-            metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
             logger.info(
                 "Alert published",
                 extra={"vpc_id": vpc_id, "subject": alert.subject, "message_id": message_id},
@@ -209,14 +211,16 @@ class Checker:
         }
 
     def _record_metrics(self, vpc_id: str, judgement: Judgement) -> None:
-        metrics.add_metric(name="ChecksRun", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=names.METRIC_CHECKS_RUN, unit=MetricUnit.Count, value=1)
         failing = sum(
             1
             for report in judgement.canaries
             if report.status != "gone" and report.severity != Verdict.OK
         )
         if failing:
-            metrics.add_metric(name="CanaryFailures", unit=MetricUnit.Count, value=failing)
+            metrics.add_metric(
+                name=names.METRIC_CANARY_FAILURES, unit=MetricUnit.Count, value=failing
+            )
         # One EMF document per VPC rather than one per lookup; Powertools publishes a document
         # early whenever a metric reaches 100 values, the EMF limit, keeping the dimension.
         latencies = [
@@ -228,8 +232,10 @@ class Checker:
         if not latencies:
             return
         vpc_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
-        vpc_metrics.add_dimension(name="VpcId", value=vpc_id)
+        vpc_metrics.add_dimension(name=names.VPC_ID_DIMENSION, value=vpc_id)
         for value in latencies:
-            vpc_metrics.add_metric(name="LookupLatency", unit=MetricUnit.Milliseconds, value=value)
+            vpc_metrics.add_metric(
+                name=names.METRIC_LOOKUP_LATENCY, unit=MetricUnit.Milliseconds, value=value
+            )
         if vpc_metrics.metric_set:
             vpc_metrics.flush_metrics()

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
-DEFAULT_CANARY_TAG_KEY = "dhcp-watchdog:vpc-id"
+from dns_watchdog import constants as names
 
 
 class ConfigError(ValueError):
@@ -27,18 +27,20 @@ class CheckerConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
-    alert_topic_arn: str = Field(alias="ALERT_TOPIC_ARN", min_length=1)
-    state_table_name: str = Field(alias="STATE_TABLE_NAME", min_length=1)
+    alert_topic_arn: str = Field(alias=names.ALERT_TOPIC_ARN_ENV, min_length=1)
+    state_table_name: str = Field(alias=names.STATE_TABLE_NAME_ENV, min_length=1)
     region: str = Field(alias="AWS_REGION", min_length=1)
-    canary_tag_key: str = Field(
-        DEFAULT_CANARY_TAG_KEY, alias="CANARY_TAG_KEY", min_length=1, max_length=128
+    probe_plan: Json[ProbePlanSetting] | None = Field(None, alias=names.PROBE_PLAN_ENV)
+    canary_deadline_ms: int = Field(1500, alias=names.CANARY_DEADLINE_MS_ENV, ge=100, le=60_000)
+    canary_invoke_timeout_s: float = Field(
+        10.0, alias=names.CANARY_INVOKE_TIMEOUT_S_ENV, gt=0, le=900
     )
-    probe_plan: Json[ProbePlanSetting] | None = Field(None, alias="PROBE_PLAN")
-    canary_deadline_ms: int = Field(1500, alias="CANARY_DEADLINE_MS", ge=100, le=60_000)
-    canary_invoke_timeout_s: float = Field(10.0, alias="CANARY_INVOKE_TIMEOUT_S", gt=0, le=900)
-    invoke_max_attempts: int = Field(4, alias="INVOKE_MAX_ATTEMPTS", ge=1, le=10)
-    refresh_budget_s: float = Field(60.0, alias="REFRESH_BUDGET_S", ge=0, le=900)
-    max_concurrent_invocations: int = Field(100, alias="MAX_CONCURRENT_INVOCATIONS", ge=1, le=1000)
+    invoke_max_attempts: int = Field(4, alias=names.INVOKE_MAX_ATTEMPTS_ENV, ge=1, le=10)
+    # How long the checker may spend refreshing stale canaries (update, wait, ask again).
+    refresh_budget_s: float = Field(60.0, alias=names.REFRESH_BUDGET_S_ENV, ge=0, le=900)
+    max_concurrent_invocations: int = Field(
+        100, alias=names.MAX_CONCURRENT_INVOCATIONS_ENV, ge=1, le=1000
+    )
 
 
 def _aliases() -> set[str]:

@@ -164,6 +164,14 @@ CLOUDTRAIL_CALLS: dict[str, _CallSpec] = {
     "RevokeSecurityGroupEgress": _CallSpec(
         _EC2, "security_group", ("requestParameters", "groupId")
     ),
+    # Edits rules in place (egress included; the request names rules, not their direction).
+    # CloudTrail keeps this call's request in the API's shape: {"ModifySecurityGroupRulesRequest":
+    # {"GroupId": "sg-...", "SecurityGroupRule": {"SecurityGroupRuleId": "sgr-...", ...}}}.
+    "ModifySecurityGroupRules": _CallSpec(
+        _EC2,
+        "security_group",
+        ("requestParameters", "ModifySecurityGroupRulesRequest", "GroupId"),
+    ),
     "CreateNetworkAclEntry": _CallSpec(_EC2, "network_acl", ("requestParameters", "networkAclId")),
     "ReplaceNetworkAclEntry": _CallSpec(_EC2, "network_acl", ("requestParameters", "networkAclId")),
     "DeleteNetworkAclEntry": _CallSpec(_EC2, "network_acl", ("requestParameters", "networkAclId")),

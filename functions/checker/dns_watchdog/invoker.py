@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ReadTimeoutError, WaiterError
 from pydantic import ValidationError
 
+from dns_watchdog.constants import OPTION_SET_ENV_VAR
 from dns_watchdog.models import CanaryFindings, CanaryRun, RunStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
-# The canary's environment variable the checker sets to force fresh execution environments.
-OPTION_SET_ENV_VAR = "WATCHDOG_OPTION_SET"
 TIMEOUT_MARKER = "Task timed out after"
 SANDBOX_TIMEOUT = "Sandbox.Timedout"
 INVALID_PLAN_ERROR = "InvalidProbePlan"

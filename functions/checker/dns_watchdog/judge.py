@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dns_watchdog.constants import CANARY_FUNCTION_NAME_PREFIX, CANARY_TAG_KEY
 from dns_watchdog.models import CanaryRun, Diagnosis, ProbeResult, Verdict
 
 # A healthy canary outweighs one that could not report; any failure outweighs both.
@@ -41,7 +42,7 @@ class Judgement:
     notes: tuple[str, ...]
 
 
-def judge(vpc_id: str, runs: Sequence[CanaryRun], *, dns_support: bool, tag_key: str) -> Judgement:
+def judge(vpc_id: str, runs: Sequence[CanaryRun], *, dns_support: bool) -> Judgement:
     """OK / DEGRADED / FAILED / UNVERIFIED for the VPC, with the most telling diagnosis.
 
     Any failing canary fails the VPC (a function with that canary's network placement cannot
@@ -58,7 +59,7 @@ def judge(vpc_id: str, runs: Sequence[CanaryRun], *, dns_support: bool, tag_key:
         notes.append(f"skipped canaries that no longer exist: {', '.join(gone)}")
     evidence = [r for r in reports if r.status != "gone"]
     if not evidence:
-        diagnosis = _no_canaries(vpc_id, tag_key, bool(gone))
+        diagnosis = _no_canaries(vpc_id, bool(gone))
         return Judgement(Verdict.UNVERIFIED, diagnosis, reports, tuple(notes))
 
     severities = {r.severity for r in evidence}
@@ -162,17 +163,18 @@ def _synthetic_diagnosis(run: CanaryRun) -> Diagnosis:
     )
 
 
-def _no_canaries(vpc_id: str, tag_key: str, all_gone: bool) -> Diagnosis:
+def _no_canaries(vpc_id: str, all_gone: bool) -> Diagnosis:
     why = "Every canary of" if all_gone else "No canary watches"
     return Diagnosis(
         code="NO_CANARIES",
         severity=Verdict.UNVERIFIED,
         failing_hop=None,
         summary=(
-            f"{why} {vpc_id} (Lambda functions tagged {tag_key}={vpc_id})"
+            f"{why} {vpc_id} (Lambda functions named {CANARY_FUNCTION_NAME_PREFIX}* tagged "
+            f"{CANARY_TAG_KEY}={vpc_id})"
             f"{' is gone' if all_gone else ''}: DNS in this VPC cannot be verified."
         ),
         likely_causes=[
-            f"deploy the canary into the VPC's Lambda subnets with tag {tag_key}={vpc_id}",
+            f"deploy canary-template.yaml into the VPC's Lambda subnets (VpcId={vpc_id})",
         ],
     )

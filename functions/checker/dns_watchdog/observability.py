@@ -12,11 +12,11 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-DEFAULT_SERVICE = "vpc-dns-watchdog"
+from dns_watchdog import constants as names
 
 # Powertools reads its own POWERTOOLS_* settings; only the defaults are ours.
-SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
-METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_SERVICE
+SERVICE_NAME = os.environ.get(names.SERVICE_NAME_ENV) or names.DEFAULT_SERVICE_NAME
+METRICS_NAMESPACE = os.environ.get(names.METRICS_NAMESPACE_ENV) or names.DEFAULT_METRICS_NAMESPACE
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)

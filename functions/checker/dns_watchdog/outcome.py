@@ -78,10 +78,9 @@ def conclude(
     stored: VpcState | None,
     request: CheckRequest,
     now: str,
-    tag_key: str,
 ) -> VpcOutcome:
     """Judge the canaries' evidence and decide the alert and the state to store."""
-    judgement = judge(facts.vpc_id, runs, dns_support=facts.dns_support, tag_key=tag_key)
+    judgement = judge(facts.vpc_id, runs, dns_support=facts.dns_support)
     decision = decide(
         previous=stored,
         vpc_id=facts.vpc_id,

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
+from dns_watchdog import constants as names
 from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
@@ -40,7 +41,7 @@ IDEMPOTENCY_TTL_S = 25 * 60 * 60
 
 def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
     """A duplicate delivery gets the first delivery's summary, marked as such."""
-    metrics.add_metric(name="DuplicateEvents", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=names.METRIC_DUPLICATE_EVENTS, unit=MetricUnit.Count, value=1)
     if isinstance(response, dict):
         return {**response, "duplicate": True}
     return response
@@ -81,7 +82,7 @@ def build_runtime(config: CheckerConfig) -> Runtime:
     checker = Checker(
         config=config,
         vpcs=VpcDirectory(boto3.client("ec2")),
-        canaries=CanaryDirectory(config.canary_tag_key, boto3.client("resourcegroupstaggingapi")),
+        canaries=CanaryDirectory(client=boto3.client("resourcegroupstaggingapi")),
         invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
         state=StateStore(config.state_table_name, dynamodb),
         publisher=AlertPublisher(

@@ -1,0 +1,77 @@
+"""Names the checker shares with the templates, the canaries and CloudWatch: one owner each.
+
+``template.yaml`` and ``canary-template.yaml`` repeat these literals (CloudFormation cannot import
+Python); ``tests/iac/test_template_constants.py`` holds the templates to them. Pure module: the
+standard library only, safe to import from the templates' tests, devtools and pure domain code.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- canary identity -----------------------------------------------------------------------------
+
+# Tag on every canary function; its value is the id of the VPC the canary watches. Fixed, not
+# configurable: the checker's IAM condition (aws:ResourceTag/<key>) names it literally.
+CANARY_TAG_KEY: Final = "dhcp-watchdog:vpc-id"
+
+# Prefix of every canary function name. canary-template.yaml names its function
+# "<prefix><vpc id>-<8 hex digits of the stack id>"; the checker's IAM is scoped to
+# "function:<prefix>*", and discovery ignores tagged functions without the prefix.
+CANARY_FUNCTION_NAME_PREFIX: Final = "vpc-dns-canary-"
+
+# Lambda's limit on a function name: the canary names must fit.
+LAMBDA_FUNCTION_NAME_MAX_LENGTH: Final = 64
+
+# Environment variable the checker sets on a canary to make Lambda start fresh execution
+# environments (its value: the option set the canary should now see).
+OPTION_SET_ENV_VAR: Final = "WATCHDOG_OPTION_SET"
+
+# --- the checker's environment (set by template.yaml) -------------------------------------------
+
+ALERT_TOPIC_ARN_ENV: Final = "ALERT_TOPIC_ARN"
+STATE_TABLE_NAME_ENV: Final = "STATE_TABLE_NAME"
+PROBE_PLAN_ENV: Final = "PROBE_PLAN"  # optional; the template does not set it
+CANARY_DEADLINE_MS_ENV: Final = "CANARY_DEADLINE_MS"
+CANARY_INVOKE_TIMEOUT_S_ENV: Final = "CANARY_INVOKE_TIMEOUT_S"
+INVOKE_MAX_ATTEMPTS_ENV: Final = "INVOKE_MAX_ATTEMPTS"
+REFRESH_BUDGET_S_ENV: Final = "REFRESH_BUDGET_S"
+MAX_CONCURRENT_INVOCATIONS_ENV: Final = "MAX_CONCURRENT_INVOCATIONS"
+# Powertools reads these itself; the alarms in template.yaml depend on their values.
+SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
+
+# Every variable the template sets for the checker (besides Powertools' log level and the
+# local-endpoint settings of sam local).
+CHECKER_TEMPLATE_ENV_VARS: Final = (
+    ALERT_TOPIC_ARN_ENV,
+    STATE_TABLE_NAME_ENV,
+    CANARY_DEADLINE_MS_ENV,
+    CANARY_INVOKE_TIMEOUT_S_ENV,
+    INVOKE_MAX_ATTEMPTS_ENV,
+    REFRESH_BUDGET_S_ENV,
+    MAX_CONCURRENT_INVOCATIONS_ENV,
+    SERVICE_NAME_ENV,
+    METRICS_NAMESPACE_ENV,
+)
+
+# --- metrics (CloudWatch embedded metric format, through Powertools Metrics) ---------------------
+
+DEFAULT_SERVICE_NAME: Final = "vpc-dns-watchdog"
+DEFAULT_METRICS_NAMESPACE: Final = "vpc-dns-watchdog"
+# The dimension Powertools Metrics adds to every metric: its value is the service name.
+SERVICE_DIMENSION: Final = "service"
+# The dimension of the per-VPC latency document.
+VPC_ID_DIMENSION: Final = "VpcId"
+
+METRIC_CHECKS_RUN: Final = "ChecksRun"  # one per VPC checked
+METRIC_CANARY_FAILURES: Final = "CanaryFailures"
+METRIC_ALERTS_PUBLISHED: Final = "AlertsPublished"
+METRIC_LOOKUP_LATENCY: Final = "LookupLatency"
+METRIC_EVENTS_REJECTED: Final = "EventsRejected"
+METRIC_EVENTS_IGNORED: Final = "EventsIgnored"
+METRIC_DUPLICATE_EVENTS: Final = "DuplicateEvents"
+# The heartbeat: 1 per check run (sweep, change or manual check) that ran to its end, whatever it
+# found (also a sweep over no VPC). template.yaml's HeartbeatAlarm fires when none arrives within
+# two sweep periods.
+METRIC_CHECKS_COMPLETED: Final = "ChecksCompleted"
