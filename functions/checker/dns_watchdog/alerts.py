@@ -16,6 +16,7 @@ from dns_watchdog.vpc import OptionSet, VpcFacts
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters
 MAX_CANARIES_IN_TEXT = 20
+ROLLBACK_HEADER = "What to do (from EC2 and the watchdog's records, not from the event):"
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,10 @@ def _text(view: _View, rollback: str | None) -> str:
         lines.append(
             f"Event:        {change.event_name} ({change.event_source}), id {change.event_id}"
         )
-    elif view.request.reason:
-        lines.append(f"Reason:       {view.request.reason}")
+    elif view.request.trigger == "manual":
+        lines.append("Trigger:      manual check (invoked directly, not a CloudTrail event)")
+        if view.request.reason:
+            lines.append(f"Reason:       {view.request.reason}")
     lines += ["", f"Verdict: {judgement.verdict.value}"]
     lines.append(f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})")
     if diagnosis.summary:
@@ -193,7 +196,8 @@ def _text(view: _View, rollback: str | None) -> str:
     hidden = len(judgement.canaries) - MAX_CANARIES_IN_TEXT
     if hidden > 0:
         lines.append(f"  ... and {hidden} more (see the JSON document)")
-    lines += ["", *_rollback_lines(view, rollback)]
+    # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
+    lines += ["", ROLLBACK_HEADER, *_rollback_lines(view, rollback)]
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -13,6 +13,7 @@ checker's cold start) for the one envelope the checker reads. Its fields match P
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,14 +35,28 @@ from dns_watchdog.request import (
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
 
-VPC_ID_PATTERN = r"^vpc-[0-9a-f]{8,17}$"
+# Ids are matched in full (`re.fullmatch`): `$` alone would accept a trailing newline.
+VPC_ID_PATTERN = r"vpc-[0-9a-f]{8,17}"
 _ID_PATTERNS = {
     "vpc": re.compile(VPC_ID_PATTERN),
-    "security_group": re.compile(r"^sg-[0-9a-f]{8,17}$"),
-    "network_acl": re.compile(r"^acl-[0-9a-f]{8,17}$"),
+    "security_group": re.compile(r"sg-[0-9a-f]{8,17}"),
+    "network_acl": re.compile(r"acl-[0-9a-f]{8,17}"),
 }
+# Shapes of the CloudTrail fields that reach people's alerts (who, from where, which event).
+_EVENT_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_ARN = re.compile(
+    r"arn:aws[a-z-]{0,12}:[a-z0-9-]{1,32}:[a-z0-9-]{0,32}:(\d{12})?:[\w+=,.@/:-]{1,512}"
+)
+_SERVICE_HOST = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63}){1,5}")
+_PRINCIPAL_ID = re.compile(r"[\w+=,.@:-]{1,256}")
+_OPTION_SET_ID = re.compile(r"dopt-[0-9a-f]{8,17}|default")
+MAX_REASON_LENGTH = 200
 
-VpcId = Annotated[str, StringConstraints(pattern=VPC_ID_PATTERN)]
+VpcId = Annotated[str, StringConstraints(pattern=f"^{VPC_ID_PATTERN}$")]
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -211,8 +226,48 @@ def _parse_manual(event: dict[str, Any]) -> CheckRequest:
         trigger="manual",
         event_name=MANUAL_EVENT_NAME,
         targets=tuple(Target("vpc", vpc_id) for vpc_id in vpc_ids),
-        reason=manual.reason,
+        reason=printable(manual.reason, MAX_REASON_LENGTH),
     )
+
+
+def printable(text: str, limit: int) -> str:
+    """`text` as one line people can read safely: control characters (newlines, carriage
+    returns, escape sequences) shown escaped, never acted on, and at most `limit` characters."""
+    shown = "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def _shaped(value: str | None, pattern: re.Pattern[str], what: str) -> str | None:
+    """A CloudTrail value shown in alerts only when it has its documented shape."""
+    if value is None:
+        return None
+    if pattern.fullmatch(value):
+        return value
+    return f"(not shown: not a valid {what})"
+
+
+def _source(value: str | None) -> str | None:
+    """sourceIPAddress: an IP address, an AWS service's host name, or 'AWS Internal'."""
+    if value is None or value == "AWS Internal":
+        return value
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return _shaped(value, _SERVICE_HOST, "IP address or AWS service name")
+
+
+def _check_record(record: CloudTrailRecord) -> None:
+    """Reject records whose identifying fields do not have CloudTrail's shapes."""
+    if not _EVENT_ID.fullmatch(record.eventID):
+        raise InvalidEvent(f"detail.eventID: {_show(record.eventID)} is not a CloudTrail event id")
+    if not _REGION.fullmatch(record.awsRegion):
+        raise InvalidEvent(f"detail.awsRegion: {_show(record.awsRegion)} is not an AWS region")
+    account = record.recipientAccountId
+    if account is not None and not _ACCOUNT_ID.fullmatch(account):
+        raise InvalidEvent(f"detail.recipientAccountId: {_show(account)} is not an account id")
 
 
 def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
@@ -229,6 +284,7 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
             f"detail.eventSource: {record.eventName} comes from {spec.event_source!r}, "
             f"not {record.eventSource!r}"
         )
+    _check_record(record)
     raw_id = _lookup(record, spec.path)
     if record.errorCode:
         return IgnoredEvent(
@@ -243,7 +299,7 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
         raise InvalidEvent(
             f"{where}: missing (needed to know which VPC {record.eventName} touched)"
         )
-    if not isinstance(raw_id, str) or not _ID_PATTERNS[spec.kind].match(raw_id):
+    if not isinstance(raw_id, str) or not _ID_PATTERNS[spec.kind].fullmatch(raw_id):
         raise InvalidEvent(f"{where}: {_show(raw_id)} is not a valid {_KIND_NAMES[spec.kind]} id")
     return CheckRequest(
         trigger="change",
@@ -267,13 +323,23 @@ def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
         event_source=record.eventSource,
         event_time=record.eventTime.isoformat().replace("+00:00", "Z"),
         region=record.awsRegion,
-        account_id=record.recipientAccountId or parsed.account,
-        actor_arn=identity.arn or identity.invokedBy or identity.principalId,
-        actor_type=identity.type,
-        session_issuer_arn=issuer.arn if issuer else None,
-        source_ip=record.sourceIPAddress,
-        requested_option_set_id=option_set if isinstance(option_set, str) else None,
+        account_id=record.recipientAccountId or _shaped(parsed.account, _ACCOUNT_ID, "account id"),
+        actor_arn=_actor(identity),
+        actor_type=printable(identity.type, 40) if identity.type else None,
+        session_issuer_arn=_shaped(issuer.arn if issuer else None, _ARN, "ARN"),
+        source_ip=_source(record.sourceIPAddress),
+        requested_option_set_id=option_set
+        if isinstance(option_set, str) and _OPTION_SET_ID.fullmatch(option_set)
+        else None,
     )
+
+
+def _actor(identity: UserIdentity) -> str | None:
+    if identity.arn:
+        return _shaped(identity.arn, _ARN, "ARN")
+    if identity.invokedBy:
+        return _shaped(identity.invokedBy, _SERVICE_HOST, "AWS service name")
+    return _shaped(identity.principalId, _PRINCIPAL_ID, "principal id")
 
 
 def _lookup(record: CloudTrailRecord, path: tuple[str, ...]) -> object:
