@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from dns_watchdog import constants as names
 from dns_watchdog.alerts import AlertContext, build_alert
@@ -20,15 +22,44 @@ from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.judge import Judgement
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
-from dns_watchdog.outcome import conclude
-from dns_watchdog.publisher import AlertPublisher
+from dns_watchdog.outcome import VpcOutcome, conclude
+from dns_watchdog.publisher import AlertPublisher, AlertPublishError
 from dns_watchdog.request import CheckRequest
-from dns_watchdog.state import StateStore
+from dns_watchdog.state import StateConflict, StateStore
 from dns_watchdog.vpc import VpcFacts
+
+# A concurrent check may write the VPC's state between this check's read and write: read again
+# and decide again, a few times.
+STATE_WRITE_ATTEMPTS = 3
+
+
+class CheckIncomplete(RuntimeError):
+    """Some VPCs could not be concluded (alert or state write failed): retry the event."""
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _timestamp(moment: datetime, precision: str) -> str:
+    return moment.isoformat(timespec=precision).replace("+00:00", "Z")
+
+
+def _summary(outcome: VpcOutcome, canaries: int) -> dict[str, Any]:
+    """What the invocation result says about one VPC."""
+    state = outcome.state
+    severity = outcome.severity
+    return {
+        "vpc_id": outcome.facts.vpc_id,
+        "status": "checked",
+        "verdict": outcome.judgement.verdict.value,
+        "diagnosis": outcome.judgement.diagnosis.code,
+        "option_set_id": outcome.facts.option_set.option_set_id,
+        "previous_option_set_id": state.previous_option_set_id,
+        "last_good_option_set_id": state.last_good_option_set_id,
+        "canaries": canaries,
+        "alert": severity.value if severity else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -62,6 +93,12 @@ class Checker:
         self._monotonic = monotonic
 
     def run(self, request: CheckRequest) -> dict[str, Any]:
+        """Check every VPC of the request; each VPC is concluded and alerted on its own.
+
+        A VPC whose alert or state write fails does not stop the others; the run then raises
+        CheckIncomplete at the end, so the event is retried (the VPCs already done are not
+        alerted twice: their state is stored and their alerts are recorded as published).
+        """
         results: list[dict[str, Any]] = []
         vpc_ids, known_canaries = self._scope(request, results)
         plans: dict[str, _VpcPlan] = {}
@@ -76,10 +113,25 @@ class Checker:
             plans[vpc_id] = _VpcPlan(
                 facts, arns if arns is not None else self._canaries.for_vpc(vpc_id)
             )
+        observed_at = _timestamp(self._now(), "milliseconds")
         runs = self._invoke_all(plans)
+        failures: list[str] = []
         for vpc_id, plan in plans.items():
-            results.append(self._conclude(request, plan.facts, runs.get(vpc_id, [])))
+            try:
+                results.append(
+                    self._conclude(request, plan.facts, runs.get(vpc_id, []), observed_at)
+                )
+            except (AlertPublishError, StateConflict, ClientError, BotoCoreError) as exc:
+                logger.exception("VPC not concluded", extra={"vpc_id": vpc_id})
+                results.append({"vpc_id": vpc_id, "status": "error", "error": str(exc)})
+                failures.append(f"{vpc_id}: {exc}")
+        if failures:
+            raise CheckIncomplete(
+                f"{len(failures)} of {len(plans)} VPCs not concluded: " + "; ".join(failures)
+            )
         published = sum(1 for result in results if result.get("alert"))
+        if request.trigger == "sweep":
+            self._summarise_sweep(results, runs)
         # The heartbeat: the operations alarm fires when no check run completes for a while.
         metrics.add_metric(name=names.METRIC_CHECKS_COMPLETED, unit=MetricUnit.Count, value=1)
         return {
@@ -89,6 +141,34 @@ class Checker:
             "vpcs": results,
             "alerts_published": published,
         }
+
+    def _summarise_sweep(
+        self, results: list[dict[str, Any]], runs: dict[str, list[CanaryRun]]
+    ) -> None:
+        """One log line and one metric that say what the sweep covered."""
+        verdicts = Counter(str(r.get("verdict") or r.get("status")) for r in results)
+        without_healthy = sorted(
+            vpc_id
+            for vpc_id, vpc_runs in runs.items()
+            if not any(
+                run.findings is not None and run.findings.diagnosis.severity == Verdict.OK
+                for run in vpc_runs
+            )
+        )
+        logger.info(
+            "Sweep summary",
+            extra={
+                "vpcs_checked": len(results),
+                "canaries_invoked": sum(len(vpc_runs) for vpc_runs in runs.values()),
+                "verdicts": dict(verdicts),
+                "vpcs_without_a_healthy_canary": without_healthy,
+            },
+        )
+        metrics.add_metric(
+            name=names.METRIC_VPCS_WITHOUT_HEALTHY_CANARY,
+            unit=MetricUnit.Count,
+            value=len(without_healthy),
+        )
 
     def _scope(
         self, request: CheckRequest, results: list[dict[str, Any]]
@@ -162,53 +242,66 @@ class Checker:
         return replace(again, refreshed=True)
 
     def _conclude(
-        self, request: CheckRequest, facts: VpcFacts, runs: list[CanaryRun]
+        self, request: CheckRequest, facts: VpcFacts, runs: list[CanaryRun], observed_at: str
     ) -> dict[str, Any]:
+        """Decide, alert once, store; on a concurrent write, read again and decide again."""
         vpc_id = facts.vpc_id
-        now = self._now().isoformat(timespec="seconds").replace("+00:00", "Z")
-        outcome = conclude(
-            facts=facts,
-            runs=runs,
-            stored=self._state.get(vpc_id),
-            request=request,
-            now=now,
+        for _ in range(STATE_WRITE_ATTEMPTS):
+            now = _timestamp(self._now(), "seconds")
+            outcome = conclude(
+                facts=facts,
+                runs=runs,
+                stored=self._state.get(vpc_id),
+                request=request,
+                now=now,
+                observed_at=observed_at,
+            )
+            self._log_outcome(outcome, len(runs))
+            if outcome.skipped:
+                metrics.add_metric(name=names.METRIC_CHECKS_SKIPPED, unit=MetricUnit.Count, value=1)
+                return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
+            published = self._alert(request, outcome, now)
+            try:
+                self._state.put(outcome.state)
+            except StateConflict:
+                logger.info("State changed meanwhile: deciding again", extra={"vpc_id": vpc_id})
+                continue
+            self._record_metrics(vpc_id, outcome.judgement)
+            return {**_summary(outcome, len(runs)), "alert_published": published}
+        raise StateConflict(
+            f"the state of {vpc_id} kept changing during {STATE_WRITE_ATTEMPTS} attempts"
         )
+
+    def _alert(self, request: CheckRequest, outcome: VpcOutcome, now: str) -> bool:
+        """Publish the outcome's alert, unless it was already published; say if it went out."""
+        if outcome.severity is None:
+            return False
+        known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
+        alert = build_alert(outcome, known, AlertContext(request, self._config.region, now))
+        message_id = self._publisher.publish_once(alert, outcome.alert_key)
+        extra = {"vpc_id": outcome.facts.vpc_id, "subject": alert.subject}
+        if message_id is None:
+            logger.info("Alert already published", extra={**extra, "key": outcome.alert_key})
+            return False
+        metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
+        logger.info("Alert published", extra={**extra, "message_id": message_id})
+        return True
+
+    @staticmethod
+    def _log_outcome(outcome: VpcOutcome, canaries: int) -> None:
         judgement, severity = outcome.judgement, outcome.severity
         logger.info(
             "VPC judged",
             extra={
-                "vpc_id": vpc_id,
+                "vpc_id": outcome.facts.vpc_id,
                 "verdict": judgement.verdict.value,
                 "diagnosis": judgement.diagnosis.code,
-                "option_set_id": facts.option_set.option_set_id,
-                "canaries": len(runs),
+                "option_set_id": outcome.facts.option_set.option_set_id,
+                "canaries": canaries,
                 "alert": severity.value if severity else None,
-                "why": outcome.decision.why,
+                "why": outcome.skipped or outcome.decision.why,
             },
         )
-        if severity is not None:
-            known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
-            alert = build_alert(outcome, known, AlertContext(request, self._config.region, now))
-            message_id = self._publisher.publish(alert)
-            metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
-            logger.info(
-                "Alert published",
-                extra={"vpc_id": vpc_id, "subject": alert.subject, "message_id": message_id},
-            )
-        # Stored only after the alert went out, so a failed publish is retried with the event.
-        self._state.put(outcome.state)
-        self._record_metrics(vpc_id, judgement)
-        return {
-            "vpc_id": vpc_id,
-            "status": "checked",
-            "verdict": judgement.verdict.value,
-            "diagnosis": judgement.diagnosis.code,
-            "option_set_id": facts.option_set.option_set_id,
-            "previous_option_set_id": outcome.state.previous_option_set_id,
-            "last_good_option_set_id": outcome.state.last_good_option_set_id,
-            "canaries": len(runs),
-            "alert": severity.value if severity else None,
-        }
 
     def _record_metrics(self, vpc_id: str, judgement: Judgement) -> None:
         metrics.add_metric(name=names.METRIC_CHECKS_RUN, unit=MetricUnit.Count, value=1)

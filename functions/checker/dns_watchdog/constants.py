@@ -71,6 +71,11 @@ METRIC_LOOKUP_LATENCY: Final = "LookupLatency"
 METRIC_EVENTS_REJECTED: Final = "EventsRejected"
 METRIC_EVENTS_IGNORED: Final = "EventsIgnored"
 METRIC_DUPLICATE_EVENTS: Final = "DuplicateEvents"
+# A VPC check that decided nothing: evidence older than the stored state, or a change in a VPC
+# no canary watches.
+METRIC_CHECKS_SKIPPED: Final = "ChecksSkipped"
+# Per sweep: watched VPCs none of whose canaries reported healthy DNS (the coverage report).
+METRIC_VPCS_WITHOUT_HEALTHY_CANARY: Final = "VpcsWithoutHealthyCanary"
 # The heartbeat: 1 per check run (sweep, change or manual check) that ran to its end, whatever it
 # found (also a sweep over no VPC). template.yaml's HeartbeatAlarm fires when none arrives within
 # two sweep periods.

@@ -26,6 +26,15 @@ class VpcState:
     # The last option set a check found healthy (verdict OK), and when: the rollback target.
     last_good_option_set_id: str | None = None
     last_good_verified_at: str | None = None
+    # When the canary evidence behind this state was gathered (ISO time, milliseconds): evidence
+    # older than what is stored never overwrites it (no RECOVERED from a probe before a change).
+    observed_at: str | None = None
+    # The stored item's version: every write is conditional on the version it was decided from.
+    version: int = 0
+
+    def is_newer_than(self, observed_at: str) -> bool:
+        """The stored evidence was gathered after `observed_at`."""
+        return self.observed_at is not None and self.observed_at > observed_at
 
 
 @dataclass(frozen=True)

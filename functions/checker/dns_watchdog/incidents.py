@@ -45,8 +45,13 @@ def decide(
     announce: bool,
     event_id: str | None,
     now: str,
+    observed_at: str | None = None,
 ) -> Decision:
-    """The alert to send (if any) and the state to store after a check."""
+    """The alert to send (if any) and the state to store after a check.
+
+    `observed_at` is when the evidence was gathered; the new state keeps the stored version it
+    was decided from (the store writes it only if that version is still current).
+    """
     incident_open = previous.incident_open if previous else False
     started_at = previous.incident_started_at if previous else None
     warned_for = previous.unverified_alerted_for if previous else None
@@ -91,5 +96,7 @@ def decide(
         unverified_alerted_for=warned_for,
         last_good_option_set_id=history.last_good,
         last_good_verified_at=history.last_good_verified_at,
+        observed_at=observed_at or now,
+        version=previous.version if previous else 0,
     )
     return Decision(severity, state, why)

@@ -41,16 +41,35 @@ class Rollback:
 
 @dataclass(frozen=True)
 class VpcOutcome:
-    """Everything one check concluded about one VPC."""
+    """Everything one check concluded about one VPC.
+
+    `skipped` says why nothing is to be alerted nor stored (otherwise None).
+    """
 
     facts: VpcFacts
     judgement: Judgement
     decision: Decision
+    skipped: str | None = None
 
     @property
     def severity(self) -> Severity | None:
         """The alert to publish, if any."""
-        return self.decision.severity
+        return None if self.skipped else self.decision.severity
+
+    @property
+    def alert_key(self) -> str:
+        """Identifies this alert decision: retries and concurrent deliveries that decide the same
+        alert from the same stored state share it, so it is published once."""
+        severity = self.severity.value if self.severity else "none"
+        return "#".join(
+            (
+                self.facts.vpc_id,
+                f"v{self.decision.state.version}",
+                severity,
+                self.facts.option_set.option_set_id,
+                self.judgement.verdict.value,
+            )
+        )
 
     @property
     def state(self) -> VpcState:
@@ -78,8 +97,16 @@ def conclude(
     stored: VpcState | None,
     request: CheckRequest,
     now: str,
+    observed_at: str | None = None,
 ) -> VpcOutcome:
-    """Judge the canaries' evidence and decide the alert and the state to store."""
+    """Judge the canaries' evidence and decide the alert and the state to store.
+
+    `observed_at` is when the canaries were asked (defaults to `now`). Nothing is alerted nor
+    stored when the stored state comes from newer evidence (a check that probed before a change
+    but concluded after it), nor for a change in a VPC no canary watches (logged and counted;
+    the sweep's coverage report is where unwatched VPCs show).
+    """
+    observed_at = observed_at or now
     judgement = judge(facts.vpc_id, runs, dns_support=facts.dns_support)
     decision = decide(
         previous=stored,
@@ -89,8 +116,14 @@ def conclude(
         announce=request.announces_option_set,
         event_id=request.event_id,
         now=now,
+        observed_at=observed_at,
     )
-    return VpcOutcome(facts, judgement, decision)
+    skipped = None
+    if stored is not None and stored.is_newer_than(observed_at):
+        skipped = f"the stored state comes from newer evidence ({stored.observed_at})"
+    elif request.trigger == "change" and not runs:
+        skipped = "no canary watches this VPC: the change is logged and counted, not paged"
+    return VpcOutcome(facts, judgement, decision, skipped)
 
 
 def advise_rollback(outcome: VpcOutcome, known: Mapping[str, OptionSet | None]) -> Rollback:

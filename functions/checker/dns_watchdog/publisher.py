@@ -1,30 +1,81 @@
-"""Publishing alerts to SNS."""
+"""Publishing alerts to SNS, once per alert decision."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    BasePersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_sns import SNSClient
 
     from dns_watchdog.alerts import Alert
 
 # botocore's standard retry mode handles throttling and transient errors before we give up.
 SNS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# A decided alert is remembered as long as EventBridge may retry the event behind it (24 hours).
+PUBLISHED_TTL_S = 25 * 60 * 60
 
 
 class AlertPublishError(RuntimeError):
     """SNS did not take the alert even after retries; the invocation must fail and be retried."""
 
 
+def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    return {**response, "replayed": True} if isinstance(response, dict) else response
+
+
 class AlertPublisher:
-    def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
+    """Publishes alerts; with a persistence layer, each alert decision at most once.
+
+    The record of a published alert (Powertools idempotency, in the state table) lets a retry
+    whose state write failed, or a concurrent delivery that decided the same alert from the same
+    stored state, skip the page that already went out. A failed publish leaves no record, so the
+    retry publishes.
+    """
+
+    def __init__(
+        self,
+        topic_arn: str,
+        client: SNSClient | None = None,
+        *,
+        persistence: BasePersistenceLayer | None = None,
+    ) -> None:
         self._topic_arn = topic_arn
         self._sns = client or boto3.client("sns", config=SNS_CLIENT_CONFIG)
+        self._once = None
+        if persistence is not None:
+            config = IdempotencyConfig(
+                expires_after_seconds=PUBLISHED_TTL_S, response_hook=_replayed
+            )
+            self._once = idempotent_function(
+                data_keyword_argument="alert_key", persistence_store=persistence, config=config
+            )(self._publish_keyed)
+
+    def publish_once(self, alert: Alert, alert_key: str) -> str | None:
+        """Publish unless this alert decision was already published; return the message id,
+        or None when it was (or is being) published by an earlier or concurrent invocation."""
+        if self._once is None:
+            return self.publish(alert)
+        try:
+            outcome = self._once(alert_key=alert_key, alert=alert)
+        except IdempotencyAlreadyInProgressError:
+            return None
+        return None if outcome.get("replayed") else str(outcome["message_id"])
+
+    def _publish_keyed(self, alert_key: str, alert: Alert) -> dict[str, str]:
+        return {"message_id": self.publish(alert)}
 
     def publish(self, alert: Alert) -> str:
         """Publish the alert; return the SNS message id."""

@@ -15,6 +15,9 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+)
 from botocore.config import Config
 
 from dns_watchdog import constants as names
@@ -22,7 +25,7 @@ from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
 from dns_watchdog.invoker import CanaryInvoker
-from dns_watchdog.observability import metrics, tracer
+from dns_watchdog.observability import logger, metrics, tracer
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.state import StateStore
 
@@ -58,8 +61,25 @@ class Runtime:
         self.idempotency.register_lambda_context(context)
 
     def check_change_once(self, event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
-        """Check a CloudTrail change; a repeated `detail.eventID` gets the first summary."""
-        return self._check_change(event=event, request=request)
+        """Check a CloudTrail change; a repeated `detail.eventID` gets the first summary.
+
+        A duplicate delivery that arrives while the first is still being checked is a no-op
+        (not an error: the first delivery's outcome, or its failure and retry, stands).
+        """
+        try:
+            return self._check_change(event=event, request=request)
+        except IdempotencyAlreadyInProgressError:
+            metrics.add_metric(name=names.METRIC_DUPLICATE_EVENTS, unit=MetricUnit.Count, value=1)
+            logger.info(
+                "Duplicate delivery while the first is in progress",
+                extra={"event_id": request.event_id},
+            )
+            return {
+                "status": "in_progress",
+                "event_name": request.event_name,
+                "event_id": request.event_id,
+                "duplicate": True,
+            }
 
 
 def build_runtime(config: CheckerConfig) -> Runtime:
@@ -79,6 +99,15 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         ),
     )
     dynamodb = boto3.client("dynamodb")
+
+    # Event ids and published alerts are remembered in the state table (items whose `pk` starts
+    # with the function and method name, with an `expiration` TTL). A Powertools persistence
+    # layer takes the configuration of its first user, so each use gets its own.
+    def persistence() -> DynamoDBPersistenceLayer:
+        return DynamoDBPersistenceLayer(
+            table_name=config.state_table_name, key_attr="pk", boto3_client=dynamodb
+        )
+
     checker = Checker(
         config=config,
         vpcs=VpcDirectory(boto3.client("ec2")),
@@ -86,7 +115,9 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
         state=StateStore(config.state_table_name, dynamodb),
         publisher=AlertPublisher(
-            config.alert_topic_arn, boto3.client("sns", config=SNS_CLIENT_CONFIG)
+            config.alert_topic_arn,
+            boto3.client("sns", config=SNS_CLIENT_CONFIG),
+            persistence=persistence(),
         ),
     )
     check = traced.capture_method(checker.run)
@@ -97,14 +128,11 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         expires_after_seconds=IDEMPOTENCY_TTL_S,
         response_hook=_mark_replay,
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=config.state_table_name, key_attr="pk", boto3_client=dynamodb
-    )
 
     def check_change(event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
         return check(request)
 
     idempotent = idempotent_function(
-        data_keyword_argument="event", persistence_store=persistence, config=idempotency
+        data_keyword_argument="event", persistence_store=persistence(), config=idempotency
     )(check_change)
     return Runtime(config, check, idempotency, idempotent)

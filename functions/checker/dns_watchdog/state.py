@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from dns_watchdog.history import VpcState
 from dns_watchdog.models import Verdict
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+class StateConflict(RuntimeError):
+    """Another check wrote the VPC's state between this check's read and its write."""
 
 
 def state_key(vpc_id: str) -> str:
@@ -51,11 +56,36 @@ class StateStore:
             unverified_alerted_for=plain.get("unverified_alerted_for"),
             last_good_option_set_id=plain.get("last_good_option_set_id"),
             last_good_verified_at=plain.get("last_good_verified_at"),
+            observed_at=plain.get("observed_at"),
+            # Items written before versions existed count as version 0.
+            version=int(plain.get("version", 0)),
         )
 
-    def put(self, state: VpcState) -> None:
-        fields = asdict(state)
-        fields["verdict"] = state.verdict.value
-        item = {"pk": _serializer.serialize(state_key(state.vpc_id))}
+    def put(self, state: VpcState) -> VpcState:
+        """Store `state` if the item is still at `state.version`; return it as stored.
+
+        Raises StateConflict when another check wrote the item since it was read.
+        """
+        stored = replace(state, version=state.version + 1)
+        fields = asdict(stored)
+        fields["verdict"] = stored.verdict.value
+        item = {"pk": _serializer.serialize(state_key(stored.vpc_id))}
         item.update({key: _serializer.serialize(value) for key, value in fields.items()})
-        self._dynamodb.put_item(TableName=self._table_name, Item=item)
+        try:
+            # Version 0: the item does not exist yet, or was written before versions existed.
+            self._dynamodb.put_item(
+                TableName=self._table_name,
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR attribute_not_exists(version) OR version = :read"
+                ),
+                ExpressionAttributeValues={":read": {"N": str(state.version)}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise StateConflict(
+                    f"the state of {state.vpc_id} changed since it was read (version "
+                    f"{state.version})"
+                ) from exc
+            raise
+        return stored
