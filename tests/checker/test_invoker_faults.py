@@ -291,6 +291,17 @@ def test_deeply_nested_crash_report_is_that_canarys_error(
     assert run.detail.startswith("it crashed (Unhandled): ")
 
 
+def test_a_crash_report_with_odd_fields_is_clipped(lambda_client: Any, stub: Stubber) -> None:
+    nested: object = []
+    for _ in range(900):  # parses, but printing it would recurse almost as deep
+        nested = [nested]
+    body = json.dumps({"errorType": nested, "errorMessage": "m" * 500_000}).encode()
+    run = _invoke_body(stub, lambda_client, body, "Unhandled")
+    assert run.status == "error"
+    assert run.detail.startswith("it crashed (Unhandled): unknown error: mmmm")
+    assert len(run.detail) < 1100
+
+
 @pytest.mark.parametrize(
     ("body", "detail"),
     [

@@ -60,6 +60,8 @@ SANDBOX_TIMEOUT = "Sandbox.Timedout"
 INVALID_PLAN_ERROR = "InvalidProbePlan"
 MAX_ANSWER_BYTES = 1024 * 1024
 _MAX_MESSAGE_CHARS = 200
+# A canary's own error message (an invalid plan names the field and may quote a long regex).
+_MAX_CANARY_MESSAGE_CHARS = 1000
 
 # Invoke errors raised when Lambda cannot attach a function to its VPC, with what each means for
 # every Lambda function placed in the same subnets and security groups.
@@ -395,6 +397,7 @@ def _classify_error(
 ) -> CanaryRun:
     """FunctionError: a timeout (itself evidence of hanging DNS), a rejected plan, or a crash."""
     error_type, message = _error_fields(document, text)
+    function_error = _clip(function_error)
     if error_type == SANDBOX_TIMEOUT or TIMEOUT_MARKER in message:
         detail = message or error_type
         return CanaryRun(function_arn, "timed_out", detail=detail, attempts=attempts)
@@ -409,8 +412,14 @@ def _classify_error(
 
 
 def _error_fields(document: object, text: str) -> tuple[str, str]:
+    """errorType and errorMessage, clipped; anything but strings there counts as absent."""
     if isinstance(document, dict):
-        return str(document.get("errorType") or ""), str(document.get("errorMessage") or "")
+        error_type = document.get("errorType")
+        message = document.get("errorMessage")
+        return (
+            _clip(error_type) if isinstance(error_type, str) else "",
+            _clip(message, _MAX_CANARY_MESSAGE_CHARS) if isinstance(message, str) else "",
+        )
     return "", _clip(text)
 
 
