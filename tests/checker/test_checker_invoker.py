@@ -177,8 +177,9 @@ def test_missing_function_is_gone(lambda_client: Any, stub: Stubber) -> None:
 
 
 def test_other_aws_failures_raise(lambda_client: Any, stub: Stubber) -> None:
-    stub.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
-    with pytest.raises(ClientError, match="AccessDeniedException"):
+    # The checker's own credentials are unusable: every call would fail alike.
+    stub.add_client_error("invoke", "UnrecognizedClientException", http_status_code=403)
+    with pytest.raises(ClientError, match="UnrecognizedClientException"):
         _invoker(lambda_client).invoke(ARN, PAYLOAD)
 
 

@@ -1,14 +1,50 @@
-"""Invoking canaries: throttling retries, error payloads, and refreshing stale canaries."""
+"""Invoking canaries: throttling retries, error payloads, and refreshing stale canaries.
+
+One canary's failure is that canary's evidence, never the run's crash, so every other VPC and
+canary is still judged and alerted on:
+
+- Lambda Invoke errors about the canary's VPC placement (ENI limit, no free address in the
+  subnet, a deleted subnet or security group, EC2 throttling or errors while attaching the
+  function) become a `placement_error` run: new execution environments of every Lambda with that
+  placement fail the same way, which is news about the VPC path on-call must hear;
+- every other Invoke error code (known today or added later), transport errors (no connection,
+  connection closed, read timeout) and malformed, oversized or hostile answers become an `error`
+  run naming the cause; throttling is retried first, with backoff;
+- a refresh that cannot happen (the canary was deleted meanwhile, its variables cannot be
+  decrypted, its configuration changed in between, any other AWS or transport error) returns
+  the reason, and never rewrites variables it could not read.
+
+What raises: only errors that say the checker's own credentials are unusable
+(`CHECKER_CREDENTIAL_ERRORS`: unknown or expired keys, bad signatures, clock skew) and
+programming errors (botocore parameter validation, missing credentials). Those fail every call
+alike, so the run would judge nothing; raising lets EventBridge retry the event and keeps it in
+the dead-letter queue. `AccessDeniedException` on one function is that canary's error (the
+checker's policy may rightly not cover a function that merely carries the tag); when every
+canary of a run failed on the checker's side (denied, or Lambda unreachable),
+`whole_run_blinded` says so, for the caller to raise.
+
+Answers are read up to `MAX_ANSWER_BYTES` (1 MiB). The contract's largest answer (50 probes,
+each asked of 4 configured servers and the Amazon resolver: 300 lookups with 8 answers each) is
+about 160 KB, so 1 MiB leaves room for long TXT answers while keeping a hostile or broken
+function from making the checker hold Lambda's full 6 MB per canary, times
+MAX_CONCURRENT_INVOCATIONS canaries at once.
+"""
 
 from __future__ import annotations
 
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError, ReadTimeoutError, WaiterError
+from botocore.exceptions import (
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    WaiterError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pydantic import ValidationError
 
 from dns_watchdog.constants import OPTION_SET_ENV_VAR
@@ -16,10 +52,91 @@ from dns_watchdog.models import CanaryFindings, CanaryRun, RunStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
 
 TIMEOUT_MARKER = "Task timed out after"
 SANDBOX_TIMEOUT = "Sandbox.Timedout"
 INVALID_PLAN_ERROR = "InvalidProbePlan"
+MAX_ANSWER_BYTES = 1024 * 1024
+_MAX_MESSAGE_CHARS = 200
+# A canary's own error message (an invalid plan names the field and may quote a long regex).
+_MAX_CANARY_MESSAGE_CHARS = 1000
+
+# Invoke errors raised when Lambda cannot attach a function to its VPC, with what each means for
+# every Lambda function placed in the same subnets and security groups.
+PLACEMENT_ERRORS: dict[str, str] = {
+    "ENILimitReachedException": (
+        "the account's network interface quota in this region is used up, so no new "
+        "execution environments of VPC-attached Lambdas can start"
+    ),
+    "SubnetIPAddressLimitReachedException": (
+        "its subnets have no free IP addresses, so no new execution environments of Lambdas "
+        "in those subnets can start"
+    ),
+    "InvalidSubnetIDException": (
+        "one of its subnets no longer exists or is invalid, so new execution environments of "
+        "Lambdas configured with it cannot start"
+    ),
+    "InvalidSecurityGroupIDException": (
+        "one of its security groups no longer exists or is invalid, so new execution "
+        "environments of Lambdas configured with it cannot start"
+    ),
+    "EC2ThrottledException": (
+        "EC2 throttled Lambda's network interface calls, so new execution environments of "
+        "VPC-attached Lambdas may fail to start until it eases"
+    ),
+    "EC2UnexpectedException": (
+        "EC2 failed while Lambda set up the network interface, so new execution environments "
+        "of VPC-attached Lambdas may fail to start"
+    ),
+    "EC2AccessDeniedException": (
+        "Lambda may not manage network interfaces for it (execution role without EC2 "
+        "network interface permissions), so new execution environments cannot start"
+    ),
+}
+
+# Errors that say the checker's own credentials are unusable: every call fails alike.
+CHECKER_CREDENTIAL_ERRORS = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "MissingAuthenticationTokenException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidAccessKeyId",
+    }
+)
+ACCESS_DENIED = "AccessDeniedException"
+# Transport failures: the checker could not talk to Lambda (the canary's state is unknown).
+_TRANSPORT_ERRORS = (HTTPClientError, BotocoreConnectionError, IncompleteReadError)
+_UNREACHABLE_CODES = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError", "SSLError"}
+)
+
+# `refresh`'s reason when the canary was deleted after its stale answer: the caller should count
+# the canary as gone, not as stale.
+REFRESH_GONE = "the function no longer exists (deleted since its stale answer)"
+
+
+def whole_run_blinded(runs: Iterable[CanaryRun]) -> str | None:
+    """Why the run judged nothing, when every canary failed on the checker's side; else None.
+
+    Denied Invoke calls and an unreachable Lambda endpoint say nothing about any VPC; when they
+    are all a run has, the checker's role or network is broken and the run should raise.
+    """
+    codes = [run.error_code for run in runs]
+    if codes and all(code == ACCESS_DENIED or code in _UNREACHABLE_CODES for code in codes):
+        causes = ", ".join(sorted(set(codes)))
+        return (
+            f"every canary invocation failed on the checker's side ({causes}): "
+            "check the checker's IAM policy and its network path to Lambda"
+        )
+    return None
 
 
 class CanaryInvoker:
@@ -55,48 +172,63 @@ class CanaryInvoker:
                 response = self._lambda.invoke(
                     FunctionName=function_arn, InvocationType="RequestResponse", Payload=body
                 )
+                stream = response["Payload"]
+                try:
+                    raw = stream.read(MAX_ANSWER_BYTES + 1)
+                finally:
+                    stream.close()
             except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if code == "ResourceNotFoundException":
-                    return CanaryRun(function_arn, "gone", detail="function no longer exists")
-                if code == "TooManyRequestsException":
-                    if attempt < self._max_attempts:
-                        self._sleep(self._backoff(attempt))
-                        continue
-                    return CanaryRun(
-                        function_arn,
-                        "error",
-                        detail=f"throttled by Lambda (TooManyRequestsException) {attempt} times",
-                        attempts=attempt,
-                    )
-                raise
-            except ReadTimeoutError:
+                code, message = _error_of(exc)
+                if code in CHECKER_CREDENTIAL_ERRORS:
+                    raise
+                if code == "TooManyRequestsException" and attempt < self._max_attempts:
+                    self._sleep(self._backoff(attempt))
+                    continue
+                return _invoke_failure(function_arn, code, message, attempt)
+            except _TRANSPORT_ERRORS as exc:
+                return _transport_failure(function_arn, exc, attempt)
+            if len(raw) > MAX_ANSWER_BYTES:
                 return CanaryRun(
-                    function_arn, "error", detail="no response to Invoke in time", attempts=attempt
+                    function_arn,
+                    "error",
+                    detail=(
+                        f"its answer is larger than {MAX_ANSWER_BYTES:,} bytes, far more than a "
+                        "canary's findings can be; not read further"
+                    ),
+                    attempts=attempt,
                 )
-            raw = response["Payload"].read()
             return _classify(function_arn, response.get("FunctionError"), raw, attempt)
         raise AssertionError("unreachable: the loop returns on its last attempt")
 
     def refresh(self, function_arn: str, option_set_id: str, refresh_expiry: float) -> str | None:
         """Make the canary start fresh execution environments; return why not, or None.
 
-        Setting WATCHDOG_OPTION_SET (merged into the existing variables) is a configuration
+        Setting WATCHDOG_OPTION_SET (merged into its current variables) is a configuration
         change, so later invocations run in new environments that read the current option set.
+        The update carries the RevisionId that was read, so a change made in between is kept
+        (the update fails instead), and variables the checker cannot decrypt are never
+        rewritten. A canary deleted meanwhile gives REFRESH_GONE.
         """
         if self._clock() >= refresh_expiry:
             return "no refresh budget left to refresh it"
-        current = self._lambda.get_function_configuration(FunctionName=function_arn)
-        variables = dict(current.get("Environment", {}).get("Variables", {}))
-        variables[OPTION_SET_ENV_VAR] = option_set_id
         try:
-            self._lambda.update_function_configuration(
-                FunctionName=function_arn, Environment={"Variables": variables}
-            )
+            return self._update_and_wait(function_arn, option_set_id, refresh_expiry)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ResourceConflictException":
-                return "another update of its configuration is in progress"
-            raise
+            code, message = _error_of(exc)
+            if code in CHECKER_CREDENTIAL_ERRORS:
+                raise
+            return _refresh_failure(code, message)
+        except _TRANSPORT_ERRORS as exc:
+            return f"Lambda could not be reached ({type(exc).__name__}): {_clip(str(exc))}"
+
+    def _update_and_wait(
+        self, function_arn: str, option_set_id: str, refresh_expiry: float
+    ) -> str | None:
+        current = self._lambda.get_function_configuration(FunctionName=function_arn)
+        reason, update = _merged_update(current, option_set_id)
+        if reason is not None:
+            return reason
+        self._lambda.update_function_configuration(FunctionName=function_arn, **update)
         remaining = refresh_expiry - self._clock()
         delay = 1  # the waiter's smallest delay
         attempts = max(1, int(remaining // delay))
@@ -106,6 +238,10 @@ class CanaryInvoker:
                 WaiterConfig={"Delay": delay, "MaxAttempts": attempts},
             )
         except WaiterError as exc:
+            # An error response (e.g. the function was deleted meanwhile) ends the wait too.
+            error = exc.last_response.get("Error", {}) if exc.last_response else {}
+            if error.get("Code"):
+                return _refresh_failure(str(error["Code"]), _clip(str(error.get("Message") or "")))
             return f"its configuration update did not finish in time: {exc}"
         return None
 
@@ -114,16 +250,103 @@ class CanaryInvoker:
         return self._jitter(0.0, ceiling)
 
 
+def _error_of(exc: ClientError) -> tuple[str, str]:
+    error = exc.response.get("Error", {})
+    return str(error.get("Code") or "Unknown"), _clip(str(error.get("Message") or ""))
+
+
+def _invoke_failure(function_arn: str, code: str, message: str, attempts: int) -> CanaryRun:
+    said = f": {message}" if message else ""
+    if code == "ResourceNotFoundException":
+        return CanaryRun(
+            function_arn, "gone", detail="function no longer exists", attempts=attempts
+        )
+    if code == "TooManyRequestsException":
+        return CanaryRun(
+            function_arn,
+            "error",
+            detail=f"throttled by Lambda (TooManyRequestsException) {attempts} times",
+            attempts=attempts,
+            error_code=code,
+        )
+    if code in PLACEMENT_ERRORS:
+        return CanaryRun(
+            function_arn,
+            "placement_error",
+            detail=(
+                f"Lambda cannot attach the canary to its VPC ({code}): {PLACEMENT_ERRORS[code]}"
+                f"{said}"
+            ),
+            attempts=attempts,
+            error_code=code,
+        )
+    hint = ""
+    if code == ACCESS_DENIED:
+        hint = " (the checker may not invoke this function: see its IAM policy)"
+    return CanaryRun(
+        function_arn,
+        "error",
+        detail=f"Invoke failed ({code}){said}{hint}",
+        attempts=attempts,
+        error_code=code,
+    )
+
+
+def _transport_failure(function_arn: str, exc: Exception, attempts: int) -> CanaryRun:
+    name = type(exc).__name__
+    if name == "ReadTimeoutError":
+        detail = "no response to Invoke in time (ReadTimeoutError)"
+    else:
+        detail = f"Lambda could not be reached ({name}): {_clip(str(exc))}"
+    return CanaryRun(function_arn, "error", detail=detail, attempts=attempts, error_code=name)
+
+
+def _merged_update(
+    current: FunctionConfigurationResponseTypeDef, option_set_id: str
+) -> tuple[str | None, dict[str, Any]]:
+    """The UpdateFunctionConfiguration arguments, or why the variables must not be touched."""
+    environment = current.get("Environment", {})
+    error = environment.get("Error")
+    if error:
+        code = error.get("ErrorCode") or "Unknown"
+        message = _clip(error.get("Message") or "")
+        return (
+            f"its environment variables cannot be read ({code}: {message}); "
+            "they were left untouched",
+            {},
+        )
+    variables = dict(environment.get("Variables", {}))
+    variables[OPTION_SET_ENV_VAR] = option_set_id
+    update: dict[str, Any] = {"Environment": {"Variables": variables}}
+    if current.get("RevisionId"):
+        update["RevisionId"] = current["RevisionId"]
+    return None, update
+
+
+def _refresh_failure(code: str, message: str) -> str:
+    if code == "ResourceNotFoundException":
+        return REFRESH_GONE
+    if code == "ResourceConflictException":
+        return "another update of its configuration is in progress"
+    if code == "PreconditionFailedException":
+        return (
+            "its configuration changed while the checker was updating it "
+            "(PreconditionFailedException); that change was kept"
+        )
+    return f"Lambda refused to update it ({code}: {message})"
+
+
 def _classify(
     function_arn: str, function_error: str | None, raw: bytes, attempts: int
 ) -> CanaryRun:
     text = raw.decode("utf-8", errors="replace")
-    try:
-        document: object = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        document = None
+    document, problem = _parse(text)
     if function_error:
         return _classify_error(function_arn, function_error, document, text, attempts)
+    if problem:
+        return CanaryRun(
+            function_arn, "error", detail=f"malformed findings: {problem}", attempts=attempts
+        )
     if not isinstance(document, dict):
         return CanaryRun(
             function_arn,
@@ -134,16 +357,38 @@ def _classify(
     try:
         findings = CanaryFindings.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
         return CanaryRun(
             function_arn,
             "error",
-            detail=f"malformed findings: {where}: {first['msg']}",
+            detail=f"malformed findings: {_validation_problem(exc)}",
             attempts=attempts,
         )
     status: RunStatus = "stale" if findings.stale else "findings"
     return CanaryRun(function_arn, status, findings=findings, attempts=attempts)
+
+
+def _parse(text: str) -> tuple[object, str]:
+    """The JSON document, or why there is none (never raises: the text is untrusted)."""
+    if not text:
+        return None, ""
+    try:
+        return json.loads(text), ""
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply)"
+    except ValueError:  # JSONDecodeError, or an integer too long to convert
+        return None, f"not a JSON object: {_clip(text)!r}"
+
+
+def _validation_problem(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    context = first.get("ctx") or {}
+    if first["type"] == "too_long" and "actual_length" in context:
+        return (
+            f"{where}: {context['actual_length']} entries, more than the "
+            f"{context['max_length']} the canary contract allows"
+        )
+    return f"{where}: {first['msg']}"
 
 
 def _classify_error(
@@ -151,6 +396,7 @@ def _classify_error(
 ) -> CanaryRun:
     """FunctionError: a timeout (itself evidence of hanging DNS), a rejected plan, or a crash."""
     error_type, message = _error_fields(document, text)
+    function_error = _clip(function_error)
     if error_type == SANDBOX_TIMEOUT or TIMEOUT_MARKER in message:
         detail = message or error_type
         return CanaryRun(function_arn, "timed_out", detail=detail, attempts=attempts)
@@ -165,10 +411,16 @@ def _classify_error(
 
 
 def _error_fields(document: object, text: str) -> tuple[str, str]:
+    """errorType and errorMessage, clipped; anything but strings there counts as absent."""
     if isinstance(document, dict):
-        return str(document.get("errorType") or ""), str(document.get("errorMessage") or "")
+        error_type = document.get("errorType")
+        message = document.get("errorMessage")
+        return (
+            _clip(error_type) if isinstance(error_type, str) else "",
+            _clip(message, _MAX_CANARY_MESSAGE_CHARS) if isinstance(message, str) else "",
+        )
     return "", _clip(text)
 
 
-def _clip(text: str, limit: int = 200) -> str:
+def _clip(text: str, limit: int = _MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."

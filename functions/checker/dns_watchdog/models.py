@@ -1,12 +1,72 @@
-"""Shared vocabulary: verdicts, alert severities, and canary findings as the checker reads them."""
+"""Shared vocabulary: verdicts, alert severities, and canary findings as the checker reads them.
+
+A canary's answer is untrusted input (any function carrying the canary tag is invoked), so the
+findings models bound everything a canary could inflate:
+
+- lists the canary contract bounds (`probes`, `direct`, `failed_names`, the resolv.conf server
+  lists) are rejected beyond the contract's maximum: such an answer is not a canary's;
+- identifiers (names, servers, record types, outcomes, codes) are rejected beyond their
+  longest legitimate form (a DNS name is at most 253 characters);
+- free text (details, summaries, causes, problems, answers) is clipped, with the clipping said
+  (a trailing "…", or "(and N more)" as a list's last entry): a genuine canary with a long
+  story still counts, and nothing it sends can blow up an alert;
+- latencies are finite, non-negative and at most Lambda's 15-minute limit, so they can be
+  written to EMF (JSON has no NaN or Infinity).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+# The canary contract: a plan has 1 to 50 probes; each name is asked directly of every
+# configured server (EC2 allows 4 per option set) and the Amazon resolver: 5 per name, plus one
+# spare for a resolver the contract may add.
+MAX_PROBES = 50
+MAX_DIRECT_PER_PROBE = 6
+MAX_DIRECT = MAX_PROBES * MAX_DIRECT_PER_PROBE
+# resolv.conf server lists (glibc reads 3 nameservers, EC2 hands out 4); generous, not exact.
+MAX_SERVERS_LISTED = 16
+MAX_DNS_NAME_CHARS = 253
+MAX_IDENTIFIER_CHARS = 64
+MAX_TEXT_CHARS = 1024
+MAX_SUMMARY_CHARS = 4096
+MAX_ANSWER_CHARS = 512
+MAX_ANSWERS = 32
+MAX_TEXT_ITEMS = 20
+# No Lambda runs longer than 15 minutes, so no latency it measures can exceed this.
+MAX_ELAPSED_MS = 900_000.0
+
+
+def _clip_text(limit: int) -> AfterValidator:
+    def clip(text: str) -> str:
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    return AfterValidator(clip)
+
+
+def _clip_items(limit: int) -> BeforeValidator:
+    """Keep the first `limit` entries, and say how many were left out (before item parsing)."""
+
+    def clip(value: Any) -> Any:
+        if isinstance(value, list) and len(value) > limit:
+            return [*value[:limit], f"(and {len(value) - limit} more)"]
+        return value
+
+    return BeforeValidator(clip)
+
+
+Text = Annotated[str, _clip_text(MAX_TEXT_CHARS)]
+Summary = Annotated[str, _clip_text(MAX_SUMMARY_CHARS)]
+TextList = Annotated[list[Text], _clip_items(MAX_TEXT_ITEMS)]
+AnswerList = Annotated[list[Annotated[str, _clip_text(MAX_ANSWER_CHARS)]], _clip_items(MAX_ANSWERS)]
+DnsName = Annotated[str, Field(max_length=MAX_DNS_NAME_CHARS)]
+Identifier = Annotated[str, Field(max_length=MAX_IDENTIFIER_CHARS)]
+ServerList = Annotated[list[Identifier], Field(max_length=MAX_SERVERS_LISTED)]
+ElapsedMs = Annotated[float, Field(ge=0, le=MAX_ELAPSED_MS, allow_inf_nan=False)]
 
 
 class Verdict(StrEnum):
@@ -32,16 +92,16 @@ class ProbeResult(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    name: str
-    type: str = "A"
-    server: str = ""
-    role: str = ""
+    name: DnsName
+    type: Identifier = "A"
+    server: Identifier = ""
+    role: Identifier = ""
     ok: bool
-    outcome: str
-    rcode: str | None = None
-    answers: list[str] = Field(default_factory=list)
-    elapsed_ms: float | None = None
-    detail: str = ""
+    outcome: Identifier
+    rcode: Identifier | None = None
+    answers: AnswerList = Field(default_factory=list)
+    elapsed_ms: ElapsedMs | None = None
+    detail: Text = ""
 
 
 class Diagnosis(BaseModel):
@@ -49,12 +109,14 @@ class Diagnosis(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    code: str
+    code: Identifier
     severity: Verdict
-    failing_hop: str | None = None
-    summary: str = ""
-    likely_causes: list[str] = Field(default_factory=list)
-    failed_names: list[str] = Field(default_factory=list)
+    failing_hop: Identifier | None = None
+    summary: Summary = ""
+    likely_causes: TextList = Field(default_factory=list)
+    failed_names: Annotated[list[DnsName], Field(max_length=MAX_PROBES)] = Field(
+        default_factory=list
+    )
     # False when the evidence clears the option set (for example a zone broken at every
     # resolver): then no rollback is advised. None from canaries that do not say.
     option_set_at_fault: bool | None = None
@@ -66,9 +128,9 @@ class ResolvConfView(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     found: bool = True
-    nameservers: list[str] = Field(default_factory=list)
-    configured_nameservers: list[str] = Field(default_factory=list)
-    problems: list[str] = Field(default_factory=list)
+    nameservers: ServerList = Field(default_factory=list)
+    configured_nameservers: ServerList = Field(default_factory=list)
+    problems: TextList = Field(default_factory=list)
 
 
 class CanaryFindings(BaseModel):
@@ -78,15 +140,26 @@ class CanaryFindings(BaseModel):
 
     ok: bool
     stale: bool
-    probes: list[ProbeResult]
-    direct: list[ProbeResult] = Field(default_factory=list)
+    probes: Annotated[list[ProbeResult], Field(max_length=MAX_PROBES)]
+    direct: Annotated[list[ProbeResult], Field(max_length=MAX_DIRECT)] = Field(default_factory=list)
     diagnosis: Diagnosis
     resolv_conf: ResolvConfView | None = None
-    expected_nameservers: list[str] | None = None
-    elapsed_ms: float | None = None
+    expected_nameservers: ServerList | None = None
+    elapsed_ms: ElapsedMs | None = None
 
 
-RunStatus = Literal["findings", "timed_out", "error", "invalid_plan", "gone", "stale"]
+# What became of one canary's invocation:
+# - findings: it answered with valid findings; stale: with findings from an older option set;
+# - timed_out: it hung past its Lambda timeout (itself evidence of hanging DNS);
+# - invalid_plan: it rejected the checker's probe plan (a configuration error);
+# - placement_error: Lambda could not start it in its VPC (ENI limit, no free IP address in
+#   the subnet, deleted subnet or security group, EC2 errors): new execution environments of
+#   every Lambda with that placement fail the same way, so this is evidence about the VPC path;
+# - error: any other failure (an Invoke error, a crash, a malformed or oversized answer);
+# - gone: the function no longer exists.
+RunStatus = Literal[
+    "findings", "timed_out", "error", "invalid_plan", "placement_error", "gone", "stale"
+]
 
 
 @dataclass(frozen=True)
@@ -99,6 +172,8 @@ class CanaryRun:
     detail: str = ""
     attempts: int = 1
     refreshed: bool = False
+    # The AWS error code (or botocore exception name) behind an "error" / "placement_error".
+    error_code: str = ""
 
     @property
     def name(self) -> str:
