@@ -30,6 +30,8 @@ CHECKER_PURE = (
     "outcome",
     "alerts",
     "config",
+    "errors",
+    "constants",
 )
 # The only checker modules allowed to import boto3 / botocore (and the wiring that builds them).
 CHECKER_ADAPTERS = {

@@ -92,10 +92,10 @@ class CanaryRouter:
         self.calls.append((name, payload))
         queued = self.fail_next.get(name)
         if queued:
-            return _error(queued.pop(0), 429)
+            return error_response(queued.pop(0), 429)
         behaviour = self.canaries.get(name)
         if behaviour is None:
-            return _error("ResourceNotFoundException", 404)
+            return error_response("ResourceNotFoundException", 404)
         function_error, document = behaviour(payload, _environment(name))
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         parsed: dict[str, Any] = {
@@ -111,7 +111,7 @@ class CanaryRouter:
         return [payload for called, payload in self.calls if called == name]
 
 
-def _error(code: str, status: int) -> tuple[_HttpResponse, dict[str, Any]]:
+def error_response(code: str, status: int) -> tuple[_HttpResponse, dict[str, Any]]:
     return _HttpResponse(status), {
         "Error": {"Code": code, "Message": f"{code} (test)"},
         "ResponseMetadata": {"HTTPStatusCode": status},

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ClientError
 
+from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.vpc import DEFAULT_OPTION_SET, NO_OPTIONS, OptionSet, VpcFacts, vpc_facts
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class VpcDirectory:
         except ClientError as exc:
             if _code(exc).startswith("InvalidDhcpOption"):
                 return None
-            raise
+            raise AwsCallFailed(f"could not describe option set {option_set_id}: {exc}") from exc
         if not found:
             return None
         settings: dict[str, list[str]] = {}

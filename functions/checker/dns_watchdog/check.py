@@ -11,19 +11,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from botocore.exceptions import BotoCoreError, ClientError
 
 from dns_watchdog import constants as names
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.config import CheckerConfig
-from dns_watchdog.invoker import CanaryInvoker
+from dns_watchdog.errors import AwsCallFailed
+from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.outcome import VpcOutcome, conclude
-from dns_watchdog.publisher import AlertPublisher, AlertPublishError
+from dns_watchdog.publisher import AlertPublisher
 from dns_watchdog.request import CheckRequest
 from dns_watchdog.state import StateConflict, StateStore
 from dns_watchdog.vpc import VpcFacts
@@ -121,7 +121,7 @@ class Checker:
                 results.append(
                     self._conclude(request, plan.facts, runs.get(vpc_id, []), observed_at)
                 )
-            except (AlertPublishError, StateConflict, ClientError, BotoCoreError) as exc:
+            except (AwsCallFailed, StateConflict) as exc:
                 logger.exception("VPC not concluded", extra={"vpc_id": vpc_id})
                 results.append({"vpc_id": vpc_id, "status": "error", "error": str(exc)})
                 failures.append(f"{vpc_id}: {exc}")
@@ -206,8 +206,12 @@ class Checker:
                 pool.submit(self._run_canary, arn, plans[vpc_id].facts, refresh_expiry)
                 for vpc_id, arn in jobs
             ]
-            # result() re-raises AWS failures from the worker threads.
+            # result() re-raises what the invoker raises: the checker's own credentials failing.
             outcomes = [future.result() for future in futures]
+        blind = whole_run_blinded(outcomes)
+        if blind:
+            # Nothing could be judged: fail, so the event is retried and kept by the DLQ.
+            raise CheckIncomplete(blind)
         runs: dict[str, list[CanaryRun]] = {}
         for (vpc_id, _), run in zip(jobs, outcomes, strict=True):
             runs.setdefault(vpc_id, []).append(run)
@@ -228,6 +232,8 @@ class Checker:
         if run.status != "stale":
             return run
         reason = self._invoker.refresh(arn, facts.option_set.option_set_id, refresh_expiry)
+        if reason == REFRESH_GONE:
+            return replace(run, status="gone", detail=reason)
         if reason is not None:
             return replace(run, detail=f"could not refresh it: {reason}")
         if self._monotonic() >= refresh_expiry:

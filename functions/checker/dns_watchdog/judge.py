@@ -148,6 +148,24 @@ def _synthetic_diagnosis(run: CanaryRun) -> Diagnosis:
                 "the canary's configuration update is still in progress",
             ],
         )
+    if run.status == "placement_error":
+        return Diagnosis(
+            code="CANARY_PLACEMENT_FAILED",
+            severity=Verdict.DEGRADED,
+            failing_hop="vpc_placement",
+            summary=(
+                f"Lambda cannot start the canary {run.name} in its VPC: {run.detail}. New "
+                "execution environments of Lambda functions in the same subnets and security "
+                "groups fail the same way; DNS could not be checked from there."
+            ),
+            likely_causes=[
+                "network interface quota used up (ENILimitReachedException)",
+                "no free IP addresses in the function's subnets",
+                "a subnet or security group of the function was deleted",
+                "EC2 throttling or errors while Lambda attaches network interfaces",
+            ],
+            option_set_at_fault=False,
+        )
     if run.status == "gone":
         return Diagnosis(
             code="CANARY_GONE",

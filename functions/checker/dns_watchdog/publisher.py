@@ -16,6 +16,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dns_watchdog.errors import AwsCallFailed
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_sns import SNSClient
@@ -28,7 +30,7 @@ SNS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 PUBLISHED_TTL_S = 25 * 60 * 60
 
 
-class AlertPublishError(RuntimeError):
+class AlertPublishError(AwsCallFailed):
     """SNS did not take the alert even after retries; the invocation must fail and be retried."""
 
 
@@ -55,12 +57,15 @@ class AlertPublisher:
         self._topic_arn = topic_arn
         self._sns = client or boto3.client("sns", config=SNS_CLIENT_CONFIG)
         self._once = None
+        # Registered with the Lambda context by the runtime, like the change events' config.
+        self.idempotency = IdempotencyConfig(
+            expires_after_seconds=PUBLISHED_TTL_S, response_hook=_replayed
+        )
         if persistence is not None:
-            config = IdempotencyConfig(
-                expires_after_seconds=PUBLISHED_TTL_S, response_hook=_replayed
-            )
             self._once = idempotent_function(
-                data_keyword_argument="alert_key", persistence_store=persistence, config=config
+                data_keyword_argument="alert_key",
+                persistence_store=persistence,
+                config=self.idempotency,
             )(self._publish_keyed)
 
     def publish_once(self, alert: Alert, alert_key: str) -> str | None:

@@ -54,11 +54,13 @@ def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
 class Runtime:
     config: CheckerConfig
     check: Callable[[CheckRequest], dict[str, Any]]
-    idempotency: IdempotencyConfig
+    # Event ids and published alerts: both need the remaining time to expire in-progress records.
+    idempotency: tuple[IdempotencyConfig, ...]
     _check_change: Callable[..., dict[str, Any]]
 
     def register_context(self, context: LambdaContext) -> None:
-        self.idempotency.register_lambda_context(context)
+        for config in self.idempotency:
+            config.register_lambda_context(context)
 
     def check_change_once(self, event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
         """Check a CloudTrail change; a repeated `detail.eventID` gets the first summary.
@@ -108,17 +110,18 @@ def build_runtime(config: CheckerConfig) -> Runtime:
             table_name=config.state_table_name, key_attr="pk", boto3_client=dynamodb
         )
 
+    publisher = AlertPublisher(
+        config.alert_topic_arn,
+        boto3.client("sns", config=SNS_CLIENT_CONFIG),
+        persistence=persistence(),
+    )
     checker = Checker(
         config=config,
         vpcs=VpcDirectory(boto3.client("ec2")),
         canaries=CanaryDirectory(client=boto3.client("resourcegroupstaggingapi")),
         invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
         state=StateStore(config.state_table_name, dynamodb),
-        publisher=AlertPublisher(
-            config.alert_topic_arn,
-            boto3.client("sns", config=SNS_CLIENT_CONFIG),
-            persistence=persistence(),
-        ),
+        publisher=publisher,
     )
     check = traced.capture_method(checker.run)
 
@@ -135,4 +138,4 @@ def build_runtime(config: CheckerConfig) -> Runtime:
     idempotent = idempotent_function(
         data_keyword_argument="event", persistence_store=persistence(), config=idempotency
     )(check_change)
-    return Runtime(config, check, idempotency, idempotent)
+    return Runtime(config, check, (idempotency, publisher.idempotency), idempotent)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.history import VpcState
 from dns_watchdog.models import Verdict
 
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+class StateStoreError(AwsCallFailed):
+    """DynamoDB did not read or write the VPC's state."""
 
 
 class StateConflict(RuntimeError):
@@ -35,11 +40,14 @@ class StateStore:
         self._dynamodb = client or boto3.client("dynamodb")
 
     def get(self, vpc_id: str) -> VpcState | None:
-        response = self._dynamodb.get_item(
-            TableName=self._table_name,
-            Key={"pk": {"S": state_key(vpc_id)}},
-            ConsistentRead=True,
-        )
+        try:
+            response = self._dynamodb.get_item(
+                TableName=self._table_name,
+                Key={"pk": {"S": state_key(vpc_id)}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StateStoreError(f"could not read the state of {vpc_id}: {exc}") from exc
         item = response.get("Item")
         if not item:
             return None
@@ -87,5 +95,7 @@ class StateStore:
                     f"the state of {state.vpc_id} changed since it was read (version "
                     f"{state.version})"
                 ) from exc
-            raise
+            raise StateStoreError(f"could not store the state of {state.vpc_id}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StateStoreError(f"could not store the state of {state.vpc_id}: {exc}") from exc
         return stored
