@@ -148,20 +148,32 @@ def cloudtrail_event(
 
 @dataclass
 class Delivered:
-    """One alert as the SQS subscriber of the topic received it."""
+    """One alert: the JSON document the SQS subscriber received, and the e-mail text."""
 
     subject: str
     document: dict[str, Any]
     attributes: dict[str, str]
-
-    @property
-    def text(self) -> str:
-        text: str = self.document["text"]
-        return text
+    text: str
 
     @property
     def severity(self) -> str:
         return self.attributes["severity"]
+
+
+def email_text(topic_arn: str, message_id: str) -> str:
+    """The body an e-mail subscriber gets: the published message's `default` text.
+
+    An SQS subscriber receives the machines' document, so the text is read from what moto's SNS
+    recorded as published.
+    """
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[ACCOUNT][REGION].topics[topic_arn]
+    for published_id, message, *_ in topic.sent_notifications:
+        if published_id == message_id:
+            text: str = json.loads(message)["default"]
+            return text
+    raise LookupError(f"message {message_id} was not published to {topic_arn}")
 
 
 def function_zip() -> bytes:
@@ -251,7 +263,12 @@ class World:
                     for key, value in envelope.get("MessageAttributes", {}).items()
                 }
                 delivered.append(
-                    Delivered(envelope["Subject"], json.loads(envelope["Message"]), attributes)
+                    Delivered(
+                        envelope["Subject"],
+                        json.loads(envelope["Message"]),
+                        attributes,
+                        email_text(self.topic_arn, envelope["MessageId"]),
+                    )
                 )
                 self.sqs.delete_message(
                     QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]

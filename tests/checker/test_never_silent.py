@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from checker_doubles import FakeCanary, World, cloudtrail_event, error_response, load_event
+from test_alert_size import DEAD, dead_servers_findings
 
 pytestmark = pytest.mark.integration
 
@@ -245,3 +246,30 @@ def test_a_tagged_function_that_is_not_a_canary_cannot_hide_a_broken_vpc(
     assert alert.severity == "CRITICAL"
     assert "payments-fake-ok" not in alert.text
     assert world.router.invocations("payments-fake-ok") == []
+
+
+def test_the_biggest_findings_still_page_through_sns(world: World, checker_app: Invoke) -> None:
+    # Three canaries, each with 50 names and 4 silent servers: far over SNS's 256 KiB in full
+    vpc_id = world.create_vpc("10.0.0.0/16")
+    dead = world.option_set(*DEAD)
+    world.associate(vpc_id, dead)
+    for name in ("a", "b", "c"):
+        world.add_canary(vpc_id, f"vpc-dns-canary-{name}", lambda p, e: (None, dead_servers()))
+    result = checker_app({"action": "check", "vpc_ids": [vpc_id]})
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    assert "failing hop: configured_server" in alert.text
+    assert alert.document["shortened"] is True
+    assert alert.document["canaries_total"] == 3
+
+
+def dead_servers() -> dict[str, Any]:
+    findings = dead_servers_findings()
+    findings["resolv_conf"] = {
+        "found": True,
+        "nameservers": ["169.254.78.1"],
+        "configured_nameservers": list(DEAD),
+    }
+    findings["expected_nameservers"] = list(DEAD)
+    return findings

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,16 +17,22 @@ from dns_watchdog.vpc import OptionSet, VpcFacts
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters
 MAX_CANARIES_IN_TEXT = 20
+# SNS takes at most 256 KiB per message (all protocols' bodies, subject and attributes); the
+# margin covers SNS's own envelope fields.
+SNS_MESSAGE_LIMIT_BYTES = 262_144
+ALERT_BUDGET_BYTES = SNS_MESSAGE_LIMIT_BYTES - 8_192
 ROLLBACK_HEADER = "What to do (from EC2 and the watchdog's records, not from the event):"
 
 
 @dataclass(frozen=True)
 class AlertContext:
-    """What an alert says besides the VPC's outcome: the request, the region, the time."""
+    """What an alert says besides the VPC's outcome: the request, the region, the time, and the
+    checker invocation whose log holds every canary's full findings."""
 
     request: CheckRequest
     region: str
     checked_at: str
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,38 +71,73 @@ class Alert:
     attributes: dict[str, str]
 
     def sns_message(self) -> str:
-        """The MessageStructure=json body: text for people, the JSON document for machines."""
-        document = json.dumps(self.document, sort_keys=True)
+        """The MessageStructure=json body: the text for people (e-mail and every protocol
+        without a body of its own), the JSON document for machines. The text is not repeated
+        inside the document."""
+        document = json.dumps(self.document, sort_keys=True, separators=(",", ":"))
         return json.dumps(
-            {
-                "default": self.text,
-                "email": self.text,
-                "sqs": document,
-                "lambda": document,
-                "https": document,
-            }
+            {"default": self.text, "sqs": document, "lambda": document, "https": document}
         )
+
+    def size_bytes(self) -> int:
+        """What SNS counts against its limit: the message, the subject and the attributes."""
+        attributes = sum(len(k.encode()) + len(v.encode()) + 6 for k, v in self.attributes.items())
+        return len(self.sns_message().encode()) + len(self.subject.encode()) + attributes
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much of the canaries' evidence an alert shows (None: all of it)."""
+
+    text_canaries: int
+    text_lookups: int | None
+    document_canaries: int | None
+    document_lookups: int | None
+
+
+# From everything to the bare verdict: the first level whose alert fits is published.
+DETAIL_LEVELS = (
+    Detail(MAX_CANARIES_IN_TEXT, None, None, None),
+    Detail(MAX_CANARIES_IN_TEXT, 12, 50, 25),
+    Detail(10, 6, 20, 10),
+    Detail(5, 3, 5, 5),
+    Detail(2, 2, 0, 0),
+    Detail(0, 0, 0, 0),
+)
 
 
 def build_alert(
     outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
 ) -> Alert:
-    """The alert for `outcome`; `known` holds the option sets it names (None: no longer exist)."""
+    """The alert for `outcome`; `known` holds the option sets it names (None: no longer exist).
+
+    The alert always fits SNS's limit: when the full evidence does not, it shows less of it
+    (failing canaries and lookups first, the rest counted) and says where the rest is.
+    """
     severity = outcome.severity
     if severity is None:
         raise ValueError(f"no alert was decided for {outcome.facts.vpc_id}")
     view = _View(severity, outcome, context, known, outcome.rollback(known))
-    rollback = rollback_command(view.rollback, outcome.facts.vpc_id, context.region)
-    text = _text(view, rollback)
+    alert = _render(view, DETAIL_LEVELS[0])
+    for detail in DETAIL_LEVELS[1:]:
+        if alert.size_bytes() <= ALERT_BUDGET_BYTES:
+            break
+        alert = _render(view, detail)
+    return alert
+
+
+def _render(view: _View, detail: Detail) -> Alert:
+    rollback = rollback_command(view.rollback, view.facts.vpc_id, view.context.region)
+    text = _text(view, rollback, detail)
     return Alert(
         subject=_subject(view),
         text=text,
-        document=_document(view, rollback, text),
+        document=_document(view, rollback, detail),
         attributes={
-            "severity": severity.value,
-            "vpc_id": outcome.facts.vpc_id,
-            "event_name": context.request.event_name,
-            "verdict": outcome.judgement.verdict.value,
+            "severity": view.severity.value,
+            "vpc_id": view.facts.vpc_id,
+            "event_name": view.request.event_name,
+            "verdict": view.judgement.verdict.value,
         },
     )
 
@@ -147,7 +189,7 @@ def _headline(view: _View) -> str:
     return f"{view.severity.value}: DNS for Lambda functions in {vpc_id} {state} {cause}."
 
 
-def _text(view: _View, rollback: str | None) -> str:
+def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     facts = view.facts
     judgement = view.judgement
     diagnosis = judgement.diagnosis
@@ -191,18 +233,50 @@ def _text(view: _View, rollback: str | None) -> str:
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
     if not judgement.canaries:
         lines.append("  none")
-    for report in judgement.canaries[:MAX_CANARIES_IN_TEXT]:
-        lines += _canary_lines(report)
-    hidden = len(judgement.canaries) - MAX_CANARIES_IN_TEXT
-    if hidden > 0:
-        lines.append(f"  ... and {hidden} more (see the JSON document)")
+    reports = _worst_first(judgement.canaries)
+    for report in reports[: detail.text_canaries]:
+        lines += _canary_lines(report, detail.text_lookups)
+    hidden = reports[detail.text_canaries :]
+    if hidden:
+        lines.append(f"  ... and {len(hidden)} more: {_counted(hidden)}")
+    if detail != DETAIL_LEVELS[0]:
+        lines.append(f"  (shortened to fit an alert; {_where_in_full(view)})")
     # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
     lines += ["", ROLLBACK_HEADER, *_rollback_lines(view, rollback)]
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _canary_lines(report: CanaryReport) -> list[str]:
+def _worst_first(reports: Sequence[CanaryReport]) -> list[CanaryReport]:
+    """Failing canaries first (FAILED, DEGRADED, UNVERIFIED, then OK), by name within each."""
+    rank = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.OK: 3}
+    return sorted(reports, key=lambda r: (r.status == "gone", rank[r.severity], r.name))
+
+
+def _counted(reports: Sequence[CanaryReport]) -> str:
+    counts = Counter(f"{r.severity.value} - {r.diagnosis.code}" for r in reports)
+    return ", ".join(f"{count} {what}" for what, count in counts.most_common())
+
+
+def _where_in_full(view: _View) -> str:
+    request_id = view.context.request_id or "unknown"
+    return (
+        f"every canary's full findings are in the checker's log, request id {request_id}, "
+        f"lines 'Canary findings' for {view.facts.vpc_id}"
+    )
+
+
+def _shown(lookups: Sequence[ProbeResult], limit: int | None) -> tuple[list[ProbeResult], str]:
+    """The lookups to show, failing ones first, and a line counting the rest (or "")."""
+    ordered = [p for p in lookups if not p.ok] + [p for p in lookups if p.ok]
+    if limit is None or len(ordered) <= limit:
+        return list(lookups), ""
+    rest = ordered[limit:]
+    failing = sum(1 for p in rest if not p.ok)
+    return ordered[:limit], f"... and {len(rest)} more lookups ({failing} failing)"
+
+
+def _canary_lines(report: CanaryReport, lookups: int | None = None) -> list[str]:
     if report.status == "gone":
         return [f"  {report.name}: skipped, the function no longer exists"]
     refreshed = ", refreshed" if report.refreshed else ""
@@ -211,11 +285,15 @@ def _canary_lines(report: CanaryReport) -> list[str]:
     if not report.from_findings and report.detail:
         lines.append(f"    {report.detail}")
     if report.probes:
+        shown, more = _shown(report.probes, lookups)
         lines.append(f"    via forwarder ({_servers_of(report.probes)}):")
-        lines += [f"      {_probe_line(probe)}" for probe in report.probes]
+        lines += [f"      {_probe_line(probe)}" for probe in shown]
+        lines += [f"      {more}"] if more else []
     if report.direct:
+        shown, more = _shown(report.direct, lookups)
         lines.append("    direct:")
-        lines += [f"      {_probe_line(probe, with_server=True)}" for probe in report.direct]
+        lines += [f"      {_probe_line(probe, with_server=True)}" for probe in shown]
+        lines += [f"      {more}"] if more else []
     return lines
 
 
@@ -323,12 +401,32 @@ def _option_set_document(option_set: OptionSet | None, option_set_id: str | None
     }
 
 
-def _document(view: _View, rollback: str | None, text: str) -> dict[str, Any]:
+def _canary_document(report: CanaryReport, lookups: int | None) -> dict[str, Any]:
+    probes, _ = _shown(report.probes, lookups)
+    direct, _ = _shown(report.direct, lookups)
+    return {
+        "name": report.name,
+        "function_arn": report.function_arn,
+        "status": report.status,
+        "severity": report.severity.value,
+        "diagnosis_code": report.diagnosis.code,
+        "detail": report.detail or None,
+        "refreshed": report.refreshed,
+        "probes": [probe.model_dump(mode="json") for probe in probes],
+        "direct": [probe.model_dump(mode="json") for probe in direct],
+        "lookups_omitted": len(report.probes) + len(report.direct) - len(probes) - len(direct),
+    }
+
+
+def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, Any]:
     facts = view.facts
     judgement = view.judgement
     request = view.request
     change = request.change
     history = view.outcome.history
+    reports = _worst_first(judgement.canaries)
+    listed = reports if detail.document_canaries is None else reports[: detail.document_canaries]
+    omitted = reports[len(listed) :]
     last_good = _option_set_document(view.option_set(history.last_good), history.last_good)
     if last_good is not None:
         last_good["verified_at"] = history.last_good_verified_at
@@ -367,22 +465,16 @@ def _document(view: _View, rollback: str | None, text: str) -> dict[str, Any]:
         },
         "diagnosis": judgement.diagnosis.model_dump(mode="json"),
         "notes": list(judgement.notes),
-        "canaries": [
-            {
-                "name": report.name,
-                "function_arn": report.function_arn,
-                "status": report.status,
-                "severity": report.severity.value,
-                "diagnosis_code": report.diagnosis.code,
-                "detail": report.detail or None,
-                "refreshed": report.refreshed,
-                "probes": [probe.model_dump(mode="json") for probe in report.probes],
-                "direct": [probe.model_dump(mode="json") for probe in report.direct],
-            }
-            for report in judgement.canaries
-        ],
+        "canaries": [_canary_document(r, detail.document_lookups) for r in listed],
+        "canaries_total": len(reports),
+        "canaries_omitted": len(omitted),
+        "canaries_omitted_by_diagnosis": dict(
+            Counter(f"{r.severity.value} {r.diagnosis.code}" for r in omitted)
+        ),
+        "shortened": detail != DETAIL_LEVELS[0],
+        "full_findings": _where_in_full(view) if detail != DETAIL_LEVELS[0] else None,
         "rollback_command": rollback,
         "rollback_option_set_id": view.rollback.option_set_id,
         "rollback": view.rollback.kind,
-        "text": text,  # the plain-text body, for consumers that relay it to people
+        "headline": _headline(view),
     }

@@ -92,7 +92,7 @@ class Checker:
         self._now = now
         self._monotonic = monotonic
 
-    def run(self, request: CheckRequest) -> dict[str, Any]:
+    def run(self, request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
         """Check every VPC of the request; each VPC is concluded and alerted on its own.
 
         A VPC whose alert or state write fails does not stop the others; the run then raises
@@ -119,7 +119,9 @@ class Checker:
         for vpc_id, plan in plans.items():
             try:
                 results.append(
-                    self._conclude(request, plan.facts, runs.get(vpc_id, []), observed_at)
+                    self._conclude(
+                        request, plan.facts, runs.get(vpc_id, []), observed_at, request_id
+                    )
                 )
             except (AwsCallFailed, StateConflict) as exc:
                 logger.exception("VPC not concluded", extra={"vpc_id": vpc_id})
@@ -248,7 +250,12 @@ class Checker:
         return replace(again, refreshed=True)
 
     def _conclude(
-        self, request: CheckRequest, facts: VpcFacts, runs: list[CanaryRun], observed_at: str
+        self,
+        request: CheckRequest,
+        facts: VpcFacts,
+        runs: list[CanaryRun],
+        observed_at: str,
+        request_id: str | None,
     ) -> dict[str, Any]:
         """Decide, alert once, store; on a concurrent write, read again and decide again."""
         vpc_id = facts.vpc_id
@@ -266,7 +273,9 @@ class Checker:
             if outcome.skipped:
                 metrics.add_metric(name=names.METRIC_CHECKS_SKIPPED, unit=MetricUnit.Count, value=1)
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
-            published = self._alert(request, outcome, now)
+            published = self._alert(
+                AlertContext(request, self._config.region, now, request_id), outcome
+            )
             try:
                 self._state.put(outcome.state)
             except StateConflict:
@@ -278,12 +287,26 @@ class Checker:
             f"the state of {vpc_id} kept changing during {STATE_WRITE_ATTEMPTS} attempts"
         )
 
-    def _alert(self, request: CheckRequest, outcome: VpcOutcome, now: str) -> bool:
+    def _alert(self, context: AlertContext, outcome: VpcOutcome) -> bool:
         """Publish the outcome's alert, unless it was already published; say if it went out."""
         if outcome.severity is None:
             return False
         known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
-        alert = build_alert(outcome, known, AlertContext(request, self._config.region, now))
+        alert = build_alert(outcome, known, context)
+        if alert.document["shortened"]:
+            # The alert shows part of the evidence and points here for the rest.
+            for report in outcome.judgement.canaries:
+                logger.info(
+                    "Canary findings",
+                    extra={
+                        "vpc_id": outcome.facts.vpc_id,
+                        "canary": report.name,
+                        "status": report.status,
+                        "diagnosis": report.diagnosis.model_dump(mode="json"),
+                        "probes": [p.model_dump(mode="json") for p in report.probes],
+                        "direct": [p.model_dump(mode="json") for p in report.direct],
+                    },
+                )
         message_id = self._publisher.publish_once(alert, outcome.alert_key)
         extra = {"vpc_id": outcome.facts.vpc_id, "subject": alert.subject}
         if message_id is None:

@@ -53,14 +53,21 @@ def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
 @dataclass
 class Runtime:
     config: CheckerConfig
-    check: Callable[[CheckRequest], dict[str, Any]]
+    _run: Callable[..., dict[str, Any]]
     # Event ids and published alerts: both need the remaining time to expire in-progress records.
     idempotency: tuple[IdempotencyConfig, ...]
     _check_change: Callable[..., dict[str, Any]]
 
+    _request_id: str | None = None
+
     def register_context(self, context: LambdaContext) -> None:
+        self._request_id = context.aws_request_id
         for config in self.idempotency:
             config.register_lambda_context(context)
+
+    def check(self, request: CheckRequest) -> dict[str, Any]:
+        """Run a check (a sweep, a manual check, or a change once it is known to be new)."""
+        return self._run(request, request_id=self._request_id)
 
     def check_change_once(self, event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
         """Check a CloudTrail change; a repeated `detail.eventID` gets the first summary.
@@ -132,10 +139,13 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         response_hook=_mark_replay,
     )
 
+    runtime: Runtime
+
     def check_change(event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
-        return check(request)
+        return runtime.check(request)
 
     idempotent = idempotent_function(
         data_keyword_argument="event", persistence_store=persistence(), config=idempotency
     )(check_change)
-    return Runtime(config, check, (idempotency, publisher.idempotency), idempotent)
+    runtime = Runtime(config, check, (idempotency, publisher.idempotency), idempotent)
+    return runtime

@@ -1,0 +1,148 @@
+"""Alerts always fit in one SNS message (256 KiB), whatever the fleet and the probe plan allow.
+
+Pure: the alert is built from canary findings as canaries return them; the size is measured the
+way SNS counts it (the message with every protocol's body, the subject and the attributes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from checker_findings import AMAZON, FORWARDER, probe, unreachable
+from dns_watchdog.alerts import SNS_MESSAGE_LIMIT_BYTES, AlertContext, build_alert
+from dns_watchdog.history import VpcState
+from dns_watchdog.incidents import decide
+from dns_watchdog.judge import judge
+from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
+from dns_watchdog.outcome import VpcOutcome
+from dns_watchdog.request import CheckRequest
+from dns_watchdog.vpc import OptionSet, vpc_facts
+
+pytestmark = pytest.mark.unit
+
+VPC = "vpc-0a1b2c3d4e5f60718"
+DEAD = ("10.1.1.10", "10.1.1.11", "10.1.1.12", "10.1.1.13")
+NAMES = [f"service-{i:02d}.corp.example.internal" for i in range(50)]
+TIMEOUT = {"outcome": "TIMEOUT", "elapsed_ms": 1500.0, "detail": "no answer within 1500 ms"}
+
+
+def dead_servers_findings() -> dict[str, Any]:
+    """50 probes, 4 silent configured servers: the largest answer a canary may give."""
+    probes = [probe(name, server=FORWARDER, **TIMEOUT) for name in NAMES]
+    direct = [
+        probe(name, role="configured", server=server, **TIMEOUT)
+        for name in NAMES
+        for server in DEAD
+    ] + [probe(name, role="amazon", server=AMAZON, answers=["10.20.0.1"]) for name in NAMES]
+    return {
+        "ok": False,
+        "stale": False,
+        "probes": probes,
+        "direct": direct,
+        "diagnosis": {
+            "code": "CONFIGURED_SERVER_UNREACHABLE",
+            "severity": "FAILED",
+            "failing_hop": "configured_server",
+            "summary": f"The option set's DNS servers {', '.join(DEAD)} do not answer on port 53",
+            "likely_causes": ["the DNS servers are down", "security group egress is missing"],
+            "failed_names": NAMES,
+            "option_set_at_fault": True,
+        },
+    }
+
+
+def critical_outcome(canaries: int) -> VpcOutcome:
+    findings = CanaryFindings.model_validate(dead_servers_findings())
+    runs = [
+        CanaryRun(
+            f"arn:aws:lambda:us-east-1:123456789012:function:vpc-dns-canary-{i:03d}",
+            "findings",
+            findings,
+        )
+        for i in range(canaries)
+    ]
+    facts = vpc_facts(VPC, "10.0.0.0/16", OptionSet("dopt-0bad", DEAD, None), True)
+    stored = VpcState(
+        vpc_id=VPC,
+        verdict=Verdict.OK,
+        option_set_id="dopt-0good",
+        previous_option_set_id=None,
+        incident_open=False,
+        incident_started_at=None,
+        last_checked_at="2024-05-14T09:00:00Z",
+        last_event_id=None,
+        unverified_alerted_for=None,
+        last_good_option_set_id="dopt-0good",
+        last_good_verified_at="2024-05-14T09:00:00Z",
+    )
+    judgement = judge(VPC, runs, dns_support=True)
+    decision = decide(
+        previous=stored,
+        vpc_id=VPC,
+        verdict=judgement.verdict,
+        option_set_id="dopt-0bad",
+        announce=True,
+        event_id=None,
+        now="2024-05-14T09:16:00Z",
+    )
+    return VpcOutcome(facts, judgement, decision)
+
+
+def alert_for(canaries: int) -> Any:
+    outcome = critical_outcome(canaries)
+    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+    context = AlertContext(request, "us-east-1", "2024-05-14T09:16:00Z", request_id="req-42")
+    known = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
+    return build_alert(outcome, known, context)
+
+
+ROLLBACK = f"aws ec2 associate-dhcp-options --dhcp-options-id dopt-0good --vpc-id {VPC}"
+
+
+@pytest.mark.parametrize("canaries", [1, 3, 500])
+def test_the_largest_evidence_still_makes_one_alert_that_fits(canaries: int) -> None:
+    alert = alert_for(canaries)
+    assert alert.size_bytes() < SNS_MESSAGE_LIMIT_BYTES
+    assert alert.attributes["severity"] == Severity.CRITICAL.value
+    # Still naming the failing hop and the rollback command, for people and machines
+    assert "CONFIGURED_SERVER_UNREACHABLE (failing hop: configured_server)" in alert.text
+    assert ROLLBACK in alert.text
+    assert alert.document["rollback_command"].startswith(ROLLBACK)
+    assert alert.document["diagnosis"]["failing_hop"] == "configured_server"
+    assert alert.document["canaries_total"] == canaries
+
+
+def test_a_shortened_alert_says_so_and_where_the_full_findings_are() -> None:
+    alert = alert_for(500)
+    assert alert.document["shortened"] is True
+    assert "request id req-42" in alert.document["full_findings"]
+    assert "request id req-42, lines 'Canary findings'" in alert.text
+    assert alert.document["canaries_omitted"] == 500 - len(alert.document["canaries"])
+    assert alert.document["canaries_omitted_by_diagnosis"] == {
+        "FAILED CONFIGURED_SERVER_UNREACHABLE": alert.document["canaries_omitted"]
+    }
+    assert "... and 49" in alert.text or "more: " in alert.text
+
+
+def test_the_text_is_not_repeated_inside_the_machine_document() -> None:
+    alert = alert_for(1)
+    assert "text" not in alert.document
+    message = alert.sns_message()
+    assert message.count("Roll back to the last option set verified healthy") == 1
+
+
+def test_a_small_alert_shows_every_lookup_and_is_not_shortened() -> None:
+    findings = CanaryFindings.model_validate(unreachable(["10.1.1.10"]))
+    run = CanaryRun(
+        "arn:aws:lambda:us-east-1:123456789012:function:vpc-dns-canary-a", "findings", findings
+    )
+    outcome = critical_outcome(1)
+    small = VpcOutcome(outcome.facts, judge(VPC, [run], dns_support=True), outcome.decision)
+    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+    alert = build_alert(small, {}, AlertContext(request, "us-east-1", "2024-05-14T09:16:00Z"))
+    assert alert.document["shortened"] is False
+    assert alert.document["full_findings"] is None
+    assert alert.document["canaries"][0]["lookups_omitted"] == 0
+    assert "shortened" not in alert.text
+    assert "more lookups" not in alert.text
