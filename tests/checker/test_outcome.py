@@ -173,3 +173,25 @@ def test_every_option_set_change_is_announced_even_when_healthy() -> None:
     assert outcome.rollback(known(AMAZON)) == Rollback("none_needed")
     assert outcome.state.previous_option_set_id == "dopt-amazon"
     assert outcome.state.last_good_option_set_id == "dopt-dc"
+
+
+def test_one_canarys_ok_does_not_vouch_for_another_that_could_not_verify() -> None:
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    crashed = CanaryRun(CANARY + "-b", "error", detail="it crashed")
+    outcome = vpc.check(associate(DEAD), evidence(DEAD), crashed)
+    assert outcome.judgement.verdict == Verdict.OK
+    assert "could not verify with: vpc-dns-canary-a-b" in outcome.judgement.notes
+    # dopt-dead is not remembered as good: the rollback target stays the verified set
+    assert outcome.state.last_good_option_set_id == "dopt-amazon"
+
+
+def test_disagreeing_canaries_are_named_and_the_worst_wins() -> None:
+    vpc = Vpc()
+    other = CanaryRun(CANARY + "-b", "findings", evidence(DEAD).findings)
+    outcome = vpc.check(associate(DEAD), evidence(DEAD, dead=True), other)
+    assert outcome.judgement.verdict == Verdict.FAILED
+    assert any(
+        note.startswith("canaries disagree: vpc-dns-canary-a-b found DNS healthy")
+        for note in outcome.judgement.notes
+    )

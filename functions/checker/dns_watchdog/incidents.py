@@ -46,11 +46,13 @@ def decide(
     event_id: str | None,
     now: str,
     observed_at: str | None = None,
+    verified_healthy: bool | None = None,
 ) -> Decision:
     """The alert to send (if any) and the state to store after a check.
 
     `observed_at` is when the evidence was gathered; the new state keeps the stored version it
-    was decided from (the store writes it only if that version is still current).
+    was decided from (the store writes it only if that version is still current). The option set
+    becomes the last good one only when `verified_healthy` (default: the verdict is OK).
     """
     incident_open = previous.incident_open if previous else False
     started_at = previous.incident_started_at if previous else None
@@ -81,7 +83,7 @@ def decide(
         severity, why = _ANNOUNCE[verdict], "every option-set change is announced"
 
     history = OptionSetHistory.after(previous, option_set_id)
-    if verdict == Verdict.OK:
+    if verdict == Verdict.OK and verified_healthy is not False:
         history = history.verified_healthy(now)
 
     state = VpcState(

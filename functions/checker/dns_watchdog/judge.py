@@ -41,6 +41,13 @@ class Judgement:
     canaries: tuple[CanaryReport, ...]
     notes: tuple[str, ...]
 
+    @property
+    def verified_healthy(self) -> bool:
+        """Every canary that exists reported healthy DNS: only then is the option set "good"
+        (one canary's OK, genuine or not, never vouches for the others' silence)."""
+        present = [r for r in self.canaries if r.status != "gone"]
+        return bool(present) and all(r.severity == Verdict.OK for r in present)
+
 
 def judge(vpc_id: str, runs: Sequence[CanaryRun], *, dns_support: bool) -> Judgement:
     """OK / DEGRADED / FAILED / UNVERIFIED for the VPC, with the most telling diagnosis.
@@ -68,6 +75,13 @@ def judge(vpc_id: str, runs: Sequence[CanaryRun], *, dns_support: bool) -> Judge
         unverified = [r.name for r in evidence if r.severity == Verdict.UNVERIFIED]
         if unverified:
             notes.append(f"could not verify with: {', '.join(unverified)}")
+    elif Verdict.OK in severities:
+        # Canaries of one VPC disagree: say which ones found DNS healthy, never let them hide it.
+        healthy = sorted(r.name for r in evidence if r.severity == Verdict.OK)
+        notes.append(
+            f"canaries disagree: {', '.join(healthy)} found DNS healthy (another subnet or "
+            "security group?); the verdict follows the worst"
+        )
     best = sorted(
         (r for r in evidence if r.severity == verdict),
         key=lambda r: (not r.from_findings, r.name),

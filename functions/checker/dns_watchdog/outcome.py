@@ -117,6 +117,7 @@ def conclude(
         event_id=request.event_id,
         now=now,
         observed_at=observed_at,
+        verified_healthy=judgement.verified_healthy,
     )
     skipped = None
     if stored is not None and stored.is_newer_than(observed_at):
