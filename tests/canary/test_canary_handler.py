@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from canary_lab import CanaryLab
 
+pytestmark = pytest.mark.integration
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,20 +12,27 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
+from dns_canary.constants import ADDRESS_TYPES
 from dns_canary.findings import Outcome, Role
-from dns_canary.plan import ADDRESS_TYPES, Probe
+from dns_canary.plan import Probe
 
 MAX_CNAME_HOPS = 16
 
 
 def classify(
-    probe: Probe, role: Role, response: dns.message.Message, elapsed_ms: float
+    probe: Probe, role: Role, rcode: int, wire: bytes, elapsed_ms: float
 ) -> tuple[Outcome, bool, str, tuple[str, ...], str]:
-    """Judge one response against the probe: (outcome, ok, rcode, answers, detail)."""
-    rcode = dns.rcode.to_text(response.rcode())
+    """Judge one response against the probe: (outcome, ok, rcode, answers, detail).
+
+    Only a NOERROR answer is parsed in full (its records are what the probe checks); the other
+    outcomes follow from the header's rcode alone. Raises DNSException for a malformed NOERROR
+    answer.
+    """
+    rcode_text = dns.rcode.to_text(dns.rcode.Rcode.make(rcode))
     answers: tuple[str, ...] = ()
     outcome: Outcome
-    if rcode == "NOERROR":
+    if rcode == dns.rcode.NOERROR:
+        response = dns.message.from_wire(wire)
         answers = answer_texts(response, dns.name.from_text(probe.name), probe.type)
         if not answers:
             outcome, ok, detail = "NOANSWER", False, f"NOERROR without {probe.type} records"
@@ -38,22 +45,22 @@ def classify(
                 outcome, ok, detail = "UNEXPECTED_ANSWER", False, "; ".join(violations)
             else:
                 outcome, ok, detail = "OK", True, ""
-    elif rcode == "NXDOMAIN":
+    elif rcode == dns.rcode.NXDOMAIN:
         outcome, ok = "NXDOMAIN", probe.expect.rcode == "NXDOMAIN"
         detail = "" if ok else "the server says the name does not exist"
-    elif rcode == "REFUSED":
+    elif rcode == dns.rcode.REFUSED:
         outcome, ok, detail = "REFUSED", False, "the server refused to answer"
     else:
         outcome, ok = "SERVFAIL", False
         detail = (
             "the server could not resolve the name"
-            if rcode == "SERVFAIL"
-            else (f"error rcode {rcode}")
+            if rcode == dns.rcode.SERVFAIL
+            else f"error rcode {rcode_text}"
         )
     if ok and role == "forwarder" and elapsed_ms > probe.max_latency_ms:
         outcome, ok = "SLOW", False
         detail = f"answered in {elapsed_ms:.0f} ms, budget {probe.max_latency_ms} ms"
-    return outcome, ok, rcode, answers, detail
+    return outcome, ok, rcode_text, answers, detail
 
 
 def answer_texts(
