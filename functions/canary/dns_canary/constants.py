@@ -75,8 +75,10 @@ MAX_LISTED: Final = 6
 MIN_ATTEMPT_S: Final = 0.2
 ATTEMPTS_PER_DEADLINE: Final = 3
 # TCP fallbacks: at most this many connections per server, queries pipelined on them (RFC 7766),
-# so a burst of truncated answers never overflows a server's listen queue (BIND's default is 10).
-MAX_TCP_CONNECTIONS_PER_SERVER: Final = 2
+# so a burst of truncated answers never overflows a server's listen queue (BIND's default is 10:
+# half of it), while servers that answer a connection's queries one after another (dnsmasq)
+# still answer 50 truncated names within a 500 ms budget.
+MAX_TCP_CONNECTIONS_PER_SERVER: Final = 5
 # A server that closes a connection with queries still queued gets this many new connections.
 MAX_TCP_RECONNECTS_PER_SERVER: Final = 4
 # Datagrams read per socket event before the loop looks at the clock again (a flood must not

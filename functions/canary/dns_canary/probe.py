@@ -77,6 +77,11 @@ class _Query:
     wire: bytes
     query_id: int
 
+    @property
+    def question(self) -> bytes:
+        """The question section's bytes, which a reply echoes."""
+        return self.wire[_HEADER.size :]
+
 
 class _Exchange:
     """One probe asked of one server: UDP with retransmits, then TCP (pooled) if truncated."""
@@ -131,7 +136,7 @@ class _Exchange:
                 text = _os_error_text(exc, self.target.server, self.port, "udp")
                 self.fail(selector, clock(), text)
                 return
-            flags = _reply_flags(data, self.query.query_id)
+            flags = _reply_flags(data, self.query)
             if flags is None:
                 continue  # not an answer to this query: keep listening
             if flags & _TC:
@@ -478,12 +483,18 @@ def _receive(sock: socket.socket, clock: Clock) -> tuple[bytes, float]:
     return data, now
 
 
-def _reply_flags(data: bytes, query_id: int) -> int | None:
-    """The header flags when ``data`` is a reply to the query with this id, else None."""
+def _reply_flags(data: bytes, query: _Query) -> int | None:
+    """The header flags when ``data`` is a reply to this query (id and question), else None."""
     if len(data) < _HEADER.size:
         return None
-    reply_id, flags, *_ = _HEADER.unpack_from(data)
-    if reply_id != query_id or not flags & _QR:
+    reply_id, flags, qdcount, *_ = _HEADER.unpack_from(data)
+    if reply_id != query.query_id or not flags & _QR:
+        return None
+    if qdcount == 0:
+        # Error replies may omit the question (unbound's REFUSED does); an answer may not.
+        return int(flags) if flags & _RCODE_MASK else None
+    question = query.question
+    if data[_HEADER.size : _HEADER.size + len(question)].lower() != question.lower():
         return None
     return int(flags)
 
