@@ -41,8 +41,9 @@ from devtools.realdns import BIG_NAMES, BIND_FORWARDING, REPO_ROOT, RealDnsWorld
 LAMBDA_MB_PER_VCPU = 1769
 TEMPLATE_MEMORY_MB = 256
 CPU_PERIOD_US = 100_000
-HEALTHY_NAMES = [f"svc{i:02d}.corp.example" for i in range(20)]
-HEALTHY_RECORDS = {name: {"A": [f"10.20.0.{i + 1}"]} for i, name in enumerate(HEALTHY_NAMES)}
+ALL_HEALTHY_NAMES = [f"svc{i:02d}.corp.example" for i in range(50)]
+HEALTHY_NAMES = ALL_HEALTHY_NAMES[:20]
+HEALTHY_RECORDS = {name: {"A": [f"10.20.0.{i + 1}"]} for i, name in enumerate(ALL_HEALTHY_NAMES)}
 UPSTREAM_DELAY_MS = 20
 _CGROUP_CPU_ROOTS = (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup"))
 
@@ -222,10 +223,11 @@ def bench_healthy_under_quota(runs: int, memory_mb: int = TEMPLATE_MEMORY_MB) ->
         spec = {
             "env": {**lab.canary_env(amazon=amazon), "AWS_REGION": "us-east-1"},
             "plans": {
-                "20": {
-                    "probes": [{"name": n, "max_latency_ms": 500} for n in HEALTHY_NAMES],
+                label: {
+                    "probes": [{"name": n, "max_latency_ms": 500} for n in names],
                     "deadline_ms": 1500,
                 }
+                for label, names in (("20", HEALTHY_NAMES), ("50", ALL_HEALTHY_NAMES))
             },
             "runs": runs,
             "single": [forwarder.address, HEALTHY_NAMES[0]],
@@ -255,6 +257,17 @@ def bench_healthy_under_quota(runs: int, memory_mb: int = TEMPLATE_MEMORY_MB) ->
                 single,
                 target,
                 healthy and (canary <= 3 * single or target == "(reported)"),
+            )
+        )
+        slow = max(timings["slow"]["50"])
+        rows.append(
+            Row(
+                f"canary, 50 healthy names, {label}: {slow} SLOW",
+                statistics.median(timings["canary"]["50"]),
+                f"one lookup (+{UPSTREAM_DELAY_MS} ms), same process",
+                single,
+                "HEALTHY, none SLOW",
+                all(timings["healthy"]["50"]) and slow == 0,
             )
         )
     return rows
