@@ -69,6 +69,7 @@ BINARIES = {
     "dnsmasq": "/usr/sbin/dnsmasq",
     "iptables": "/usr/sbin/iptables",
     "ip": "/usr/sbin/ip",
+    "ss": "/usr/bin/ss",
 }
 # Debian packages that provide them (make realdns-deps installs these).
 PACKAGES = ("unbound", "bind9", "nsd", "dnsmasq-base", "iptables", "iproute2")
@@ -95,8 +96,38 @@ BLACKHOLE = "127.53.9.2"
 UNBOUND_NO_TCP = "127.53.10.1"
 FORWARDER_NET = "127.53.0."
 PUBLIC_DB_ADDRESS = "198.51.100.7"
+_PREFIX = "vdw-realdns-"
 SLOW_UPSTREAM_DELAY_MS = 600
 RATE_LIMIT_QPS = 5
+
+
+def reap_stale_namespaces() -> list[str]:
+    """Remove namespaces this module created in processes that no longer run (a killed test
+    run): stop the servers left in them, by PID, then delete the namespace."""
+    listing = subprocess.run(
+        [BINARIES["ip"], "netns", "list"], capture_output=True, text=True, check=False, timeout=30
+    ).stdout
+    reaped = []
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        owner = name.removeprefix(_PREFIX).split("-")[0]
+        if not name.startswith(_PREFIX) or not owner.isdigit() or Path(f"/proc/{owner}").exists():
+            continue
+        pids = subprocess.run(
+            [BINARIES["ip"], "netns", "pids", name],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        ).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run([BINARIES["ip"], "netns", "del", name], check=False, timeout=30)
+        for directory in Path(tempfile.gettempdir()).glob(f"{name}-*"):
+            shutil.rmtree(directory, ignore_errors=True)
+        reaped.append(name)
+    return reaped
 
 
 def missing_binaries() -> list[str]:
@@ -164,12 +195,15 @@ class CanaryRun:
 class RealDnsWorld:
     """The namespace, its servers and rules; use as a context manager."""
 
-    namespace: str = field(default_factory=lambda: f"vdw-realdns-{uuid.uuid4().hex[:8]}")
-    directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="realdns-")))
+    namespace: str = field(default_factory=lambda: f"{_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    directory: Path = field(init=False)
     daemons: list[Daemon] = field(default_factory=list)
     forwarders: dict[str, Daemon] = field(default_factory=dict)
     _forwarders: int = 0
     _created: bool = False
+
+    def __post_init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{self.namespace}-"))
 
     def __enter__(self) -> RealDnsWorld:
         try:
@@ -205,6 +239,7 @@ class RealDnsWorld:
         reason = why_unavailable()
         if reason:
             raise RuntimeError(reason)
+        reap_stale_namespaces()
         subprocess.run([BINARIES["ip"], "netns", "add", self.namespace], check=True, timeout=30)
         self._created = True
         self.run(BINARIES["ip"], "link", "set", "lo", "up")
@@ -237,8 +272,8 @@ class RealDnsWorld:
         expiry = time.monotonic() + timeout_s
         wanted = set(addresses)
         while True:
-            udp = _listening(self.run("ss", "-Hlnu"))
-            tcp = _listening(self.run("ss", "-Hlnt"))
+            udp = _listening(self.run(BINARIES["ss"], "-Hlnu"))
+            tcp = _listening(self.run(BINARIES["ss"], "-Hlnt"))
             missing = sorted(
                 a for a in wanted if a not in udp or (a not in tcp and a != UNBOUND_NO_TCP)
             )
