@@ -43,6 +43,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, object]:
         extra={
             "ok": findings.ok,
             "diagnosis": findings.diagnosis.code,
+            "option_set_at_fault": findings.diagnosis.option_set_at_fault,
             "failed_names": list(findings.diagnosis.failed_names),
             "configured_nameservers": list(findings.resolv_conf.configured_nameservers),
             "deadline_ms": findings.deadline_ms,

@@ -34,6 +34,7 @@ def test_handler_logs_the_verdict_with_structured_keys(
     assert len(finished) == 1
     assert finished[0].__dict__["diagnosis"] == "HEALTHY"
     assert finished[0].__dict__["ok"] is True
+    assert finished[0].__dict__["option_set_at_fault"] is False
     assert finished[0].__dict__["configured_nameservers"] == [canary_lab.corp.address]
 
 
