@@ -75,3 +75,29 @@ sam-local: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .aws-sam
+
+# --- real DNS server tier (tests/realdns): unbound, BIND 9, NSD and dnsmasq from Debian packages,
+# run inside a network namespace the tests create. Needs root (CI is root); with CI=true a missing
+# server fails the tier instead of skipping it.
+REALDNS_PACKAGES := unbound bind9 nsd dnsmasq-base iptables iproute2
+REALDNS_BINARIES := /usr/sbin/unbound /usr/sbin/named /usr/sbin/nsd /usr/sbin/dnsmasq \
+	/usr/sbin/iptables /usr/sbin/ip /usr/bin/ss
+
+.PHONY: realdns-deps realdns
+# Installs the servers when missing; policy-rc.d keeps Debian from starting them as system
+# services (nothing may listen on the host's port 53), and any unit is left disabled.
+realdns-deps:
+	@missing=""; for b in $(REALDNS_BINARIES); do [ -x "$$b" ] || missing="$$missing $$b"; done; \
+	if [ -z "$$missing" ]; then echo "realdns: servers present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "realdns: missing$$missing (run 'sudo make realdns-deps')"; exit 0; fi; \
+	own_policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; own_policy=1; fi; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$(REALDNS_PACKAGES); status=$$?; \
+	if command -v systemctl >/dev/null 2>&1; then \
+		systemctl disable --now named unbound unbound-resolvconf nsd >/dev/null 2>&1 || true; fi; \
+	if [ -n "$$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	exit $$status
+
+realdns: $(STAMP) realdns-deps
+	$(BIN)/python -m pytest tests/realdns -m realdns -q

@@ -11,9 +11,11 @@ like the real ones; otherwise on one free high port shared by the whole lab (``l
 
 Server behaviours: ``answer`` (authoritative for its records, NXDOMAIN for other names),
 ``blackhole`` (reads queries, never answers: a dead server behind a dropping firewall),
-``refuse`` (REFUSED) and ``servfail`` (SERVFAIL); ``delay_ms`` slows every answer. The forwarder
-relays each query to its upstreams in turn and, like the Lambda forwarder, answers nothing at all
-when none of them does.
+``refuse`` (REFUSED), ``servfail`` (SERVFAIL) and ``flood`` (never answers, but sends the
+client a stream of stray datagrams for ``FLOOD_S`` seconds: a broken or hostile server);
+``delay_ms`` slows every answer. Over TCP a server answers every query of a connection in turn
+(RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to its upstreams in turn
+and, like the Lambda forwarder, answers nothing at all when none of them does.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import random
 import shutil
 import socket
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,10 +50,23 @@ import dns.rrset
 if TYPE_CHECKING:
     from types import TracebackType
 
-Behaviour = Literal["answer", "blackhole", "refuse", "servfail"]
+Behaviour = Literal["answer", "blackhole", "refuse", "servfail", "flood"]
 Records = Mapping[str, Mapping[str, Sequence[str]]]
 
 _POLL_S = 0.05
+FLOOD_S = 4.0
+_FLOOD_SCRIPT = """
+import socket, struct, sys, time
+sock = socket.socket(fileno=int(sys.argv[1]))
+peer, expiry = (sys.argv[2], int(sys.argv[3])), time.monotonic() + float(sys.argv[4])
+count = 0
+while time.monotonic() < expiry:
+    count = (count + 1) & 0xFFFF
+    try:
+        sock.sendto(struct.pack("!HHHHHH", count, 0x8180, 0, 0, 0, 0), peer)
+    except OSError:
+        pass
+"""
 _TTL = 60
 _MAX_CNAME_HOPS = 8
 _LAMBDA_OPTIONS = "timeout:2 attempts:5"
@@ -87,6 +104,9 @@ class _Listener:
         self.port = port
         self.name = name
         self.queries: list[QueryLogEntry] = []
+        self.tcp_connections = 0  # connections accepted
+        self._floods: list[subprocess.Popen[bytes]] = []
+        self._flood_lock = threading.Lock()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=128, thread_name_prefix=f"dnslab-{name}")
         self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -142,10 +162,27 @@ class _Listener:
         except dns.exception.DNSException:
             return
         self._record(query, "udp")
+        if getattr(self, "behaviour", None) == "flood":
+            self._flood(peer)
+            return
         reply = self.respond(query, "udp")
         if reply is not None and not self._stop.is_set():
             with contextlib.suppress(OSError):
                 self._udp.sendto(reply, peer)
+
+    def _flood(self, peer: tuple[str, int]) -> None:
+        """Stray datagrams (DNS replies to no question) from a child process sharing the server's
+        socket, so the flood is not throttled by this process's GIL."""
+        with self._flood_lock:
+            if any(process.poll() is None for process in self._floods):
+                return  # one flood at a time is plenty
+            self._floods.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _FLOOD_SCRIPT, str(self._udp.fileno()), peer[0],
+                     str(peer[1]), str(FLOOD_S)],
+                    pass_fds=(self._udp.fileno(),),
+                )
+            )  # fmt: skip
 
     def _serve_tcp(self) -> None:
         while not self._stop.is_set():
@@ -155,33 +192,44 @@ class _Listener:
                 continue
             except OSError:
                 return
+            self.tcp_connections += 1
             with contextlib.suppress(RuntimeError):
                 self._pool.submit(self._answer_tcp, conn)
 
     def _answer_tcp(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(5)
-            try:
-                header = conn.recv(2)
-                if len(header) < 2:
-                    return
-                (length,) = struct.unpack("!H", header)
-                wire = b""
-                while len(wire) < length:
-                    chunk = conn.recv(length - len(wire))
-                    if not chunk:
+            while not self._stop.is_set():  # every query of the connection, in turn
+                try:
+                    header = self._recv_exactly(conn, 2)
+                    if header is None:
                         return
-                    wire += chunk
-                query = dns.message.from_wire(wire)
-            except (OSError, dns.exception.DNSException):
-                return
-            self._record(query, "tcp")
-            reply = self.respond(query, "tcp")
-            if reply is None:
-                self._hold_open(conn)
-                return
-            with contextlib.suppress(OSError):
-                conn.sendall(struct.pack("!H", len(reply)) + reply)
+                    (length,) = struct.unpack("!H", header)
+                    wire = self._recv_exactly(conn, length)
+                    if wire is None:
+                        return
+                    query = dns.message.from_wire(wire)
+                except (OSError, dns.exception.DNSException):
+                    return
+                self._record(query, "tcp")
+                reply = self.respond(query, "tcp")
+                if reply is None:
+                    self._hold_open(conn)
+                    return
+                try:
+                    conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except OSError:
+                    return
+
+    @staticmethod
+    def _recv_exactly(conn: socket.socket, size: int) -> bytes | None:
+        data = b""
+        while len(data) < size:
+            chunk = conn.recv(size - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
 
     def _hold_open(self, conn: socket.socket) -> None:
         """A black hole keeps the connection open, silent, until the client gives up."""
@@ -197,6 +245,9 @@ class _Listener:
 
     def close(self) -> None:
         self._stop.set()
+        for process in self._floods:
+            process.kill()
+            process.wait()
         for thread in self._threads:
             thread.join()
         self._udp.close()
@@ -231,7 +282,7 @@ class LabServer(_Listener):
 
     def respond(self, query: dns.message.Message, transport: Literal["udp", "tcp"]) -> bytes | None:
         behaviour = self.behaviour
-        if behaviour == "blackhole":
+        if behaviour in ("blackhole", "flood"):
             return None
         if self.delay_ms > 0:
             time.sleep(self.delay_ms / 1000)

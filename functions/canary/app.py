@@ -6,7 +6,7 @@ import functools
 import time
 from typing import TYPE_CHECKING, Any
 
-from dns_canary.canary import run_canary
+from dns_canary.canary import run_canary, run_window
 from dns_canary.observability import logger
 from dns_canary.plan import InvalidProbePlan, parse_plan
 from dns_canary.settings import CanarySettings
@@ -30,14 +30,20 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, object]:
     except InvalidProbePlan as exc:
         logger.warning("invalid probe plan", extra={"error": str(exc)})
         raise
-    findings = run_canary(
-        plan, settings, remaining_ms=context.get_remaining_time_in_millis(), started=started
+    # The one absolute expiry of this run, computed here and passed down to every helper.
+    window = run_window(
+        plan.deadline_ms,
+        context.get_remaining_time_in_millis(),
+        settings.deadline_margin_ms,
+        started,
     )
+    findings = run_canary(plan, settings, window)
     logger.info(
         "canary finished",
         extra={
             "ok": findings.ok,
             "diagnosis": findings.diagnosis.code,
+            "option_set_at_fault": findings.diagnosis.option_set_at_fault,
             "failed_names": list(findings.diagnosis.failed_names),
             "configured_nameservers": list(findings.resolv_conf.configured_nameservers),
             "deadline_ms": findings.deadline_ms,

@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from dns_canary.constants import SETTING_VARIABLES
 
 from devtools.dnslab import DnsLab, LabForwarder, LabServer
 
@@ -23,15 +24,7 @@ CORP_RECORDS = {
     "app.corp.example": {"CNAME": ["db.corp.example."]},
 }
 SAMPLE_PLAN = Path(__file__).resolve().parents[2] / "events" / "canary_probe.json"
-CANARY_SETTINGS = (
-    "RESOLV_CONF_PATH",
-    "AMAZON_DNS_SERVER",
-    "PROBE_NAMES",
-    "CANARY_DEADLINE_MS",
-    "PROBE_MAX_LATENCY_MS",
-    "DEADLINE_MARGIN_MS",
-    "DNS_PORT",
-)
+CANARY_SETTINGS = SETTING_VARIABLES
 
 
 @dataclass

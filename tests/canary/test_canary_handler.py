@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from canary_lab import CanaryLab
 
+pytestmark = pytest.mark.integration
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,6 +34,7 @@ def test_handler_logs_the_verdict_with_structured_keys(
     assert len(finished) == 1
     assert finished[0].__dict__["diagnosis"] == "HEALTHY"
     assert finished[0].__dict__["ok"] is True
+    assert finished[0].__dict__["option_set_at_fault"] is False
     assert finished[0].__dict__["configured_nameservers"] == [canary_lab.corp.address]
 
 

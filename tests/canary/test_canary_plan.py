@@ -10,6 +10,8 @@ from canary_lab import SAMPLE_PLAN
 from dns_canary.plan import InvalidProbePlan, parse_plan
 from dns_canary.settings import CanarySettings, InvalidSettings
 
+pytestmark = pytest.mark.unit
+
 SETTINGS = CanarySettings.from_env({"AWS_REGION": "eu-west-1"})
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import struct
+
 import dns.exception
 import dns.message
 import dns.query
@@ -9,6 +12,8 @@ import dns.rcode
 import pytest
 
 from devtools.dnslab import DnsLab
+
+pytestmark = pytest.mark.integration
 
 AWS = {"sts.us-east-1.amazonaws.com": {"A": ["52.94.0.1"]}}
 
@@ -80,3 +85,38 @@ def test_resolv_conf_looks_like_lambdas() -> None:
             f"nameserver {forwarder.address}",
         ]
         assert all(addr.startswith("127.") for addr in (server.address, forwarder.address))
+
+
+def test_tcp_queries_pipelined_on_one_connection_are_all_answered() -> None:
+    with DnsLab() as lab:
+        server = lab.add_server("corp", records=AWS)
+        queries = [dns.message.make_query("sts.us-east-1.amazonaws.com", "A") for _ in range(3)]
+        with socket.create_connection((server.address, lab.port), timeout=2) as conn:
+            conn.sendall(
+                b"".join(struct.pack("!H", len(w)) + w for w in (q.to_wire() for q in queries))
+            )
+            replies = []
+            buffer = b""
+            while len(replies) < 3:
+                chunk = conn.recv(65535)
+                assert chunk, "the server closed the connection before answering every query"
+                buffer += chunk
+                while len(buffer) >= 2 and len(buffer) >= 2 + struct.unpack("!H", buffer[:2])[0]:
+                    length = struct.unpack("!H", buffer[:2])[0]
+                    replies.append(dns.message.from_wire(buffer[2 : 2 + length]))
+                    buffer = buffer[2 + length :]
+        assert sorted(reply.id for reply in replies) == sorted(query.id for query in queries)
+        assert server.tcp_connections == 1
+
+
+def test_flooding_server_sends_stray_datagrams_and_never_the_answer() -> None:
+    with DnsLab() as lab:
+        server = lab.add_server("flooder", records=AWS, behaviour="flood")
+        query = dns.message.make_query("sts.us-east-1.amazonaws.com", "A")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(2)
+            sock.connect((server.address, lab.port))
+            sock.send(query.to_wire())
+            stray = [sock.recv(512) for _ in range(100)]
+        assert all(len(datagram) == 12 for datagram in stray)  # headers answering no question
+        assert len(server.queries) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from dns_canary.diagnose import Context, diagnose
 from dns_canary.findings import Findings, NameReport, QueryResult
@@ -13,32 +14,44 @@ from dns_canary.resolv_conf import read_resolv_conf
 from dns_canary.settings import CanarySettings
 
 
-def effective_deadline_ms(
-    plan_deadline_ms: int, remaining_ms: int, margin_ms: int
-) -> tuple[int, bool]:
+@dataclass(frozen=True)
+class RunWindow:
+    """When a run must end: computed once in the handler, passed to every helper.
+
+    ``expiry`` is the one absolute time value (a ``time.monotonic`` reading, like dnspython's
+    ``expiration``); ``deadline_ms`` is the duration it stands for, as reported in the findings.
+    """
+
+    started: float
+    expiry: float
+    deadline_ms: int
+    deadline_clipped: bool
+
+
+def run_window(
+    plan_deadline_ms: int, remaining_ms: int, margin_ms: int, started: float
+) -> RunWindow:
     """The plan's deadline, clipped so the answer leaves before the Lambda times out."""
     available = max(0, remaining_ms - margin_ms)
-    if available < plan_deadline_ms:
-        return available, True
-    return plan_deadline_ms, False
+    deadline_ms, clipped = (
+        (available, True) if available < plan_deadline_ms else (plan_deadline_ms, False)
+    )
+    return RunWindow(
+        started=started,
+        expiry=started + deadline_ms / 1000,
+        deadline_ms=deadline_ms,
+        deadline_clipped=clipped,
+    )
 
 
 def run_canary(
     plan: ProbePlan,
     settings: CanarySettings,
+    window: RunWindow,
     *,
-    remaining_ms: int,
-    started: float | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Findings:
-    """Probe DNS the way workloads use it, and every hop directly; never past the deadline.
-
-    ``started`` is the clock reading when the invocation began: the deadline counts from there.
-    """
-    started = clock() if started is None else started
-    deadline_ms, clipped = effective_deadline_ms(
-        plan.deadline_ms, remaining_ms, settings.deadline_margin_ms
-    )
+    """Probe DNS the way workloads use it, and every hop directly; never past ``window.expiry``."""
     resolv = read_resolv_conf(settings.resolv_conf_path)
     stale = (
         plan.expected_nameservers is not None
@@ -50,8 +63,14 @@ def run_canary(
         *(Target(server, "configured") for server in resolv.configured_nameservers),
         Target(settings.amazon_dns_server, "amazon"),
     ]
-    budget_s = deadline_ms / 1000 - (clock() - started)
-    results = run_probes(plan.probes, targets, port=settings.dns_port, budget_s=budget_s)
+    results = run_probes(
+        plan.probes,
+        targets,
+        port=settings.dns_port,
+        expiry=window.expiry,
+        deadline_ms=window.deadline_ms,
+        clock=clock,
+    )
     reports = _reports(plan, targets, results)
     diagnosis = diagnose(
         reports,
@@ -61,15 +80,16 @@ def run_canary(
             expected_nameservers=plan.expected_nameservers,
             amazon_dns_server=settings.amazon_dns_server,
             port=settings.dns_port,
+            deadline_ms=window.deadline_ms,
         ),
     )
     ok = bool(resolv.nameservers) and all(report.ok for report in reports) and not stale
     return Findings(
         ok=ok,
         stale=stale,
-        deadline_ms=deadline_ms,
-        deadline_clipped=clipped,
-        elapsed_ms=(clock() - started) * 1000,
+        deadline_ms=window.deadline_ms,
+        deadline_clipped=window.deadline_clipped,
+        elapsed_ms=(clock() - window.started) * 1000,
         resolv_conf=resolv,
         expected_nameservers=plan.expected_nameservers,
         amazon_dns_server=settings.amazon_dns_server,

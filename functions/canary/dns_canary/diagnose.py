@@ -8,8 +8,10 @@ breaks. Codes and their meaning: docs/canary-contract.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
+from dns_canary.constants import MAX_LISTED
 from dns_canary.findings import (
     ERROR_OUTCOMES,
     MISSING_OUTCOMES,
@@ -21,13 +23,25 @@ from dns_canary.findings import (
 from dns_canary.resolv_conf import ResolvConf
 
 _SOFT_OUTCOMES = frozenset({"SLOW", "UNEXPECTED_ANSWER"})
-_MAX_LISTED = 6
+# What a failure says about the name: its zone is broken, or the name/data is missing.
+_BROKEN = "broken"
+_MISSING_KIND = "missing"
+_KINDS = {
+    "TIMEOUT": _BROKEN,
+    "NETWORK_ERROR": _BROKEN,
+    "SERVFAIL": _BROKEN,
+    "NXDOMAIN": _MISSING_KIND,
+    "NOANSWER": _MISSING_KIND,
+}
 # Failure causes tried in this order; the first that explains any failing name wins.
 _UNREACHABLE = "CONFIGURED_SERVER_UNREACHABLE"
 _ERRORS = "CONFIGURED_SERVER_ERRORS"
+_NO_TCP = "CONFIGURED_SERVER_NO_TCP"
 _MISSING = "CUSTOM_SERVER_MISSING_NAMES"
+_PARTIAL_LOSS = "PARTIAL_LOSS"
 _FORWARDER = "FORWARDER_FAILING"
-_CAUSE_ORDER = (_UNREACHABLE, _ERRORS, _MISSING, _FORWARDER)
+_CAUSE_ORDER = (_UNREACHABLE, _ERRORS, _NO_TCP, _MISSING, _PARTIAL_LOSS, _FORWARDER)
+_MAX_LISTED = MAX_LISTED
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,28 @@ class Context:
     expected_nameservers: tuple[str, ...] | None
     amazon_dns_server: str
     port: int
+    deadline_ms: int = 0
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What the whole run says about each server: who answered anything at all."""
+
+    answering: frozenset[str]
+
+    @classmethod
+    def of(cls, reports: Sequence[NameReport]) -> _Evidence:
+        answering = {
+            result.server
+            for report in reports
+            for result in (*report.forwarder, *report.configured, *_amazon(report))
+            # a truncated UDP answer (transport tcp) also proves the server answers
+            if result.rcode is not None or result.transport == "tcp"
+        }
+        return cls(frozenset(answering))
+
+    def answered(self, server: str) -> bool:
+        return server in self.answering
 
 
 def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
@@ -48,10 +84,14 @@ def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
     failed = [report for report in reports if not report.ok]
     if context.stale:
         return _stale(context, _names(failed))
+    evidence = _Evidence.of(reports)
     if not failed:
+        lost = _redundancy_lost(reports, context, evidence)
+        if lost is not None:
+            return lost
         return Diagnosis(
             code="HEALTHY",
-            severity="OK",
+            verdict="OK",
             failing_hop="none",
             summary=(
                 f"All {len(reports)} names resolved as expected through "
@@ -59,30 +99,69 @@ def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
                 f"{_servers(resolv.configured_nameservers) or 'none listed'})."
             ),
         )
-    return _diagnose_failures(failed, len(reports), context)
+    return _diagnose_failures(failed, len(reports), context, evidence)
 
 
-def _diagnose_failures(failed: Sequence[NameReport], total: int, context: Context) -> Diagnosis:
+def _diagnose_failures(
+    failed: Sequence[NameReport], total: int, context: Context, evidence: _Evidence
+) -> Diagnosis:
     failed_names = _names(failed)
     if not context.resolv_conf.configured_nameservers:
         return _no_configured_servers(failed, context, failed_names)
-    hard = [report for report in failed if _hard_failures(report)]
-    if not hard:
-        if all(result.outcome == "SLOW" for report in failed for result in report.failures):
-            return _slow(failed, context, failed_names)
-        return _unexpected(failed, context, failed_names)
-    causes = {id(report): _cause(report) for report in hard}
-    for code in _CAUSE_ORDER:
-        explained = [report for report in hard if causes[id(report)] == code]
-        if explained:
-            return _BUILDERS[code](explained, context, failed_names)
-    return _unexplained(failed, total, context, failed_names)
+    everywhere = [report for report in failed if _fails_everywhere(report, evidence)]
+    blamable = [report for report in failed if report not in everywhere]
+    hard = [report for report in blamable if _hard_failures(report)]
+    if hard:
+        causes = {id(report): _cause(report, evidence) for report in hard}
+        for code in _CAUSE_ORDER:
+            explained = [report for report in hard if causes[id(report)] == code]
+            if explained:
+                found = _BUILDERS[code](explained, context, failed_names)
+                return _also_everywhere(found, everywhere, context)
+        return _also_everywhere(
+            _unexplained(failed, total, context, failed_names), everywhere, context
+        )
+    if blamable:
+        if all(result.outcome == "SLOW" for report in blamable for result in report.failures):
+            found = _slow(blamable, context, failed_names)
+        else:
+            found = _unexpected(blamable, context, failed_names)
+        return _also_everywhere(found, everywhere, context)
+    return _name_fails_everywhere(everywhere, context, failed_names, evidence)
 
 
-def _cause(report: NameReport) -> str | None:
+def _fails_everywhere(report: NameReport, evidence: _Evidence) -> bool:
+    """The name fails the same way at the Amazon resolver and at every configured server, each
+    of which answered in this run: a problem of the name or its zone, not of the option set."""
+    amazon = report.amazon
+    if amazon is None or amazon.ok or not report.configured:
+        return False
+    kind = _KINDS.get(amazon.outcome)
+    if kind is None or not evidence.answered(amazon.server):
+        return False
+    for result in report.configured:
+        if result.ok or _KINDS.get(result.outcome) != kind:
+            return False
+        if not evidence.answered(result.server):
+            return False
+    return True
+
+
+def _cause(report: NameReport, evidence: _Evidence) -> str | None:
     """Which hop one failing name points at, from the direct queries."""
     forwarder_outcomes = {result.outcome for result in report.failures}
-    down = [result for result in report.configured if result.outcome in SILENT_OUTCOMES]
+    silent = [
+        result
+        for result in report.configured
+        if result.outcome in SILENT_OUTCOMES and result.transport == "udp"
+    ]
+    down = [result for result in silent if not evidence.answered(result.server)]
+    lossy = [result for result in silent if evidence.answered(result.server)]
+    no_tcp = [
+        result
+        for result in report.configured
+        if result.outcome in SILENT_OUTCOMES and result.transport == "tcp"
+    ]
     errors = [result for result in report.configured if result.outcome in ERROR_OUTCOMES]
     missing = [
         result
@@ -90,19 +169,138 @@ def _cause(report: NameReport) -> str | None:
         if result.outcome in MISSING_OUTCOMES and not result.ok
     ]
     amazon_ok = report.amazon is not None and report.amazon.ok
-    if down and forwarder_outcomes & (SILENT_OUTCOMES | ERROR_OUTCOMES):
-        return _UNREACHABLE
-    if errors:
-        return _ERRORS
-    if missing and amazon_ok:
-        return _MISSING
-    if report.configured and all(result.ok for result in report.configured):
-        return _FORWARDER
-    return None
+    forwarder_silent = bool(forwarder_outcomes & SILENT_OUTCOMES)
+    forwarder_answers = any(evidence.answered(result.server) for result in report.failures)
+    configured_ok = bool(report.configured) and all(result.ok for result in report.configured)
+    # Silent for this name but answering others in the same run: loss or rate limiting on the
+    # forwarder path, not a broken forwarder.
+    forwarder_lossy = (
+        forwarder_silent
+        and forwarder_answers
+        and not all(result.transport == "tcp" for result in report.failures)
+    )
+    rules = (
+        (
+            bool(down) and bool(forwarder_outcomes & (SILENT_OUTCOMES | ERROR_OUTCOMES)),
+            _UNREACHABLE,
+        ),
+        (bool(errors), _ERRORS),
+        (bool(no_tcp), _NO_TCP),
+        (bool(missing) and amazon_ok, _MISSING),
+        (bool(lossy) and forwarder_silent, _PARTIAL_LOSS),
+        (configured_ok and forwarder_lossy, _PARTIAL_LOSS),
+        (configured_ok, _FORWARDER),
+    )
+    return next((code for matched, code in rules if matched), None)
 
 
 def _hard_failures(report: NameReport) -> list[QueryResult]:
     return [result for result in report.failures if result.outcome not in _SOFT_OUTCOMES]
+
+
+def _redundancy_lost(
+    reports: Sequence[NameReport], context: Context, evidence: _Evidence
+) -> Diagnosis | None:
+    """Every name resolves, but one of several configured servers fails what the others answer."""
+    configured = context.resolv_conf.configured_nameservers
+    if len(configured) < 2:
+        return None
+    failing: dict[str, list[QueryResult]] = {}
+    for report in reports:
+        for result in report.configured:
+            if not result.ok:
+                failing.setdefault(result.server, []).append(result)
+    working = [server for server in configured if server not in failing]
+    if not failing or not working:
+        return None
+    bad = list(failing)
+    details = _unique(
+        f"{result.server}: {result.name} {result.outcome}"
+        + (f" ({result.detail})" if result.detail else "")
+        for server in bad
+        for result in failing[server][:2]
+    )
+    silent = [s for s in bad if not evidence.answered(s)]
+    port = context.port
+    return Diagnosis(
+        code="REDUNDANCY_LOST",
+        verdict="DEGRADED",
+        failing_hop="configured_server",
+        option_set_at_fault=True,
+        summary=(
+            f"Every name resolves through the forwarder {_servers(context.resolv_conf.nameservers)}"
+            f", but the option set's {_dns_servers(bad)} {_verb(bad, 'fails', 'fail')} when asked "
+            f"directly ({'; '.join(details[:_MAX_LISTED])}): redundancy is lost, only "
+            f"{_servers(working)} {_verb(working, 'carries', 'carry')} the VPC's DNS. Fix or "
+            f"replace {_servers(bad)} before the remaining server fails too."
+        ),
+        likely_causes=(
+            *(
+                (
+                    f"{_servers(silent)} is down, or the security group / network ACL / route "
+                    f"blocks port {port} to it",
+                )
+                if silent
+                else ()
+            ),
+            f"{_servers(bad)} cannot resolve these names (broken forwarders, zones or DNSSEC)",
+            "the servers of the option set are not configured alike",
+        ),
+        failed_names=tuple(_unique(r.name for server in bad for r in failing[server])),
+    )
+
+
+def _also_everywhere(
+    diagnosis: Diagnosis, everywhere: Sequence[NameReport], context: Context
+) -> Diagnosis:
+    """A mixed run: the option-set fault leads, the names failing everywhere are mentioned."""
+    if not everywhere:
+        return diagnosis
+    note = (
+        f" Not the option set's fault: {_list(_names(everywhere))} also "
+        f"{_verb(_names(everywhere), 'fails', 'fail')} at the Amazon resolver "
+        f"{context.amazon_dns_server}."
+    )
+    return replace(diagnosis, summary=diagnosis.summary + note)
+
+
+def _name_fails_everywhere(
+    everywhere: Sequence[NameReport],
+    context: Context,
+    failed_names: list[str],
+    evidence: _Evidence,
+) -> Diagnosis:
+    names = _names(everywhere)
+    outcomes = _unique(
+        f"{report.name}: {report.amazon.outcome}"
+        for report in everywhere
+        if report.amazon is not None
+    )
+    servers = _unique(r.server for report in everywhere for r in report.configured)
+    answered_others = [server for server in servers if evidence.answered(server)]
+    zones = _unique(_zone_of(name) for name in names)
+    return Diagnosis(
+        code="NAME_FAILS_EVERYWHERE",
+        verdict="DEGRADED",
+        failing_hop="zone",
+        option_set_at_fault=False,
+        summary=(
+            f"{_list(names)} {_verb(names, 'fails', 'fail')} at every resolver asked, the Amazon "
+            f"resolver {context.amazon_dns_server} included ({'; '.join(outcomes[:_MAX_LISTED])}),"
+            f" while the option set's {_dns_servers(answered_others or servers)} answered other "
+            "names in this run: the fault is in the name or its zone "
+            f"({_list(zones)}), not in the option set. Changing or rolling back the option set "
+            "will not fix it."
+        ),
+        likely_causes=(
+            "the zone's delegation is lame (its name servers do not serve it) or its "
+            "authoritative servers are down or unreachable",
+            "DNSSEC for the zone is broken (validating resolvers answer SERVFAIL)",
+            "the name or the record type does not exist (NXDOMAIN / no data), or the probe plan "
+            "names something that was removed",
+        ),
+        failed_names=tuple(failed_names),
+    )
 
 
 # --- one builder per code ----------------------------------------------------------------------
@@ -118,7 +316,7 @@ def _no_nameserver(reports: Sequence[NameReport], context: Context, names: list[
     amazon = _amazon_sentence(reports, context)
     return Diagnosis(
         code="NO_NAMESERVER",
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="resolv_conf",
         summary=f"{state}: code in this function cannot resolve any name. {amazon}",
         likely_causes=(
@@ -135,7 +333,7 @@ def _stale(context: Context, failed_names: list[str]) -> Diagnosis:
     expected = _servers(context.expected_nameservers or ()) or "none"
     return Diagnosis(
         code="STALE_CONFIG",
-        severity="UNVERIFIED",
+        verdict="UNVERIFIED",
         failing_hop="environment",
         summary=(
             f"This execution environment still has the DNS servers {configured} in "
@@ -158,8 +356,9 @@ def _no_configured_servers(
     resolv = context.resolv_conf
     return Diagnosis(
         code="NO_CONFIGURED_SERVERS",
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="option_set",
+        option_set_at_fault=True,
         summary=(
             f"{resolv.path} has no '; configured nameserver' line: the VPC's DHCP option set hands "
             f"out no DNS servers, so the forwarder {_servers(resolv.nameservers)} has nowhere to "
@@ -183,23 +382,30 @@ def _slow(failed: Sequence[NameReport], context: Context, names: list[str]) -> D
         for result in report.failures
     )
     direct = _direct_latency(failed)
-    retransmitted = any(
-        result.attempts > 1
+    # A repeat the canary sent because the answer was merely late is not evidence of loss: only
+    # a direct answer that came fast while the forwarder's was slow points at lost packets.
+    fast_direct = any(
+        result.ok and result.elapsed_ms <= report.max_latency_ms
         for report in failed
-        for result in (*report.failures, *report.configured)
+        for result in report.configured
     )
+    retransmitted = any(result.attempts > 1 for report in failed for result in report.failures)
     causes = [
         f"the {_dns_servers(resolv.configured_nameservers)} "
         f"{_verb(resolv.configured_nameservers, 'is', 'are')} overloaded or far away "
         "(another region, or on premises over VPN)",
         "the server's own upstream recursion is slow (cold cache, slow forwarders)",
     ]
-    if retransmitted:
-        causes.insert(0, "packets are lost: the canary had to retransmit queries")
+    if retransmitted and fast_direct:
+        causes.append(
+            "packets are lost on the forwarder path: the same servers answered fast when asked "
+            "directly, while the forwarder's answers came only after the canary resent the query"
+        )
     return Diagnosis(
         code="SLOW_ANSWERS",
-        severity="DEGRADED",
+        verdict="DEGRADED",
         failing_hop="forwarder",
+        option_set_at_fault=True,
         summary=(
             f"Names resolve, but slower than their latency budget through the forwarder "
             f"{_servers(resolv.nameservers)}: {slow}.{direct}"
@@ -217,10 +423,13 @@ def _unexpected(failed: Sequence[NameReport], context: Context, names: list[str]
         if result.outcome == "UNEXPECTED_ANSWER"
     )
     amazon = _amazon_answers(failed)
+    amazon_agrees = any(report.amazon is not None and report.amazon.ok for report in failed)
     return Diagnosis(
         code="UNEXPECTED_ANSWERS",
-        severity="DEGRADED",
+        verdict="DEGRADED",
         failing_hop="configured_server",
+        # Only the option set's fault when the Amazon resolver gives an answer the plan allows.
+        option_set_at_fault=amazon_agrees,
         summary=(
             "Names resolve to answers the probe plan does not allow: "
             f"{wrong}. The answers come from the option set's "
@@ -253,14 +462,25 @@ def _unreachable(
     )
     servers = _servers(silent)
     port = context.port
+    timed_out = all(
+        result.outcome == "TIMEOUT"
+        for report in explained
+        for result in report.configured
+        if result.server in silent
+    )
+    how = (
+        f"gave no answer within {context.deadline_ms} ms on port {port}"
+        if timed_out
+        else f"could not be reached on port {port}"
+    )
     return Diagnosis(
         code=_UNREACHABLE,
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="configured_server",
+        option_set_at_fault=True,
         summary=(
-            f"The option set's {_dns_servers(silent)} {_verb(silent, 'does', 'do')} not answer "
-            f"on port {port} "
-            f"({'; '.join(details)}), so lookups through the forwarder "
+            f"The option set's {_dns_servers(silent)} {how} to any query of this run "
+            f"({'; '.join(details[:_MAX_LISTED])}), so lookups through the forwarder "
             f"{_servers(context.resolv_conf.nameservers)} fail ({_describe(explained)}). "
             f"{_amazon_sentence(explained, context)} Fix the path to {servers} or associate an "
             "option set that uses AmazonProvidedDNS."
@@ -299,8 +519,9 @@ def _errors(
     causes.append("the zone for these names is broken on the server")
     return Diagnosis(
         code=_ERRORS,
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="configured_server",
+        option_set_at_fault=True,
         summary=(
             f"The option set's {_dns_servers(erring_servers)} "
             f"{_verb(erring_servers, 'answers', 'answer')} "
@@ -328,8 +549,9 @@ def _missing(
     how = " / ".join(_unique("NXDOMAIN" if r.outcome == "NXDOMAIN" else "no data" for r in missing))
     return Diagnosis(
         code=_MISSING,
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="configured_server",
+        option_set_at_fault=True,
         summary=(
             f"The option set's {_dns_servers(missing_servers)} "
             f"{_verb(missing_servers, 'answers', 'answer')} "
@@ -358,8 +580,9 @@ def _forwarder(
     servers = _servers(answering)
     return Diagnosis(
         code=_FORWARDER,
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="forwarder",
+        option_set_at_fault=True,
         summary=(
             f"Lookups through the forwarder {_servers(context.resolv_conf.nameservers)} fail "
             f"({_describe(explained)}) although the option set's {_dns_servers(answering)} "
@@ -390,7 +613,7 @@ def _unexplained(
     if len(failed) < total:
         return Diagnosis(
             code="PARTIAL_FAILURE",
-            severity="DEGRADED",
+            verdict="DEGRADED",
             failing_hop="forwarder",
             summary=(
                 f"{len(failed)} of {total} names fail through the forwarder {forwarder} "
@@ -405,7 +628,7 @@ def _unexplained(
         )
     return Diagnosis(
         code="RESOLUTION_FAILED",
-        severity="FAILED",
+        verdict="FAILED",
         failing_hop="forwarder",
         summary=(
             f"Every name fails through the forwarder {forwarder} ({_describe(failed)}); the "
@@ -419,10 +642,94 @@ def _unexplained(
     )
 
 
+def _no_tcp(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    failing = [
+        result
+        for report in explained
+        for result in report.configured
+        if result.outcome in SILENT_OUTCOMES and result.transport == "tcp"
+    ]
+    servers = _unique(result.server for result in failing)
+    refused = any("refused" in result.detail for result in failing)
+    port = context.port
+    how = (
+        f"refuses TCP connections on port {port}"
+        if refused
+        else f"gave no answer over TCP within {context.deadline_ms} ms"
+    )
+    return Diagnosis(
+        code=_NO_TCP,
+        verdict="FAILED",
+        failing_hop="configured_server",
+        option_set_at_fault=True,
+        summary=(
+            f"The option set's {_dns_servers(servers)} {_verb(servers, 'answers', 'answer')} over "
+            f"UDP, but the answers for {_list(_names(explained))} are too large for UDP "
+            f"(truncated) and {_servers(servers)} {how}: lookups that need TCP fail through the "
+            f"forwarder {_servers(context.resolv_conf.nameservers)} ({_describe(explained)}). "
+            f"{_amazon_sentence(explained, context)} Allow TCP {port} to {_servers(servers)}."
+        ),
+        likely_causes=(
+            f"the function's security group or a network ACL allows UDP {port} only: DNS needs "
+            f"TCP {port} too, for answers over 512 bytes",
+            f"a firewall in front of {_servers(servers)} drops or rejects TCP {port}",
+            f"TCP is disabled on {_servers(servers)}, or its TCP listener is overloaded",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _partial_loss(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    lossy = _unique(
+        result.server
+        for report in explained
+        for result in report.configured
+        if result.outcome in SILENT_OUTCOMES
+    )
+    hop: Literal["configured_server", "forwarder"] = "configured_server" if lossy else "forwarder"
+    where = (
+        f"the option set's {_dns_servers(lossy)} answered other names in this run but gave no "
+        f"answer within {context.deadline_ms} ms for {_list(_names(explained))}"
+        if lossy
+        else (
+            f"the forwarder {_servers(context.resolv_conf.nameservers)} answered other names in "
+            f"this run but gave no answer within {context.deadline_ms} ms for "
+            f"{_list(_names(explained))}, which the option set's servers answer directly"
+        )
+    )
+    return Diagnosis(
+        code=_PARTIAL_LOSS,
+        verdict="DEGRADED",
+        failing_hop=hop,
+        option_set_at_fault=True,
+        summary=(
+            f"Queries are lost or rate-limited, not blocked: {where} "
+            f"({_describe(explained)}). The servers are reachable; some of their answers do not "
+            "arrive."
+        ),
+        likely_causes=(
+            "the server limits the rate of queries per client (unbound ip-ratelimit, BIND "
+            "rate-limit / response-rate limiting) and drops the rest",
+            "the Amazon Route 53 Resolver drops queries beyond 1024 packets per second per "
+            "network interface (it logs nothing about them): too many lookups from functions "
+            "sharing the interface",
+            "the server's own forwarder for these names' zones is slow or down",
+            "packet loss on the path to the server (an overloaded NAT, VPN or firewall)",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
 _BUILDERS = {
     _UNREACHABLE: _unreachable,
     _ERRORS: _errors,
+    _NO_TCP: _no_tcp,
     _MISSING: _missing,
+    _PARTIAL_LOSS: _partial_loss,
     _FORWARDER: _forwarder,
 }
 

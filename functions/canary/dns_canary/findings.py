@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
+from dns_canary.constants import MAX_ANSWER_CHARS, MAX_ANSWERS_PER_RESULT, MAX_DETAIL_CHARS
 from dns_canary.resolv_conf import ResolvConf
 
 Role = Literal["forwarder", "configured", "amazon"]
@@ -19,10 +21,12 @@ Outcome = Literal[
     "UNEXPECTED_ANSWER",
     "SLOW",
 ]
-Severity = Literal["OK", "DEGRADED", "FAILED", "UNVERIFIED"]
+# The canary's verdict on what it saw (the checker makes the final verdict for the VPC).
+Verdict = Literal["OK", "DEGRADED", "FAILED", "UNVERIFIED"]
 FailingHop = Literal[
-    "none", "forwarder", "configured_server", "option_set", "resolv_conf", "environment"
+    "none", "forwarder", "configured_server", "option_set", "resolv_conf", "environment", "zone"
 ]
+Transport = Literal["udp", "tcp"]
 
 # Outcomes meaning the server gave no usable reply at all.
 SILENT_OUTCOMES = frozenset({"TIMEOUT", "NETWORK_ERROR"})
@@ -46,11 +50,11 @@ class QueryResult:
     answers: tuple[str, ...]
     elapsed_ms: float
     detail: str
-    transport: Literal["udp", "tcp"] = "udp"
+    transport: Transport = "udp"
     attempts: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        document: dict[str, object] = {
             "name": self.name,
             "type": self.type,
             "server": self.server,
@@ -58,28 +62,42 @@ class QueryResult:
             "ok": self.ok,
             "outcome": self.outcome,
             "rcode": self.rcode,
-            "answers": list(self.answers),
-            "elapsed_ms": round(self.elapsed_ms, 1),
-            "detail": self.detail,
+            "answers": [_clip(answer, MAX_ANSWER_CHARS) for answer in self.answers][
+                :MAX_ANSWERS_PER_RESULT
+            ],
+            "elapsed_ms": finite_ms(self.elapsed_ms),
+            "detail": _clip(self.detail, MAX_DETAIL_CHARS),
             "transport": self.transport,
             "attempts": self.attempts,
         }
+        if len(self.answers) > MAX_ANSWERS_PER_RESULT:
+            document["answers_total"] = len(self.answers)
+        return document
 
 
 @dataclass(frozen=True)
 class Diagnosis:
+    """One code, the canary's verdict, the failing hop, and whether the option set is to blame.
+
+    ``option_set_at_fault`` is true only when the evidence points at the option set's servers or
+    the forwarder path to them: a rollback of the option set could help. The JSON key of the
+    verdict stays ``severity`` (the contract's field).
+    """
+
     code: str
-    severity: Severity
+    verdict: Verdict
     failing_hop: FailingHop
     summary: str
     likely_causes: tuple[str, ...] = ()
     failed_names: tuple[str, ...] = ()
+    option_set_at_fault: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
             "code": self.code,
-            "severity": self.severity,
+            "severity": self.verdict,
             "failing_hop": self.failing_hop,
+            "option_set_at_fault": self.option_set_at_fault,
             "summary": self.summary,
             "likely_causes": list(self.likely_causes),
             "failed_names": list(self.failed_names),
@@ -106,7 +124,7 @@ class Findings:
             "stale": self.stale,
             "deadline_ms": self.deadline_ms,
             "deadline_clipped": self.deadline_clipped,
-            "elapsed_ms": round(self.elapsed_ms, 1),
+            "elapsed_ms": finite_ms(self.elapsed_ms),
             "resolv_conf": self.resolv_conf.to_dict(),
             "expected_nameservers": (
                 None if self.expected_nameservers is None else list(self.expected_nameservers)
@@ -136,3 +154,14 @@ class NameReport:
     @property
     def failures(self) -> tuple[QueryResult, ...]:
         return tuple(result for result in self.forwarder if not result.ok)
+
+
+def finite_ms(value: float) -> float:
+    """A latency as the contract promises it: finite, not negative, 0.1 ms resolution."""
+    if not math.isfinite(value) or value < 0:
+        return 0.0
+    return round(value, 1)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -6,4 +6,6 @@ import os
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "vpc-dns-watchdog"))
+from dns_canary.constants import DEFAULT_SERVICE_NAME, ENV_SERVICE_NAME
+
+logger = Logger(service=os.environ.get(ENV_SERVICE_NAME, DEFAULT_SERVICE_NAME))

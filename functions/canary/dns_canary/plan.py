@@ -16,21 +16,23 @@ from typing import TYPE_CHECKING
 import dns.exception
 import dns.name
 
+from dns_canary.constants import (
+    ADDRESS_TYPES,
+    EXPECTED_RCODES,
+    MAX_CIDRS,
+    MAX_DEADLINE_MS,
+    MAX_EXPECTED_NAMESERVERS,
+    MAX_LABEL_LENGTH,
+    MAX_LATENCY_MS,
+    MAX_NAME_LENGTH,
+    MAX_PATTERN_LENGTH,
+    MAX_PROBES,
+    MIN_DEADLINE_MS,
+    RECORD_TYPES,
+)
+
 if TYPE_CHECKING:
     from dns_canary.settings import CanarySettings
-
-MAX_PROBES = 50
-MIN_DEADLINE_MS = 100
-MAX_DEADLINE_MS = 60_000
-MAX_LATENCY_MS = 60_000
-MAX_EXPECTED_NAMESERVERS = 4
-MAX_PATTERN_LENGTH = 512
-MAX_CIDRS = 16
-MAX_NAME_LENGTH = 253
-MAX_LABEL_LENGTH = 63
-RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")
-ADDRESS_TYPES = ("A", "AAAA")
-EXPECTED_RCODES = ("NOERROR", "NXDOMAIN")
 
 _PLAN_FIELDS = ("deadline_ms", "expected_nameservers", "probes")
 _PROBE_FIELDS = ("expect", "max_latency_ms", "name", "type")

@@ -2,7 +2,9 @@
 
 Inside a VPC Lambda the only ``nameserver`` is the link-local forwarder; the VPC option set's
 servers appear as ``; configured nameserver X`` comments. A missing, empty or garbled file is a
-finding (``problems``), never a crash: the canary must still answer.
+finding (``problems``), never a crash: the canary must still answer. Lists are capped: at most
+``MAX_CONFIGURED_SERVERS`` configured servers (EC2's maximum in an option set; the rest are
+reported, not probed) and ``MAX_PROBLEMS`` problems, so one odd file cannot blow up a run.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# glibc reads at most three nameserver lines (MAXNS) and ignores the rest.
-MAX_NAMESERVERS = 3
-MAX_FILE_BYTES = 64 * 1024
+from dns_canary.constants import (
+    MAX_CONFIGURED_SERVERS,
+    MAX_NAMESERVERS,
+    MAX_PROBLEMS,
+    MAX_RESOLV_CONF_BYTES,
+)
+
 _CONFIGURED = re.compile(r"^[;#]\s*configured\s+nameserver\s+(\S+)\s*$", re.IGNORECASE)
 _IGNORED_DIRECTIVES = ("sortlist", "lookup", "family")
+_SHOWN_IGNORED = 3
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ def read_resolv_conf(path: str) -> ResolvConf:
     """Read and parse the file; I/O errors become problems."""
     try:
         with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = handle.read(MAX_RESOLV_CONF_BYTES + 1)
     except FileNotFoundError:
         return ResolvConf(path=path, found=False, problems=(f"{path} does not exist",))
     except OSError as exc:
@@ -53,9 +60,11 @@ def read_resolv_conf(path: str) -> ResolvConf:
             path=path, found=False, problems=(f"{path} cannot be read: {exc.strerror or exc}",)
         )
     problems = []
-    if len(raw) > MAX_FILE_BYTES:
-        problems.append(f"{path} is larger than {MAX_FILE_BYTES} bytes; only the start was read")
-        raw = raw[:MAX_FILE_BYTES]
+    if len(raw) > MAX_RESOLV_CONF_BYTES:
+        problems.append(
+            f"{path} is larger than {MAX_RESOLV_CONF_BYTES} bytes; only the start was read"
+        )
+        raw = raw[:MAX_RESOLV_CONF_BYTES]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -69,7 +78,7 @@ def read_resolv_conf(path: str) -> ResolvConf:
         configured_nameservers=parsed.configured_nameservers,
         search=parsed.search,
         options=parsed.options,
-        problems=(*problems, *parsed.problems),
+        problems=_capped([*problems, *parsed.problems]),
     )
 
 
@@ -85,15 +94,34 @@ def parse_resolv_conf(text: str, path: str = "resolv.conf") -> ResolvConf:
             f"{path} has no usable 'nameserver' line: the C library falls back to 127.0.0.1 "
             "and lookups fail"
         )
+    configured = parser.configured[:MAX_CONFIGURED_SERVERS]
+    ignored = parser.configured[MAX_CONFIGURED_SERVERS:]
+    if ignored:
+        shown = ", ".join(ignored[:_SHOWN_IGNORED])
+        more = f" and {len(ignored) - _SHOWN_IGNORED} more" if len(ignored) > _SHOWN_IGNORED else ""
+        parser.problems.insert(
+            0,
+            f"{len(parser.configured)} configured nameservers, more than an option set can hold "
+            f"({MAX_CONFIGURED_SERVERS}): only the first {MAX_CONFIGURED_SERVERS} are probed; "
+            f"ignored {shown}{more}",
+        )
     return ResolvConf(
         path=path,
         found=True,
         nameservers=tuple(parser.nameservers),
-        configured_nameservers=tuple(parser.configured),
+        configured_nameservers=tuple(configured),
         search=tuple(parser.search),
         options=parser.options,
-        problems=tuple(parser.problems),
+        problems=_capped(parser.problems),
     )
+
+
+def _capped(problems: list[str]) -> tuple[str, ...]:
+    """At most MAX_PROBLEMS entries, the last one saying how many were left out."""
+    if len(problems) <= MAX_PROBLEMS:
+        return tuple(problems)
+    left_out = len(problems) - (MAX_PROBLEMS - 1)
+    return (*problems[: MAX_PROBLEMS - 1], f"and {left_out} more problems not listed")
 
 
 @dataclass

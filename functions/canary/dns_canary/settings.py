@@ -7,23 +7,29 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dns_canary.plan import (
+from dns_canary.constants import (
+    DEFAULT_AMAZON_DNS_SERVER,
+    DEFAULT_DEADLINE_MARGIN_MS,
+    DEFAULT_DEADLINE_MS,
+    DEFAULT_DNS_PORT,
+    DEFAULT_MAX_LATENCY_MS,
+    DEFAULT_PROBE_NAMES,
+    DEFAULT_RESOLV_CONF_PATH,
+    ENV_AMAZON_DNS_SERVER,
+    ENV_DEADLINE_MARGIN_MS,
+    ENV_DEADLINE_MS,
+    ENV_DEFAULT_REGION,
+    ENV_DNS_PORT,
+    ENV_PROBE_MAX_LATENCY_MS,
+    ENV_PROBE_NAMES,
+    ENV_REGION,
+    ENV_RESOLV_CONF_PATH,
     MAX_DEADLINE_MS,
     MAX_LATENCY_MS,
     MAX_PROBES,
     MIN_DEADLINE_MS,
-    InvalidProbePlan,
-    check_name,
-    check_type,
 )
-
-DEFAULT_RESOLV_CONF_PATH = "/etc/resolv.conf"
-DEFAULT_AMAZON_DNS_SERVER = "169.254.169.253"
-DEFAULT_PROBE_NAMES = "sts.{region}.amazonaws.com,lambda.{region}.amazonaws.com"
-DEFAULT_DEADLINE_MS = 1500
-DEFAULT_MAX_LATENCY_MS = 500
-DEFAULT_DEADLINE_MARGIN_MS = 250
-DEFAULT_DNS_PORT = 53
+from dns_canary.plan import InvalidProbePlan, check_name, check_type
 
 
 class InvalidSettings(ValueError):
@@ -59,22 +65,22 @@ class CanarySettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CanarySettings:
         env = os.environ if environ is None else environ
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+        region = env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or None
         probe_names, probe_names_error = _probe_names(env, region)
         return cls(
-            resolv_conf_path=_raw(env, "RESOLV_CONF_PATH", DEFAULT_RESOLV_CONF_PATH),
-            amazon_dns_server=_ip_address(env, "AMAZON_DNS_SERVER", DEFAULT_AMAZON_DNS_SERVER),
+            resolv_conf_path=_raw(env, ENV_RESOLV_CONF_PATH, DEFAULT_RESOLV_CONF_PATH),
+            amazon_dns_server=_ip_address(env, ENV_AMAZON_DNS_SERVER, DEFAULT_AMAZON_DNS_SERVER),
             probe_names=probe_names,
             deadline_ms=_integer(
-                env, "CANARY_DEADLINE_MS", DEFAULT_DEADLINE_MS, MIN_DEADLINE_MS, MAX_DEADLINE_MS
+                env, ENV_DEADLINE_MS, DEFAULT_DEADLINE_MS, MIN_DEADLINE_MS, MAX_DEADLINE_MS
             ),
             probe_max_latency_ms=_integer(
-                env, "PROBE_MAX_LATENCY_MS", DEFAULT_MAX_LATENCY_MS, 1, MAX_LATENCY_MS
+                env, ENV_PROBE_MAX_LATENCY_MS, DEFAULT_MAX_LATENCY_MS, 1, MAX_LATENCY_MS
             ),
             deadline_margin_ms=_integer(
-                env, "DEADLINE_MARGIN_MS", DEFAULT_DEADLINE_MARGIN_MS, 0, MAX_DEADLINE_MS
+                env, ENV_DEADLINE_MARGIN_MS, DEFAULT_DEADLINE_MARGIN_MS, 0, MAX_DEADLINE_MS
             ),
-            dns_port=_integer(env, "DNS_PORT", DEFAULT_DNS_PORT, 1, 65535),
+            dns_port=_integer(env, ENV_DNS_PORT, DEFAULT_DNS_PORT, 1, 65535),
             region=region,
             probe_names_error=probe_names_error,
         )
@@ -110,12 +116,14 @@ def _probe_names(
     env: Mapping[str, str], region: str | None
 ) -> tuple[tuple[DefaultProbe, ...], str | None]:
     """The default probes, or the error to raise when they are needed but lack a region."""
-    value = _raw(env, "PROBE_NAMES", DEFAULT_PROBE_NAMES)
+    value = _raw(env, ENV_PROBE_NAMES, DEFAULT_PROBE_NAMES)
     entries = [entry.strip() for entry in value.split(",") if entry.strip()]
     if not entries:
-        raise InvalidSettings("PROBE_NAMES: no names given")
+        raise InvalidSettings(f"{ENV_PROBE_NAMES}: no names given")
     if len(entries) > MAX_PROBES:
-        raise InvalidSettings(f"PROBE_NAMES: {len(entries)} names, at most {MAX_PROBES} allowed")
+        raise InvalidSettings(
+            f"{ENV_PROBE_NAMES}: {len(entries)} names, at most {MAX_PROBES} allowed"
+        )
     probes = []
     for entry in entries:
         name, _, rdtype = entry.partition("/")
@@ -128,8 +136,8 @@ def _probe_names(
                 )
             )
         except InvalidProbePlan as exc:
-            raise InvalidSettings(f"PROBE_NAMES: entry {entry!r}: {exc}") from exc
+            raise InvalidSettings(f"{ENV_PROBE_NAMES}: entry {entry!r}: {exc}") from exc
     if region is None and "{region}" in value:
         # Lambda always sets AWS_REGION; elsewhere this only matters when the defaults are used.
-        return (), "PROBE_NAMES: names use {region} but AWS_REGION is not set"
+        return (), f"{ENV_PROBE_NAMES}: names use {{region}} but {ENV_REGION} is not set"
     return tuple(probes), None

@@ -1,0 +1,289 @@
+"""The canary against real DNS server software: each scenario's diagnosis, hop, verdict and time.
+
+unbound, BIND 9, NSD and dnsmasq (as the Lambda forwarder) run in a private network namespace
+(devtools/realdns.py describes the world). The canary runs in a child process inside it; every
+run must end within 1.10 x its deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from devtools.realdns import (
+    AMAZON_BASE_PLUS_2,
+    BIG_NAMES,
+    BIND_DC_NO_RECURSION,
+    BIND_FORWARDING,
+    BIND_SLOW,
+    BIND_SPLIT_HORIZON,
+    BIND_TCP_DROPPED,
+    BLACKHOLE,
+    DB,
+    DEAD,
+    LAMBDA,
+    NSD_PRIVATE_ROOT,
+    PUBLIC_DB_ADDRESS,
+    STS,
+    SVC_NAMES,
+    UNBOUND_NO_TCP,
+    UNBOUND_RATE_LIMITED,
+    UNBOUND_REFUSE_ALL,
+    UNBOUND_REFUSE_RELAYED,
+    UNBOUND_VALIDATING,
+    RealDnsWorld,
+)
+
+pytestmark = pytest.mark.realdns
+
+DEADLINE_FACTOR = 1.10
+BASE = ({"name": STS}, {"name": LAMBDA}, {"name": DB})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    configured: tuple[str, ...]
+    code: str
+    hop: str
+    verdict: str
+    at_fault: bool
+    probes: Sequence[dict[str, Any]] = BASE
+    deadline_ms: int = 1500
+    summary_has: tuple[str, ...] = ()
+    failed_names: tuple[str, ...] | None = None
+    upstreams: tuple[str, ...] | None = None  # the forwarder relays to these (default: configured)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SCENARIOS = [
+    Scenario(
+        "healthy-forwarding-bind",
+        (BIND_FORWARDING,),
+        "HEALTHY",
+        "none",
+        "OK",
+        False,
+    ),
+    Scenario(
+        "domain-controller-recursion-off-refused",
+        (BIND_DC_NO_RECURSION,),
+        "CONFIGURED_SERVER_ERRORS",
+        "configured_server",
+        "FAILED",
+        True,
+        summary_has=(f"{BIND_DC_NO_RECURSION} answers REFUSED for {STS} and {LAMBDA}",),
+        failed_names=(STS, LAMBDA),
+    ),
+    Scenario(
+        "authoritative-only-private-zone-nxdomain",
+        (NSD_PRIVATE_ROOT,),
+        "CUSTOM_SERVER_MISSING_NAMES",
+        "configured_server",
+        "FAILED",
+        True,
+        summary_has=("conditional forwarders for amazonaws.com",),
+        failed_names=(STS, LAMBDA),
+    ),
+    Scenario(
+        "acl-refusing-everyone",
+        (UNBOUND_REFUSE_ALL,),
+        "CONFIGURED_SERVER_ERRORS",
+        "configured_server",
+        "FAILED",
+        True,
+        summary_has=(f"{UNBOUND_REFUSE_ALL} answers REFUSED",),
+        failed_names=(STS, LAMBDA, DB),
+    ),
+    Scenario(
+        "acl-refusing-only-relayed-queries",
+        (UNBOUND_REFUSE_RELAYED,),
+        "FORWARDER_FAILING",
+        "forwarder",
+        "FAILED",
+        True,
+        summary_has=(f"{UNBOUND_REFUSE_RELAYED} answers the same names directly",),
+    ),
+    Scenario(
+        "dead-server-nothing-listens",
+        (DEAD,),
+        "CONFIGURED_SERVER_UNREACHABLE",
+        "configured_server",
+        "FAILED",
+        True,
+        summary_has=(f"{DEAD} could not be reached on port 53", "UDP connection refused"),
+    ),
+    Scenario(
+        "black-holed-server",
+        (BLACKHOLE,),
+        "CONFIGURED_SERVER_UNREACHABLE",
+        "configured_server",
+        "FAILED",
+        True,
+        summary_has=(f"{BLACKHOLE} gave no answer within 1500 ms on port 53",),
+    ),
+    Scenario(
+        "dnssec-validating-resolver-servfail-for-bogus-zone",
+        (UNBOUND_VALIDATING,),
+        "CONFIGURED_SERVER_ERRORS",
+        "configured_server",
+        "FAILED",
+        True,
+        probes=(*BASE, {"name": "www.bogus.example"}),
+        summary_has=("answers SERVFAIL for www.bogus.example",),
+        failed_names=("www.bogus.example",),
+    ),
+    Scenario(
+        "truncated-answers-tcp-working",
+        (BIND_FORWARDING,),
+        "HEALTHY",
+        "none",
+        "OK",
+        False,
+        probes=(*BASE, *({"name": name} for name in BIG_NAMES[:3])),
+        extra={"tcp_names": BIG_NAMES[:3]},
+    ),
+    Scenario(
+        "truncated-answers-tcp-dropped",
+        (BIND_TCP_DROPPED,),
+        "CONFIGURED_SERVER_NO_TCP",
+        "configured_server",
+        "FAILED",
+        True,
+        probes=(*BASE, *({"name": name} for name in BIG_NAMES[3:5])),
+        summary_has=("answers over UDP", "gave no answer over TCP within 1500 ms"),
+        failed_names=BIG_NAMES[3:5],
+    ),
+    Scenario(
+        "truncated-answers-tcp-disabled",
+        (UNBOUND_NO_TCP,),
+        "CONFIGURED_SERVER_NO_TCP",
+        "configured_server",
+        "FAILED",
+        True,
+        probes=(*BASE, *({"name": name} for name in BIG_NAMES[5:7])),
+        summary_has=("answers over UDP", "refuses TCP connections on port 53"),
+        failed_names=BIG_NAMES[5:7],
+    ),
+    Scenario(
+        "slow-path",
+        (BIND_SLOW,),
+        "SLOW_ANSWERS",
+        "forwarder",
+        "DEGRADED",
+        True,
+        probes=tuple({"name": name, "max_latency_ms": 300} for name in (STS, SVC_NAMES[0])),
+        deadline_ms=2500,
+        summary_has=("(budget 300 ms)",),
+    ),
+    Scenario(
+        "response-rate-limiting",
+        (UNBOUND_RATE_LIMITED,),
+        "PARTIAL_LOSS",
+        "configured_server",
+        "DEGRADED",
+        True,
+        probes=tuple({"name": name} for name in SVC_NAMES),
+        summary_has=("lost or rate-limited, not blocked", UNBOUND_RATE_LIMITED),
+    ),
+    Scenario(
+        "split-horizon-wrong-answer",
+        (BIND_SPLIT_HORIZON,),
+        "UNEXPECTED_ANSWERS",
+        "configured_server",
+        "DEGRADED",
+        True,
+        probes=({"name": STS}, {"name": DB, "expect": {"answers_in": ["10.0.0.0/8"]}}),
+        summary_has=(f"{DB} -> {PUBLIC_DB_ADDRESS}",),
+        failed_names=(DB,),
+    ),
+    Scenario(
+        "two-servers-one-dead",
+        (BIND_FORWARDING, BLACKHOLE),
+        "REDUNDANCY_LOST",
+        "configured_server",
+        "DEGRADED",
+        True,
+        summary_has=(BLACKHOLE, "redundancy is lost"),
+    ),
+    Scenario(
+        "lame-delegation-with-amazon-provided-dns",
+        (AMAZON_BASE_PLUS_2,),
+        "NAME_FAILS_EVERYWHERE",
+        "zone",
+        "DEGRADED",
+        False,
+        probes=(*BASE, {"name": "www.lame.example"}),
+        summary_has=("www.lame.example fails at every resolver asked", "not in the option set"),
+        failed_names=("www.lame.example",),
+    ),
+    Scenario(
+        "dead-authoritative-with-amazon-provided-dns",
+        (AMAZON_BASE_PLUS_2,),
+        "NAME_FAILS_EVERYWHERE",
+        "zone",
+        "DEGRADED",
+        False,
+        probes=(*BASE, {"name": "www.deadauth.example"}),
+        summary_has=("www.deadauth.example fails at every resolver asked",),
+        failed_names=("www.deadauth.example",),
+    ),
+    Scenario(
+        "fifty-names-needing-tcp",
+        (BIND_FORWARDING,),
+        "HEALTHY",
+        "none",
+        "OK",
+        False,
+        probes=tuple({"name": name} for name in BIG_NAMES),
+        deadline_ms=3000,
+        extra={"tcp_names": BIG_NAMES},
+    ),
+]
+
+
+@pytest.fixture
+def forwarder(realdns: RealDnsWorld, request: pytest.FixtureRequest) -> Iterator[str]:
+    scenario: Scenario = request.param
+    address = realdns.add_forwarder(scenario.upstreams or scenario.configured)
+    yield address
+    realdns.remove_forwarder(address)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "forwarder"),
+    [(scenario, scenario) for scenario in SCENARIOS],
+    ids=[scenario.id for scenario in SCENARIOS],
+    indirect=["forwarder"],
+)
+def test_real_server_scenario(realdns: RealDnsWorld, scenario: Scenario, forwarder: str) -> None:
+    # Given the option set names the scenario's server(s), relayed by a dnsmasq forwarder
+    plan = {"probes": list(scenario.probes), "deadline_ms": scenario.deadline_ms}
+
+    # When the canary runs inside the namespace
+    run = realdns.run_canary(plan, forwarder=forwarder, configured=scenario.configured)
+
+    # Then the diagnosis, the failing hop, the verdict and the blame are the scenario's
+    diagnosis = run.diagnosis
+    context = f"{scenario.id}: {diagnosis}\nforwarder: {run.outcomes()}\n"
+    context += f"configured: {run.outcomes('configured')}\namazon: {run.outcomes('amazon')}"
+    assert diagnosis["code"] == scenario.code, context
+    assert diagnosis["failing_hop"] == scenario.hop, context
+    assert diagnosis["severity"] == scenario.verdict, context
+    assert diagnosis["option_set_at_fault"] is scenario.at_fault, context
+    for text in scenario.summary_has:
+        assert text in diagnosis["summary"], context
+    if scenario.failed_names is not None:
+        assert sorted(diagnosis["failed_names"]) == sorted(scenario.failed_names), context
+    # and the run ends within 1.10 x its deadline
+    assert run.wall_ms <= DEADLINE_FACTOR * scenario.deadline_ms, context
+    assert run.result["elapsed_ms"] <= DEADLINE_FACTOR * scenario.deadline_ms, context
+    tcp_names = scenario.extra.get("tcp_names", ())
+    if tcp_names:
+        by_name = {entry["name"]: entry for entry in run.result["probes"]}
+        assert {by_name[name]["transport"] for name in tcp_names} == {"tcp"}
+        # the canary's own TCP burst never makes a healthy server look slow
+        assert all(by_name[name]["outcome"] == "OK" for name in tcp_names), context
