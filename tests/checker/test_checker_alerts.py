@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from checker_doubles import REGION, unreachable
+from canary_findings import REGION, unreachable
 from dns_watchdog.alerts import AlertInput, build_alert
 from dns_watchdog.aws_vpc import OptionSet, VpcFacts
 from dns_watchdog.judge import judge

@@ -6,10 +6,11 @@ import copy
 from typing import Any
 
 import pytest
-from checker_doubles import load_event
 from dns_watchdog.events import CheckRequest, IgnoredEvent, InvalidEvent, Target, parse_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from devtools.lambdakit import load_event
 
 VPC = "vpc-0a1b2c3d4e5f60718"
 

@@ -7,13 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from checker_doubles import (
-    REGION,
-    FakeCanary,
-    World,
-    cloudtrail_event,
-    load_event,
-)
+from checker_doubles import FakeCanary, World
+
+from devtools.lambdakit import REGION, cloudtrail_event, load_event
 
 Invoke = Callable[[Any], dict[str, Any]]
 CORP_DNS = "10.1.1.10"

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-from checker_doubles import REGION, healthy
+from canary_findings import REGION, healthy
 from dns_watchdog.invoker import CanaryInvoker
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:canary-a"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from checker_doubles import healthy, unreachable
+from canary_findings import healthy, unreachable
 from dns_watchdog.incidents import decide
 from dns_watchdog.judge import judge
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict

@@ -1,0 +1,124 @@
+"""Canary findings shaped per docs/canary-contract.md, as a canary returns them (pure data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REGION = "us-east-1"
+FORWARDER = "169.254.78.1"
+AMAZON = "169.254.169.253"
+STS = f"sts.{REGION}.amazonaws.com"
+LAMBDA = f"lambda.{REGION}.amazonaws.com"
+NAMES = (STS, LAMBDA)
+
+
+def probe(
+    name: str,
+    *,
+    role: str = "forwarder",
+    server: str = FORWARDER,
+    outcome: str = "OK",
+    elapsed_ms: float = 1.5,
+    answers: list[str] | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    ok = outcome == "OK"
+    return {
+        "name": name,
+        "type": "A",
+        "server": server,
+        "role": role,
+        "ok": ok,
+        "outcome": outcome,
+        "rcode": "NOERROR" if ok else None,
+        "answers": (answers if answers is not None else ["52.94.0.1"]) if ok else [],
+        "elapsed_ms": elapsed_ms,
+        "detail": detail,
+    }
+
+
+def findings(
+    *,
+    configured: list[str],
+    expected: list[str] | None,
+    code: str = "HEALTHY",
+    severity: str = "OK",
+    failing_hop: str | None = None,
+    summary: str = "every name resolved as expected",
+    likely_causes: list[str] | None = None,
+    probes: list[dict[str, Any]] | None = None,
+    direct: list[dict[str, Any]] | None = None,
+    stale: bool = False,
+) -> dict[str, Any]:
+    probes = probes if probes is not None else [probe(name) for name in NAMES]
+    ok = severity == "OK" and not stale
+    return {
+        "ok": ok,
+        "stale": stale,
+        "deadline_ms": 1500,
+        "deadline_clipped": False,
+        "elapsed_ms": max((p["elapsed_ms"] for p in probes), default=0.0),
+        "resolv_conf": {
+            "path": "/etc/resolv.conf",
+            "found": True,
+            "nameservers": [FORWARDER],
+            "configured_nameservers": configured,
+            "search": [],
+            "options": {"timeout": "2", "attempts": "5"},
+            "problems": [],
+        },
+        "expected_nameservers": expected,
+        "amazon_dns_server": AMAZON,
+        "probes": probes,
+        "direct": direct if direct is not None else [],
+        "diagnosis": {
+            "code": code,
+            "severity": severity,
+            "failing_hop": failing_hop,
+            "summary": summary,
+            "likely_causes": likely_causes or [],
+            "failed_names": [p["name"] for p in probes if not p["ok"]],
+        },
+    }
+
+
+def healthy(configured: list[str], expected: list[str] | None = None) -> dict[str, Any]:
+    direct = [probe(n, role="configured", server=s) for n in NAMES for s in configured]
+    return findings(configured=configured, expected=expected, direct=direct)
+
+
+def unreachable(configured: list[str], expected: list[str] | None = None) -> dict[str, Any]:
+    timeout = "no answer within 1500 ms"
+    probes = [probe(n, outcome="TIMEOUT", elapsed_ms=1500.1, detail=timeout) for n in NAMES]
+    direct = [
+        probe(n, role="configured", server=s, outcome="TIMEOUT", elapsed_ms=1500.0, detail=timeout)
+        for n in NAMES
+        for s in configured
+    ] + [probe(n, role="amazon", server=AMAZON, elapsed_ms=1.2) for n in NAMES]
+    servers = ", ".join(configured)
+    return findings(
+        configured=configured,
+        expected=expected,
+        code="CONFIGURED_SERVER_UNREACHABLE",
+        severity="FAILED",
+        failing_hop="configured_server",
+        summary=f"The option set's DNS server {servers} does not answer on port 53",
+        likely_causes=[
+            f"security group egress to {servers} on UDP/TCP 53 is missing",
+            f"the DNS server {servers} is down",
+        ],
+        probes=probes,
+        direct=direct,
+    )
+
+
+def stale(configured: list[str], expected: list[str]) -> dict[str, Any]:
+    return findings(
+        configured=configured,
+        expected=expected,
+        code="STALE_CONFIG",
+        severity="UNVERIFIED",
+        failing_hop="environment",
+        summary="the execution environment still has an older option set",
+        stale=True,
+    )
