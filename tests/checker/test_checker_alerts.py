@@ -17,6 +17,8 @@ from dns_watchdog.publisher import AlertPublisher, AlertPublishError
 from hypothesis import given
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.unit
+
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 VPC = "vpc-0a1b2c3d4e5f60718"
 

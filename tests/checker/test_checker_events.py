@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from devtools.lambdakit import load_event
 
+pytestmark = pytest.mark.unit
+
 VPC = "vpc-0a1b2c3d4e5f60718"
 
 

@@ -11,6 +11,8 @@ from checker_doubles import FakeCanary, World
 
 from devtools.lambdakit import REGION, cloudtrail_event, load_event
 
+pytestmark = pytest.mark.integration
+
 Invoke = Callable[[Any], dict[str, Any]]
 CORP_DNS = "10.1.1.10"
 

@@ -15,6 +15,8 @@ from botocore.stub import ANY, Stubber
 from canary_findings import REGION, healthy
 from dns_watchdog.invoker import CanaryInvoker
 
+pytestmark = pytest.mark.unit
+
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:canary-a"
 PAYLOAD = {"deadline_ms": 1500, "expected_nameservers": ["10.1.1.10"]}
 INVOKE_PARAMS = {

@@ -9,6 +9,8 @@ from dns_watchdog.judge import judge
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
 from dns_watchdog.state import VpcState
 
+pytestmark = pytest.mark.unit
+
 VPC = "vpc-0a1b2c3d4e5f60718"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 TAG = "dhcp-watchdog:vpc-id"

@@ -22,6 +22,8 @@ from devtools.dnslab import DnsLab, LabServer
 from devtools.lambdakit import REGION, cloudtrail_event
 from devtools.local_lambda import LocalCanaryPlatform
 
+pytestmark = pytest.mark.integration
+
 CANARY = "canary-real"
 AWS_RECORDS = {
     f"sts.{REGION}.amazonaws.com": {"A": ["52.94.0.1"]},

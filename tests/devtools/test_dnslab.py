@@ -10,6 +10,8 @@ import pytest
 
 from devtools.dnslab import DnsLab
 
+pytestmark = pytest.mark.integration
+
 AWS = {"sts.us-east-1.amazonaws.com": {"A": ["52.94.0.1"]}}
 
 

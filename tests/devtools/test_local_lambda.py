@@ -17,6 +17,8 @@ from devtools.dnslab import DnsLab, LabServer
 from devtools.lambdakit import REGION
 from devtools.local_lambda import LocalCanaryPlatform
 
+pytestmark = pytest.mark.integration
+
 CANARY = "canary-local"
 AWS_RECORDS = {
     f"sts.{REGION}.amazonaws.com": {"A": ["52.94.0.1"]},

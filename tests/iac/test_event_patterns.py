@@ -25,6 +25,8 @@ from iac_template import (
 )
 from moto import mock_aws
 
+pytestmark = pytest.mark.iac
+
 # Which rules each sample event must trigger (and no others).
 EXPECTED_RULES: dict[str, set[str]] = {
     "associate_dhcp_options.json": {"DhcpOptionsAssociated"},

@@ -27,6 +27,8 @@ from devtools.awsworld import AwsWorld
 from devtools.dnslab import DnsLab
 from devtools.lambdakit import LambdaHandler, load_event, load_handler
 
+pytestmark = pytest.mark.iac
+
 FUNCTIONS = serverless_functions(MAIN_TEMPLATE)
 ENV_FILE: dict[str, dict[str, str]] = load_event("env.json")
 CHECKER_EVENTS = [

@@ -16,6 +16,8 @@ import pytest
 from cfnlint.api import ManualArgs, lint_file
 from iac_template import CANARY_TEMPLATE, MAIN_TEMPLATE, REPO_ROOT, load_template
 
+pytestmark = pytest.mark.iac
+
 TEMPLATES = [MAIN_TEMPLATE, CANARY_TEMPLATE]
 VENV_BIN = Path(sys.executable).parent
 CHECKOV = REPO_ROOT / ".venv" / "checkov" / "bin" / "checkov"
