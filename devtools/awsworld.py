@@ -21,7 +21,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from moto import mock_aws
 
 from devtools.lambdakit import REGION, environment_variables
 
@@ -49,6 +48,8 @@ MOTO_CREDENTIALS = {
 @contextmanager
 def local_aws(region: str = REGION) -> Iterator[None]:
     """moto in this process, with fake credentials and boto3's default session in ``region``."""
+    from moto import mock_aws  # imported when used: pure tests load the kit without moto
+
     with environment_variables(MOTO_CREDENTIALS), mock_aws():
         boto3.setup_default_session(region_name=region)
         try:

@@ -9,6 +9,7 @@ DNS server software). ``make unit`` runs the first with sockets disabled.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +53,36 @@ class TieredModule(pytest.Module):
 
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
     return TieredModule.from_parent(parent, path=module_path)
+
+
+def declared_tiers(source: str) -> list[str]:
+    """The tier markers a module's top-level ``pytestmark = ...`` names, read without importing."""
+    tiers = []
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark"
+            for target in statement.targets
+        ):
+            tiers += [
+                node.attr
+                for node in ast.walk(statement.value)
+                if isinstance(node, ast.Attribute) and node.attr in TIERS
+            ]
+    return tiers
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m <tier>``, skip importing modules of other tiers: the quick loop stays quick
+    (``make unit`` never imports moto, cfn-lint or the DNS lab). Others are collected, and
+    checked, as usual."""
+    wanted = config.getoption("markexpr")
+    if wanted not in TIERS or not collection_path.name.startswith("test_"):
+        return None
+    if collection_path.suffix != ".py" or TESTS_DIR not in collection_path.resolve().parents:
+        return None
+    path = collection_path.resolve().relative_to(TESTS_DIR).as_posix()
+    tiers = declared_tiers(collection_path.read_text()) or [TIERS_PENDING.get(path, "")]
+    return True if len(tiers) == 1 and tiers[0] in TIERS and tiers[0] != wanted else None
 
 
 @pytest.fixture

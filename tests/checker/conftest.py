@@ -9,9 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from checker_doubles import World
-from moto import mock_aws
 
-from devtools.awsworld import MOTO_CREDENTIALS
+from devtools.awsworld import MOTO_CREDENTIALS, local_aws
 from devtools.lambdakit import REGION
 
 CHECKER_SETTINGS = (
@@ -38,6 +37,18 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "vpc-dns-watchdog-checker")
 
 
+@pytest.fixture(scope="session")
+def stub_session() -> boto3.session.Session:
+    """One session for the clients botocore's Stubber pins, so service models load once. Its
+    credentials are never used: the Stubber answers before a request is signed."""
+    return boto3.session.Session(
+        region_name=REGION,
+        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=MOTO_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+
+
 @pytest.fixture
 def moto_world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """moto with the resources the template creates: state table, alert topic, a subscriber.
@@ -45,15 +56,11 @@ def moto_world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World
     Nothing answers lambda Invoke yet: `world` routes it to canary doubles, the end-to-end tests
     to the real canary (devtools.local_lambda.LocalCanaryPlatform).
     """
-    with mock_aws():
-        boto3.setup_default_session(region_name=REGION)
-        try:
-            world = World()
-            for variable, value in world.resources.settings.items():
-                monkeypatch.setenv(variable, value)
-            yield world
-        finally:
-            boto3.DEFAULT_SESSION = None
+    with local_aws():
+        world = World()
+        for variable, value in world.resources.settings.items():
+            monkeypatch.setenv(variable, value)
+        yield world
 
 
 @pytest.fixture

@@ -124,8 +124,10 @@ def test_no_rollback_when_no_action_is_needed(severity: Severity) -> None:
     assert "No action needed." in alert.text
 
 
-def test_publish_sends_text_to_people_and_json_to_machines(aws_env: None) -> None:
-    client = boto3.session.Session(region_name=REGION).client("sns")
+def test_publish_sends_text_to_people_and_json_to_machines(
+    aws_env: None, stub_session: boto3.session.Session
+) -> None:
+    client = stub_session.client("sns")
     alert = _alert()
     with Stubber(client) as stub:
         stub.add_response(
@@ -151,8 +153,10 @@ def test_publish_sends_text_to_people_and_json_to_machines(aws_env: None) -> Non
         assert json.loads(message[protocol])["schema"] == "vpc-dns-watchdog/alert/v1"
 
 
-def test_publish_failure_raises_with_the_cause(aws_env: None) -> None:
-    client = boto3.session.Session(region_name=REGION).client("sns")
+def test_publish_failure_raises_with_the_cause(
+    aws_env: None, stub_session: boto3.session.Session
+) -> None:
+    client = stub_session.client("sns")
     with Stubber(client) as stub:
         stub.add_client_error("publish", "AuthorizationError", "not allowed", 403)
         with pytest.raises(AlertPublishError, match=f"CRITICAL alert for {VPC}") as raised:

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-from canary_findings import REGION, healthy
+from canary_findings import healthy
 from dns_watchdog.invoker import CanaryInvoker
 
 pytestmark = pytest.mark.unit
@@ -27,8 +27,8 @@ INVOKE_PARAMS = {
 
 
 @pytest.fixture
-def lambda_client(aws_env: None) -> Any:
-    return boto3.session.Session(region_name=REGION).client("lambda")
+def lambda_client(aws_env: None, stub_session: boto3.session.Session) -> Any:
+    return stub_session.client("lambda")
 
 
 @pytest.fixture
