@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+
 from devtools.awsworld import AwsWorld, DeliveredAlert, local_aws
 from devtools.dnslab import DnsLab, LabServer
 from devtools.lambdakit import (
@@ -79,7 +81,8 @@ class Demo:
         self.corp = lab.add_server("corp-dns", records={**CORP_NAMES, **AMAZON_NAMES})
         self.dead = lab.add_server("dead-dns", behaviour="blackhole")
         self.no_forward = lab.add_server("dc-without-forwarders", records=CORP_NAMES)
-        self.world = AwsWorld()
+        # boto3's default session, which the checker's clients come from too (models load once).
+        self.world = AwsWorld(boto3.DEFAULT_SESSION)
         self.option_sets: dict[str, str] = {}
         self.vpc_id = ""
 
