@@ -73,7 +73,7 @@ def declared_tiers(source: str) -> list[str]:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """With ``-m <tier>``, skip importing modules of other tiers: the quick loop stays quick
-    (``make unit`` never imports moto, cfn-lint or the DNS lab). Others are collected, and
+    (``make unit`` imports neither moto nor cfn-lint). Modules of no clear tier are collected, and
     checked, as usual."""
     wanted = config.getoption("markexpr")
     if wanted not in TIERS or not collection_path.name.startswith("test_"):
