@@ -121,7 +121,7 @@ class AwsWorld:
 
     def client(self, service: str) -> Any:
         return self.session.client(
-            service,  # type: ignore[call-overload]
+            service,  # type: ignore[call-overload]  # the stubs type each literal service name
             region_name=self.region,
             endpoint_url=self.endpoint_url,
         )

@@ -318,7 +318,7 @@ def test_stale_canary_is_refreshed_and_asked_again(world: World, checker_app: In
         cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=fine)
     )
     # Then its configuration got the option set id, keeping its own variables
-    assert world.environment("canary-stale") == {
+    assert world.function_environment("canary-stale") == {
         "PROBE_NAMES": "db.corp.example",
         "LOG_LEVEL": "DEBUG",
         "WATCHDOG_OPTION_SET": fine,

@@ -148,7 +148,7 @@ def test_warm_canary_is_refreshed_before_it_is_believed(lab_vpc: LabVpc, checker
     # When the change is checked
     result = checker(_event(lab_vpc, lab_vpc.bad))
     # Then the canary first reported itself stale, was refreshed, and its fresh answer counts
-    assert world.environment(CANARY)["WATCHDOG_OPTION_SET"] == lab_vpc.bad
+    assert world.function_environment(CANARY)["WATCHDOG_OPTION_SET"] == lab_vpc.bad
     assert lab_vpc.canary_invocations() == 3  # the baseline, the stale answer, the fresh one
     fresh = lab_vpc.platform.environments[CANARY]
     assert fresh is not warm
