@@ -14,11 +14,14 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command -v python3.12)"; \
 	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
 
-.PHONY: help venv lint typecheck unit iac checkov sam-build test demo bench sam-local clean
+.PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo bench sam-local clean
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
-	@echo "make test   - lint, type-check, run every test and check the SAM template"
+	@echo "make unit   - the quick loop: pure tests only, sockets disabled (seconds)"
+	@echo "make integration - moto, the DNS lab on loopback, the real canary behind the checker"
+	@echo "make iac    - cfn-lint, sam validate --lint, sam build, checkov, EventBridge patterns vs events/"
+	@echo "make test   - lint, type-check and every test tier (what CI runs)"
 	@echo "make bench  - benchmarks (medians and ratios, side by side in one run)"
 	@echo "make sam-local - sam build + real 'sam local invoke' of each function (needs Docker with Lambda images)"
 
@@ -44,13 +47,19 @@ typecheck: $(STAMP)
 	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_watchdog
 	MYPYPATH=functions/canary:functions/checker $(BIN)/mypy devtools
 
-# The tests include the template checks (cfn-lint, sam validate --lint, sam build, checkov).
-unit: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+# Test tiers: every test module carries one marker (tests/conftest.py fails the run otherwise).
+PYTEST := $(BIN)/python -m pytest -q
+# Pure code, offline by construction (pytest-socket): the loop to run while editing.
+unit: $(STAMP)
+	$(PYTEST) -m unit --disable-socket
 
-iac: $(STAMP) checkov sam-build
-	$(BIN)/cfn-lint template.yaml canary-template.yaml
-	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
+# moto, the DNS lab on loopback, the real canary behind the checker, the demo.
+integration: $(STAMP)
+	$(PYTEST) -m integration -n 2
+
+# The template gates as tests: cfn-lint, sam validate --lint, sam build (python3.12), checkov.
+iac: $(STAMP) $(CHECKOV_STAMP)
+	$(PYTEST) -m iac -n 2
 
 checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
@@ -60,7 +69,9 @@ sam-build: $(STAMP)
 	@if [ -z "$(PY312_DIR)" ]; then echo "sam build skipped: no python3.12 interpreter on this machine"; \
 	else PATH="$(PY312_DIR):$$PATH" $(BIN)/sam build --cached --parallel; fi
 
-test: lint typecheck unit
+# The tiers `make test` runs, cheapest first; a new tier adds its target here.
+TEST_TIERS := unit integration realdns iac
+test: lint typecheck $(TEST_TIERS)
 
 demo: $(STAMP)
 	$(BIN)/python -m devtools.demo

@@ -28,9 +28,8 @@ import dns.message
 import dns.query
 
 from devtools.dnslab import DnsLab
-from devtools.local_lambda import CANARY_DIR, REPO_ROOT, FakeLambdaContext, load_handler
+from devtools.lambdakit import CANARY_DIR, CHECKER_DIR, REPO_ROOT, FakeLambdaContext, load_handler
 
-CHECKER_DIR = REPO_ROOT / "functions" / "checker"
 NAMES = [f"svc{i:02d}.corp.example" for i in range(20)]
 RECORDS = {name: {"A": [f"10.20.0.{i + 1}"]} for i, name in enumerate(NAMES)}
 
@@ -105,13 +104,13 @@ def canary_worker() -> None:
     """
     spec = json.loads(sys.stdin.read())
     os.environ.update(spec["env"])
-    handler = load_handler(CANARY_DIR, "canary_app_bench")
+    handler = load_handler(CANARY_DIR)
     plan, runs = spec["plan"], spec["runs"]
-    handler(plan, FakeLambdaContext("canary", timeout_s=5))  # warm: module state, first sockets
+    handler(plan, FakeLambdaContext("canary", timeout_ms=5000))  # warm: module state, first sockets
     canary_ms, ok = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        result = handler(plan, FakeLambdaContext("canary", timeout_s=5))
+        result = handler(plan, FakeLambdaContext("canary", timeout_ms=5000))
         canary_ms.append((time.perf_counter() - started) * 1000)
         ok.append(result["ok"])
     single_ms = []

@@ -64,12 +64,12 @@ def worker() -> None:
     """
     spec = json.loads(sys.stdin.read())
     os.environ.update(spec["env"])
-    from devtools.local_lambda import CANARY_DIR, FakeLambdaContext, load_handler
+    from devtools.lambdakit import CANARY_DIR, FakeLambdaContext, load_handler
 
-    handler = load_handler(CANARY_DIR, "canary_app_bench_tcp")
+    handler = load_handler(CANARY_DIR)
     out: dict[str, Any] = {"canary": {}, "healthy": {}, "slow": {}, "getaddrinfo": {}}
     for label, plan in spec["plans"].items():
-        handler(plan, FakeLambdaContext("canary", timeout_s=10))  # warm: caches, first sockets
+        handler(plan, FakeLambdaContext("canary", timeout_ms=10_000))  # warm: caches, first sockets
         times, healthy, slow, cpu = [], [], [], []
         for _ in range(spec["runs"]):
             # Lambda invokes a canary once per check, not back to back: each run starts with the
@@ -77,7 +77,7 @@ def worker() -> None:
             time.sleep(spec.get("gap_s", 0))
             cpu_started = time.process_time()
             started = time.perf_counter()
-            result = handler(plan, FakeLambdaContext("canary", timeout_s=10))
+            result = handler(plan, FakeLambdaContext("canary", timeout_ms=10_000))
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - cpu_started) * 1000)
             healthy.append(result["diagnosis"]["code"] == "HEALTHY")

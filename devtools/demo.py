@@ -26,22 +26,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto import mock_aws
 
+from devtools.awsworld import AwsWorld, DeliveredAlert, local_aws
 from devtools.dnslab import DnsLab, LabServer
-from devtools.local_lambda import (
-    MOTO_CREDENTIALS,
-    REPO_ROOT,
+from devtools.lambdakit import (
+    CHECKER_DIR,
+    REGION,
     FakeLambdaContext,
-    LocalCanaryPlatform,
+    cloudtrail_event,
     environment_variables,
+    load_event,
     load_handler,
 )
+from devtools.local_lambda import LocalCanaryPlatform
 
-REGION = "us-east-1"
-EVENTS = REPO_ROOT / "events"
-CHECKER_DIR = REPO_ROOT / "functions" / "checker"
-TAG_KEY = "dhcp-watchdog:vpc-id"
+CANARY = "vpc-dns-canary-demo"
 CHANGED_BY = "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/jane.doe"
 
 # What the Amazon resolver knows: AWS endpoints and a private hosted zone of the VPC.
@@ -63,12 +62,13 @@ class Step:
     title: str
     expected_alerts: list[str]  # severities, in order
     seconds: float = 0.0
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[DeliveredAlert] = field(default_factory=list)
     result: Any = None
 
     @property
     def ok(self) -> bool:
-        return [alert["severity"] for alert in self.alerts] == self.expected_alerts
+        severities = [alert.attributes.get("severity", "?") for alert in self.alerts]
+        return severities == self.expected_alerts
 
 
 class Demo:
@@ -81,70 +81,37 @@ class Demo:
         self.corp = lab.add_server("corp-dns", records={**CORP_NAMES, **AMAZON_NAMES})
         self.dead = lab.add_server("dead-dns", behaviour="blackhole")
         self.no_forward = lab.add_server("dc-without-forwarders", records=CORP_NAMES)
-        self.ec2 = boto3.client("ec2", region_name=REGION)
-        self.sqs = boto3.client("sqs", region_name=REGION)
+        # boto3's default session, which the checker's clients come from too (models load once).
+        self.world = AwsWorld(boto3.DEFAULT_SESSION)
         self.option_sets: dict[str, str] = {}
         self.vpc_id = ""
-        self.queue_url = ""
-        self.event_counter = 0
 
     def build_aws(self) -> dict[str, str]:
-        ec2, iam = self.ec2, boto3.client("iam", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock=self.lab.cidr)["Vpc"]
-        self.vpc_id = vpc["VpcId"]
-        subnet = ec2.create_subnet(VpcId=self.vpc_id, CidrBlock=self.lab.cidr)["Subnet"]
-        group = ec2.create_security_group(
-            GroupName="canary-dns-egress", Description="DNS egress", VpcId=self.vpc_id
-        )
+        world = self.world
+        self.vpc_id = world.create_vpc(self.lab.cidr)
+        subnet = world.create_subnet(self.vpc_id, self.lab.cidr)
+        group = world.create_security_group(self.vpc_id, "canary-dns-egress", "DNS egress")
         for name, servers in {
             "amazon": ["AmazonProvidedDNS"],
             "corp": [self.corp.address],
             "dead": [self.dead.address],
             "no-forward": [self.no_forward.address],
         }.items():
-            option_set = ec2.create_dhcp_options(
-                DhcpConfigurations=[
-                    {"Key": "domain-name-servers", "Values": servers},
-                    {"Key": "domain-name", "Values": ["ec2.internal"]},
-                ]
-            )["DhcpOptions"]
-            self.option_sets[name] = option_set["DhcpOptionsId"]
-        ec2.associate_dhcp_options(DhcpOptionsId=self.option_sets["amazon"], VpcId=self.vpc_id)
-
-        role = iam.create_role(
-            RoleName="canary-role",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]
-        boto3.client("lambda", region_name=REGION).create_function(
-            FunctionName="vpc-dns-canary-demo",
-            Runtime="python3.12",
-            Role=role["Arn"],
-            Handler="app.lambda_handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-            Timeout=5,
-            MemorySize=256,
-            VpcConfig={"SubnetIds": [subnet["SubnetId"]], "SecurityGroupIds": [group["GroupId"]]},
-            Tags={TAG_KEY: self.vpc_id},
+            self.option_sets[name] = world.option_set(*servers, domain_name="ec2.internal")
+        world.associate(self.vpc_id, self.option_sets["amazon"])
+        world.add_canary(
+            self.vpc_id,
+            CANARY,
+            subnet_ids=[subnet],
+            security_group_ids=[group],
+            timeout_s=5,
+            memory_mb=256,
         )
-        topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="dns-alerts")[
-            "TopicArn"
-        ]
-        self.queue_url = self.sqs.create_queue(QueueName="on-call")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        boto3.client("sns", region_name=REGION).subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
-        )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="dns-watchdog-state",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        resources = world.checker_resources(
+            table="dns-watchdog-state", topic="dns-alerts", queue="on-call"
         )
         return {
-            "ALERT_TOPIC_ARN": topic_arn,
-            "STATE_TABLE_NAME": "dns-watchdog-state",
+            **resources.settings,
             "PROBE_PLAN": json.dumps({"probes": PROBES}),
             "CANARY_DEADLINE_MS": "1500",
             "REFRESH_BUDGET_S": "20",
@@ -155,69 +122,37 @@ class Demo:
     # events -------------------------------------------------------------------------------
     def associate_event(self, option_set: str) -> dict[str, Any]:
         """Make the change in (moto) EC2; build the CloudTrail event EventBridge would deliver."""
-        self.ec2.associate_dhcp_options(DhcpOptionsId=option_set, VpcId=self.vpc_id)
-        event: dict[str, Any] = json.loads((EVENTS / "associate_dhcp_options.json").read_text())
-        detail = event["detail"]
-        detail["requestParameters"] = {"dhcpOptionsId": option_set, "vpcId": self.vpc_id}
-        detail["eventID"] = str(uuid.uuid4())
-        detail["userIdentity"]["arn"] = CHANGED_BY
+        self.world.associate(self.vpc_id, option_set)
+        event = cloudtrail_event(
+            "associate_dhcp_options", dhcpOptionsId=option_set, vpcId=self.vpc_id
+        )
+        event["detail"]["userIdentity"]["arn"] = CHANGED_BY
         event["id"] = str(uuid.uuid4())
         return event
 
     def sweep_event(self) -> dict[str, Any]:
-        event: dict[str, Any] = json.loads((EVENTS / "scheduled_sweep.json").read_text())
+        event = load_event("scheduled_sweep")
         event["id"] = str(uuid.uuid4())
         return event
 
-    def drain_alerts(self) -> list[dict[str, Any]]:
-        alerts: list[dict[str, Any]] = []
-        while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not batch:
-                return alerts
-            for message in batch:
-                envelope = json.loads(message["Body"])
-                attributes = {
-                    key: value["Value"]
-                    for key, value in envelope.get("MessageAttributes", {}).items()
-                }
-                alerts.append(
-                    {
-                        "severity": attributes.get("severity", "?"),
-                        "subject": envelope.get("Subject", ""),
-                        "attributes": attributes,
-                        "message": envelope.get("Message", ""),
-                    }
-                )
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
 
-
-def _print_alert(say: Callable[[str], None], alert: dict[str, Any]) -> None:
-    say(f"    SNS Subject: {alert['subject']}")
-    say(f"    attributes : {json.dumps(alert['attributes'], sort_keys=True)}")
-    body = alert["message"]
-    try:  # SQS subscribers get the JSON variant; show its text part like an e-mail would
-        document = json.loads(body)
-        body = document.get("text") or json.dumps(document, indent=2)
-    except (ValueError, AttributeError):
-        pass
-    say(textwrap.indent(str(body).rstrip(), "    | "))
+def _print_alert(say: Callable[[str], None], alert: DeliveredAlert) -> None:
+    say(f"    SNS Subject: {alert.subject}")
+    say(f"    attributes : {json.dumps(alert.attributes, sort_keys=True)}")
+    say("    e-mail body:")
+    say(textwrap.indent(alert.text.rstrip(), "    | "))
 
 
 def run(say: Callable[[str], None] = print) -> bool:
     """Play the timeline; True when every step produced exactly the expected alerts."""
     started = time.monotonic()
-    with DnsLab() as lab, mock_aws(), environment_variables(MOTO_CREDENTIALS):
+    with DnsLab() as lab, local_aws():
         demo = Demo(lab, say)
         checker_env = demo.build_aws()
         platform = LocalCanaryPlatform(lab, demo.amazon, region=REGION)
         with platform.routing(), environment_variables(checker_env):
-            checker = load_handler(CHECKER_DIR, "checker_app_demo")
-            say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary vpc-dns-canary-demo, ")
+            checker = load_handler(CHECKER_DIR)
+            say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary {CANARY}, ")
             say(f"  DNS lab on loopback: Amazon resolver {demo.amazon.address} (VPC base+2), ")
             say(f"  corp DNS {demo.corp.address}, dead DNS {demo.dead.address}, ")
             say(f"  DC without forwarders {demo.no_forward.address}; alerts land in an SQS queue.")
@@ -257,9 +192,10 @@ def run(say: Callable[[str], None] = print) -> bool:
                 event = make_event()
                 t0 = time.monotonic()
                 with contextlib.redirect_stdout(io.StringIO()):  # its metric documents
-                    step.result = checker(event, FakeLambdaContext("dns-watchdog-checker", 120))
+                    context = FakeLambdaContext("dns-watchdog-checker", timeout_ms=120_000)
+                    step.result = checker(event, context)
                 step.seconds = time.monotonic() - t0
-                step.alerts = demo.drain_alerts()
+                step.alerts = demo.world.alerts()
                 mark = "ok" if step.ok else "UNEXPECTED"
                 say(f"[{number}] {step.title}  ({step.seconds:.2f} s, {mark})")
                 if not step.alerts:

@@ -12,22 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from moto import mock_aws
 
+from devtools.awsworld import AwsWorld, local_aws
 from devtools.dnslab import DnsLab
-from devtools.local_lambda import (
+from devtools.lambdakit import (
     CANARY_DIR,
-    MOTO_CREDENTIALS,
-    REPO_ROOT,
+    CHECKER_DIR,
     FakeLambdaContext,
+    InvokeReply,
     InvokeRouter,
     environment_variables,
     load_handler,
 )
-
-REGION = "us-east-1"
-TAG_KEY = "dhcp-watchdog:vpc-id"
-CHECKER_DIR = REPO_ROOT / "functions" / "checker"
 
 
 def recorded_healthy_findings(vpc_cidr: str) -> dict[str, Any]:
@@ -38,10 +34,10 @@ def recorded_healthy_findings(vpc_cidr: str) -> dict[str, Any]:
         lab.add_forwarder([amazon.address])
         lab.write_resolv_conf(configured=[amazon.address])
         with environment_variables(lab.canary_env(amazon=amazon)):
-            handler = load_handler(CANARY_DIR, "canary_app_fanout")
+            handler = load_handler(CANARY_DIR)
             findings: dict[str, Any] = handler(
                 {"probes": [{"name": "sts.us-east-1.amazonaws.com"}]},
-                FakeLambdaContext("canary", timeout_s=5),
+                FakeLambdaContext("canary", timeout_ms=5000),
             )
     return findings
 
@@ -53,45 +49,26 @@ class SimulatedCanaries(InvokeRouter):
     latency_ms: float
     findings: dict[str, Any]
 
-    def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:
+    def invoke(self, function: str, event: Any) -> InvokeReply:
         time.sleep(self.latency_ms / 1000)
-        return 200, self.findings, None
+        return InvokeReply(self.findings)
 
 
 def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:
     """Wall time of one manual check of a VPC with `canaries` canaries."""
     cidr = "127.201.7.0/24"
     findings = recorded_healthy_findings(cidr)
-    with environment_variables(MOTO_CREDENTIALS), mock_aws():
-        ec2 = boto3.client("ec2", region_name=REGION)
-        vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
-        option_set = ec2.create_dhcp_options(
-            DhcpConfigurations=[{"Key": "domain-name-servers", "Values": ["AmazonProvidedDNS"]}]
-        )["DhcpOptions"]["DhcpOptionsId"]
-        ec2.associate_dhcp_options(DhcpOptionsId=option_set, VpcId=vpc_id)
-        role = boto3.client("iam", region_name=REGION).create_role(
-            RoleName="canary", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
-        lam = boto3.client("lambda", region_name=REGION)
+    with local_aws():
+        # The session the checker's clients come from: its service models load here, before the
+        # timed run, as in a warm execution environment.
+        world = AwsWorld(boto3.DEFAULT_SESSION)
+        vpc_id = world.create_vpc(cidr)
+        world.associate(vpc_id, world.option_set("AmazonProvidedDNS"))
         for number in range(canaries):
-            lam.create_function(
-                FunctionName=f"vpc-dns-canary-{number:03d}",
-                Runtime="python3.12",
-                Role=role,
-                Handler="app.lambda_handler",
-                Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-                Tags={TAG_KEY: vpc_id},
-            )
-        topic = boto3.client("sns", region_name=REGION).create_topic(Name="alerts")["TopicArn"]
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName="state",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+            world.add_canary(vpc_id, f"vpc-dns-canary-{number:03d}")
+        resources = world.checker_resources(table="state", topic="alerts")
         settings = {
-            "ALERT_TOPIC_ARN": topic,
-            "STATE_TABLE_NAME": "state",
+            **resources.settings,
             "MAX_CONCURRENT_INVOCATIONS": str(concurrency),
             "POWERTOOLS_LOG_LEVEL": "ERROR",
             "POWERTOOLS_METRICS_NAMESPACE": "Bench",
@@ -99,8 +76,8 @@ def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:
         event = {"action": "check", "vpc_ids": [vpc_id], "reason": "fan-out benchmark"}
         router = SimulatedCanaries(latency_ms=latency_ms, findings=findings)
         with router.routing(), environment_variables(settings):
-            handler = load_handler(CHECKER_DIR, f"checker_app_fanout_{concurrency}")
-            context = FakeLambdaContext("checker", timeout_s=120)
+            handler = load_handler(CHECKER_DIR)
+            context = FakeLambdaContext("checker", timeout_ms=120_000)
             started = time.perf_counter()
             result = handler(event, context)
             wall_ms = (time.perf_counter() - started) * 1000

@@ -19,32 +19,32 @@ Everything it starts lives in the given :class:`DnsLab`, on loopback.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import io
 import ipaddress
 import json
-import os
-import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import botocore.response
-from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+from devtools.lambdakit import (
+    CANARY_DIR,
+    FakeLambdaContext,
+    InvokeReply,
+    InvokeRouter,
+    LambdaHandler,
+    environment_variables,
+    load_handler,
+)
 
 if TYPE_CHECKING:
     from devtools.dnslab import DnsLab, LabForwarder, LabServer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CANARY_DIR = REPO_ROOT / "functions" / "canary"
 _handler_lock = threading.Lock()
 _ENVIRONMENT_DEFINING = (
     "RevisionId",
@@ -57,47 +57,6 @@ _ENVIRONMENT_DEFINING = (
 )
 
 
-def load_handler(function_dir: Path, module_name: str) -> Callable[[Any, Any], Any]:
-    """Import ``app.lambda_handler`` from a function's CodeUri, as the Lambda runtime does."""
-    if str(function_dir) not in sys.path:
-        sys.path.insert(0, str(function_dir))
-    spec = importlib.util.spec_from_file_location(module_name, function_dir / "app.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {function_dir / 'app.py'}")
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    handler: Callable[[Any, Any], Any] = module.lambda_handler
-    return handler
-
-
-@dataclass
-class FakeLambdaContext:
-    """The parts of the Lambda context object handlers use."""
-
-    function_name: str
-    timeout_s: float
-    memory_limit_in_mb: int = 256
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    _started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
-
-
 @dataclass
 class ExecutionEnvironment:
     """One warm environment of a canary: its resolv.conf and forwarder are fixed at creation."""
@@ -106,66 +65,13 @@ class ExecutionEnvironment:
     configured: list[str]
     resolv_conf: Path
     forwarder: LabForwarder | None
-    handler: Callable[[Any, Any], Any]
+    handler: LambdaHandler
     invocations: int = 0
 
 
 def amazon_provided_dns_address(cidr: str) -> str:
     """AmazonProvidedDNS inside a VPC: the primary CIDR's base address + 2."""
     return str(ipaddress.ip_network(cidr, strict=False).network_address + 2)
-
-
-class InvokeRouter:
-    """Answers ``lambda.Invoke`` of boto3 clients with :meth:`invoke`, without any HTTP.
-
-    Clients must be created inside :meth:`routing` (the hooks sit on boto3's default session).
-    """
-
-    @contextmanager
-    def routing(self) -> Iterator[InvokeRouter]:
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        events = boto3.DEFAULT_SESSION.events
-        # botocore's stubs type handlers as returning None; a before-call handler may return the
-        # (http, parsed) response to short-circuit the call, which is what routes it here.
-        events.register("before-parameter-build.lambda.Invoke", self._remember_request)
-        events.register("before-call.lambda.Invoke", self._answer)  # type: ignore[arg-type]
-        try:
-            yield self
-        finally:
-            events.unregister("before-parameter-build.lambda.Invoke", self._remember_request)
-            events.unregister("before-call.lambda.Invoke", self._answer)  # type: ignore[arg-type]
-            self.close()
-
-    def close(self) -> None:
-        """Release what the router started."""
-
-    def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:
-        """Run one invocation; returns (status code, payload, FunctionError or None)."""
-        raise NotImplementedError
-
-    def _remember_request(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["local_lambda"] = {
-            "function": params["FunctionName"],
-            "payload": params.get("Payload", b"{}"),
-        }
-
-    def _answer(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        request = context["local_lambda"]
-        payload = request["payload"]
-        event = json.loads(payload.read() if hasattr(payload, "read") else payload or b"{}")
-        status, body, function_error = self.invoke(request["function"], event)
-        data = json.dumps(body).encode()
-        response: dict[str, Any] = {
-            "StatusCode": status,
-            "ExecutedVersion": "$LATEST",
-            "Payload": botocore.response.StreamingBody(io.BytesIO(data), len(data)),
-            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}},
-        }
-        if function_error:
-            response["FunctionError"] = function_error
-        return AWSResponse("local://lambda/invoke", status, HTTPHeaders(), None), response
 
 
 @dataclass
@@ -192,8 +98,7 @@ class LocalCanaryPlatform(InvokeRouter):
             self.lab.remove(environment.forwarder)
 
     # the simulated platform --------------------------------------------------------------
-    def invoke(self, function: str, event: dict[str, Any]) -> tuple[int, Any, str | None]:
-        """Run one invocation; returns (status code, payload, FunctionError or None)."""
+    def invoke(self, function: str, event: Any) -> InvokeReply:
         lam = boto3.client("lambda", region_name=self.region)
         config = lam.get_function_configuration(FunctionName=function)
         name = config["FunctionName"]
@@ -211,33 +116,31 @@ class LocalCanaryPlatform(InvokeRouter):
                 "AWS_LAMBDA_FUNCTION_NAME": name,
             }
         )
-        context = FakeLambdaContext(function_name=name, timeout_s=timeout_s)
+        context = FakeLambdaContext(
+            function_name=name,
+            timeout_ms=int(timeout_s * 1000),
+            memory_limit_in_mb=int(config.get("MemorySize", 128)),
+        )
         started = time.monotonic()
         try:
             with _handler_lock, environment_variables(variables):
                 result = environment.handler(event, context)
         except Exception as exc:  # reported the way Lambda reports it: FunctionError
-            return (
-                200,
-                {
-                    "errorMessage": str(exc),
-                    "errorType": type(exc).__name__,
-                    "stackTrace": traceback.format_tb(exc.__traceback__),
-                },
-                "Unhandled",
-            )
+            error = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+            return InvokeReply(error, "Unhandled")
         elapsed = time.monotonic() - started
         if elapsed > timeout_s:
-            return (
-                200,
-                {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"RequestId: {context.aws_request_id} Error: "
-                    f"Task timed out after {timeout_s:.2f} seconds",
-                },
-                "Unhandled",
-            )
-        return 200, result, None
+            timed_out = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {context.aws_request_id} Error: "
+                f"Task timed out after {timeout_s:.2f} seconds",
+            }
+            return InvokeReply(timed_out, "Unhandled")
+        return InvokeReply(result)
 
     def _environment_for(self, name: str, config: Mapping[str, Any]) -> ExecutionEnvironment:
         # A new environment whenever the configuration changes, as Lambda does after an update.
@@ -268,7 +171,7 @@ class LocalCanaryPlatform(InvokeRouter):
         )
         # A fresh module per environment: module-level state (settings read once) starts anew,
         # as in a new Lambda execution environment.
-        handler = load_handler(CANARY_DIR, f"canary_app_{path.stem.replace('-', '_')}")
+        handler = load_handler(CANARY_DIR)
         environment = ExecutionEnvironment(revision, configured, path, forwarder, handler)
         self.environments[name] = environment
         return environment
@@ -299,25 +202,3 @@ class LocalCanaryPlatform(InvokeRouter):
                         server = amazon_provided_dns_address(vpc["CidrBlock"])
                     servers.append(server)
         return servers
-
-
-# moto signs requests with these; they never leave the process.
-MOTO_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
-
-
-@contextmanager
-def environment_variables(variables: Mapping[str, str]) -> Iterator[None]:
-    """Set process environment variables for the block, then restore the environment."""
-    saved = dict(os.environ)
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)

@@ -646,10 +646,10 @@ def _canary_child() -> None:
     """Run the canary handler once: spec on stdin, findings and wall time on stdout."""
     spec = json.loads(sys.stdin.read())
     os.environ.update(spec["env"])
-    from devtools.local_lambda import FakeLambdaContext, load_handler
+    from devtools.lambdakit import FakeLambdaContext, load_handler
 
-    handler = load_handler(CANARY_DIR, "canary_app_realdns")
-    context = FakeLambdaContext("canary-realdns", timeout_s=spec["timeout_ms"] / 1000)
+    handler = load_handler(CANARY_DIR)
+    context = FakeLambdaContext("canary-realdns", timeout_ms=int(spec["timeout_ms"]))
     started = time.monotonic()
     result = handler(spec["plan"], context)
     wall_ms = (time.monotonic() - started) * 1000

@@ -31,16 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from moto.server import ThreadedMotoServer
 
-from devtools.local_lambda import MOTO_CREDENTIALS, REPO_ROOT
+from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, CheckerResources, DeliveredAlert
+from devtools.lambdakit import EVENTS_DIR, REPO_ROOT, cloudtrail_event, load_event
 
-REGION = "us-east-1"
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "local"
 SAM = Path(sys.executable).parent / "sam"
 CONTAINER_LOOPBACK = "127.0.0.1"  # the container's own loopback: nothing listens on port 53
-TAG_KEY = "dhcp-watchdog:vpc-id"
 LOCAL_PARAMETERS = (
     "Architecture=x86_64 VpcId=vpc-0a1b2c3d4e5f60718 SubnetIds=subnet-0a1b2c3d4e5f60001"
 )
@@ -113,67 +111,30 @@ def last_json(text: str) -> dict[str, Any]:
 class LocalAws:
     """The moto server's seeded resources."""
 
-    endpoint: str
+    world: AwsWorld
     vpc_id: str
     option_set_id: str
-    queue_url: str
-    topic_arn: str
-    table: str
+    resources: CheckerResources
 
-    def alerts(self) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=self.endpoint)
-        received = []
-        for _ in range(5):
-            batch = sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-            ).get("Messages", [])
-            for message in batch:
-                received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if not batch and received:
-                break
-        return received
+    @property
+    def endpoint(self) -> str:
+        assert self.world.endpoint_url is not None
+        return self.world.endpoint_url
+
+    def alerts(self) -> list[DeliveredAlert]:
+        # The server delivers to the queue on its own threads: give it a few seconds.
+        return self.world.alerts(wait_s=1, empty_polls=5)
 
 
 def seed(endpoint: str) -> LocalAws:
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    option_set_id = ec2.create_dhcp_options(
-        DhcpConfigurations=[{"Key": "domain-name-servers", "Values": [CONTAINER_LOOPBACK]}]
-    )["DhcpOptions"]["DhcpOptionsId"]
-    ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
-    role = boto3.client("iam", region_name=REGION, endpoint_url=endpoint).create_role(
-        RoleName="canary", AssumeRolePolicyDocument="{}"
-    )["Role"]
+    world = AwsWorld(endpoint_url=endpoint)
+    vpc_id = world.create_vpc("10.0.0.0/16")
+    subnet = world.create_subnet(vpc_id, "10.0.1.0/24")
+    option_set_id = world.option_set(CONTAINER_LOOPBACK)
+    world.associate(vpc_id, option_set_id)
     # Registered under the name `sam local start-lambda` knows, with the canary tag.
-    boto3.client("lambda", region_name=REGION, endpoint_url=endpoint).create_function(
-        FunctionName="CanaryFunction",
-        Runtime="python3.12",
-        Role=role["Arn"],
-        Handler="app.lambda_handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": []},
-        Tags={TAG_KEY: vpc_id},
-    )
-    topic_arn = boto3.client("sns", region_name=REGION, endpoint_url=endpoint).create_topic(
-        Name="vpc-dns-watchdog-alerts"
-    )["TopicArn"]
-    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
-    queue_url = sqs.create_queue(QueueName="on-call")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    boto3.client("sns", region_name=REGION, endpoint_url=endpoint).subscribe(
-        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn
-    )
-    boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint).create_table(
-        TableName="vpc-dns-watchdog-state",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return LocalAws(endpoint, vpc_id, option_set_id, queue_url, topic_arn, "vpc-dns-watchdog-state")
+    world.add_canary(vpc_id, "CanaryFunction", subnet_ids=[subnet])
+    return LocalAws(world, vpc_id, option_set_id, world.checker_resources())
 
 
 @contextmanager
@@ -238,7 +199,7 @@ def build() -> Path:
 
 
 def env_vars_file(aws: LocalAws | None, lambda_endpoint: str | None, into: Path) -> Path:
-    base: dict[str, dict[str, str]] = json.loads((REPO_ROOT / "events" / "env.json").read_text())
+    base: dict[str, Any] = load_event("env.json")
     base["CanaryFunction"].update(
         {"RESOLV_CONF_PATH": "/var/task/local-resolv.conf", "AMAZON_DNS_SERVER": CONTAINER_LOOPBACK}
     )
@@ -247,8 +208,7 @@ def env_vars_file(aws: LocalAws | None, lambda_endpoint: str | None, into: Path)
             {
                 "AWS_ENDPOINT_URL": aws.endpoint,
                 "AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint or aws.endpoint,
-                "ALERT_TOPIC_ARN": aws.topic_arn,
-                "STATE_TABLE_NAME": aws.table,
+                **aws.resources.settings,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             }
         )
@@ -258,12 +218,12 @@ def env_vars_file(aws: LocalAws | None, lambda_endpoint: str | None, into: Path)
 
 
 def event_file(name: str, into: Path, **replace: Any) -> Path:
-    event: dict[str, Any] = json.loads((REPO_ROOT / "events" / f"{name}.json").read_text())
+    if "request" in replace:
+        event = cloudtrail_event(name, **replace["request"])
+    else:
+        event = load_event(name)
     if "vpc_ids" in replace:
         event["vpc_ids"] = replace["vpc_ids"]
-    if "request" in replace:
-        event["detail"]["requestParameters"].update(replace["request"])
-        event["detail"]["eventID"] = str(uuid.uuid4())
     path = into / f"{name}-{uuid.uuid4().hex[:8]}.json"
     path.write_text(json.dumps(event))
     return path
@@ -292,7 +252,7 @@ def run() -> None:
     # 1. The canary alone, with the shared sample plan and with its defaults.
     env_canary = env_vars_file(None, None, scratch)
     for plan in ("canary_probe", None):
-        event = REPO_ROOT / "events" / f"{plan}.json" if plan else scratch / "empty.json"
+        event = EVENTS_DIR / f"{plan}.json" if plan else scratch / "empty.json"
         if plan is None:
             event.write_text("{}")
         findings = invoke(template, "CanaryFunction", event, env_canary)
@@ -322,15 +282,15 @@ def run() -> None:
             check(vpc["diagnosis"] == "CONFIGURED_SERVER_UNREACHABLE", f"manual check: {manual}")
             alerts = aws.alerts()
             check(len(alerts) == 1, f"expected one alert, got {alerts}")
-            attributes = {k: v["Value"] for k, v in alerts[0]["MessageAttributes"].items()}
+            attributes = alerts[0].attributes
             check(attributes.get("severity") == "CRITICAL", f"alert attributes {attributes}")
-            check(aws.vpc_id in alerts[0]["Subject"], f"subject {alerts[0]['Subject']}")
-            print(f"    alert received by the queue: {alerts[0]['Subject']}")
+            check(aws.vpc_id in alerts[0].subject, f"subject {alerts[0].subject}")
+            print(f"    alert received by the queue: {alerts[0].subject}")
 
             sweep = invoke(
                 template,
                 "CheckerFunction",
-                REPO_ROOT / "events" / "scheduled_sweep.json",
+                EVENTS_DIR / "scheduled_sweep.json",
                 env_checker,
             )
             check(sweep["vpcs"][0]["verdict"] == "FAILED", f"sweep: {sweep}")
@@ -351,11 +311,10 @@ def run() -> None:
             announced = aws.alerts()
             check(
                 len(announced) == 1
-                and announced[0]["MessageAttributes"]["event_name"]["Value"]
-                == "AssociateDhcpOptions",
+                and announced[0].attributes.get("event_name") == "AssociateDhcpOptions",
                 f"the option-set change must be announced once: {announced}",
             )
-            print(f"    change announced: {announced[0]['Subject']}")
+            print(f"    change announced: {announced[0].subject}")
     print("sam local: every function answered as expected")
 
 

@@ -1,51 +1,73 @@
-"""Fixtures shared by every test: a fake Lambda context and a handler loader.
+"""Fixtures shared by every test, over the Lambda stand-in kit (devtools/lambdakit.py), and the
+rule that every test module names its tier.
 
-Both functions have an ``app.py``, so a handler is never imported as ``app``: ``load_handler``
-imports ``functions/<name>/app.py`` under a unique module name, with ``functions/<name>`` on
-``sys.path`` the way the Lambda runtime finds ``app.lambda_handler``. Every call returns a fresh
-module, so per-module state (settings read once, clients) never leaks between tests.
+Tiers (``pytestmark = pytest.mark.<tier>`` at module level, exactly one): ``unit`` (pure code:
+no moto, no sockets, no subprocesses, no tools), ``integration`` (moto, the DNS lab on loopback,
+the real canary behind the checker), ``iac`` (template gates and contracts) and ``realdns`` (real
+DNS server software). ``make unit`` runs the first with sockets disabled.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
-import sys
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import ast
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS_DIR = REPO_ROOT / "functions"
-EVENTS_DIR = REPO_ROOT / "events"
-_module_numbers = itertools.count(1)
+from devtools.lambdakit import FUNCTIONS_DIR, FakeLambdaContext, import_handler_module
+
+TIERS = ("unit", "integration", "iac", "realdns")
+TESTS_DIR = Path(__file__).resolve().parent
 
 
-@dataclass
-class FakeLambdaContext:
-    """The attributes of the Lambda runtime's context object that code and Powertools read.
+class TieredModule(pytest.Module):
+    """A test module that fails to collect unless it carries exactly one tier marker."""
 
-    The remaining time counts down from ``timeout_ms`` like the real one.
-    """
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        marks = getattr(self.obj, "pytestmark", [])
+        marks = marks if isinstance(marks, list) else [marks]
+        tiers = [mark.name for mark in marks if mark.name in TIERS]
+        if len(tiers) != 1:
+            raise self.CollectError(
+                f"{len(tiers)} tier markers ({', '.join(tiers) or 'none'}): a test module needs "
+                f"exactly one, `pytestmark = pytest.mark.<{'|'.join(TIERS)}>`"
+            )
+        return super().collect()
 
-    function_name: str = "test-function"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "2024/01/01/[$LATEST]0123456789abcdef"
-    timeout_ms: int = 30_000
-    _started: float = field(default_factory=time.monotonic, repr=False)
 
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed_ms = (time.monotonic() - self._started) * 1000
-        return max(0, int(self.timeout_ms - elapsed_ms))
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
+    return TieredModule.from_parent(parent, path=module_path)
+
+
+def declared_tiers(source: str) -> list[str]:
+    """The tier markers a module's top-level ``pytestmark = ...`` names, read without importing."""
+    tiers = []
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark"
+            for target in statement.targets
+        ):
+            tiers += [
+                node.attr
+                for node in ast.walk(statement.value)
+                if isinstance(node, ast.Attribute) and node.attr in TIERS
+            ]
+    return tiers
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m <tier>``, skip importing modules of other tiers: the quick loop stays quick
+    (``make unit`` imports neither moto nor cfn-lint). Modules of no clear tier are collected, and
+    checked, as usual."""
+    wanted = config.getoption("markexpr")
+    if wanted not in TIERS or not collection_path.name.startswith("test_"):
+        return None
+    if collection_path.suffix != ".py" or TESTS_DIR not in collection_path.resolve().parents:
+        return None
+    tiers = declared_tiers(collection_path.read_text())
+    return True if len(tiers) == 1 and tiers[0] in TIERS and tiers[0] != wanted else None
 
 
 @pytest.fixture
@@ -59,25 +81,8 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-def load_handler_module(function_dir_name: str) -> ModuleType:
-    """Import functions/<function_dir_name>/app.py as a new module with a unique name."""
-    function_dir = FUNCTIONS_DIR / function_dir_name
-    app_path = function_dir / "app.py"
-    if not app_path.is_file():
-        raise FileNotFoundError(f"no handler at {app_path}")
-    if str(function_dir) not in sys.path:
-        sys.path.insert(0, str(function_dir))
-    module_name = f"{function_dir_name}_app_{next(_module_numbers)}"
-    spec = importlib.util.spec_from_file_location(module_name, app_path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {app_path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def load_handler() -> Callable[[str], ModuleType]:
-    """``app = load_handler("canary"); app.lambda_handler(event, lambda_context)``."""
-    return load_handler_module
+    """``app = load_handler("canary"); app.lambda_handler(event, lambda_context)``: a fresh
+    module of ``functions/<name>/app.py`` each call."""
+    return lambda name: import_handler_module(FUNCTIONS_DIR / name)

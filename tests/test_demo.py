@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from devtools.demo import run
+
+pytestmark = pytest.mark.integration
 
 
 def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery() -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
-from checker_doubles import REGION, CanaryRouter, World
-from moto import mock_aws
+from checker_doubles import World
+
+from devtools.awsworld import MOTO_CREDENTIALS, local_aws
+from devtools.lambdakit import REGION
 
 CHECKER_SETTINGS = (
     "ALERT_TOPIC_ARN",
@@ -21,7 +23,6 @@ CHECKER_SETTINGS = (
     "REFRESH_BUDGET_S",
     "MAX_CONCURRENT_INVOCATIONS",
 )
-TABLE_NAME = "vpc-dns-watchdog-state"
 
 
 @pytest.fixture
@@ -29,13 +30,22 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Offline AWS settings: fake credentials, one region, tracing off."""
     for variable in CHECKER_SETTINGS:
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
+    for variable, value in MOTO_CREDENTIALS.items():
+        monkeypatch.setenv(variable, value)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "vpc-dns-watchdog-checker")
+
+
+@pytest.fixture(scope="session")
+def stub_session() -> boto3.session.Session:
+    """One session for the clients botocore's Stubber pins, so service models load once. Its
+    credentials are never used: the Stubber answers before a request is signed."""
+    return boto3.session.Session(
+        region_name=REGION,
+        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=MOTO_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
 
 
 @pytest.fixture
@@ -45,38 +55,19 @@ def moto_world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World
     Nothing answers lambda Invoke yet: `world` routes it to canary doubles, the end-to-end tests
     to the real canary (devtools.local_lambda.LocalCanaryPlatform).
     """
-    with mock_aws():
-        boto3.setup_default_session(region_name=REGION)
-        session = boto3.session.Session(region_name=REGION)
-        session.client("dynamodb").create_table(
-            TableName=TABLE_NAME,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sns = session.client("sns")
-        sqs = session.client("sqs")
-        topic_arn = sns.create_topic(Name="vpc-dns-watchdog-alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="alert-subscriber")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        monkeypatch.setenv("ALERT_TOPIC_ARN", topic_arn)
-        monkeypatch.setenv("STATE_TABLE_NAME", TABLE_NAME)
-        try:
-            yield World(CanaryRouter(), topic_arn, queue_url, TABLE_NAME, session)
-        finally:
-            boto3.DEFAULT_SESSION = None
+    with local_aws():
+        world = World()
+        for variable, value in world.resources.settings.items():
+            monkeypatch.setenv(variable, value)
+        yield world
 
 
 @pytest.fixture
-def world(moto_world: World) -> World:
+def world(moto_world: World) -> Iterator[World]:
     """The moto world with lambda Invoke answered by in-process canary doubles."""
-    assert boto3.DEFAULT_SESSION is not None
     # Clients the checker builds from the default session route Invoke to the doubles.
-    boto3.DEFAULT_SESSION.events.register("before-call.lambda.Invoke", moto_world.router)
-    return moto_world
+    with moto_world.router.routing():
+        yield moto_world
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from checker_findings import AMAZON, FORWARDER, probe, unreachable
+from canary_findings import AMAZON, FORWARDER, probe, unreachable
 from dns_watchdog.alerts import SNS_MESSAGE_LIMIT_BYTES, AlertContext, build_alert
 from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import decide

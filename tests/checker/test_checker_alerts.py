@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from checker_findings import REGION, unreachable
+from canary_findings import REGION, unreachable
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import Decision
@@ -20,6 +20,8 @@ from dns_watchdog.request import CheckRequest
 from dns_watchdog.vpc import OptionSet, vpc_facts
 from hypothesis import given
 from hypothesis import strategies as st
+
+pytestmark = pytest.mark.unit
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 VPC = "vpc-0a1b2c3d4e5f60718"
@@ -123,8 +125,10 @@ def test_no_rollback_when_no_action_is_needed(severity: Severity) -> None:
     assert "No action needed." in alert.text
 
 
-def test_publish_sends_text_to_people_and_json_to_machines(aws_env: None) -> None:
-    client = boto3.session.Session(region_name=REGION).client("sns")
+def test_publish_sends_text_to_people_and_json_to_machines(
+    aws_env: None, stub_session: boto3.session.Session
+) -> None:
+    client = stub_session.client("sns")
     alert = _alert()
     with Stubber(client) as stub:
         stub.add_response(
@@ -150,8 +154,10 @@ def test_publish_sends_text_to_people_and_json_to_machines(aws_env: None) -> Non
         assert json.loads(message[protocol])["schema"] == "vpc-dns-watchdog/alert/v1"
 
 
-def test_publish_failure_raises_with_the_cause(aws_env: None) -> None:
-    client = boto3.session.Session(region_name=REGION).client("sns")
+def test_publish_failure_raises_with_the_cause(
+    aws_env: None, stub_session: boto3.session.Session
+) -> None:
+    client = stub_session.client("sns")
     with Stubber(client) as stub:
         stub.add_client_error("publish", "AuthorizationError", "not allowed", 403)
         with pytest.raises(AlertPublishError, match=f"CRITICAL alert for {VPC}") as raised:

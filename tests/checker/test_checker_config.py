@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from dns_watchdog.config import ConfigError, load_config
 
+pytestmark = pytest.mark.unit
+
 REQUIRED = {
     "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
     "STATE_TABLE_NAME": "state",

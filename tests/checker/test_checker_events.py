@@ -6,11 +6,14 @@ import copy
 from typing import Any
 
 import pytest
-from checker_doubles import load_event
 from dns_watchdog.events import InvalidEvent, parse_event
 from dns_watchdog.request import CheckRequest, IgnoredEvent, Target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from devtools.lambdakit import load_event
+
+pytestmark = pytest.mark.unit
 
 VPC = "vpc-0a1b2c3d4e5f60718"
 

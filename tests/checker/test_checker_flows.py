@@ -7,13 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from checker_doubles import (
-    REGION,
-    FakeCanary,
-    World,
-    cloudtrail_event,
-    load_event,
-)
+from checker_doubles import FakeCanary, World
+
+from devtools.lambdakit import REGION, cloudtrail_event, load_event
+
+pytestmark = pytest.mark.integration
 
 Invoke = Callable[[Any], dict[str, Any]]
 CORP_DNS = "10.1.1.10"
@@ -320,7 +318,7 @@ def test_stale_canary_is_refreshed_and_asked_again(world: World, checker_app: In
         cloudtrail_event("associate_dhcp_options", vpcId=vpc_id, dhcpOptionsId=fine)
     )
     # Then its configuration got the option set id, keeping its own variables
-    assert world.environment("vpc-dns-canary-stale") == {
+    assert world.function_environment("vpc-dns-canary-stale") == {
         "PROBE_NAMES": "db.corp.example",
         "LOG_LEVEL": "DEBUG",
         "WATCHDOG_OPTION_SET": fine,

@@ -12,8 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-from checker_findings import REGION, healthy
+from canary_findings import healthy
 from dns_watchdog.invoker import CanaryInvoker
+
+pytestmark = pytest.mark.unit
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:canary-a"
 PAYLOAD = {"deadline_ms": 1500, "expected_nameservers": ["10.1.1.10"]}
@@ -25,8 +27,8 @@ INVOKE_PARAMS = {
 
 
 @pytest.fixture
-def lambda_client(aws_env: None) -> Any:
-    return boto3.session.Session(region_name=REGION).client("lambda")
+def lambda_client(aws_env: None, stub_session: boto3.session.Session) -> Any:
+    return stub_session.client("lambda")
 
 
 @pytest.fixture

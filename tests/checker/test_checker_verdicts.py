@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from checker_findings import healthy, unreachable
+from canary_findings import healthy, unreachable
 from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import decide
 from dns_watchdog.judge import judge
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
+
+pytestmark = pytest.mark.unit
 
 VPC = "vpc-0a1b2c3d4e5f60718"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"

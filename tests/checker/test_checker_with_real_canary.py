@@ -16,10 +16,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from checker_doubles import REGION, TAG_KEY, World, cloudtrail_event, function_zip
+from checker_doubles import World
 
 from devtools.dnslab import DnsLab, LabServer
+from devtools.lambdakit import REGION, cloudtrail_event
 from devtools.local_lambda import LocalCanaryPlatform
+
+pytestmark = pytest.mark.integration
 
 CANARY = "vpc-dns-canary-real"
 AWS_RECORDS = {
@@ -58,22 +61,13 @@ def lab_vpc(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabV
         amazon = lab.add_server("amazon", records=AWS_RECORDS, host=2)
         dead = lab.add_server("corp-dead", behaviour="blackhole")
         vpc_id = world.create_vpc(lab.cidr)
-        subnet = world.ec2.create_subnet(VpcId=vpc_id, CidrBlock=lab.cidr)["Subnet"]["SubnetId"]
-        group = world.ec2.create_security_group(
-            GroupName="canary", Description="canary DNS egress", VpcId=vpc_id
-        )["GroupId"]
+        subnet = world.create_subnet(vpc_id, lab.cidr)
+        group = world.create_security_group(vpc_id)
         good = world.option_set("AmazonProvidedDNS")
         bad = world.option_set(dead.address)
         world.associate(vpc_id, good)
-        world.lambda_.create_function(
-            FunctionName=CANARY,
-            Runtime="python3.12",
-            Role=world.role_arn,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": function_zip()},
-            Timeout=5,
-            VpcConfig={"SubnetIds": [subnet], "SecurityGroupIds": [group]},
-            Tags={TAG_KEY: vpc_id},
+        world.add_canary(
+            vpc_id, CANARY, subnet_ids=[subnet], security_group_ids=[group], timeout_s=5
         )
         platform = LocalCanaryPlatform(lab, amazon, region=REGION)
         # Before the checker exists: its clients must be built with the routing hooks in place.
@@ -154,7 +148,7 @@ def test_warm_canary_is_refreshed_before_it_is_believed(lab_vpc: LabVpc, checker
     # When the change is checked
     result = checker(_event(lab_vpc, lab_vpc.bad))
     # Then the canary first reported itself stale, was refreshed, and its fresh answer counts
-    assert world.environment(CANARY)["WATCHDOG_OPTION_SET"] == lab_vpc.bad
+    assert world.function_environment(CANARY)["WATCHDOG_OPTION_SET"] == lab_vpc.bad
     assert lab_vpc.canary_invocations() == 3  # the baseline, the stale answer, the fresh one
     fresh = lab_vpc.platform.environments[CANARY]
     assert fresh is not warm

@@ -22,7 +22,7 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from checker_findings import AMAZON, NAMES, REGION, findings, healthy, probe
+from canary_findings import AMAZON, NAMES, REGION, findings, healthy, probe
 from dns_watchdog.invoker import (
     MAX_ANSWER_BYTES,
     PLACEMENT_ERRORS,

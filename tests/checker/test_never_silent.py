@@ -12,8 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
-from checker_doubles import FakeCanary, World, cloudtrail_event, error_response, load_event
+from checker_doubles import FakeCanary, World
 from test_alert_size import DEAD, dead_servers_findings
+
+from devtools.lambdakit import api_error, cloudtrail_event, load_event
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +112,7 @@ def test_a_vpc_whose_alert_cannot_be_published_stops_no_other(
     def refuse(params: dict[str, Any]) -> Any:
         attributes = params.get("MessageAttributes", {})
         if attributes.get("vpc_id", {}).get("StringValue") in refused:
-            return error_response("KMSAccessDenied", 400)
+            return api_error("KMSAccessDenied", 400)
         return None
 
     faults.on("sns.Publish", refuse)
@@ -183,7 +185,7 @@ def test_a_retry_after_a_failed_state_write_does_not_page_twice(
 
     def state_write_fails_once(params: dict[str, Any]) -> Any:
         if params["Item"]["pk"]["S"] == f"vpc#{vpc['vpc_id']}" and failures:
-            return error_response(failures.pop(), 400)
+            return api_error(failures.pop(), 400)
         return None
 
     faults.on("dynamodb.PutItem", state_write_fails_once)

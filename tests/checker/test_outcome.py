@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from checker_findings import healthy, unreachable, zone_broken_everywhere
+from canary_findings import healthy, unreachable, zone_broken_everywhere
 from dns_watchdog.history import VpcState
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
 from dns_watchdog.outcome import Rollback, VpcOutcome, conclude

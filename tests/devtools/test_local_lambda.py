@@ -11,12 +11,14 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from devtools.awsworld import AwsWorld, local_aws
 from devtools.dnslab import DnsLab, LabServer
+from devtools.lambdakit import REGION
 from devtools.local_lambda import LocalCanaryPlatform
 
-REGION = "us-east-1"
+pytestmark = pytest.mark.integration
+
 CANARY = "canary-local"
 AWS_RECORDS = {
     f"sts.{REGION}.amazonaws.com": {"A": ["52.94.0.1"]},
@@ -26,6 +28,7 @@ AWS_RECORDS = {
 
 @dataclass
 class LocalVpc:
+    world: AwsWorld
     lab: DnsLab
     platform: LocalCanaryPlatform
     amazon: LabServer
@@ -36,9 +39,7 @@ class LocalVpc:
     corp_set: str
 
     def associate(self, option_set: str) -> None:
-        boto3.client("ec2", region_name=REGION).associate_dhcp_options(
-            DhcpOptionsId=option_set, VpcId=self.vpc_id
-        )
+        self.world.associate(self.vpc_id, option_set)
 
     def invoke(self, event: dict[str, Any] | None = None) -> tuple[str | None, Any]:
         """Invoke the canary through a boto3 client, as the checker does."""
@@ -48,63 +49,37 @@ class LocalVpc:
         return response.get("FunctionError"), json.loads(response["Payload"].read())
 
     def set_variable(self, name: str, value: str) -> None:
-        boto3.client("lambda", region_name=REGION).update_function_configuration(
+        self.world.lambda_.update_function_configuration(
             FunctionName=CANARY, Environment={"Variables": {name: value}}
         )
 
 
-def _option_set(*servers: str) -> str:
-    option_set_id: str = boto3.client("ec2", region_name=REGION).create_dhcp_options(
-        DhcpConfigurations=[{"Key": "domain-name-servers", "Values": list(servers)}]
-    )["DhcpOptions"]["DhcpOptionsId"]
-    return option_set_id
-
-
-def _canary_in(vpc_cidr: str) -> tuple[str, str]:
+def _canary_in(world: AwsWorld, vpc_cidr: str) -> tuple[str, str]:
     """A VPC and a canary function attached to it; returns (vpc id, subnet id)."""
-    ec2 = boto3.client("ec2", region_name=REGION)
-    vpc_id: str = ec2.create_vpc(CidrBlock=vpc_cidr)["Vpc"]["VpcId"]
-    subnet_id: str = ec2.create_subnet(VpcId=vpc_id, CidrBlock=vpc_cidr)["Subnet"]["SubnetId"]
-    role = boto3.client("iam", region_name=REGION).create_role(
-        RoleName="canary-role", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=CANARY,
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.lambda_handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        Timeout=5,
-        VpcConfig={"SubnetIds": [subnet_id], "SecurityGroupIds": []},
-    )
+    vpc_id = world.create_vpc(vpc_cidr)
+    subnet_id = world.create_subnet(vpc_id, vpc_cidr)
+    world.add_canary(vpc_id, CANARY, subnet_ids=[subnet_id], timeout_s=5)
     return vpc_id, subnet_id
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
     for variable in ("PROBE_NAMES", "PROBE_MAX_LATENCY_MS", "DEADLINE_MARGIN_MS"):
         monkeypatch.delenv(variable, raising=False)
-    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(variable, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    with mock_aws():
-        boto3.setup_default_session(region_name=REGION)
-        try:
-            yield
-        finally:
-            boto3.DEFAULT_SESSION = None
+    with local_aws():
+        yield AwsWorld()
 
 
 @pytest.fixture
-def local_vpc(aws: None) -> Iterator[LocalVpc]:
+def local_vpc(aws: AwsWorld) -> Iterator[LocalVpc]:
     with DnsLab() as lab:
         amazon = lab.add_server("amazon", records=AWS_RECORDS, host=2)
         corp = lab.add_server("corp", records=AWS_RECORDS)
-        vpc_id, subnet_id = _canary_in(lab.cidr)
-        amazon_set, corp_set = _option_set("AmazonProvidedDNS"), _option_set(corp.address)
+        vpc_id, subnet_id = _canary_in(aws, lab.cidr)
+        amazon_set, corp_set = aws.option_set("AmazonProvidedDNS"), aws.option_set(corp.address)
         platform = LocalCanaryPlatform(lab, amazon, region=REGION)
-        vpc = LocalVpc(lab, platform, amazon, corp, vpc_id, subnet_id, amazon_set, corp_set)
+        vpc = LocalVpc(aws, lab, platform, amazon, corp, vpc_id, subnet_id, amazon_set, corp_set)
         vpc.associate(amazon_set)
         with platform.routing():
             yield vpc
@@ -171,14 +146,12 @@ def test_exception_comes_back_as_unhandled_function_error(local_vpc: LocalVpc) -
     ],
 )
 def test_option_set_servers_outside_the_lab_are_refused(
-    aws: None, vpc_cidr: str | None, servers: tuple[str, ...], refused: str
+    aws: AwsWorld, vpc_cidr: str | None, servers: tuple[str, ...], refused: str
 ) -> None:
     with DnsLab() as lab:
         amazon = lab.add_server("amazon", records=AWS_RECORDS, host=2)
-        vpc_id, _ = _canary_in(vpc_cidr or lab.cidr)
-        boto3.client("ec2", region_name=REGION).associate_dhcp_options(
-            DhcpOptionsId=_option_set(*servers), VpcId=vpc_id
-        )
+        vpc_id, _ = _canary_in(aws, vpc_cidr or lab.cidr)
+        aws.associate(vpc_id, aws.option_set(*servers))
         platform = LocalCanaryPlatform(lab, amazon, region=REGION)
         with platform.routing(), pytest.raises(ValueError, match="outside the DNS lab") as raised:
             boto3.client("lambda", region_name=REGION).invoke(FunctionName=CANARY, Payload=b"{}")

@@ -3,17 +3,17 @@ few intrinsic functions the tests care about resolved against sample values."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# EVENTS_DIR and load_event are the kit's, re-exported for the IaC tests.
+from devtools.lambdakit import EVENTS_DIR, REPO_ROOT, load_event  # noqa: F401
+
 MAIN_TEMPLATE = REPO_ROOT / "template.yaml"
 CANARY_TEMPLATE = REPO_ROOT / "canary-template.yaml"
-EVENTS_DIR = REPO_ROOT / "events"
 
 # The ids the sample events use (events/*.json).
 SAMPLE_ACCOUNT = "123456789012"
@@ -25,11 +25,6 @@ SAMPLE_CANARY_SG_ID = "sg-0a1b2c3d4e5f60053"
 def load_template(path: Path) -> dict[str, Any]:
     template: dict[str, Any] = yaml_parse(path.read_text())
     return template
-
-
-def load_event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
-    return event
 
 
 class UnresolvedIntrinsic(ValueError):

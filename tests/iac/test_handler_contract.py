@@ -7,15 +7,10 @@ AWS is moto; DNS is the DNS lab (real servers on loopback), never the machine's 
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import json
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from iac_template import (
     MAIN_TEMPLATE,
@@ -23,13 +18,16 @@ from iac_template import (
     SAMPLE_REGION,
     SAMPLE_VPC_ID,
     Resolver,
-    load_event,
     load_template,
     serverless_functions,
 )
 from moto import mock_aws
 
+from devtools.awsworld import AwsWorld
 from devtools.dnslab import DnsLab
+from devtools.lambdakit import LambdaHandler, load_event, load_handler
+
+pytestmark = pytest.mark.iac
 
 pytestmark = pytest.mark.iac
 
@@ -68,27 +66,12 @@ DIAGNOSIS_CODES = {
     "STALE_CONFIG",
     "RESOLUTION_FAILED",
 }
-_module_numbers = itertools.count(1)
 
 
-def load_lambda_handler(logical_id: str) -> Callable[[Any, Any], Any]:
-    """Import ``Handler`` (module.function) from ``CodeUri`` like the runtime, fresh each time."""
+def load_lambda_handler(logical_id: str) -> LambdaHandler:
+    """``Handler`` (module.function) from ``CodeUri`` as the runtime imports it, fresh each time."""
     _, resource, code_dir = FUNCTIONS[logical_id]
-    module_path, _, function_name = resource["Properties"]["Handler"].rpartition(".")
-    source = code_dir / (module_path.replace(".", "/") + ".py")
-    if not source.is_file():
-        pytest.fail(f"{logical_id}: no handler module at {source}")
-    if str(code_dir) not in sys.path:
-        sys.path.insert(0, str(code_dir))
-    module_name = f"{logical_id.lower()}_{module_path}_{next(_module_numbers)}"
-    spec = importlib.util.spec_from_file_location(module_name, source)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    handler: Callable[[Any, Any], Any] = getattr(module, function_name)
-    return handler
+    return load_handler(code_dir, resource["Properties"]["Handler"])
 
 
 def template_environment(logical_id: str, values: dict[str, Any]) -> dict[str, str]:
@@ -133,23 +116,14 @@ def checker_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     with mock_aws():
         settings = ENV_FILE["CheckerFunction"]
-        boto3.client("sns").create_topic(Name=settings["ALERT_TOPIC_ARN"].rsplit(":", 1)[1])
-        boto3.client("dynamodb").create_table(
-            TableName=settings["STATE_TABLE_NAME"],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ec2 = boto3.client("ec2")
-        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        options_id = ec2.create_dhcp_options(
-            DhcpConfigurations=[{"Key": "domain-name-servers", "Values": ["10.1.1.10"]}]
-        )["DhcpOptions"]["DhcpOptionsId"]
-        ec2.associate_dhcp_options(DhcpOptionsId=options_id, VpcId=vpc_id)
-        group_id = ec2.create_security_group(
-            GroupName="canary", Description="canary", VpcId=vpc_id
-        )["GroupId"]
-        acl_id = ec2.create_network_acl(VpcId=vpc_id)["NetworkAcl"]["NetworkAclId"]
+        world = AwsWorld(region=SAMPLE_REGION)
+        world.create_alert_topic(settings["ALERT_TOPIC_ARN"].rsplit(":", 1)[1])
+        world.create_state_table(settings["STATE_TABLE_NAME"])
+        vpc_id = world.create_vpc("10.0.0.0/16")
+        options_id = world.option_set("10.1.1.10")
+        world.associate(vpc_id, options_id)
+        group_id = world.create_security_group(vpc_id)
+        acl_id = world.ec2.create_network_acl(VpcId=vpc_id)["NetworkAcl"]["NetworkAclId"]
         # moto picks its own ids: the sample events are rewritten to name these resources.
         yield {
             SAMPLE_VPC_ID: vpc_id,
@@ -173,7 +147,7 @@ def test_checker_answers_its_sample_event(
     environment.update(ENV_FILE["CheckerFunction"])
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    text = (Path(MAIN_TEMPLATE).parent / "events" / sample).read_text()
+    text = json.dumps(load_event(sample))
     for sample_id, moto_id in checker_world.items():
         text = text.replace(sample_id, moto_id)
     handler = load_lambda_handler("CheckerFunction")

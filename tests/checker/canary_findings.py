@@ -1,7 +1,4 @@
-"""Canary findings as a canary returns them (docs/canary-contract.md), for the checker's tests.
-
-Pure: no AWS, no sockets; the unit tests build their evidence with these.
-"""
+"""Canary findings shaped per docs/canary-contract.md, as a canary returns them (pure data)."""
 
 from __future__ import annotations
 
