@@ -22,7 +22,7 @@ from botocore.exceptions import (
 )
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from canary_findings import AMAZON, NAMES, REGION, findings, healthy, probe
+from canary_findings import AMAZON, NAMES, findings, healthy, probe
 from dns_watchdog.invoker import (
     MAX_ANSWER_BYTES,
     PLACEMENT_ERRORS,
@@ -47,15 +47,9 @@ REVISION = "9b2f4a52-0d6e-4b1c-8f1a-2c3d4e5f6a7b"
 
 
 @pytest.fixture
-def lambda_client() -> Any:
-    """A Lambda client with fake credentials of its own (nothing read from the environment)."""
-    session = boto3.session.Session(
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        aws_session_token="testing",
-    )
-    return session.client("lambda")
+def lambda_client(stub_session: boto3.session.Session) -> Any:
+    """A Lambda client of the shared Stubber session (its service model loads once)."""
+    return stub_session.client("lambda")
 
 
 @pytest.fixture
