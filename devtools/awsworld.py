@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from dns_watchdog.constants import CANARY_TAG_KEY
 
 from devtools.lambdakit import REGION, environment_variables
 
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-# The checker's default CANARY_TAG_KEY: a canary function carries the id of the VPC it watches.
-TAG_KEY = "dhcp-watchdog:vpc-id"
+# A canary function carries the id of the VPC it watches in this tag.
+TAG_KEY = CANARY_TAG_KEY
 
 # moto signs requests with these; they never leave the process (or the local moto server).
 MOTO_CREDENTIALS = {

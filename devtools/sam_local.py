@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dns_watchdog.constants import CANARY_FUNCTION_NAME_PREFIX
 from moto.server import ThreadedMotoServer
 
 from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, CheckerResources, DeliveredAlert
@@ -39,9 +40,12 @@ from devtools.lambdakit import EVENTS_DIR, REPO_ROOT, cloudtrail_event, load_eve
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "local"
 SAM = Path(sys.executable).parent / "sam"
 CONTAINER_LOOPBACK = "127.0.0.1"  # the container's own loopback: nothing listens on port 53
-LOCAL_PARAMETERS = (
-    "Architecture=x86_64 VpcId=vpc-0a1b2c3d4e5f60718 SubnetIds=subnet-0a1b2c3d4e5f60001"
-)
+LOCAL_VPC_ID = "vpc-0a1b2c3d4e5f60718"
+LOCAL_PARAMETERS = f"Architecture=x86_64 VpcId={LOCAL_VPC_ID} SubnetIds=subnet-0a1b2c3d4e5f60001"
+# The canary's FunctionName as `sam local` resolves it: canary-template.yaml names it
+# <prefix><VpcId>-<first 8 hex digits of the stack id>, and SAM's placeholder stack id is
+# arn:aws:cloudformation:us-east-1:123456789012:stack/local/51af3dc0-da77-11e4-872e-1234567db123.
+LOCAL_CANARY_NAME = f"{CANARY_FUNCTION_NAME_PREFIX}{LOCAL_VPC_ID}-51af3dc0"
 CREDENTIALS = {**MOTO_CREDENTIALS, "SAM_CLI_TELEMETRY": "0"}
 
 
@@ -133,7 +137,7 @@ def seed(endpoint: str) -> LocalAws:
     option_set_id = world.option_set(CONTAINER_LOOPBACK)
     world.associate(vpc_id, option_set_id)
     # Registered under the name `sam local start-lambda` knows, with the canary tag.
-    world.add_canary(vpc_id, "CanaryFunction", subnet_ids=[subnet])
+    world.add_canary(vpc_id, LOCAL_CANARY_NAME, subnet_ids=[subnet])
     return LocalAws(world, vpc_id, option_set_id, world.checker_resources())
 
 
