@@ -179,7 +179,7 @@ class CanaryRun:
 
     result: dict[str, Any]
     wall_ms: float
-    deadline_ms: int
+    deadline_ms: int = 0
 
     @property
     def diagnosis(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from dns_canary.constants import SETTING_VARIABLES
 
 from devtools.dnslab import DnsLab, LabForwarder, LabServer
+from devtools.realdns import CanaryRun as Invocation
 
 REGION = "us-east-1"
 STS = f"sts.{REGION}.amazonaws.com"
@@ -25,21 +26,6 @@ CORP_RECORDS = {
 }
 SAMPLE_PLAN = Path(__file__).resolve().parents[2] / "events" / "canary_probe.json"
 CANARY_SETTINGS = SETTING_VARIABLES
-
-
-@dataclass
-class Invocation:
-    result: dict[str, Any]
-    wall_ms: float
-
-    @property
-    def diagnosis(self) -> dict[str, Any]:
-        diagnosis: dict[str, Any] = self.result["diagnosis"]
-        return diagnosis
-
-    def outcomes(self, role: str = "forwarder") -> dict[str, str]:
-        entries = self.result["probes"] if role == "forwarder" else self.result["direct"]
-        return {entry["name"]: entry["outcome"] for entry in entries if entry["role"] == role}
 
 
 @dataclass
@@ -77,4 +63,5 @@ class CanaryLab:
         context = self.context_factory(timeout_ms=timeout_ms)
         started = time.monotonic()
         result = app.lambda_handler(event, context)
-        return Invocation(result=result, wall_ms=(time.monotonic() - started) * 1000)
+        wall_ms = (time.monotonic() - started) * 1000
+        return Invocation(result=result, wall_ms=wall_ms, deadline_ms=result["deadline_ms"])

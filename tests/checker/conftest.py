@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from checker_doubles import World
 
 from devtools.awsworld import MOTO_CREDENTIALS, local_aws
@@ -82,3 +83,17 @@ def checker_app(
         return result
 
     return invoke
+
+
+@pytest.fixture
+def lambda_client(aws_env: None, stub_session: boto3.session.Session) -> Any:
+    """A Lambda client of the shared Stubber session (its service model loads once)."""
+    return stub_session.client("lambda")
+
+
+@pytest.fixture
+def stub(lambda_client: Any) -> Iterator[Stubber]:
+    """botocore's Stubber on `lambda_client`; every queued response must be used."""
+    with Stubber(lambda_client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()

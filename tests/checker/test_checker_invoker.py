@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
@@ -24,18 +22,6 @@ INVOKE_PARAMS = {
     "InvocationType": "RequestResponse",
     "Payload": json.dumps(PAYLOAD).encode(),
 }
-
-
-@pytest.fixture
-def lambda_client(aws_env: None, stub_session: boto3.session.Session) -> Any:
-    return stub_session.client("lambda")
-
-
-@pytest.fixture
-def stub(lambda_client: Any) -> Iterator[Stubber]:
-    with Stubber(lambda_client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
 
 
 def _answer(document: object, function_error: str | None = None) -> dict[str, Any]:

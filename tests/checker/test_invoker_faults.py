@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -44,19 +42,6 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:canary-a"
 PAYLOAD = {"deadline_ms": 1500, "expected_nameservers": ["10.1.1.10"]}
 OPTION_SET = "dopt-0f1e2d3c4b5a69788"
 REVISION = "9b2f4a52-0d6e-4b1c-8f1a-2c3d4e5f6a7b"
-
-
-@pytest.fixture
-def lambda_client(stub_session: boto3.session.Session) -> Any:
-    """A Lambda client of the shared Stubber session (its service model loads once)."""
-    return stub_session.client("lambda")
-
-
-@pytest.fixture
-def stub(lambda_client: Any) -> Iterator[Stubber]:
-    with Stubber(lambda_client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
 
 
 def _invoker(client: Any, sleeps: list[float] | None = None, **kwargs: Any) -> CanaryInvoker:
