@@ -275,3 +275,31 @@ def dead_servers() -> dict[str, Any]:
     }
     findings["expected_nameservers"] = list(DEAD)
     return findings
+
+
+def test_deciding_again_after_a_conflicting_write_does_not_page_twice(
+    world: World, checker_app: Invoke, faults: Faults
+) -> None:
+    vpc = broken_vpc(world, "a")
+    checker_app({"action": "check", "vpc_ids": [vpc["vpc_id"]]})
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    table = world.resources.table_name
+    other_writer: list[bool] = []
+
+    def older_healthy_check_writes_first(params: dict[str, Any]) -> None:
+        # Between this check's page and its write, another check (that probed earlier, while
+        # DNS was still healthy) stores its OK: the conditional write conflicts, and the check
+        # decides again from the new state, which again says "new incident"
+        if params["Item"]["pk"]["S"] != f"vpc#{vpc['vpc_id']}" or other_writer:
+            return
+        other_writer.append(True)
+        item = world.dynamodb.get_item(TableName=table, Key={"pk": params["Item"]["pk"]})["Item"]
+        item["version"] = {"N": str(int(item["version"]["N"]) + 1)}
+        item["observed_at"] = {"S": "2000-01-01T00:00:00.000Z"}
+        world.dynamodb.put_item(TableName=table, Item=item)
+
+    faults.on("dynamodb.PutItem", older_healthy_check_writes_first)
+    result = checker_app(change(vpc, vpc["bad"]))
+    assert other_writer == [True]
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    assert [a.severity for a in world.alerts()] == ["CRITICAL"]

@@ -259,6 +259,10 @@ class Checker:
     ) -> dict[str, Any]:
         """Decide, alert once, store; on a concurrent write, read again and decide again."""
         vpc_id = facts.vpc_id
+        # What this invocation already paged for this VPC: deciding again after a conflicting
+        # write must not page the same thing a second time.
+        paged: set[tuple[str, str]] = set()
+        published = False
         for _ in range(STATE_WRITE_ATTEMPTS):
             now = _timestamp(self._now(), "seconds")
             outcome = conclude(
@@ -273,9 +277,11 @@ class Checker:
             if outcome.skipped:
                 metrics.add_metric(name=names.METRIC_CHECKS_SKIPPED, unit=MetricUnit.Count, value=1)
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
-            published = self._alert(
-                AlertContext(request, self._config.region, now, request_id), outcome
-            )
+            page = (str(outcome.severity), outcome.judgement.verdict.value)
+            if outcome.severity is not None and page not in paged:
+                context = AlertContext(request, self._config.region, now, request_id)
+                published = self._alert(context, outcome) or published
+                paged.add(page)
             try:
                 self._state.put(outcome.state)
             except StateConflict:
@@ -289,8 +295,6 @@ class Checker:
 
     def _alert(self, context: AlertContext, outcome: VpcOutcome) -> bool:
         """Publish the outcome's alert, unless it was already published; say if it went out."""
-        if outcome.severity is None:
-            return False
         known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
         alert = build_alert(outcome, known, context)
         if alert.document["shortened"]:
