@@ -22,6 +22,7 @@ CANARY = FUNCTIONS / "canary"
 # The checker's pure domain: plain data in, decisions out.
 CHECKER_PURE = (
     "vpc",
+    "lint",
     "request",
     "history",
     "models",
