@@ -20,13 +20,14 @@ from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement
+from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.outcome import VpcOutcome, conclude
 from dns_watchdog.publisher import AlertPublisher
 from dns_watchdog.request import CheckRequest
 from dns_watchdog.state import StateConflict, StateStore
-from dns_watchdog.vpc import VpcFacts
+from dns_watchdog.vpc import OptionSet, VpcFacts
 
 # A concurrent check may write the VPC's state between this check's read and write: read again
 # and decide again, a few times.
@@ -292,6 +293,10 @@ class Checker:
         if outcome.severity is None:
             return False
         known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
+        if context.request.announces_option_set:
+            facts = outcome.facts
+            findings = self.lint(facts.option_set, {facts.vpc_id: facts.cidr_block})
+            context = replace(context, lint=tuple(findings))
         alert = build_alert(outcome, known, context)
         if alert.document["shortened"]:
             # The alert shows part of the evidence and points here for the rest.
@@ -315,6 +320,17 @@ class Checker:
         metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
         logger.info("Alert published", extra={**extra, "message_id": message_id})
         return True
+
+    def lint(self, option_set: OptionSet, vpc_cidrs: dict[str, str]) -> list[LintFinding]:
+        """The option set's lint, asking EC2 who holds the server addresses inside `vpc_cidrs`."""
+        lookups = addresses_to_look_up(option_set, vpc_cidrs)
+        held = self._vpcs.held_addresses(lookups) if lookups else set()
+        return lint_option_set(
+            option_set,
+            allowed_networks=self._config.lint_allowed_networks,
+            vpc_cidrs=vpc_cidrs,
+            held_addresses=held,
+        )
 
     @staticmethod
     def _log_outcome(outcome: VpcOutcome, canaries: int) -> None:
