@@ -23,6 +23,7 @@ CANARY = FUNCTIONS / "canary"
 CHECKER_PURE = (
     "vpc",
     "lint",
+    "preflight",
     "request",
     "history",
     "models",

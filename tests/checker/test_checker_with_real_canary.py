@@ -157,3 +157,115 @@ def test_warm_canary_is_refreshed_before_it_is_believed(lab_vpc: LabVpc, checker
     [alert] = world.alerts()
     assert alert.severity == "CRITICAL"
     assert f"{CANARY}: FAILED - CONFIGURED_SERVER_UNREACHABLE, refreshed" in alert.text
+
+
+# --- preflight: a candidate option set predicted, nothing associated, stored or sent -----------
+
+
+@pytest.fixture
+def preflight_lab(lab_vpc: LabVpc, monkeypatch: pytest.MonkeyPatch) -> LabVpc:
+    """The lab VPC, its DNS servers' loopback block exempt from the address-class lint."""
+    monkeypatch.setenv("LINT_ALLOWED_NETWORKS", lab_vpc.platform.lab.cidr)
+    return lab_vpc
+
+
+def _preflight(vpc: LabVpc, option_set: str) -> dict[str, Any]:
+    return {"action": "preflight", "dhcp_options_id": option_set, "vpc_ids": [vpc.vpc_id]}
+
+
+def _association(vpc: LabVpc) -> str:
+    [described] = vpc.world.ec2.describe_vpcs(VpcIds=[vpc.vpc_id])["Vpcs"]
+    return str(described["DhcpOptionsId"])
+
+
+def _state_items(vpc: LabVpc) -> list[Any]:
+    table = vpc.world.resources.table_name
+    items = vpc.world.dynamodb.scan(TableName=table)["Items"]
+    return [item for item in items if vpc.vpc_id in item["pk"]["S"]]
+
+
+def test_dead_server_candidate_is_predicted_to_break_the_vpc(
+    preflight_lab: LabVpc, checker: Invoke
+) -> None:
+    # Given a VPC whose current option set (AmazonProvidedDNS) is healthy
+    # When a set whose only server never answers is preflighted
+    result = checker(_preflight(preflight_lab, preflight_lab.bad))
+
+    # Then the prediction names the server and the diagnosis, before anyone associates it
+    assert result["status"] == "preflight"
+    assert result["dhcp_options_id"] == preflight_lab.bad
+    [vpc] = result["vpcs"]
+    assert vpc["vpc_id"] == preflight_lab.vpc_id
+    assert vpc["verdict"] == "FAILED"
+    assert vpc["would_break"] is True
+    assert vpc["diagnosis"] == "CONFIGURED_SERVER_UNREACHABLE"
+    assert preflight_lab.dead.address in vpc["summary"]
+    assert vpc["candidate_nameservers"] == [preflight_lab.dead.address]
+    assert result["would_break"] == [preflight_lab.vpc_id]
+    assert result["safe"] is False
+    # the lint sees that no network interface holds the server's address in that VPC
+    assert [f["code"] for f in result["lint"]] == ["NOBODY_AT_ADDRESS"]
+    # and nothing changed: association, state, alerts
+    assert _association(preflight_lab) == preflight_lab.good
+    assert _state_items(preflight_lab) == []
+    assert preflight_lab.world.alerts() == []
+    [(name, payload)] = preflight_lab.platform.invocations
+    assert name == CANARY
+    assert payload["candidate_nameservers"] == [preflight_lab.dead.address]
+
+
+def test_domain_controller_that_does_not_forward_aws_names_is_predicted(
+    preflight_lab: LabVpc, checker: Invoke
+) -> None:
+    dc = preflight_lab.platform.lab.add_server(
+        "dc", records={"db.corp.example": {"A": ["10.1.2.3"]}}
+    )
+    candidate = preflight_lab.world.option_set(dc.address)
+
+    result = checker(_preflight(preflight_lab, candidate))
+
+    [vpc] = result["vpcs"]
+    assert vpc["verdict"] == "FAILED"
+    assert vpc["diagnosis"] == "CUSTOM_SERVER_MISSING_NAMES"
+    assert _association(preflight_lab) == preflight_lab.good
+    assert preflight_lab.world.alerts() == []
+
+
+def test_healthy_candidate_is_predicted_ok(preflight_lab: LabVpc, checker: Invoke) -> None:
+    good_dns = preflight_lab.platform.lab.add_server("corp-good", records=AWS_RECORDS)
+    candidate = preflight_lab.world.option_set(good_dns.address)
+    # someone holds the server's address in the VPC (its ENI)
+    subnet = preflight_lab.world.ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [preflight_lab.vpc_id]}]
+    )["Subnets"][0]["SubnetId"]
+    preflight_lab.world.ec2.create_network_interface(
+        SubnetId=subnet, PrivateIpAddress=good_dns.address
+    )
+
+    result = checker(_preflight(preflight_lab, candidate))
+
+    [vpc] = result["vpcs"]
+    assert vpc["verdict"] == "OK"
+    assert vpc["diagnosis"] == "HEALTHY"
+    assert vpc["would_break"] is False
+    assert result["lint"] == []
+    assert result["safe"] is True
+    assert _association(preflight_lab) == preflight_lab.good
+    assert _state_items(preflight_lab) == []
+
+
+def test_amazon_provided_dns_candidate_means_the_vpc_base_plus_two(
+    preflight_lab: LabVpc, checker: Invoke
+) -> None:
+    result = checker(_preflight(preflight_lab, preflight_lab.good))
+
+    [vpc] = result["vpcs"]
+    assert vpc["candidate_nameservers"] == [preflight_lab.amazon.address]
+    assert vpc["verdict"] == "OK"
+
+
+def test_preflight_of_an_unknown_option_set_says_so(preflight_lab: LabVpc, checker: Invoke) -> None:
+    result = checker(_preflight(preflight_lab, "dopt-0123456789abcdef0"))
+
+    assert result["status"] == "error"
+    assert "dopt-0123456789abcdef0 does not exist" in result["error"]

@@ -28,6 +28,7 @@ from dns_watchdog.request import (
     CheckRequest,
     IgnoredEvent,
     ParsedEvent,
+    PreflightRequest,
     Target,
     TargetKind,
 )
@@ -145,6 +146,18 @@ class ManualCheckEvent(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
+OptionSetId = Annotated[str, StringConstraints(pattern=r"^dopt-[0-9a-f]{8,17}$")]
+
+
+class ManualPreflightEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["preflight"]
+    dhcp_options_id: OptionSetId
+    vpc_ids: list[VpcId] = Field(default_factory=list, max_length=100)
+    reason: str = Field(default="", max_length=1000)
+
+
 @dataclass(frozen=True)
 class _CallSpec:
     event_source: str
@@ -219,7 +232,14 @@ def parse_event(event: object) -> ParsedEvent:
     )
 
 
-def _parse_manual(event: dict[str, Any]) -> CheckRequest:
+def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
+    if event.get("action") == "preflight":
+        preflight = _validate(event, ManualPreflightEvent, "preflight")
+        return PreflightRequest(
+            option_set_id=preflight.dhcp_options_id,
+            vpc_ids=tuple(dict.fromkeys(preflight.vpc_ids)),
+            reason=printable(preflight.reason, MAX_REASON_LENGTH),
+        )
     manual = _validate(event, ManualCheckEvent, "manual check")
     vpc_ids = tuple(dict.fromkeys(manual.vpc_ids))  # keep order, drop repeats
     return CheckRequest(

@@ -77,4 +77,18 @@ class IgnoredEvent:
         return f"the {self.event_name} call failed ({self.error_code}): nothing changed"
 
 
-ParsedEvent = CheckRequest | IgnoredEvent
+PREFLIGHT_EVENT_NAME = "Preflight"
+
+
+@dataclass(frozen=True)
+class PreflightRequest:
+    """Predict what associating `option_set_id` would do to Lambda DNS in these VPCs (all
+    watched VPCs when `vpc_ids` is empty). Nothing is associated, stored or published."""
+
+    option_set_id: str
+    vpc_ids: tuple[str, ...] = ()
+    reason: str = ""
+    event_name: str = PREFLIGHT_EVENT_NAME
+
+
+ParsedEvent = CheckRequest | IgnoredEvent | PreflightRequest
