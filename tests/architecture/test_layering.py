@@ -24,6 +24,7 @@ CHECKER_PURE = (
     "vpc",
     "lint",
     "preflight",
+    "preflight_alerts",
     "request",
     "history",
     "models",

@@ -11,6 +11,8 @@ from dns_watchdog.preflight import candidate_servers, predict, preflight_result
 from dns_watchdog.request import PreflightRequest
 from dns_watchdog.vpc import OptionSet, vpc_facts
 
+from devtools.lambdakit import load_event
+
 pytestmark = pytest.mark.unit
 
 VPC = "vpc-0a1b2c3d4e5f60718"
@@ -75,3 +77,29 @@ def test_candidate_without_servers_breaks_without_asking_a_canary() -> None:
     prediction = predict(empty, FACTS, [])
     assert prediction.as_dict()["verdict"] == "FAILED"
     assert prediction.as_dict()["diagnosis"] == "NO_CONFIGURED_SERVERS"
+
+
+def test_create_dhcp_options_is_an_automatic_preflight_of_the_new_set() -> None:
+    parsed = parse_event(load_event("create_dhcp_options"))
+    assert isinstance(parsed, PreflightRequest)
+    assert parsed.option_set_id == "dopt-0a9b8c7d6e5f40312"
+    assert parsed.vpc_ids == ()
+    assert parsed.automatic
+    assert parsed.event_name == "CreateDhcpOptions"
+    assert parsed.event_id == "8f4c2d1a-6b3e-4f7a-9c2d-1e5b7a3f9002"
+
+
+def test_failed_create_dhcp_options_is_ignored() -> None:
+    event = load_event("create_dhcp_options")
+    event["detail"]["errorCode"] = "Client.InvalidParameterValue"
+    event["detail"]["responseElements"] = None
+    ignored = parse_event(event)
+    assert not isinstance(ignored, PreflightRequest)
+    assert "nothing changed" in ignored.reason  # type: ignore[union-attr]
+
+
+def test_create_dhcp_options_without_the_new_id_is_rejected() -> None:
+    event = load_event("create_dhcp_options")
+    del event["detail"]["responseElements"]["dhcpOptions"]["dhcpOptionsId"]
+    with pytest.raises(InvalidEvent, match="dhcpOptionsId: missing"):
+        parse_event(event)

@@ -24,7 +24,8 @@ from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.outcome import VpcOutcome, conclude
-from dns_watchdog.preflight import candidate_servers, predict, preflight_result
+from dns_watchdog.preflight import VpcPrediction, candidate_servers, predict, preflight_result
+from dns_watchdog.preflight_alerts import build_preflight_warning
 from dns_watchdog.publisher import AlertPublisher
 from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateConflict, StateStore
@@ -190,7 +191,40 @@ class Checker:
                 "verdicts": {p.facts.vpc_id: p.judgement.verdict.value for p in predictions},
             },
         )
+        if request.change is not None:
+            result["alert_published"] = self._warn_before_association(
+                request, candidate, lint, [p for p in predictions if p.breaks]
+            )
         return result
+
+    def _warn_before_association(
+        self,
+        request: PreflightRequest,
+        candidate: OptionSet,
+        lint: list[LintFinding],
+        breaking: list[VpcPrediction],
+    ) -> bool:
+        """After CreateDhcpOptions: one WARNING when a watched VPC would break, else nothing."""
+        extra = {"option_set_id": candidate.option_set_id, "event_id": request.event_id}
+        if not breaking:
+            logger.info("New option set looks safe for every watched VPC: no alert", extra=extra)
+            return False
+        alert = build_preflight_warning(
+            candidate.option_set_id,
+            candidate.domain_name_servers,
+            lint,
+            breaking,
+            request.change,
+            self._config.region,
+        )
+        key = f"preflight#{candidate.option_set_id}#{request.event_id}"
+        message_id = self._publisher.publish_once(alert, key)
+        if message_id is None:
+            logger.info("Preflight warning already published", extra={**extra, "key": key})
+            return False
+        metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
+        logger.info("Preflight warning published", extra={**extra, "message_id": message_id})
+        return True
 
     def _summarise_sweep(
         self, results: list[dict[str, Any]], runs: dict[str, list[CanaryRun]]

@@ -78,6 +78,8 @@ class IgnoredEvent:
 
 
 PREFLIGHT_EVENT_NAME = "Preflight"
+# A new option set: preflighted against every watched VPC before anyone associates it.
+OPTION_SET_CREATED = "CreateDhcpOptions"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,16 @@ class PreflightRequest:
     vpc_ids: tuple[str, ...] = ()
     reason: str = ""
     event_name: str = PREFLIGHT_EVENT_NAME
+    # Set for the automatic preflight of a CreateDhcpOptions call: it warns when a VPC would break.
+    change: ChangeContext | None = None
+
+    @property
+    def automatic(self) -> bool:
+        return self.change is not None
+
+    @property
+    def event_id(self) -> str | None:
+        return self.change.event_id if self.change else None
 
 
 ParsedEvent = CheckRequest | IgnoredEvent | PreflightRequest
