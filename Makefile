@@ -46,6 +46,7 @@ typecheck: $(STAMP)
 	cd functions/canary && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_canary
 	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_watchdog
 	MYPYPATH=functions/canary:functions/checker $(BIN)/mypy devtools
+	cd cli && ../$(BIN)/mypy --config-file ../pyproject.toml --cache-dir ../.mypy_cache vpc_dns_watchdog_cli
 
 # Test tiers: every test module carries one marker (tests/conftest.py fails the run otherwise).
 PYTEST := $(BIN)/python -m pytest -q

@@ -6,9 +6,11 @@ topic with a queue subscribed, the state table). The real checker handler handle
 the real canary code probes DNS through the lab, in an execution environment whose resolv.conf is
 generated from the VPC's option set as the Lambda platform would.
 
-The timeline: a sweep finds everything healthy; someone points the VPC at a dead DNS server; the
-same CloudTrail event is delivered twice; someone points it at a server that does not forward AWS
-names; the change is rolled back. Exit status 0 only if every step played out as expected.
+The timeline: someone creates an option set naming a dead DNS server and the watchdog warns before
+it is associated (a preflight); a sweep finds everything healthy; someone points the VPC at the
+dead DNS server anyway; the same CloudTrail event is delivered twice; someone points it at a
+server that does not forward AWS names; the change is rolled back. Exit status 0 only if every
+step played out as expected.
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ class Demo:
         }.items():
             self.option_sets[name] = world.option_set(*servers, domain_name="ec2.internal")
         world.associate(self.vpc_id, self.option_sets["amazon"])
+        # The DNS servers that exist hold their address in the VPC (the dead one is a stale IP).
+        for server in (self.corp, self.no_forward):
+            world.ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=server.address)
         world.add_canary(
             self.vpc_id,
             CANARY,
@@ -117,6 +122,8 @@ class Demo:
             "REFRESH_BUDGET_S": "20",
             "POWERTOOLS_METRICS_NAMESPACE": "VpcDnsWatchdogDemo",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            # The lab's servers listen on loopback: not an address-class problem here.
+            "LINT_ALLOWED_NETWORKS": self.lab.cidr,
         }
 
     # events -------------------------------------------------------------------------------
@@ -126,6 +133,14 @@ class Demo:
         event = cloudtrail_event(
             "associate_dhcp_options", dhcpOptionsId=option_set, vpcId=self.vpc_id
         )
+        event["detail"]["userIdentity"]["arn"] = CHANGED_BY
+        event["id"] = str(uuid.uuid4())
+        return event
+
+    def create_event(self, option_set: str) -> dict[str, Any]:
+        """The CloudTrail event of creating `option_set` (it exists in moto already)."""
+        event = cloudtrail_event("create_dhcp_options")
+        event["detail"]["responseElements"]["dhcpOptions"]["dhcpOptionsId"] = option_set
         event["detail"]["userIdentity"]["arn"] = CHANGED_BY
         event["id"] = str(uuid.uuid4())
         return event
@@ -158,6 +173,15 @@ def run(say: Callable[[str], None] = print) -> bool:
             say(f"  DC without forwarders {demo.no_forward.address}; alerts land in an SQS queue.")
             say("")
             steps: list[tuple[Step, Callable[[], dict[str, Any]]]] = []
+            steps.append(
+                (
+                    Step(
+                        "jane.doe creates an option set naming the dead DNS server: preflight",
+                        ["WARNING"],
+                    ),
+                    lambda: demo.create_event(demo.option_sets["dead"]),
+                )
+            )
             steps.append((Step("Scheduled sweep, DNS healthy", []), demo.sweep_event))
             dead: dict[str, Any] = {}
 
@@ -166,7 +190,10 @@ def run(say: Callable[[str], None] = print) -> bool:
                 return copy.deepcopy(dead)
 
             steps.append(
-                (Step("jane.doe points the VPC at a dead DNS server", ["CRITICAL"]), break_it)
+                (
+                    Step("jane.doe associates the dead DNS server anyway", ["CRITICAL"]),
+                    break_it,
+                )
             )
             steps.append(
                 (
@@ -188,7 +215,7 @@ def run(say: Callable[[str], None] = print) -> bool:
             )
             steps.append((Step("Scheduled sweep, healthy again", []), demo.sweep_event))
             all_ok = True
-            for number, (step, make_event) in enumerate(steps, start=1):
+            for number, (step, make_event) in enumerate(steps):
                 event = make_event()
                 t0 = time.monotonic()
                 with contextlib.redirect_stdout(io.StringIO()):  # its metric documents

@@ -16,7 +16,7 @@ from dns_watchdog import constants as names
 from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.events import InvalidEvent, parse_event
 from dns_watchdog.observability import logger, metrics
-from dns_watchdog.request import CheckRequest, IgnoredEvent, Trigger
+from dns_watchdog.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
 from dns_watchdog.runtime import Runtime, build_runtime
 
 if TYPE_CHECKING:
@@ -80,6 +80,11 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return _rejected(exc)
     if isinstance(parsed, IgnoredEvent):
         return _ignored(parsed)
+    if isinstance(parsed, PreflightRequest):
+        logger.append_keys(trigger="preflight", event_name=parsed.event_name, region=config.region)
+        runtime = _runtime()
+        runtime.register_context(context)
+        return runtime.preflight(parsed)
     logger.append_keys(trigger=parsed.trigger, event_name=parsed.event_name, region=config.region)
     runtime = _runtime()
     runtime.register_context(context)

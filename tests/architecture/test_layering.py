@@ -22,6 +22,9 @@ CANARY = FUNCTIONS / "canary"
 # The checker's pure domain: plain data in, decisions out.
 CHECKER_PURE = (
     "vpc",
+    "lint",
+    "preflight",
+    "preflight_alerts",
     "request",
     "history",
     "models",

@@ -25,7 +25,8 @@ def _probe(**fields: Any) -> dict[str, Any]:
         ([], "plan: expected a JSON object, got a list"),
         (
             {"probe": []},
-            "probe: unknown field (allowed: deadline_ms, expected_nameservers, probes)",
+            "probe: unknown field (allowed: candidate_nameservers, deadline_ms, "
+            "expected_nameservers, probes)",
         ),
         ({"probes": "db.corp.example"}, "probes: expected a list of probes"),
         ({"probes": []}, "probes: 0 probes given, expected 1 to 50"),
@@ -91,6 +92,10 @@ def _probe(**fields: Any) -> dict[str, Any]:
         ({"expected_nameservers": ["10.0.0.1"] * 5}, "expected_nameservers: 5 addresses given"),
         ({"expected_nameservers": ["10.1.1.300"]}, "expected_nameservers[0]: '10.1.1.300' is not"),
         ({"expected_nameservers": [None]}, "expected_nameservers[0]: expected an IP address"),
+        ({"candidate_nameservers": "10.1.1.10"}, "candidate_nameservers: expected a list"),
+        ({"candidate_nameservers": ["10.0.0.1"] * 5}, "candidate_nameservers: 5 addresses given"),
+        ({"candidate_nameservers": ["x"]}, "candidate_nameservers[0]: 'x' is not an IP address"),
+        ({"candidate_nameservers": []}, "candidate_nameservers: at least one address is needed"),
     ],
 )
 def test_invalid_plan_names_the_field(event: object, message: str) -> None:

@@ -435,6 +435,7 @@ def test_handler_output_is_json_serialisable(canary_lab: CanaryLab) -> None:
 
     assert json.loads(json.dumps(run.result)) == run.result
     assert set(run.result) == {
+        "preflight",
         "ok",
         "stale",
         "deadline_ms",

@@ -13,6 +13,7 @@ from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.history import VpcState
 from dns_watchdog.incidents import Decision
 from dns_watchdog.judge import judge
+from dns_watchdog.lint import LintFinding, lint_option_set
 from dns_watchdog.models import CanaryFindings, CanaryRun, Severity
 from dns_watchdog.outcome import VpcOutcome
 from dns_watchdog.publisher import AlertPublisher, AlertPublishError
@@ -33,6 +34,7 @@ def _alert(
     *,
     last_good: OptionSet | None = None,
     last_good_id: str | None = None,
+    lint: tuple[LintFinding, ...] = (),
 ) -> Any:
     run = CanaryRun(
         "arn:aws:lambda:us-east-1:123456789012:function:canary-a",
@@ -60,7 +62,30 @@ def _alert(
     if last_good_id:
         known[last_good_id] = last_good
     request = CheckRequest(trigger="sweep", event_name=event_name, targets=())
-    return build_alert(outcome, known, AlertContext(request, REGION, "2024-05-14T09:16:00Z"))
+    context = AlertContext(request, REGION, "2024-05-14T09:16:00Z", lint=lint)
+    return build_alert(outcome, known, context)
+
+
+def test_lint_findings_appear_in_text_and_document() -> None:
+    # Given the lint of an option set that mixes AmazonProvidedDNS with a loopback server
+    lint = tuple(lint_option_set(OptionSet("dopt-new", ("127.0.0.1", "AmazonProvidedDNS"), None)))
+
+    alert = _alert(lint=lint)
+
+    # Then on-call reads each finding, and machines get code, severity and sentence
+    assert "Option-set lint:\n  [ERROR] UNUSABLE_ADDRESS: dopt-new names 127.0.0.1" in alert.text
+    assert "  [WARNING] AMAZON_MIXED_WITH_CUSTOM: dopt-new mixes" in alert.text
+    assert [f["code"] for f in alert.document["lint"]] == [
+        "UNUSABLE_ADDRESS",
+        "AMAZON_MIXED_WITH_CUSTOM",
+    ]
+    assert alert.document["lint"][0]["severity"] == "ERROR"
+
+
+def test_without_lint_findings_the_alert_has_no_lint_section() -> None:
+    alert = _alert()
+    assert "Option-set lint" not in alert.text
+    assert alert.document["lint"] == []
 
 
 @given(st.text(min_size=1, max_size=200), st.sampled_from(list(Severity)))

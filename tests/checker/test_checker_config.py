@@ -22,6 +22,7 @@ def test_defaults_follow_the_contract() -> None:
     assert config.invoke_max_attempts == 4
     assert config.refresh_budget_s == 60
     assert config.max_concurrent_invocations == 100
+    assert config.lint_allowed_networks == ()
 
 
 @pytest.mark.parametrize("variable", ["ALERT_TOPIC_ARN", "STATE_TABLE_NAME"])
@@ -71,3 +72,13 @@ def test_probe_plan_is_parsed() -> None:
     config = load_config({**REQUIRED, "PROBE_PLAN": '{"probes": [{"name": "db.corp.example"}]}'})
     assert config.probe_plan is not None
     assert config.probe_plan.probes == [{"name": "db.corp.example"}]
+
+
+def test_lint_allowed_networks_are_parsed_cidrs() -> None:
+    config = load_config({**REQUIRED, "LINT_ALLOWED_NETWORKS": "127.0.0.0/8, ::1/128"})
+    assert [str(n) for n in config.lint_allowed_networks] == ["127.0.0.0/8", "::1/128"]
+
+
+def test_a_bad_lint_allowed_network_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"LINT_ALLOWED_NETWORKS: .*'10\.0\.0\.0/40'"):
+        load_config({**REQUIRED, "LINT_ALLOWED_NETWORKS": "10.0.0.0/40"})

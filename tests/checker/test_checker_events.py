@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from dns_watchdog.events import InvalidEvent, parse_event
-from dns_watchdog.request import CheckRequest, IgnoredEvent, Target
+from dns_watchdog.request import CheckRequest, IgnoredEvent, PreflightRequest, Target
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -180,6 +180,7 @@ json_values = st.recursive(
 )
 SAMPLES = [
     "associate_dhcp_options",
+    "create_dhcp_options",
     "associate_dhcp_options_failed",
     "revoke_security_group_egress",
     "disassociate_firewall_rule_group",
@@ -232,7 +233,7 @@ def _parse_or_rejection(event: Any) -> object:
 @given(mutated_events())
 def test_mutated_events_parse_or_raise_invalid_event(event: Any) -> None:
     outcome = _parse_or_rejection(event)
-    assert isinstance(outcome, CheckRequest | IgnoredEvent | InvalidEvent)
+    assert isinstance(outcome, CheckRequest | IgnoredEvent | PreflightRequest | InvalidEvent)
     assert str(outcome)
 
 
@@ -240,7 +241,7 @@ def test_mutated_events_parse_or_raise_invalid_event(event: Any) -> None:
 @given(json_values)
 def test_garbage_parses_or_raises_invalid_event(event: Any) -> None:
     outcome = _parse_or_rejection(event)
-    assert isinstance(outcome, CheckRequest | IgnoredEvent | InvalidEvent)
+    assert isinstance(outcome, CheckRequest | IgnoredEvent | PreflightRequest | InvalidEvent)
     assert str(outcome)
 
 

@@ -650,3 +650,26 @@ def test_a_manual_check_says_it_was_manual_and_names_no_cloudtrail_actor(
     assert "Trigger:      manual check (invoked directly, not a CloudTrail event)" in lines
     assert not any(line.startswith("Who:") for line in lines)
     assert "Reason:       after maintenance\\nWho: arn:aws:iam::123456789012:user/mallory" in lines
+
+
+def test_option_set_change_alert_carries_the_lint_of_the_new_set(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given a healthy VPC, and an option set naming an address inside it that nobody holds
+    ghost = world.option_set("10.0.9.9", "AmazonProvidedDNS")
+    checker_app(manual(vpc["vpc_id"]))
+    # When it is associated
+    world.associate(vpc["vpc_id"], ghost)
+    checker_app(change_event(vpc, ghost))
+
+    # Then the change alert lists the lint findings, in its text and its document
+    [alert] = world.alerts()
+    assert "Option-set lint:" in alert.text
+    assert f"[ERROR] NOBODY_AT_ADDRESS: {ghost} names 10.0.9.9, inside {vpc['vpc_id']}" in (
+        alert.text
+    )
+    assert "[WARNING] AMAZON_MIXED_WITH_CUSTOM" in alert.text
+    assert [f["code"] for f in alert.document["lint"]] == [
+        "NOBODY_AT_ADDRESS",
+        "AMAZON_MIXED_WITH_CUSTOM",
+    ]

@@ -32,6 +32,7 @@ EXPECTED_RULES: dict[str, set[str]] = {
     "associate_dhcp_options.json": {"DhcpOptionsAssociated"},
     "associate_dhcp_options_default.json": {"DhcpOptionsAssociated"},
     "associate_dhcp_options_failed.json": set(),
+    "create_dhcp_options.json": {"DhcpOptionsCreated"},
     "modify_vpc_attribute.json": {"VpcAttributeModified"},
     "associate_resolver_rule.json": {"ResolverRuleAssociationChanged"},
     "disassociate_resolver_rule.json": {"ResolverRuleAssociationChanged"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dns_canary.diagnose import Context, diagnose
 from dns_canary.findings import Findings, NameReport, QueryResult
@@ -12,6 +12,10 @@ from dns_canary.plan import ProbePlan
 from dns_canary.probe import Target, run_probes
 from dns_canary.resolv_conf import read_resolv_conf
 from dns_canary.settings import CanarySettings
+
+# The forwarder's address in a preflight's findings when resolv.conf names none (it is observed,
+# not documented: docs/canary-contract.md).
+PREDICTED_FORWARDER = "169.254.78.1"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ def run_canary(
     clock: Callable[[], float] = time.monotonic,
 ) -> Findings:
     """Probe DNS the way workloads use it, and every hop directly; never past ``window.expiry``."""
+    if plan.candidate_nameservers is not None:
+        return _preflight(plan, plan.candidate_nameservers, settings, window, clock)
     resolv = read_resolv_conf(settings.resolv_conf_path)
     stale = (
         plan.expected_nameservers is not None
@@ -96,6 +102,76 @@ def run_canary(
         probes=tuple(result for result in results if result.role == "forwarder"),
         direct=tuple(result for result in results if result.role != "forwarder"),
         diagnosis=diagnosis,
+    )
+
+
+def _preflight(
+    plan: ProbePlan,
+    candidates: tuple[str, ...],
+    settings: CanarySettings,
+    window: RunWindow,
+    clock: Callable[[], float],
+) -> Findings:
+    """Probe a candidate option set's servers directly and diagnose as if it were associated.
+
+    The forwarder cannot be asked to use a candidate, so its answer is predicted: for each name,
+    the first candidate that answers as expected, else the first candidate's failure (a dead
+    server makes the real forwarder hang the same way). The diagnosis then runs as usual, with
+    the candidates as the configured servers.
+    """
+    live = read_resolv_conf(settings.resolv_conf_path)
+    forwarders = live.nameservers or (PREDICTED_FORWARDER,)
+    resolv = replace(live, nameservers=forwarders, configured_nameservers=candidates)
+    targets = [
+        *(Target(server, "configured") for server in candidates),
+        Target(settings.amazon_dns_server, "amazon"),
+    ]
+    results = run_probes(
+        plan.probes,
+        targets,
+        port=settings.dns_port,
+        expiry=window.expiry,
+        deadline_ms=window.deadline_ms,
+        clock=clock,
+    )
+    reports = [
+        replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
+        for report in _reports(plan, targets, results)
+    ]
+    diagnosis = diagnose(
+        reports,
+        Context(
+            resolv_conf=resolv,
+            stale=False,
+            expected_nameservers=candidates,
+            amazon_dns_server=settings.amazon_dns_server,
+            port=settings.dns_port,
+            deadline_ms=window.deadline_ms,
+        ),
+    )
+    return Findings(
+        ok=all(report.ok for report in reports),
+        stale=False,
+        deadline_ms=window.deadline_ms,
+        deadline_clipped=window.deadline_clipped,
+        elapsed_ms=(clock() - window.started) * 1000,
+        resolv_conf=resolv,
+        expected_nameservers=candidates,
+        amazon_dns_server=settings.amazon_dns_server,
+        probes=tuple(report.forwarder[0] for report in reports),
+        direct=tuple(result for result in results),
+        diagnosis=diagnosis,
+        preflight=True,
+    )
+
+
+def _predicted_forwarder(configured: tuple[QueryResult, ...], forwarder: str) -> QueryResult:
+    chosen = next((result for result in configured if result.ok), configured[0])
+    return replace(
+        chosen,
+        server=forwarder,
+        role="forwarder",
+        detail=f"predicted from {chosen.server}: {chosen.detail}".rstrip(": "),
     )
 
 

@@ -117,9 +117,12 @@ class Findings:
     probes: tuple[QueryResult, ...]
     direct: tuple[QueryResult, ...]
     diagnosis: Diagnosis
+    # A preflight: `probes` are predicted from direct queries to candidate servers.
+    preflight: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "preflight": self.preflight,
             "ok": self.ok,
             "stale": self.stale,
             "deadline_ms": self.deadline_ms,

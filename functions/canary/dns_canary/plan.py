@@ -34,7 +34,7 @@ from dns_canary.constants import (
 if TYPE_CHECKING:
     from dns_canary.settings import CanarySettings
 
-_PLAN_FIELDS = ("deadline_ms", "expected_nameservers", "probes")
+_PLAN_FIELDS = ("candidate_nameservers", "deadline_ms", "expected_nameservers", "probes")
 _PROBE_FIELDS = ("expect", "max_latency_ms", "name", "type")
 _EXPECT_FIELDS = ("answers_in", "answers_match", "rcode")
 # ASCII characters a probe name may hold; non-ASCII names go through IDNA.
@@ -68,6 +68,8 @@ class ProbePlan:
     probes: tuple[Probe, ...]
     deadline_ms: int
     expected_nameservers: tuple[str, ...] | None
+    # Preflight: servers of an option set not associated yet, probed as if they were configured.
+    candidate_nameservers: tuple[str, ...] | None = None
 
 
 def parse_plan(event: object, settings: CanarySettings) -> ProbePlan:
@@ -93,7 +95,17 @@ def parse_plan(event: object, settings: CanarySettings) -> ProbePlan:
     expected = None
     if "expected_nameservers" in plan:
         expected = _nameservers(plan["expected_nameservers"], "expected_nameservers")
-    return ProbePlan(probes=probes, deadline_ms=deadline_ms, expected_nameservers=expected)
+    candidates = None
+    if "candidate_nameservers" in plan:
+        candidates = _nameservers(plan["candidate_nameservers"], "candidate_nameservers")
+        if not candidates:
+            raise InvalidProbePlan("candidate_nameservers: at least one address is needed")
+    return ProbePlan(
+        probes=probes,
+        deadline_ms=deadline_ms,
+        expected_nameservers=expected,
+        candidate_nameservers=candidates,
+    )
 
 
 def expand_region(name: str, region: str | None, path: str) -> str:

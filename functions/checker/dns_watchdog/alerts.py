@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dns_watchdog.judge import CanaryReport, Judgement
+from dns_watchdog.lint import LintFinding
 from dns_watchdog.models import ProbeResult, Severity, Verdict
 from dns_watchdog.outcome import Rollback, VpcOutcome
 from dns_watchdog.request import CheckRequest
@@ -33,6 +34,8 @@ class AlertContext:
     region: str
     checked_at: str
     request_id: str | None = None
+    # The lint of the option set a change alert announces (empty: none, or not linted).
+    lint: tuple[LintFinding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     expected = ", ".join(facts.expected_nameservers) or "none"
     lines.append(f"Lambdas should see configured nameservers: {expected}")
     lines.append(f"enableDnsSupport: {'true' if facts.dns_support else 'false'}")
+    lines += _lint_lines(view.context.lint)
     change = view.request.change
     if change is not None:
         who = change.actor_arn or "unknown"
@@ -245,6 +249,15 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     lines += ["", ROLLBACK_HEADER, *_rollback_lines(view, rollback)]
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _lint_lines(findings: Sequence[LintFinding]) -> list[str]:
+    if not findings:
+        return []
+    return [
+        "Option-set lint:",
+        *(f"  [{f.severity.value}] {f.code.value}: {f.message}" for f in findings),
+    ]
 
 
 def _worst_first(reports: Sequence[CanaryReport]) -> list[CanaryReport]:
@@ -449,6 +462,7 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         ),
         "last_good_option_set": last_good,
         "expected_nameservers": list(facts.expected_nameservers),
+        "lint": [finding.as_dict() for finding in view.context.lint],
         "change": None
         if change is None
         else {

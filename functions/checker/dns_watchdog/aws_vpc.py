@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import boto3
@@ -65,6 +66,26 @@ class VpcDirectory:
             domain_name_servers=tuple(settings.get("domain-name-servers", [])),
             domain_name=domain[0] if domain else None,
         )
+
+    def held_addresses(self, addresses: Collection[str]) -> set[str]:
+        """Which of `addresses` some network interface in this region holds as a private IP."""
+        wanted = sorted(set(addresses))
+        held: set[str] = set()
+        # DescribeNetworkInterfaces takes up to 200 values per filter.
+        for start in range(0, len(wanted), 200):
+            chunk = wanted[start : start + 200]
+            try:
+                pages = self._ec2.get_paginator("describe_network_interfaces").paginate(
+                    Filters=[{"Name": "addresses.private-ip-address", "Values": chunk}]
+                )
+                for page in pages:
+                    for interface in page.get("NetworkInterfaces", []):
+                        for address in interface.get("PrivateIpAddresses", []):
+                            if address.get("PrivateIpAddress") in chunk:
+                                held.add(address["PrivateIpAddress"])
+            except ClientError as exc:
+                raise AwsCallFailed(f"could not describe network interfaces: {exc}") from exc
+        return held
 
     def vpc_of_security_group(self, group_id: str) -> str:
         try:

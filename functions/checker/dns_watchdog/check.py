@@ -20,13 +20,16 @@ from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement
+from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.outcome import VpcOutcome, conclude
+from dns_watchdog.preflight import VpcPrediction, candidate_servers, predict, preflight_result
+from dns_watchdog.preflight_alerts import build_preflight_warning
 from dns_watchdog.publisher import AlertPublisher
-from dns_watchdog.request import CheckRequest
+from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateConflict, StateStore
-from dns_watchdog.vpc import VpcFacts
+from dns_watchdog.vpc import OptionSet, VpcFacts
 
 # A concurrent check may write the VPC's state between this check's read and write: read again
 # and decide again, a few times.
@@ -144,6 +147,85 @@ class Checker:
             "alerts_published": published,
         }
 
+    def preflight(self, request: PreflightRequest) -> dict[str, Any]:
+        """Lint the candidate option set and predict each VPC's verdict if it were associated.
+
+        Nothing is associated, stored or published: the canaries probe the candidate's servers
+        directly. A VPC that cannot be described is reported and does not stop the others.
+        """
+        candidate = self._vpcs.describe_option_set(request.option_set_id)
+        if candidate is None:
+            # Nothing to predict, and a retry would not help: say so, do not raise.
+            error = f"option set {request.option_set_id} does not exist in this region"
+            logger.warning("Preflight rejected", extra={"error": error})
+            return {"status": "error", "dhcp_options_id": request.option_set_id, "error": error}
+        if request.vpc_ids:
+            vpc_ids, known = list(request.vpc_ids), {}
+        else:
+            known = self._canaries.all_by_vpc()
+            vpc_ids = list(known)
+        errors: list[dict[str, Any]] = []
+        plans: dict[str, _VpcPlan] = {}
+        for vpc_id in vpc_ids:
+            try:
+                facts = self._vpcs.describe_vpc(vpc_id)
+            except UnknownResource as exc:
+                errors.append({"vpc_id": vpc_id, "status": "error", "error": str(exc)})
+                continue
+            arns = known.get(vpc_id)
+            plans[vpc_id] = _VpcPlan(
+                facts, arns if arns is not None else self._canaries.for_vpc(vpc_id)
+            )
+        servers = {v: candidate_servers(candidate, p.facts) for v, p in plans.items()}
+        probed = {v: p for v, p in plans.items() if servers[v]}
+        runs = self._invoke_all(probed, servers)
+        predictions = [predict(candidate, p.facts, runs.get(v, [])) for v, p in plans.items()]
+        lint = self.lint(candidate, {v: p.facts.cidr_block for v, p in plans.items()})
+        result = preflight_result(candidate, lint, predictions, errors)
+        logger.info(
+            "Preflight",
+            extra={
+                "option_set_id": candidate.option_set_id,
+                "would_break": result["would_break"],
+                "lint": [f.code.value for f in lint],
+                "verdicts": {p.facts.vpc_id: p.judgement.verdict.value for p in predictions},
+            },
+        )
+        if request.change is not None:
+            result["alert_published"] = self._warn_before_association(
+                request, candidate, lint, [p for p in predictions if p.breaks]
+            )
+        return result
+
+    def _warn_before_association(
+        self,
+        request: PreflightRequest,
+        candidate: OptionSet,
+        lint: list[LintFinding],
+        breaking: list[VpcPrediction],
+    ) -> bool:
+        """After CreateDhcpOptions: one WARNING when a watched VPC would break, else nothing."""
+        extra = {"option_set_id": candidate.option_set_id, "event_id": request.event_id}
+        if not breaking:
+            logger.info("New option set looks safe for every watched VPC: no alert", extra=extra)
+            return False
+        alert = build_preflight_warning(
+            candidate.option_set_id,
+            candidate.domain_name_servers,
+            lint,
+            breaking,
+            request.change,
+            self._config.region,
+        )
+        key = f"preflight#{candidate.option_set_id}#{request.event_id}"
+        message_id = self._publisher.publish_once(alert, key)
+        if message_id is None:
+            logger.info("Preflight warning already published", extra={**extra, "key": key})
+            return False
+        metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
+        logger.info("Preflight warning published", extra={**extra, "message_id": message_id})
+        return True
+
     def _summarise_sweep(
         self, results: list[dict[str, Any]], runs: dict[str, list[CanaryRun]]
     ) -> None:
@@ -197,7 +279,12 @@ class Checker:
                 vpc_ids.append(vpc_id)
         return vpc_ids, {}
 
-    def _invoke_all(self, plans: dict[str, _VpcPlan]) -> dict[str, list[CanaryRun]]:
+    def _invoke_all(
+        self,
+        plans: dict[str, _VpcPlan],
+        candidates: dict[str, tuple[str, ...]] | None = None,
+    ) -> dict[str, list[CanaryRun]]:
+        """Every canary of every plan at once; with `candidates`, a preflight of those servers."""
         jobs = [(vpc_id, arn) for vpc_id, plan in plans.items() for arn in plan.canary_arns]
         if not jobs:
             return {}
@@ -205,7 +292,13 @@ class Checker:
         workers = min(self._config.max_concurrent_invocations, len(jobs))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canary") as pool:
             futures = [
-                pool.submit(self._run_canary, arn, plans[vpc_id].facts, refresh_expiry)
+                pool.submit(
+                    self._run_canary,
+                    arn,
+                    plans[vpc_id].facts,
+                    refresh_expiry,
+                    candidates.get(vpc_id) if candidates is not None else None,
+                )
                 for vpc_id, arn in jobs
             ]
             # result() re-raises what the invoker raises: the checker's own credentials failing.
@@ -228,8 +321,16 @@ class Checker:
             payload["probes"] = self._config.probe_plan.probes
         return payload
 
-    def _run_canary(self, arn: str, facts: VpcFacts, refresh_expiry: float) -> CanaryRun:
+    def _run_canary(
+        self,
+        arn: str,
+        facts: VpcFacts,
+        refresh_expiry: float,
+        candidates: tuple[str, ...] | None = None,
+    ) -> CanaryRun:
         payload = self._payload(facts)
+        if candidates is not None:
+            payload["candidate_nameservers"] = list(candidates)
         run = self._invoker.invoke(arn, payload)
         if run.status != "stale":
             return run
@@ -296,6 +397,10 @@ class Checker:
     def _alert(self, context: AlertContext, outcome: VpcOutcome) -> bool:
         """Publish the outcome's alert, unless it was already published; say if it went out."""
         known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
+        if context.request.announces_option_set:
+            facts = outcome.facts
+            findings = self.lint(facts.option_set, {facts.vpc_id: facts.cidr_block})
+            context = replace(context, lint=tuple(findings))
         alert = build_alert(outcome, known, context)
         if alert.document["shortened"]:
             # The alert shows part of the evidence and points here for the rest.
@@ -319,6 +424,17 @@ class Checker:
         metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
         logger.info("Alert published", extra={**extra, "message_id": message_id})
         return True
+
+    def lint(self, option_set: OptionSet, vpc_cidrs: dict[str, str]) -> list[LintFinding]:
+        """The option set's lint, asking EC2 who holds the server addresses inside `vpc_cidrs`."""
+        lookups = addresses_to_look_up(option_set, vpc_cidrs)
+        held = self._vpcs.held_addresses(lookups) if lookups else set()
+        return lint_option_set(
+            option_set,
+            allowed_networks=self._config.lint_allowed_networks,
+            vpc_cidrs=vpc_cidrs,
+            held_addresses=held,
+        )
 
     @staticmethod
     def _log_outcome(outcome: VpcOutcome, canaries: int) -> None:

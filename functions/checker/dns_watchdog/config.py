@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
 
 from dns_watchdog import constants as names
+from dns_watchdog.lint import IpNetwork, parse_allowed_networks
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,12 @@ class CheckerConfig(BaseModel):
     max_concurrent_invocations: int = Field(
         100, alias=names.MAX_CONCURRENT_INVOCATIONS_ENV, ge=1, le=1000
     )
+    lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
+
+    @field_validator("lint_allowed_networks", mode="before")
+    @classmethod
+    def _cidrs(cls, value: object) -> object:
+        return parse_allowed_networks(value) if isinstance(value, str) else value
 
 
 def _aliases() -> set[str]:

@@ -37,6 +37,9 @@ CANARY_INVOKE_TIMEOUT_S_ENV: Final = "CANARY_INVOKE_TIMEOUT_S"
 INVOKE_MAX_ATTEMPTS_ENV: Final = "INVOKE_MAX_ATTEMPTS"
 REFRESH_BUDGET_S_ENV: Final = "REFRESH_BUDGET_S"
 MAX_CONCURRENT_INVOCATIONS_ENV: Final = "MAX_CONCURRENT_INVOCATIONS"
+# Optional, default empty: comma-separated CIDRs exempt from the lint's UNUSABLE_ADDRESS finding
+# (labs whose DNS servers listen on loopback). The template does not set it.
+LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"

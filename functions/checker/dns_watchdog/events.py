@@ -23,11 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from dns_watchdog.request import (
     MANUAL_EVENT_NAME,
+    OPTION_SET_CREATED,
     SWEEP_EVENT_NAME,
     ChangeContext,
     CheckRequest,
     IgnoredEvent,
     ParsedEvent,
+    PreflightRequest,
     Target,
     TargetKind,
 )
@@ -145,6 +147,20 @@ class ManualCheckEvent(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
+# A created option set (never `default`).
+_NEW_OPTION_SET_ID = re.compile(r"dopt-[0-9a-f]{8,17}")
+OptionSetId = Annotated[str, StringConstraints(pattern=r"^dopt-[0-9a-f]{8,17}$")]
+
+
+class ManualPreflightEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["preflight"]
+    dhcp_options_id: OptionSetId
+    vpc_ids: list[VpcId] = Field(default_factory=list, max_length=100)
+    reason: str = Field(default="", max_length=1000)
+
+
 @dataclass(frozen=True)
 class _CallSpec:
     event_source: str
@@ -219,7 +235,14 @@ def parse_event(event: object) -> ParsedEvent:
     )
 
 
-def _parse_manual(event: dict[str, Any]) -> CheckRequest:
+def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
+    if event.get("action") == "preflight":
+        preflight = _validate(event, ManualPreflightEvent, "preflight")
+        return PreflightRequest(
+            option_set_id=preflight.dhcp_options_id,
+            vpc_ids=tuple(dict.fromkeys(preflight.vpc_ids)),
+            reason=printable(preflight.reason, MAX_REASON_LENGTH),
+        )
     manual = _validate(event, ManualCheckEvent, "manual check")
     vpc_ids = tuple(dict.fromkeys(manual.vpc_ids))  # keep order, drop repeats
     return CheckRequest(
@@ -273,6 +296,8 @@ def _check_record(record: CloudTrailRecord) -> None:
 def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
     parsed = _validate(event, CloudTrailChangeEvent, "CloudTrail event")
     record = parsed.detail
+    if record.eventName == OPTION_SET_CREATED:
+        return _parse_option_set_created(parsed)
     spec = CLOUDTRAIL_CALLS.get(record.eventName)
     if spec is None:
         raise InvalidEvent(
@@ -305,6 +330,37 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
         trigger="change",
         event_name=record.eventName,
         targets=(Target(spec.kind, raw_id),),
+        change=_change_context(parsed),
+    )
+
+
+def _parse_option_set_created(parsed: CloudTrailChangeEvent) -> ParsedEvent:
+    """CreateDhcpOptions: preflight the new set against every watched VPC (nothing changed yet)."""
+    record = parsed.detail
+    if record.eventSource != _EC2:
+        raise InvalidEvent(
+            f"detail.eventSource: {record.eventName} comes from {_EC2!r}, "
+            f"not {record.eventSource!r}"
+        )
+    _check_record(record)
+    path = ("responseElements", "dhcpOptions", "dhcpOptionsId")
+    raw_id = _lookup(record, path)
+    if record.errorCode:
+        return IgnoredEvent(
+            event_name=record.eventName,
+            event_id=record.eventID,
+            error_code=record.errorCode,
+            error_message=record.errorMessage,
+            vpc_id=None,
+        )
+    where = "detail." + ".".join(path)
+    if raw_id is None:
+        raise InvalidEvent(f"{where}: missing (needed to know which option set was created)")
+    if not isinstance(raw_id, str) or not _NEW_OPTION_SET_ID.fullmatch(raw_id):
+        raise InvalidEvent(f"{where}: {_show(raw_id)} is not a valid option set id")
+    return PreflightRequest(
+        option_set_id=raw_id,
+        event_name=record.eventName,
         change=_change_context(parsed),
     )
 

@@ -77,4 +77,30 @@ class IgnoredEvent:
         return f"the {self.event_name} call failed ({self.error_code}): nothing changed"
 
 
-ParsedEvent = CheckRequest | IgnoredEvent
+PREFLIGHT_EVENT_NAME = "Preflight"
+# A new option set: preflighted against every watched VPC before anyone associates it.
+OPTION_SET_CREATED = "CreateDhcpOptions"
+
+
+@dataclass(frozen=True)
+class PreflightRequest:
+    """Predict what associating `option_set_id` would do to Lambda DNS in these VPCs (all
+    watched VPCs when `vpc_ids` is empty). Nothing is associated, stored or published."""
+
+    option_set_id: str
+    vpc_ids: tuple[str, ...] = ()
+    reason: str = ""
+    event_name: str = PREFLIGHT_EVENT_NAME
+    # Set for the automatic preflight of a CreateDhcpOptions call: it warns when a VPC would break.
+    change: ChangeContext | None = None
+
+    @property
+    def automatic(self) -> bool:
+        return self.change is not None
+
+    @property
+    def event_id(self) -> str | None:
+        return self.change.event_id if self.change else None
+
+
+ParsedEvent = CheckRequest | IgnoredEvent | PreflightRequest

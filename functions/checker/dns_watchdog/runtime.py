@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from dns_watchdog.config import CheckerConfig
-    from dns_watchdog.request import CheckRequest
+    from dns_watchdog.request import CheckRequest, PreflightRequest
 
 # EventBridge retries a failing target for up to 24 hours: remember event ids a little longer.
 IDEMPOTENCY_TTL_S = 25 * 60 * 60
@@ -57,6 +57,7 @@ class Runtime:
     # Event ids and published alerts: both need the remaining time to expire in-progress records.
     idempotency: tuple[IdempotencyConfig, ...]
     _check_change: Callable[..., dict[str, Any]]
+    _preflight: Callable[[PreflightRequest], dict[str, Any]]
 
     _request_id: str | None = None
 
@@ -68,6 +69,10 @@ class Runtime:
     def check(self, request: CheckRequest) -> dict[str, Any]:
         """Run a check (a sweep, a manual check, or a change once it is known to be new)."""
         return self._run(request, request_id=self._request_id)
+
+    def preflight(self, request: PreflightRequest) -> dict[str, Any]:
+        """Predict what associating an option set would do (nothing is changed or stored)."""
+        return self._preflight(request)
 
     def check_change_once(self, event: dict[str, Any], request: CheckRequest) -> dict[str, Any]:
         """Check a CloudTrail change; a repeated `detail.eventID` gets the first summary.
@@ -147,5 +152,11 @@ def build_runtime(config: CheckerConfig) -> Runtime:
     idempotent = idempotent_function(
         data_keyword_argument="event", persistence_store=persistence(), config=idempotency
     )(check_change)
-    runtime = Runtime(config, check, (idempotency, publisher.idempotency), idempotent)
+    runtime = Runtime(
+        config,
+        check,
+        (idempotency, publisher.idempotency),
+        idempotent,
+        traced.capture_method(checker.preflight),
+    )
     return runtime

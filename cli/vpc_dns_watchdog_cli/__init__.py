@@ -1,0 +1,1 @@
+"""`vpc-dns-watchdog`: preflight an option set or check VPCs through the deployed checker."""

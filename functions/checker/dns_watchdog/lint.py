@@ -1,0 +1,213 @@
+"""Lint of a DHCP option set's DNS settings: findings that need no canary (pure).
+
+Each finding has a stable code, a severity and one sentence. The checks are small and specific to
+EC2 option sets (no library lints them); address classes come from the standard `ipaddress`.
+The one finding that needs AWS facts (a server address inside a watched VPC that no network
+interface holds) takes those facts as plain data: `addresses_to_look_up` says which addresses
+to ask EC2 about, and the adapter's answer comes back in as `held_addresses`.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from dns_watchdog.vpc import AMAZON_PROVIDED_DNS, OptionSet
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# EC2 accepts up to 4 servers in domain-name-servers; glibc's resolver reads at most 3 (MAXNS).
+EC2_MAX_SERVERS = 4
+GLIBC_MAX_SERVERS = 3
+# The Amazon resolver's link-local addresses: the only link-local addresses that serve DNS.
+AMAZON_RESOLVER_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.253"), ipaddress.ip_address("fd00:ec2::253")}
+)
+
+
+class LintSeverity(enum.StrEnum):
+    ERROR = "ERROR"  # Lambda DNS in a VPC using this set would (partly) not work
+    WARNING = "WARNING"  # works today, but fragile or not what the author meant
+
+
+class LintCode(enum.StrEnum):
+    NO_SERVERS = "NO_SERVERS"
+    INVALID_ADDRESS = "INVALID_ADDRESS"
+    UNUSABLE_ADDRESS = "UNUSABLE_ADDRESS"
+    TOO_MANY_SERVERS = "TOO_MANY_SERVERS"
+    AMAZON_MIXED_WITH_CUSTOM = "AMAZON_MIXED_WITH_CUSTOM"
+    SEVERAL_DOMAIN_NAMES = "SEVERAL_DOMAIN_NAMES"
+    NOBODY_AT_ADDRESS = "NOBODY_AT_ADDRESS"
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    code: LintCode
+    severity: LintSeverity
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code.value, "severity": self.severity.value, "message": self.message}
+
+
+def parse_allowed_networks(value: str) -> tuple[IpNetwork, ...]:
+    """`LINT_ALLOWED_NETWORKS`: comma-separated CIDRs; ValueError names a bad one."""
+    networks = []
+    for item in value.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a CIDR (e.g. 127.0.0.0/8)") from exc
+    return tuple(networks)
+
+
+def _address(server: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(server)
+    except ValueError:
+        return None
+
+
+def _custom_servers(option_set: OptionSet) -> list[str]:
+    return [s for s in option_set.domain_name_servers if s != AMAZON_PROVIDED_DNS]
+
+
+def addresses_to_look_up(
+    option_set: OptionSet, vpc_cidrs: Mapping[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """Servers inside a watched VPC's CIDR (not its Amazon resolver at base + 2) -> those VPCs.
+
+    Someone must hold such an address (an instance's or endpoint's network interface); the
+    adapter asks EC2 which of them are held.
+    """
+    found: dict[str, tuple[str, ...]] = {}
+    for server in _custom_servers(option_set):
+        address = _address(server)
+        if address is None:
+            continue
+        inside = []
+        for vpc_id, cidr in vpc_cidrs.items():
+            network = ipaddress.ip_network(cidr, strict=False)
+            if address in network and address != network.network_address + 2:
+                inside.append(vpc_id)
+        if inside:
+            found[server] = tuple(sorted(inside))
+    return found
+
+
+def _never_serves(address: IpAddress) -> str | None:
+    if address in AMAZON_RESOLVER_ADDRESSES:
+        return None
+    if address.is_unspecified:
+        return "the unspecified address"
+    if address.is_loopback:
+        return "a loopback address (each Lambda would ask itself)"
+    if address.is_multicast:
+        return "a multicast address"
+    if address.is_link_local:
+        return "a link-local address other than the Amazon resolver"
+    return None
+
+
+def lint_option_set(
+    option_set: OptionSet,
+    *,
+    allowed_networks: Sequence[IpNetwork] = (),
+    vpc_cidrs: Mapping[str, str] | None = None,
+    held_addresses: Collection[str] | None = None,
+) -> list[LintFinding]:
+    """Every finding about `option_set`, most severe first.
+
+    `vpc_cidrs` (watched VPC -> primary CIDR) and `held_addresses` (addresses some network
+    interface holds, from the adapter) enable NOBODY_AT_ADDRESS; without them it is not checked.
+    """
+    name = option_set.option_set_id
+    servers = option_set.domain_name_servers
+    findings: list[LintFinding] = []
+    if not servers:
+        findings.append(
+            LintFinding(
+                LintCode.NO_SERVERS,
+                LintSeverity.ERROR,
+                f"{name} names no domain-name-servers: Lambdas in a VPC using it cannot resolve "
+                "any name.",
+            )
+        )
+    for server in _custom_servers(option_set):
+        address = _address(server)
+        if address is None:
+            findings.append(
+                LintFinding(
+                    LintCode.INVALID_ADDRESS,
+                    LintSeverity.ERROR,
+                    f"{name} names {server!r}, which is neither an IP address nor "
+                    f"{AMAZON_PROVIDED_DNS}.",
+                )
+            )
+            continue
+        reason = _never_serves(address)
+        if reason and not any(address in network for network in allowed_networks):
+            findings.append(
+                LintFinding(
+                    LintCode.UNUSABLE_ADDRESS,
+                    LintSeverity.ERROR,
+                    f"{name} names {server}, {reason}: no DNS server can answer there.",
+                )
+            )
+    if held_addresses is not None and vpc_cidrs:
+        for server, vpcs in addresses_to_look_up(option_set, vpc_cidrs).items():
+            if server not in held_addresses:
+                findings.append(
+                    LintFinding(
+                        LintCode.NOBODY_AT_ADDRESS,
+                        LintSeverity.ERROR,
+                        f"{name} names {server}, inside {', '.join(vpcs)}, but no network "
+                        "interface holds that address: nothing is there to answer.",
+                    )
+                )
+    if len(servers) > EC2_MAX_SERVERS:
+        findings.append(
+            LintFinding(
+                LintCode.TOO_MANY_SERVERS,
+                LintSeverity.ERROR,
+                f"{name} names {len(servers)} servers; EC2 accepts at most {EC2_MAX_SERVERS} "
+                f"and glibc's resolver reads only the first {GLIBC_MAX_SERVERS}.",
+            )
+        )
+    elif len(servers) > GLIBC_MAX_SERVERS:
+        findings.append(
+            LintFinding(
+                LintCode.TOO_MANY_SERVERS,
+                LintSeverity.WARNING,
+                f"{name} names {len(servers)} servers; glibc's resolver reads only the first "
+                f"{GLIBC_MAX_SERVERS}, so {servers[-1]} is never asked by most clients.",
+            )
+        )
+    if AMAZON_PROVIDED_DNS in servers and _custom_servers(option_set):
+        findings.append(
+            LintFinding(
+                LintCode.AMAZON_MIXED_WITH_CUSTOM,
+                LintSeverity.WARNING,
+                f"{name} mixes {AMAZON_PROVIDED_DNS} with custom servers: the order in which "
+                "they are asked is not defined, so names may resolve differently from call to "
+                "call.",
+            )
+        )
+    domain = option_set.domain_name or ""
+    if len(domain.split()) > 1:
+        findings.append(
+            LintFinding(
+                LintCode.SEVERAL_DOMAIN_NAMES,
+                LintSeverity.WARNING,
+                f"{name} has several space-separated domain names ({domain!r}): some operating "
+                "systems take the whole string as one malformed name.",
+            )
+        )
+    order = {LintSeverity.ERROR: 0, LintSeverity.WARNING: 1}
+    return sorted(findings, key=lambda f: order[f.severity])

@@ -1,0 +1,111 @@
+"""The WARNING published when a newly created option set would break Lambda DNS (pure).
+
+Same envelope and size rule as `alerts.py` (`Alert`, SNS's 256 KiB less a margin): when every VPC
+does not fit, fewer are listed and the rest counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dns_watchdog.alerts import ALERT_BUDGET_BYTES, SUBJECT_LIMIT, Alert
+from dns_watchdog.lint import LintFinding
+from dns_watchdog.models import Severity
+from dns_watchdog.preflight import VpcPrediction
+from dns_watchdog.request import ChangeContext
+
+PREFLIGHT_SCHEMA = "vpc-dns-watchdog/preflight-alert/v1"
+# VPCs listed in full, from most to none, until the alert fits.
+_VPC_LIMITS = (None, 200, 50, 10, 0)
+
+
+def build_preflight_warning(
+    option_set_id: str,
+    servers: Sequence[str],
+    lint: Sequence[LintFinding],
+    breaking: Sequence[VpcPrediction],
+    change: ChangeContext | None,
+    region: str,
+) -> Alert:
+    """One WARNING: `option_set_id` would break Lambda DNS in `breaking` (at least one VPC)."""
+    if not breaking:
+        raise ValueError("a preflight warning needs at least one VPC that would break")
+    alert = _render(option_set_id, servers, lint, breaking, change, region, None)
+    for limit in _VPC_LIMITS[1:]:
+        if alert.size_bytes() <= ALERT_BUDGET_BYTES:
+            break
+        alert = _render(option_set_id, servers, lint, breaking, change, region, limit)
+    return alert
+
+
+def headline(option_set_id: str, breaking: Sequence[VpcPrediction]) -> str:
+    vpcs = ", ".join(p.facts.vpc_id for p in breaking)
+    failing = sorted({p.judgement.diagnosis.code for p in breaking})
+    return f"{option_set_id} would break Lambda DNS in {vpcs}: {', '.join(failing)}"
+
+
+def _render(
+    option_set_id: str,
+    servers: Sequence[str],
+    lint: Sequence[LintFinding],
+    breaking: Sequence[VpcPrediction],
+    change: ChangeContext | None,
+    region: str,
+    limit: int | None,
+) -> Alert:
+    listed = list(breaking) if limit is None else list(breaking)[:limit]
+    omitted = len(breaking) - len(listed)
+    subject = f"[WARNING] {option_set_id} would break Lambda DNS in {len(breaking)} VPC(s)"
+    subject = subject[:SUBJECT_LIMIT]
+    first = (
+        f"WARNING: {headline(option_set_id, listed)}"
+        if not omitted
+        else f"WARNING: {option_set_id} would break Lambda DNS in {len(breaking)} VPCs"
+    )
+    lines = [first, "", f"Option set:   {option_set_id} ({', '.join(servers) or 'no DNS servers'})"]
+    lines.append(f"Region:       {region}")
+    lines.append("Not associated anywhere yet: this is a prediction by the VPCs' canaries.")
+    if change is not None:
+        lines.append(f"Created by:   {change.actor_arn or 'unknown'} at {change.event_time}")
+    if lint:
+        lines.append("Option-set lint:")
+        lines += [f"  [{f.severity.value}] {f.code.value}: {f.message}" for f in lint]
+    lines += ["", "Would break:"]
+    for prediction in listed:
+        diagnosis = prediction.judgement.diagnosis
+        servers_seen = ", ".join(prediction.candidate_servers)
+        lines.append(
+            f"  {prediction.facts.vpc_id} ({prediction.facts.cidr_block}): {diagnosis.code} "
+            f"(failing hop: {diagnosis.failing_hop or 'none'}) via {servers_seen}"
+        )
+        if diagnosis.summary:
+            lines.append(f"    {diagnosis.summary}")
+    if omitted:
+        lines.append(f"  ... and {omitted} more VPCs (the checker's log lists them all)")
+    lines += ["", "Do not associate it with these VPCs until the servers answer for them."]
+    document: dict[str, Any] = {
+        "schema": PREFLIGHT_SCHEMA,
+        "severity": Severity.WARNING.value,
+        "subject": subject,
+        "headline": first,
+        "dhcp_options_id": option_set_id,
+        "domain_name_servers": list(servers),
+        "region": region,
+        "lint": [finding.as_dict() for finding in lint],
+        "would_break": [p.as_dict() for p in listed],
+        "would_break_total": len(breaking),
+        "would_break_omitted": omitted,
+        "event_id": change.event_id if change else None,
+    }
+    return Alert(
+        subject=subject,
+        text="\n".join(lines) + "\n",
+        document=document,
+        attributes={
+            "severity": Severity.WARNING.value,
+            "event_name": change.event_name if change else "Preflight",
+            "dhcp_options_id": option_set_id,
+            "verdict": "FAILED",
+        },
+    )

@@ -1,0 +1,35 @@
+"""EC2 adapter: which server addresses a network interface holds (moto)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from dns_watchdog.aws_vpc import VpcDirectory
+from dns_watchdog.lint import lint_option_set
+from dns_watchdog.vpc import OptionSet
+
+pytestmark = pytest.mark.integration
+
+
+def test_held_addresses_names_only_addresses_an_interface_holds(moto_world: Any) -> None:
+    # Given a VPC with a DNS server's interface at 10.20.1.10
+    ec2 = boto3.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress="10.20.1.10")
+
+    # When the lint asks which candidate servers are held
+    held = VpcDirectory(ec2).held_addresses(["10.20.1.10", "10.20.1.99"])
+
+    # Then only the real server counts, and the empty address is reported as nobody's
+    assert held == {"10.20.1.10"}
+    option_set = OptionSet("dopt-x", ("10.20.1.10", "10.20.1.99"), None)
+    findings = lint_option_set(option_set, vpc_cidrs={vpc_id: "10.20.0.0/16"}, held_addresses=held)
+    assert [(f.code.value, f.severity.value) for f in findings] == [("NOBODY_AT_ADDRESS", "ERROR")]
+    assert "10.20.1.99" in findings[0].message
+
+
+def test_held_addresses_of_nothing_asks_nothing(moto_world: Any) -> None:
+    assert VpcDirectory(boto3.client("ec2")).held_addresses([]) == set()

@@ -1,0 +1,146 @@
+"""Option-set lint: each finding a user can get, with its code, severity and sentence (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from dns_watchdog.lint import (
+    IpNetwork,
+    LintCode,
+    LintSeverity,
+    addresses_to_look_up,
+    lint_option_set,
+    parse_allowed_networks,
+)
+from dns_watchdog.vpc import OptionSet
+
+pytestmark = pytest.mark.unit
+
+VPC = "vpc-0a1b2c3d4e5f60718"
+CIDRS = {VPC: "10.0.0.0/16"}
+
+
+def codes(option_set: OptionSet, allowed: Sequence[IpNetwork] = ()) -> list[tuple[str, str]]:
+    findings = lint_option_set(option_set, allowed_networks=allowed)
+    return [(f.code.value, f.severity.value) for f in findings]
+
+
+def test_amazon_provided_dns_alone_is_clean() -> None:
+    assert lint_option_set(OptionSet("dopt-a", ("AmazonProvidedDNS",), "ec2.internal")) == []
+
+
+def test_healthy_custom_servers_are_clean() -> None:
+    option_set = OptionSet("dopt-c", ("10.0.1.10", "10.0.2.10"), "corp.example")
+    assert (
+        lint_option_set(option_set, vpc_cidrs=CIDRS, held_addresses={"10.0.1.10", "10.0.2.10"})
+        == []
+    )
+
+
+def test_no_servers_is_an_error() -> None:
+    [finding] = lint_option_set(OptionSet("dopt-none", (), "corp.example"))
+    assert (finding.code, finding.severity) == (LintCode.NO_SERVERS, LintSeverity.ERROR)
+    assert finding.message.startswith("dopt-none names no domain-name-servers")
+    assert finding.as_dict() == {
+        "code": "NO_SERVERS",
+        "severity": "ERROR",
+        "message": finding.message,
+    }
+
+
+@pytest.mark.parametrize(
+    ("server", "why"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.78.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.251", "multicast"),
+        ("0.0.0.0", "unspecified"),
+    ],
+)
+def test_addresses_that_can_never_serve_are_errors(server: str, why: str) -> None:
+    [finding] = lint_option_set(OptionSet("dopt-x", (server,), None))
+    assert (finding.code, finding.severity) == (LintCode.UNUSABLE_ADDRESS, LintSeverity.ERROR)
+    assert server in finding.message
+    assert why in finding.message
+
+
+@pytest.mark.parametrize("server", ["169.254.169.253", "fd00:ec2::253"])
+def test_the_amazon_resolver_link_local_address_is_fine(server: str) -> None:
+    assert lint_option_set(OptionSet("dopt-x", (server,), None)) == []
+
+
+def test_allowed_networks_exempt_the_address_class_finding() -> None:
+    allowed = parse_allowed_networks(" 127.0.0.0/8, ,::1/128")
+    assert (
+        lint_option_set(
+            OptionSet("dopt-lab", ("127.0.0.53", "::1"), None), allowed_networks=allowed
+        )
+        == []
+    )
+    # Other classes still count.
+    assert codes(OptionSet("dopt-x", ("224.0.0.1",), None), allowed) == [
+        ("UNUSABLE_ADDRESS", "ERROR")
+    ]
+
+
+def test_allowed_networks_reject_a_bad_cidr_by_name() -> None:
+    with pytest.raises(ValueError, match=r"'10\.0\.0\.0/33' is not a CIDR"):
+        parse_allowed_networks("127.0.0.0/8,10.0.0.0/33")
+
+
+def test_a_name_that_is_not_an_address_is_an_error() -> None:
+    assert codes(OptionSet("dopt-x", ("dns.corp",), None)) == [("INVALID_ADDRESS", "ERROR")]
+
+
+def test_four_servers_warn_that_glibc_reads_three() -> None:
+    option_set = OptionSet("dopt-4", ("10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4"), None)
+    [finding] = lint_option_set(option_set)
+    assert (finding.code, finding.severity) == (LintCode.TOO_MANY_SERVERS, LintSeverity.WARNING)
+    assert "10.9.0.4 is never asked" in finding.message
+
+
+def test_more_than_ec2_allows_is_an_error() -> None:
+    option_set = OptionSet("dopt-5", tuple(f"10.9.0.{i}" for i in range(1, 6)), None)
+    assert codes(option_set) == [("TOO_MANY_SERVERS", "ERROR")]
+
+
+def test_amazon_mixed_with_custom_warns() -> None:
+    [finding] = lint_option_set(OptionSet("dopt-m", ("10.9.0.1", "AmazonProvidedDNS"), None))
+    assert (finding.code, finding.severity) == (
+        LintCode.AMAZON_MIXED_WITH_CUSTOM,
+        LintSeverity.WARNING,
+    )
+    assert "not defined" in finding.message
+
+
+def test_several_space_separated_domain_names_warn() -> None:
+    option_set = OptionSet("dopt-d", ("AmazonProvidedDNS",), "corp.example ec2.internal")
+    assert codes(option_set) == [("SEVERAL_DOMAIN_NAMES", "WARNING")]
+
+
+def test_a_server_inside_a_watched_vpc_that_nobody_holds_is_an_error() -> None:
+    option_set = OptionSet("dopt-ghost", ("10.0.9.9", "10.0.1.10"), None)
+    [finding] = lint_option_set(option_set, vpc_cidrs=CIDRS, held_addresses={"10.0.1.10"})
+    assert (finding.code, finding.severity) == (LintCode.NOBODY_AT_ADDRESS, LintSeverity.ERROR)
+    assert "10.0.9.9" in finding.message
+    assert VPC in finding.message
+
+
+def test_only_addresses_inside_watched_vpcs_other_than_base_plus_two_are_looked_up() -> None:
+    option_set = OptionSet(
+        "dopt-x", ("10.0.0.2", "10.0.5.5", "192.168.1.1", "AmazonProvidedDNS"), None
+    )
+    assert addresses_to_look_up(option_set, CIDRS) == {"10.0.5.5": (VPC,)}
+
+
+def test_without_interface_facts_nobody_at_address_is_not_claimed() -> None:
+    assert lint_option_set(OptionSet("dopt-x", ("10.0.9.9",), None), vpc_cidrs=CIDRS) == []
+
+
+def test_errors_come_before_warnings() -> None:
+    option_set = OptionSet("dopt-bad", ("127.0.0.1", "AmazonProvidedDNS"), "a.example b.example")
+    severities = [f.severity for f in lint_option_set(option_set)]
+    assert severities == [LintSeverity.ERROR, LintSeverity.WARNING, LintSeverity.WARNING]
