@@ -16,6 +16,7 @@ from dns_watchdog import constants as names
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
+from dns_watchdog.chat import build_chat_notification
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
@@ -309,6 +310,11 @@ class Checker:
                 )
         message_id = self._publisher.publish_once(alert, outcome.alert_key)
         extra = {"vpc_id": outcome.facts.vpc_id, "subject": alert.subject}
+        if self._publisher.chat_topic_arn is not None:
+            # After the page: a broken chat topic fails the run (retried) but never holds it up.
+            chat = build_chat_notification(outcome, known, context)
+            chat_id = self._publisher.publish_chat_once(chat, outcome.alert_key)
+            logger.info("Chat notification", extra={**extra, "message_id": chat_id})
         if message_id is None:
             logger.info("Alert already published", extra={**extra, "key": outcome.alert_key})
             return False

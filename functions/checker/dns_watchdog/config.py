@@ -28,6 +28,10 @@ class CheckerConfig(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     alert_topic_arn: str = Field(alias=names.ALERT_TOPIC_ARN_ENV, min_length=1)
+    # Optional: chat channels subscribe to this topic; it gets the custom notification document.
+    chat_topic_arn: str | None = Field(
+        None, alias=names.CHAT_TOPIC_ARN_ENV, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$"
+    )
     state_table_name: str = Field(alias=names.STATE_TABLE_NAME_ENV, min_length=1)
     region: str = Field(alias="AWS_REGION", min_length=1)
     probe_plan: Json[ProbePlanSetting] | None = Field(None, alias=names.PROBE_PLAN_ENV)

@@ -30,6 +30,8 @@ OPTION_SET_ENV_VAR: Final = "WATCHDOG_OPTION_SET"
 # --- the checker's environment (set by template.yaml) -------------------------------------------
 
 ALERT_TOPIC_ARN_ENV: Final = "ALERT_TOPIC_ARN"
+# Optional: the topic the chat channels (Amazon Q Developer) subscribe to; empty: no chat.
+CHAT_TOPIC_ARN_ENV: Final = "CHAT_TOPIC_ARN"
 STATE_TABLE_NAME_ENV: Final = "STATE_TABLE_NAME"
 PROBE_PLAN_ENV: Final = "PROBE_PLAN"  # optional; the template does not set it
 CANARY_DEADLINE_MS_ENV: Final = "CANARY_DEADLINE_MS"
@@ -45,6 +47,7 @@ METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
 # local-endpoint settings of sam local).
 CHECKER_TEMPLATE_ENV_VARS: Final = (
     ALERT_TOPIC_ARN_ENV,
+    CHAT_TOPIC_ARN_ENV,
     STATE_TABLE_NAME_ENV,
     CANARY_DEADLINE_MS_ENV,
     CANARY_INVOKE_TIMEOUT_S_ENV,

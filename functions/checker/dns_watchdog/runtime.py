@@ -121,6 +121,7 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         config.alert_topic_arn,
         boto3.client("sns", config=SNS_CLIENT_CONFIG),
         persistence=persistence(),
+        chat_topic_arn=config.chat_topic_arn,
     )
     checker = Checker(
         config=config,
