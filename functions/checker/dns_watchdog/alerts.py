@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.flap import confirmation_note
 from dns_watchdog.judge import CanaryReport, Judgement
 from dns_watchdog.models import ProbeResult, Severity, Verdict
 from dns_watchdog.outcome import Rollback, VpcOutcome
@@ -33,6 +34,8 @@ class AlertContext:
     region: str
     checked_at: str
     request_id: str | None = None
+    # A sweep's failure confirmed by a second canary run this many seconds later (flap.py).
+    confirmed_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -228,8 +231,7 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     if diagnosis.likely_causes:
         lines.append("Likely causes:")
         lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
-    for note in judgement.notes:
-        lines.append(f"Note: {note}")
+    lines += _notes(view)
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
     if not judgement.canaries:
         lines.append("  none")
@@ -245,6 +247,13 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     lines += ["", ROLLBACK_HEADER, *_rollback_lines(view, rollback)]
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _notes(view: _View) -> list[str]:
+    lines = [f"Note: {note}" for note in view.judgement.notes]
+    if view.context.confirmed_after_s is not None:
+        lines.append(confirmation_note(view.context.confirmed_after_s))
+    return lines
 
 
 def _worst_first(reports: Sequence[CanaryReport]) -> list[CanaryReport]:
@@ -465,6 +474,7 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         },
         "diagnosis": judgement.diagnosis.model_dump(mode="json"),
         "notes": list(judgement.notes),
+        "confirmed_after_s": view.context.confirmed_after_s,
         "canaries": [_canary_document(r, detail.document_lookups) for r in listed],
         "canaries_total": len(reports),
         "canaries_omitted": len(omitted),

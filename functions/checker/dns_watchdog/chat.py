@@ -33,6 +33,7 @@ from dns_watchdog.alerts import (
     _worst_first,
     rollback_command,
 )
+from dns_watchdog.flap import confirmation_note
 from dns_watchdog.models import Severity, Verdict
 from dns_watchdog.outcome import VpcOutcome
 from dns_watchdog.vpc import OptionSet
@@ -123,6 +124,8 @@ def _description(view: _View, budget: int, canaries: int) -> str:
         lines.append(f"> {diagnosis.summary}")
     if diagnosis.likely_causes:
         lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
+    if view.context.confirmed_after_s is not None:
+        lines.append(f"_{confirmation_note(view.context.confirmed_after_s)}_")
     reports = _worst_first(judgement.canaries)
     if reports:
         lines.append(f"*Canaries ({len(reports)})*")
@@ -190,6 +193,7 @@ def _document(view: _View, description_budget: int, canaries: int) -> dict[str, 
         "event_name": view.request.event_name,
         "trigger": view.request.trigger,
         "checked_at": view.context.checked_at,
+        "confirmed": "yes" if view.context.confirmed_after_s is not None else "no",
         "rollback_command": rollback or "",
         "request_id": view.context.request_id or "",
     }

@@ -19,8 +19,9 @@ from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.chat import build_chat_notification
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
+from dns_watchdog.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
-from dns_watchdog.judge import Judgement
+from dns_watchdog.judge import Judgement, judge
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
 from dns_watchdog.outcome import VpcOutcome, conclude
@@ -83,6 +84,7 @@ class Checker:
         publisher: AlertPublisher,
         now: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
         self._vpcs = vpcs
@@ -92,6 +94,7 @@ class Checker:
         self._publisher = publisher
         self._now = now
         self._monotonic = monotonic
+        self._sleep = sleep
 
     def run(self, request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
         """Check every VPC of the request; each VPC is concluded and alerted on its own.
@@ -116,12 +119,18 @@ class Checker:
             )
         observed_at = _timestamp(self._now(), "milliseconds")
         runs = self._invoke_all(plans)
+        confirmed = self._confirm(request, plans, runs)
         failures: list[str] = []
         for vpc_id, plan in plans.items():
             try:
                 results.append(
                     self._conclude(
-                        request, plan.facts, runs.get(vpc_id, []), observed_at, request_id
+                        request,
+                        plan.facts,
+                        runs.get(vpc_id, []),
+                        observed_at,
+                        request_id,
+                        self._config.sweep_confirm_delay_s if vpc_id in confirmed else None,
                     )
                 )
             except (AwsCallFailed, StateConflict) as exc:
@@ -144,6 +153,40 @@ class Checker:
             "vpcs": results,
             "alerts_published": published,
         }
+
+    def _confirm(
+        self, request: CheckRequest, plans: dict[str, _VpcPlan], runs: dict[str, list[CanaryRun]]
+    ) -> set[str]:
+        """Ask again the canaries of VPCs whose sweep failure would page (flap.py); their second
+        runs replace the first in `runs`. Return the VPCs whose failure was confirmed."""
+        suspects = {
+            vpc_id: plan
+            for vpc_id, plan in plans.items()
+            if needs_confirmation(
+                request.trigger,
+                judge(vpc_id, runs.get(vpc_id, []), dns_support=plan.facts.dns_support).verdict,
+                self._state.get(vpc_id),
+            )
+        }
+        if not suspects:
+            return set()
+        delay = self._config.sweep_confirm_delay_s
+        logger.info(
+            "Confirming sweep failures", extra={"vpc_ids": sorted(suspects), "delay_s": delay}
+        )
+        self._sleep(delay)
+        runs.update(self._invoke_all(suspects))
+        confirmed = set()
+        for vpc_id, plan in suspects.items():
+            again = judge(vpc_id, runs.get(vpc_id, []), dns_support=plan.facts.dns_support)
+            if again.verdict in PROBLEMS:
+                confirmed.add(vpc_id)
+            else:
+                logger.info(
+                    "Sweep failure not confirmed",
+                    extra={"vpc_id": vpc_id, "verdict": again.verdict.value},
+                )
+        return confirmed
 
     def _summarise_sweep(
         self, results: list[dict[str, Any]], runs: dict[str, list[CanaryRun]]
@@ -257,6 +300,7 @@ class Checker:
         runs: list[CanaryRun],
         observed_at: str,
         request_id: str | None,
+        confirmed_after_s: float | None = None,
     ) -> dict[str, Any]:
         """Decide, alert once, store; on a concurrent write, read again and decide again."""
         vpc_id = facts.vpc_id
@@ -275,7 +319,8 @@ class Checker:
                 metrics.add_metric(name=names.METRIC_CHECKS_SKIPPED, unit=MetricUnit.Count, value=1)
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
             published = self._alert(
-                AlertContext(request, self._config.region, now, request_id), outcome
+                AlertContext(request, self._config.region, now, request_id, confirmed_after_s),
+                outcome,
             )
             try:
                 self._state.put(outcome.state)

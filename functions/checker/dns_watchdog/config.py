@@ -45,6 +45,9 @@ class CheckerConfig(BaseModel):
     max_concurrent_invocations: int = Field(
         100, alias=names.MAX_CONCURRENT_INVOCATIONS_ENV, ge=1, le=1000
     )
+    # A sweep's failure pages only when the canaries, asked again this much later, confirm it
+    # (0: ask again at once). At most 60 s: it must fit in the checker's 120 s timeout.
+    sweep_confirm_delay_s: float = Field(30.0, alias=names.SWEEP_CONFIRM_DELAY_S_ENV, ge=0, le=60)
 
 
 def _aliases() -> set[str]:
