@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from dns_watchdog.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement, judge
 from dns_watchdog.models import CanaryRun, Verdict
-from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
+from dns_watchdog.observability import METRICS_NAMESPACE, count, detailed_metrics, logger
 from dns_watchdog.outcome import VpcOutcome, conclude
 from dns_watchdog.publisher import AlertPublisher
 from dns_watchdog.request import CheckRequest
@@ -37,6 +38,16 @@ STATE_WRITE_ATTEMPTS = 3
 
 class CheckIncomplete(RuntimeError):
     """Some VPCs could not be concluded (alert or state write failed): retry the event."""
+
+
+def _latencies(judgement: Judgement) -> list[float]:
+    """Every lookup's latency through the forwarder, in milliseconds."""
+    return [
+        probe.elapsed_ms
+        for report in judgement.canaries
+        for probe in report.probes
+        if probe.elapsed_ms is not None
+    ]
 
 
 def _utc_now() -> datetime:
@@ -145,7 +156,7 @@ class Checker:
         if request.trigger == "sweep":
             self._summarise_sweep(results, runs)
         # The heartbeat: the operations alarm fires when no check run completes for a while.
-        metrics.add_metric(name=names.METRIC_CHECKS_COMPLETED, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_CHECKS_COMPLETED, 1)
         return {
             "status": "checked",
             "event_name": request.event_name,
@@ -210,11 +221,7 @@ class Checker:
                 "vpcs_without_a_healthy_canary": without_healthy,
             },
         )
-        metrics.add_metric(
-            name=names.METRIC_VPCS_WITHOUT_HEALTHY_CANARY,
-            unit=MetricUnit.Count,
-            value=len(without_healthy),
-        )
+        count(names.METRIC_VPCS_WITHOUT_HEALTHY_CANARY, len(without_healthy))
 
     def _scope(
         self, request: CheckRequest, results: list[dict[str, Any]]
@@ -316,7 +323,7 @@ class Checker:
             )
             self._log_outcome(outcome, len(runs))
             if outcome.skipped:
-                metrics.add_metric(name=names.METRIC_CHECKS_SKIPPED, unit=MetricUnit.Count, value=1)
+                count(names.METRIC_CHECKS_SKIPPED, 1)
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
             published = self._alert(
                 AlertContext(request, self._config.region, now, request_id, confirmed_after_s),
@@ -363,13 +370,14 @@ class Checker:
         if message_id is None:
             logger.info("Alert already published", extra={**extra, "key": outcome.alert_key})
             return False
-        metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_ALERTS_PUBLISHED, 1)
         logger.info("Alert published", extra={**extra, "message_id": message_id})
         return True
 
     @staticmethod
     def _log_outcome(outcome: VpcOutcome, canaries: int) -> None:
         judgement, severity = outcome.judgement, outcome.severity
+        latencies = _latencies(judgement)
         logger.info(
             "VPC judged",
             extra={
@@ -380,29 +388,27 @@ class Checker:
                 "canaries": canaries,
                 "alert": severity.value if severity else None,
                 "why": outcome.skipped or outcome.decision.why,
+                # Per-VPC latency for the dashboard's Logs Insights widgets (no metric per VPC).
+                "lookup_ms_max": max(latencies) if latencies else None,
+                "lookup_ms_median": statistics.median(latencies) if latencies else None,
             },
         )
 
     def _record_metrics(self, vpc_id: str, judgement: Judgement) -> None:
-        metrics.add_metric(name=names.METRIC_CHECKS_RUN, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_CHECKS_RUN, 1)
         failing = sum(
             1
             for report in judgement.canaries
             if report.status != "gone" and report.severity != Verdict.OK
         )
         if failing:
-            metrics.add_metric(
-                name=names.METRIC_CANARY_FAILURES, unit=MetricUnit.Count, value=failing
-            )
+            count(names.METRIC_CANARY_FAILURES, failing)
         # One EMF document per VPC rather than one per lookup; Powertools publishes a document
         # early whenever a metric reaches 100 values, the EMF limit, keeping the dimension.
-        latencies = [
-            probe.elapsed_ms
-            for report in judgement.canaries
-            for probe in report.probes
-            if probe.elapsed_ms is not None
-        ]
-        if not latencies:
+        latencies = _latencies(judgement)
+        if not latencies or not detailed_metrics():
+            # Per-VPC latency is a custom metric per VPC: opt-in (DetailedMetrics); the dashboard
+            # reads it from the 'VPC judged' log lines instead.
             return
         vpc_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
         vpc_metrics.add_dimension(name=names.VPC_ID_DIMENSION, value=vpc_id)

@@ -39,6 +39,10 @@ CANARY_INVOKE_TIMEOUT_S_ENV: Final = "CANARY_INVOKE_TIMEOUT_S"
 INVOKE_MAX_ATTEMPTS_ENV: Final = "INVOKE_MAX_ATTEMPTS"
 REFRESH_BUDGET_S_ENV: Final = "REFRESH_BUDGET_S"
 MAX_CONCURRENT_INVOCATIONS_ENV: Final = "MAX_CONCURRENT_INVOCATIONS"
+# "true": every service counter and the per-VPC LookupLatency become CloudWatch metrics; otherwise
+# only the metrics an alarm needs (ALARMED_METRICS) are - the rest is in the log lines the
+# dashboard's Logs Insights widgets read (custom metrics dominate the watchdog's cost).
+DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
 # Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
 SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
@@ -57,6 +61,7 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     REFRESH_BUDGET_S_ENV,
     MAX_CONCURRENT_INVOCATIONS_ENV,
     SWEEP_CONFIRM_DELAY_S_ENV,
+    DETAILED_METRICS_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )
@@ -86,3 +91,6 @@ METRIC_VPCS_WITHOUT_HEALTHY_CANARY: Final = "VpcsWithoutHealthyCanary"
 # found (also a sweep over no VPC). template.yaml's HeartbeatAlarm fires when none arrives within
 # two sweep periods.
 METRIC_CHECKS_COMPLETED: Final = "ChecksCompleted"
+
+# The metrics an alarm in template.yaml watches: always published, whatever DETAILED_METRICS says.
+ALARMED_METRICS: Final = (METRIC_CHECKS_COMPLETED,)
