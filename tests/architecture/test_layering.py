@@ -29,6 +29,8 @@ CHECKER_PURE = (
     "incidents",
     "outcome",
     "alerts",
+    "chat",
+    "flap",
     "config",
     "errors",
     "constants",
