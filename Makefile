@@ -47,6 +47,7 @@ typecheck: $(STAMP)
 	cd functions/canary && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_canary
 	cd functions/checker && ../../$(BIN)/mypy --config-file ../../pyproject.toml --cache-dir ../../.mypy_cache app.py dns_watchdog
 	MYPYPATH=functions/canary:functions/checker $(BIN)/mypy devtools
+	MYPYPATH=cli $(BIN)/mypy cli/vpc_dns_watchdog_cli
 
 # Test tiers: every test module carries one marker (tests/conftest.py fails the run otherwise).
 PYTEST := $(BIN)/python -m pytest -q

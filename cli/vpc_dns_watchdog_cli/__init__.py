@@ -1,0 +1,1 @@
+"""The `vpc-dns-watchdog` command line (operators' tools around a deployed watchdog)."""
