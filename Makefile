@@ -14,10 +14,11 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command -v python3.12)"; \
 	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
 
-.PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo bench sam-local clean
+.PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo cost bench sam-local clean
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
+	@echo "make cost   - the monthly cost model; rewrites the README's cost table"
 	@echo "make unit   - the quick loop: pure tests only, sockets disabled (seconds)"
 	@echo "make integration - moto, the DNS lab on loopback, the real canary behind the checker"
 	@echo "make iac    - cfn-lint, sam validate --lint, sam build, checkov, EventBridge patterns vs events/"
@@ -76,6 +77,10 @@ test: lint typecheck $(TEST_TIERS)
 
 demo: $(STAMP)
 	$(BIN)/python -m devtools.demo
+
+# The README's cost table, from the template and the checker's metrics (devtools/cost.py).
+cost: $(STAMP)
+	PYTHONPATH=functions/checker $(BIN)/python -m devtools.cost
 
 bench: $(STAMP)
 	$(BIN)/python -m devtools.bench

@@ -120,6 +120,7 @@ class Demo:
             "PROBE_PLAN": json.dumps({"probes": PROBES}),
             "CANARY_DEADLINE_MS": "1500",
             "REFRESH_BUDGET_S": "20",
+            "SWEEP_CONFIRM_DELAY_S": "0",
             "POWERTOOLS_METRICS_NAMESPACE": "VpcDnsWatchdogDemo",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             # The lab's servers listen on loopback: not an address-class problem here.

@@ -1,1 +1,1 @@
-"""`vpc-dns-watchdog`: preflight an option set or check VPCs through the deployed checker."""
+"""The `vpc-dns-watchdog` command line: preflight, check and status around a deployed watchdog."""

@@ -1,121 +1,35 @@
-"""The command for humans and pipelines: it invokes the deployed checker and gates on the answer.
+"""`vpc-dns-watchdog <command>`: one argparse dispatcher, one module per command.
 
     vpc-dns-watchdog preflight dopt-... [--vpc vpc-...] [--stack-name NAME | --function-name NAME]
     vpc-dns-watchdog check --vpc vpc-... [--stack-name NAME | --function-name NAME]
+    vpc-dns-watchdog status [--stack-name NAME | --table NAME]
 
 Exit codes: 0 every VPC OK (or DEGRADED); 1 a VPC would break / is FAILED, or could not be
-verified; 2 usage errors; 3 the checker could not be asked or answered with an error.
+verified; 2 usage errors; 3 the watchdog could not be asked or answered with an error.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-EXIT_OK = 0
-EXIT_WOULD_BREAK = 1
-EXIT_USAGE = 2
-EXIT_ERROR = 3
-STACK_OUTPUT = "CheckerFunctionName"
-DEFAULT_STACK = "vpc-dns-watchdog"
-# A VPC with one of these verdicts fails the gate: broken, or not verifiable.
-GATE_FAILS = frozenset({"FAILED", "UNVERIFIED"})
+from vpc_dns_watchdog_cli import ask, status
+from vpc_dns_watchdog_cli.common import EXIT_ERROR, EXIT_USAGE, CliError
 
 
-class CliError(RuntimeError):
-    """The checker could not be found, asked, or it answered with an error."""
-
-
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vpc-dns-watchdog",
-        description="Ask the deployed vpc-dns-watchdog checker about DNS for VPC Lambdas.",
+        description="Ask the deployed vpc-dns-watchdog about DNS for VPC Lambdas.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    preflight = sub.add_parser(
-        "preflight", help="predict what associating an option set would do (changes nothing)"
-    )
-    preflight.add_argument("dhcp_options_id", help="the option set to test, dopt-...")
-    preflight.add_argument(
-        "--vpc", action="append", default=[], help="a VPC to test (repeatable; default: all)"
-    )
-    check = sub.add_parser("check", help="check VPCs now (the manual check)")
-    check.add_argument("--vpc", action="append", required=True, help="a VPC (repeatable)")
-    for command in (preflight, check):
-        where = command.add_mutually_exclusive_group()
-        where.add_argument("--stack-name", default=DEFAULT_STACK, help="the watchdog's stack")
-        where.add_argument("--function-name", help="the checker function (skips CloudFormation)")
-        command.add_argument("--region", help="AWS region (default: your AWS configuration)")
-        command.add_argument("--reason", default="", help="shown in the checker's log / alerts")
-        command.add_argument("--json", action="store_true", help="print the checker's answer")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ask.register(commands)
+    status.register(commands)
     return parser
-
-
-def checker_function(stack_name: str, cloudformation: Any) -> str:
-    """The checker's function name from the stack's `CheckerFunctionName` output."""
-    try:
-        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    except ClientError as exc:
-        raise CliError(f"cannot read stack {stack_name}: {exc}") from exc
-    for output in stacks[0].get("Outputs", []) if stacks else []:
-        if output.get("OutputKey") == STACK_OUTPUT:
-            return str(output["OutputValue"])
-    raise CliError(f"stack {stack_name} has no {STACK_OUTPUT} output")
-
-
-def invoke_checker(function_name: str, event: dict[str, Any], lambda_client: Any) -> Any:
-    try:
-        response = lambda_client.invoke(
-            FunctionName=function_name,
-            InvocationType="RequestResponse",
-            Payload=json.dumps(event).encode(),
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise CliError(f"cannot invoke {function_name}: {exc}") from exc
-    payload = json.loads(response["Payload"].read() or b"null")
-    if response.get("FunctionError"):
-        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
-        raise CliError(f"the checker failed: {message}")
-    return payload
-
-
-def render(result: dict[str, Any], out: TextIO) -> int:
-    """Print the per-VPC answer readably; return the exit code."""
-    status = result.get("status")
-    if status in {"error", "rejected"}:
-        raise CliError(f"the checker said: {result.get('error')}")
-    if status == "preflight":
-        servers = ", ".join(result.get("domain_name_servers", [])) or "no DNS servers"
-        print(f"Preflight of {result['dhcp_options_id']} ({servers})", file=out)
-        for finding in result.get("lint", []):
-            print(
-                f"  lint [{finding['severity']}] {finding['code']}: {finding['message']}", file=out
-            )
-    vpcs = result.get("vpcs", [])
-    if not vpcs:
-        print("No VPC was checked (no VPC with canaries?).", file=out)
-        return EXIT_WOULD_BREAK
-    failing = False
-    for vpc in vpcs:
-        verdict = vpc.get("verdict") or vpc.get("status", "error").upper()
-        failing = failing or verdict in GATE_FAILS or vpc.get("status") == "error"
-        line = f"  {vpc.get('vpc_id', vpc.get('target', '?'))}: {verdict}"
-        if vpc.get("diagnosis"):
-            line += f" ({vpc['diagnosis']})"
-        if vpc.get("error"):
-            line += f" - {vpc['error']}"
-        print(line, file=out)
-        if vpc.get("summary"):
-            print(f"      {vpc['summary']}", file=out)
-    if status == "preflight":
-        print("Would break: " + (", ".join(result.get("would_break", [])) or "none"), file=out)
-    return EXIT_WOULD_BREAK if failing else EXIT_OK
 
 
 def main(
@@ -128,29 +42,17 @@ def main(
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     session = session or boto3.session.Session(region_name=args.region)
-    if args.command == "preflight":
-        event: dict[str, Any] = {"action": "preflight", "dhcp_options_id": args.dhcp_options_id}
-        if args.vpc:
-            event["vpc_ids"] = args.vpc
-    else:
-        event = {"action": "check", "vpc_ids": args.vpc}
-    if args.reason:
-        event["reason"] = args.reason
     try:
-        function = args.function_name or checker_function(
-            args.stack_name, session.client("cloudformation")
-        )
-        print(f"Asking {function}; the canaries probe DNS in each VPC...", file=err)
-        result = invoke_checker(function, event, session.client("lambda"))
-        if args.json:
-            print(json.dumps(result, indent=2), file=out)
-        if not isinstance(result, dict):
-            raise CliError(f"unexpected answer from the checker: {result!r}")
-        return render(result, out)
+        code: int = args.run(args, session, out, err)
     except CliError as exc:
         print(f"vpc-dns-watchdog: {exc}", file=err)
         return EXIT_ERROR
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

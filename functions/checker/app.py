@@ -11,11 +11,10 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from dns_watchdog import constants as names
 from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.events import InvalidEvent, parse_event
-from dns_watchdog.observability import logger, metrics
+from dns_watchdog.observability import count, logger, metrics
 from dns_watchdog.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
 from dns_watchdog.runtime import Runtime, build_runtime
 
@@ -38,12 +37,12 @@ def _runtime() -> Runtime:
 def _rejected(error: InvalidEvent) -> dict[str, Any]:
     # Garbage is rejected, not raised: retrying it would only repeat the rejection.
     logger.warning("Rejected event", extra={"error": str(error)})
-    metrics.add_metric(name=names.METRIC_EVENTS_REJECTED, unit=MetricUnit.Count, value=1)
+    count(names.METRIC_EVENTS_REJECTED, 1)
     return {"status": "rejected", "error": str(error)}
 
 
 def _ignored(parsed: IgnoredEvent) -> dict[str, Any]:
-    metrics.add_metric(name=names.METRIC_EVENTS_IGNORED, unit=MetricUnit.Count, value=1)
+    count(names.METRIC_EVENTS_IGNORED, 1)
     logger.info(
         "Ignoring a failed API call",
         extra={

@@ -32,6 +32,8 @@ CHECKER_PURE = (
     "incidents",
     "outcome",
     "alerts",
+    "chat",
+    "flap",
     "config",
     "errors",
     "constants",

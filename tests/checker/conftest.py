@@ -23,6 +23,8 @@ CHECKER_SETTINGS = (
     "INVOKE_MAX_ATTEMPTS",
     "REFRESH_BUDGET_S",
     "MAX_CONCURRENT_INVOCATIONS",
+    "SWEEP_CONFIRM_DELAY_S",
+    "CHAT_TOPIC_ARN",
 )
 
 
@@ -34,6 +36,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for variable, value in MOTO_CREDENTIALS.items():
         monkeypatch.setenv(variable, value)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    # Sweep failures are confirmed by asking the canaries again at once, not 30 s later.
+    monkeypatch.setenv("SWEEP_CONFIRM_DELAY_S", "0")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "vpc-dns-watchdog-checker")
 
 

@@ -577,8 +577,52 @@ def test_one_failing_canary_fails_the_vpc_and_vanished_ones_are_named(
     assert "malformed findings: not a JSON object" in text
 
 
+@pytest.fixture
+def detailed_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DETAILED_METRICS on, before the handler is loaded (it is read at import)."""
+    monkeypatch.setenv("DETAILED_METRICS", "true")
+
+
+def emf_metrics(out: str) -> dict[str, dict[str, Any]]:
+    """The EMF documents on stdout, by metric name."""
+    documents = [
+        json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line
+    ]
+    return {
+        metric["Name"]: document
+        for document in documents
+        for directive in document["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+
+
+def test_by_default_only_the_alarmed_metric_is_published_the_rest_is_logged(
+    world: World,
+    vpc: dict[str, str],
+    checker_app: Invoke,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world.associate(vpc["vpc_id"], vpc["bad"])
+    capsys.readouterr()
+    checker_app(change_event(vpc, vpc["bad"]))
+    out = capsys.readouterr().out
+    # Then CloudWatch gets the heartbeat only: no metric per VPC, no unalarmed counters
+    assert set(emf_metrics(out)) == {"ChecksCompleted"}
+    # and the per-VPC figures are in the 'VPC judged' line the dashboard reads
+    [judged] = [r for r in caplog.records if r.getMessage() == "VPC judged"]
+    assert judged.vpc_id == vpc["vpc_id"]
+    assert judged.verdict == "FAILED"
+    assert judged.lookup_ms_max > 0
+    assert judged.lookup_ms_median > 0
+
+
 def test_a_check_publishes_its_metrics_per_vpc(
-    world: World, vpc: dict[str, str], checker_app: Invoke, capsys: pytest.CaptureFixture[str]
+    world: World,
+    vpc: dict[str, str],
+    detailed_metrics: None,
+    checker_app: Invoke,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a VPC whose canary cannot reach the option set's server
     world.associate(vpc["vpc_id"], vpc["bad"])

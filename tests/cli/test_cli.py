@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from vpc_dns_watchdog_cli.main import CliError, main, render
+from vpc_dns_watchdog_cli.ask import render
+from vpc_dns_watchdog_cli.common import CliError
+from vpc_dns_watchdog_cli.main import main
 
 pytestmark = pytest.mark.unit
 

@@ -61,7 +61,13 @@ def test_the_operations_topic_exists_only_when_no_topic_is_given() -> None:
     created = [
         name for name, r in RESOURCES.items() if r.get("Condition") == "CreateOperationsTopic"
     ]
-    assert set(created) >= {"OperationsTopic", "OperationsKey", "OperationsTopicPolicy"}
+    assert set(created) >= {"OperationsTopic", "OperationsTopicPolicy"}
+    assert RESOURCES["OperationsKey"]["Condition"] == "CreateOperationsKey"
+    assert not resolver().condition("CreateOperationsKey")
+    assert resolver(EncryptOperationsTopic="true").condition("CreateOperationsKey")
+    assert not resolver(EncryptOperationsTopic="true", OperationsTopicArn=YOUR_TOPIC).condition(
+        "CreateOperationsKey"
+    )
     assert resolver().condition("CreateOperationsTopic")
     assert not resolver(OperationsTopicArn=YOUR_TOPIC).condition("CreateOperationsTopic")
     assert not resolver(OperationsEmail="ops@example.com", OperationsTopicArn=YOUR_TOPIC).condition(
@@ -75,7 +81,9 @@ def test_the_operations_topic_does_not_depend_on_the_watchdog_key_or_the_alert_t
     text = repr({name: RESOURCES[name] for name in RESOURCES if name.startswith("Operations")})
     assert "WatchdogKey" not in text
     assert "AlertTopic" not in text
-    assert RESOURCES["OperationsTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "OperationsKey"}
+    key = RESOURCES["OperationsTopic"]["Properties"]["KmsMasterKeyId"]
+    encrypted = resolver(EncryptOperationsTopic="true", OperationsKey="operations-key-id")
+    assert encrypted.resolve(key) == "operations-key-id"
 
 
 @pytest.mark.parametrize("interval", [5, 15, 60, 720])

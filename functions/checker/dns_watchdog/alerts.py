@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.flap import confirmation_note
 from dns_watchdog.judge import CanaryReport, Judgement
 from dns_watchdog.lint import LintFinding
 from dns_watchdog.models import ProbeResult, Severity, Verdict
@@ -36,6 +37,8 @@ class AlertContext:
     request_id: str | None = None
     # The lint of the option set a change alert announces (empty: none, or not linted).
     lint: tuple[LintFinding, ...] = ()
+    # A sweep's failure confirmed by a second canary run this many seconds later (flap.py).
+    confirmed_after_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -232,8 +235,7 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     if diagnosis.likely_causes:
         lines.append("Likely causes:")
         lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
-    for note in judgement.notes:
-        lines.append(f"Note: {note}")
+    lines += _notes(view)
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
     if not judgement.canaries:
         lines.append("  none")
@@ -258,6 +260,13 @@ def _lint_lines(findings: Sequence[LintFinding]) -> list[str]:
         "Option-set lint:",
         *(f"  [{f.severity.value}] {f.code.value}: {f.message}" for f in findings),
     ]
+
+
+def _notes(view: _View) -> list[str]:
+    lines = [f"Note: {note}" for note in view.judgement.notes]
+    if view.context.confirmed_after_s is not None:
+        lines.append(confirmation_note(view.context.confirmed_after_s))
+    return lines
 
 
 def _worst_first(reports: Sequence[CanaryReport]) -> list[CanaryReport]:
@@ -479,6 +488,7 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         },
         "diagnosis": judgement.diagnosis.model_dump(mode="json"),
         "notes": list(judgement.notes),
+        "confirmed_after_s": view.context.confirmed_after_s,
         "canaries": [_canary_document(r, detail.document_lookups) for r in listed],
         "canaries_total": len(reports),
         "canaries_omitted": len(omitted),

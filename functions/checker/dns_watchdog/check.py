@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -16,13 +17,15 @@ from dns_watchdog import constants as names
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
+from dns_watchdog.chat import build_chat_notification, build_preflight_chat_notification
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
+from dns_watchdog.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
-from dns_watchdog.judge import Judgement
+from dns_watchdog.judge import Judgement, judge
 from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set
 from dns_watchdog.models import CanaryRun, Verdict
-from dns_watchdog.observability import METRICS_NAMESPACE, logger, metrics
+from dns_watchdog.observability import METRICS_NAMESPACE, count, detailed_metrics, logger
 from dns_watchdog.outcome import VpcOutcome, conclude
 from dns_watchdog.preflight import VpcPrediction, candidate_servers, predict, preflight_result
 from dns_watchdog.preflight_alerts import build_preflight_warning
@@ -38,6 +41,16 @@ STATE_WRITE_ATTEMPTS = 3
 
 class CheckIncomplete(RuntimeError):
     """Some VPCs could not be concluded (alert or state write failed): retry the event."""
+
+
+def _latencies(judgement: Judgement) -> list[float]:
+    """Every lookup's latency through the forwarder, in milliseconds."""
+    return [
+        probe.elapsed_ms
+        for report in judgement.canaries
+        for probe in report.probes
+        if probe.elapsed_ms is not None
+    ]
 
 
 def _utc_now() -> datetime:
@@ -85,6 +98,7 @@ class Checker:
         publisher: AlertPublisher,
         now: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
         self._vpcs = vpcs
@@ -94,6 +108,7 @@ class Checker:
         self._publisher = publisher
         self._now = now
         self._monotonic = monotonic
+        self._sleep = sleep
 
     def run(self, request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
         """Check every VPC of the request; each VPC is concluded and alerted on its own.
@@ -118,12 +133,18 @@ class Checker:
             )
         observed_at = _timestamp(self._now(), "milliseconds")
         runs = self._invoke_all(plans)
+        confirmed = self._confirm(request, plans, runs)
         failures: list[str] = []
         for vpc_id, plan in plans.items():
             try:
                 results.append(
                     self._conclude(
-                        request, plan.facts, runs.get(vpc_id, []), observed_at, request_id
+                        request,
+                        plan.facts,
+                        runs.get(vpc_id, []),
+                        observed_at,
+                        request_id,
+                        self._config.sweep_confirm_delay_s if vpc_id in confirmed else None,
                     )
                 )
             except (AwsCallFailed, StateConflict) as exc:
@@ -138,7 +159,7 @@ class Checker:
         if request.trigger == "sweep":
             self._summarise_sweep(results, runs)
         # The heartbeat: the operations alarm fires when no check run completes for a while.
-        metrics.add_metric(name=names.METRIC_CHECKS_COMPLETED, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_CHECKS_COMPLETED, 1)
         return {
             "status": "checked",
             "event_name": request.event_name,
@@ -219,12 +240,55 @@ class Checker:
         )
         key = f"preflight#{candidate.option_set_id}#{request.event_id}"
         message_id = self._publisher.publish_once(alert, key)
+        if self._publisher.chat_topic_arn is not None:
+            chat = build_preflight_chat_notification(
+                alert,
+                candidate.option_set_id,
+                [p.facts.vpc_id for p in breaking],
+                self._config.region,
+            )
+            chat_id = self._publisher.publish_chat_once(chat, key)
+            logger.info("Chat notification", extra={**extra, "message_id": chat_id})
         if message_id is None:
             logger.info("Preflight warning already published", extra={**extra, "key": key})
             return False
-        metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_ALERTS_PUBLISHED, 1)
         logger.info("Preflight warning published", extra={**extra, "message_id": message_id})
         return True
+
+    def _confirm(
+        self, request: CheckRequest, plans: dict[str, _VpcPlan], runs: dict[str, list[CanaryRun]]
+    ) -> set[str]:
+        """Ask again the canaries of VPCs whose sweep failure would page (flap.py); their second
+        runs replace the first in `runs`. Return the VPCs whose failure was confirmed."""
+        suspects = {
+            vpc_id: plan
+            for vpc_id, plan in plans.items()
+            if needs_confirmation(
+                request.trigger,
+                judge(vpc_id, runs.get(vpc_id, []), dns_support=plan.facts.dns_support).verdict,
+                self._state.get(vpc_id),
+            )
+        }
+        if not suspects:
+            return set()
+        delay = self._config.sweep_confirm_delay_s
+        logger.info(
+            "Confirming sweep failures", extra={"vpc_ids": sorted(suspects), "delay_s": delay}
+        )
+        self._sleep(delay)
+        runs.update(self._invoke_all(suspects))
+        confirmed = set()
+        for vpc_id, plan in suspects.items():
+            again = judge(vpc_id, runs.get(vpc_id, []), dns_support=plan.facts.dns_support)
+            if again.verdict in PROBLEMS:
+                confirmed.add(vpc_id)
+            else:
+                logger.info(
+                    "Sweep failure not confirmed",
+                    extra={"vpc_id": vpc_id, "verdict": again.verdict.value},
+                )
+        return confirmed
 
     def _summarise_sweep(
         self, results: list[dict[str, Any]], runs: dict[str, list[CanaryRun]]
@@ -248,11 +312,7 @@ class Checker:
                 "vpcs_without_a_healthy_canary": without_healthy,
             },
         )
-        metrics.add_metric(
-            name=names.METRIC_VPCS_WITHOUT_HEALTHY_CANARY,
-            unit=MetricUnit.Count,
-            value=len(without_healthy),
-        )
+        count(names.METRIC_VPCS_WITHOUT_HEALTHY_CANARY, len(without_healthy))
 
     def _scope(
         self, request: CheckRequest, results: list[dict[str, Any]]
@@ -357,6 +417,7 @@ class Checker:
         runs: list[CanaryRun],
         observed_at: str,
         request_id: str | None,
+        confirmed_after_s: float | None = None,
     ) -> dict[str, Any]:
         """Decide, alert once, store; on a concurrent write, read again and decide again."""
         vpc_id = facts.vpc_id
@@ -376,11 +437,17 @@ class Checker:
             )
             self._log_outcome(outcome, len(runs))
             if outcome.skipped:
-                metrics.add_metric(name=names.METRIC_CHECKS_SKIPPED, unit=MetricUnit.Count, value=1)
+                count(names.METRIC_CHECKS_SKIPPED, 1)
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
             page = (str(outcome.severity), outcome.judgement.verdict.value)
             if outcome.severity is not None and page not in paged:
-                context = AlertContext(request, self._config.region, now, request_id)
+                context = AlertContext(
+                    request,
+                    self._config.region,
+                    now,
+                    request_id,
+                    confirmed_after_s=confirmed_after_s,
+                )
                 published = self._alert(context, outcome) or published
                 paged.add(page)
             try:
@@ -418,10 +485,15 @@ class Checker:
                 )
         message_id = self._publisher.publish_once(alert, outcome.alert_key)
         extra = {"vpc_id": outcome.facts.vpc_id, "subject": alert.subject}
+        if self._publisher.chat_topic_arn is not None:
+            # After the page: a broken chat topic fails the run (retried) but never holds it up.
+            chat = build_chat_notification(outcome, known, context)
+            chat_id = self._publisher.publish_chat_once(chat, outcome.alert_key)
+            logger.info("Chat notification", extra={**extra, "message_id": chat_id})
         if message_id is None:
             logger.info("Alert already published", extra={**extra, "key": outcome.alert_key})
             return False
-        metrics.add_metric(name=names.METRIC_ALERTS_PUBLISHED, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_ALERTS_PUBLISHED, 1)
         logger.info("Alert published", extra={**extra, "message_id": message_id})
         return True
 
@@ -439,6 +511,7 @@ class Checker:
     @staticmethod
     def _log_outcome(outcome: VpcOutcome, canaries: int) -> None:
         judgement, severity = outcome.judgement, outcome.severity
+        latencies = _latencies(judgement)
         logger.info(
             "VPC judged",
             extra={
@@ -449,29 +522,27 @@ class Checker:
                 "canaries": canaries,
                 "alert": severity.value if severity else None,
                 "why": outcome.skipped or outcome.decision.why,
+                # Per-VPC latency for the dashboard's Logs Insights widgets (no metric per VPC).
+                "lookup_ms_max": max(latencies) if latencies else None,
+                "lookup_ms_median": statistics.median(latencies) if latencies else None,
             },
         )
 
     def _record_metrics(self, vpc_id: str, judgement: Judgement) -> None:
-        metrics.add_metric(name=names.METRIC_CHECKS_RUN, unit=MetricUnit.Count, value=1)
+        count(names.METRIC_CHECKS_RUN, 1)
         failing = sum(
             1
             for report in judgement.canaries
             if report.status != "gone" and report.severity != Verdict.OK
         )
         if failing:
-            metrics.add_metric(
-                name=names.METRIC_CANARY_FAILURES, unit=MetricUnit.Count, value=failing
-            )
+            count(names.METRIC_CANARY_FAILURES, failing)
         # One EMF document per VPC rather than one per lookup; Powertools publishes a document
         # early whenever a metric reaches 100 values, the EMF limit, keeping the dimension.
-        latencies = [
-            probe.elapsed_ms
-            for report in judgement.canaries
-            for probe in report.probes
-            if probe.elapsed_ms is not None
-        ]
-        if not latencies:
+        latencies = _latencies(judgement)
+        if not latencies or not detailed_metrics():
+            # Per-VPC latency is a custom metric per VPC: opt-in (DetailedMetrics); the dashboard
+            # reads it from the 'VPC judged' log lines instead.
             return
         vpc_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE)
         vpc_metrics.add_dimension(name=names.VPC_ID_DIMENSION, value=vpc_id)

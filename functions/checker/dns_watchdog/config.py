@@ -29,6 +29,10 @@ class CheckerConfig(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     alert_topic_arn: str = Field(alias=names.ALERT_TOPIC_ARN_ENV, min_length=1)
+    # Optional: chat channels subscribe to this topic; it gets the custom notification document.
+    chat_topic_arn: str | None = Field(
+        None, alias=names.CHAT_TOPIC_ARN_ENV, pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:.+$"
+    )
     state_table_name: str = Field(alias=names.STATE_TABLE_NAME_ENV, min_length=1)
     region: str = Field(alias="AWS_REGION", min_length=1)
     probe_plan: Json[ProbePlanSetting] | None = Field(None, alias=names.PROBE_PLAN_ENV)
@@ -42,6 +46,9 @@ class CheckerConfig(BaseModel):
     max_concurrent_invocations: int = Field(
         100, alias=names.MAX_CONCURRENT_INVOCATIONS_ENV, ge=1, le=1000
     )
+    # A sweep's failure pages only when the canaries, asked again this much later, confirm it
+    # (0: ask again at once). At most 60 s: it must fit in the checker's 120 s timeout.
+    sweep_confirm_delay_s: float = Field(30.0, alias=names.SWEEP_CONFIRM_DELAY_S_ENV, ge=0, le=60)
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")

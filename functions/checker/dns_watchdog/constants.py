@@ -30,6 +30,8 @@ OPTION_SET_ENV_VAR: Final = "WATCHDOG_OPTION_SET"
 # --- the checker's environment (set by template.yaml) -------------------------------------------
 
 ALERT_TOPIC_ARN_ENV: Final = "ALERT_TOPIC_ARN"
+# Optional: the topic the chat channels (Amazon Q Developer) subscribe to; empty: no chat.
+CHAT_TOPIC_ARN_ENV: Final = "CHAT_TOPIC_ARN"
 STATE_TABLE_NAME_ENV: Final = "STATE_TABLE_NAME"
 PROBE_PLAN_ENV: Final = "PROBE_PLAN"  # optional; the template does not set it
 CANARY_DEADLINE_MS_ENV: Final = "CANARY_DEADLINE_MS"
@@ -40,6 +42,12 @@ MAX_CONCURRENT_INVOCATIONS_ENV: Final = "MAX_CONCURRENT_INVOCATIONS"
 # Optional, default empty: comma-separated CIDRs exempt from the lint's UNUSABLE_ADDRESS finding
 # (labs whose DNS servers listen on loopback). The template does not set it.
 LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
+# "true": every service counter and the per-VPC LookupLatency become CloudWatch metrics; otherwise
+# only the metrics an alarm needs (ALARMED_METRICS) are - the rest is in the log lines the
+# dashboard's Logs Insights widgets read (custom metrics dominate the watchdog's cost).
+DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
+# Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
+SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -48,12 +56,15 @@ METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
 # local-endpoint settings of sam local).
 CHECKER_TEMPLATE_ENV_VARS: Final = (
     ALERT_TOPIC_ARN_ENV,
+    CHAT_TOPIC_ARN_ENV,
     STATE_TABLE_NAME_ENV,
     CANARY_DEADLINE_MS_ENV,
     CANARY_INVOKE_TIMEOUT_S_ENV,
     INVOKE_MAX_ATTEMPTS_ENV,
     REFRESH_BUDGET_S_ENV,
     MAX_CONCURRENT_INVOCATIONS_ENV,
+    SWEEP_CONFIRM_DELAY_S_ENV,
+    DETAILED_METRICS_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )
@@ -83,3 +94,6 @@ METRIC_VPCS_WITHOUT_HEALTHY_CANARY: Final = "VpcsWithoutHealthyCanary"
 # found (also a sweep over no VPC). template.yaml's HeartbeatAlarm fires when none arrives within
 # two sweep periods.
 METRIC_CHECKS_COMPLETED: Final = "ChecksCompleted"
+
+# The metrics an alarm in template.yaml watches: always published, whatever DETAILED_METRICS says.
+ALARMED_METRICS: Final = (METRIC_CHECKS_COMPLETED,)

@@ -23,6 +23,9 @@ class Decision:
     severity: Severity | None
     state: VpcState
     why: str
+    # When the incident this alert belongs to started (also for its RECOVERED, whose stored
+    # state no longer holds it): the chat thread of the incident is named after it.
+    incident_started_at: str | None = None
 
     @property
     def history(self) -> OptionSetHistory:
@@ -55,6 +58,7 @@ def decide(
     becomes the last good one only when `verified_healthy` (default: the verdict is OK).
     """
     incident_open = previous.incident_open if previous else False
+    ended_incident: str | None = None
     started_at = previous.incident_started_at if previous else None
     warned_for = previous.unverified_alerted_for if previous else None
     last_verdict = previous.verdict if previous else None
@@ -78,6 +82,7 @@ def decide(
     elif incident_open:
         severity, why = Severity.RECOVERED, "the open incident is over"
         incident_open, started_at = False, None
+        ended_incident = previous.incident_started_at if previous else None
 
     if announce and severity is None:
         severity, why = _ANNOUNCE[verdict], "every option-set change is announced"
@@ -101,4 +106,4 @@ def decide(
         observed_at=observed_at or now,
         version=previous.version if previous else 0,
     )
-    return Decision(severity, state, why)
+    return Decision(severity, state, why, started_at or ended_incident)

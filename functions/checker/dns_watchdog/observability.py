@@ -11,6 +11,7 @@ import functools
 import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 from dns_watchdog import constants as names
 
@@ -20,6 +21,18 @@ METRICS_NAMESPACE = os.environ.get(names.METRICS_NAMESPACE_ENV) or names.DEFAULT
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+
+def detailed_metrics() -> bool:
+    """DETAILED_METRICS is "true" (read here, like the names above: metrics are counted before
+    the checker's settings are loaded, for rejected events). Otherwise only alarmed metrics."""
+    return os.environ.get(names.DETAILED_METRICS_ENV, "").strip().lower() == "true"
+
+
+def count(name: str, value: float = 1) -> None:
+    """Count `name`: as a CloudWatch metric when an alarm needs it or DETAILED_METRICS is on."""
+    if name in names.ALARMED_METRICS or detailed_metrics():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 @functools.cache

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
     from dns_watchdog.alerts import Alert
+    from dns_watchdog.chat import ChatNotification
 
 # botocore's standard retry mode handles throttling and transient errors before we give up.
 SNS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -45,6 +46,9 @@ class AlertPublisher:
     whose state write failed, or a concurrent delivery that decided the same alert from the same
     stored state, skip the page that already went out. A failed publish leaves no record, so the
     retry publishes.
+
+    With a chat topic, each alert is also published there as an Amazon Q Developer custom
+    notification, remembered apart: a retry after a failed chat publish does not page twice.
     """
 
     def __init__(
@@ -53,10 +57,13 @@ class AlertPublisher:
         client: SNSClient | None = None,
         *,
         persistence: BasePersistenceLayer | None = None,
+        chat_topic_arn: str | None = None,
     ) -> None:
         self._topic_arn = topic_arn
+        self.chat_topic_arn = chat_topic_arn
         self._sns = client or boto3.client("sns", config=SNS_CLIENT_CONFIG)
         self._once = None
+        self._chat_once = None
         # Registered with the Lambda context by the runtime, like the change events' config.
         self.idempotency = IdempotencyConfig(
             expires_after_seconds=PUBLISHED_TTL_S, response_hook=_replayed
@@ -67,6 +74,11 @@ class AlertPublisher:
                 persistence_store=persistence,
                 config=self.idempotency,
             )(self._publish_keyed)
+            self._chat_once = idempotent_function(
+                data_keyword_argument="chat_key",
+                persistence_store=persistence,
+                config=self.idempotency,
+            )(self._publish_chat_keyed)
 
     def publish_once(self, alert: Alert, alert_key: str) -> str | None:
         """Publish unless this alert decision was already published; return the message id,
@@ -81,6 +93,37 @@ class AlertPublisher:
 
     def _publish_keyed(self, alert_key: str, alert: Alert) -> dict[str, str]:
         return {"message_id": self.publish(alert)}
+
+    def publish_chat_once(self, notification: ChatNotification, alert_key: str) -> str | None:
+        """Publish the chat document of an alert decision once; None when there is no chat topic
+        or it was (or is being) published already."""
+        if self.chat_topic_arn is None:
+            return None
+        if self._chat_once is None:
+            return self.publish_chat(notification)
+        try:
+            outcome = self._chat_once(chat_key=f"{alert_key}#chat", notification=notification)
+        except IdempotencyAlreadyInProgressError:
+            return None
+        return None if outcome.get("replayed") else str(outcome["message_id"])
+
+    def _publish_chat_keyed(self, chat_key: str, notification: ChatNotification) -> dict[str, str]:
+        return {"message_id": self.publish_chat(notification)}
+
+    def publish_chat(self, notification: ChatNotification) -> str:
+        """Publish the custom notification as the whole message (chat reads no other body)."""
+        if self.chat_topic_arn is None:
+            raise ValueError("no chat topic is configured")
+        try:
+            response = self._sns.publish(
+                TopicArn=self.chat_topic_arn, Message=notification.sns_message()
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise AlertPublishError(
+                f"could not publish the chat notification {notification.document['id']} to "
+                f"{self.chat_topic_arn}: {exc}"
+            ) from exc
+        return response["MessageId"]
 
     def publish(self, alert: Alert) -> str:
         """Publish the alert; return the SNS message id."""

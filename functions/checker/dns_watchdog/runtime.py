@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -25,7 +24,7 @@ from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
 from dns_watchdog.invoker import CanaryInvoker
-from dns_watchdog.observability import logger, metrics, tracer
+from dns_watchdog.observability import count, logger, tracer
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.state import StateStore
 
@@ -44,7 +43,7 @@ IDEMPOTENCY_TTL_S = 25 * 60 * 60
 
 def _mark_replay(response: Any, idempotent_data: DataRecord) -> Any:
     """A duplicate delivery gets the first delivery's summary, marked as such."""
-    metrics.add_metric(name=names.METRIC_DUPLICATE_EVENTS, unit=MetricUnit.Count, value=1)
+    count(names.METRIC_DUPLICATE_EVENTS, 1)
     if isinstance(response, dict):
         return {**response, "duplicate": True}
     return response
@@ -83,7 +82,7 @@ class Runtime:
         try:
             return self._check_change(event=event, request=request)
         except IdempotencyAlreadyInProgressError:
-            metrics.add_metric(name=names.METRIC_DUPLICATE_EVENTS, unit=MetricUnit.Count, value=1)
+            count(names.METRIC_DUPLICATE_EVENTS, 1)
             logger.info(
                 "Duplicate delivery while the first is in progress",
                 extra={"event_id": request.event_id},
@@ -126,6 +125,7 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         config.alert_topic_arn,
         boto3.client("sns", config=SNS_CLIENT_CONFIG),
         persistence=persistence(),
+        chat_topic_arn=config.chat_topic_arn,
     )
     checker = Checker(
         config=config,

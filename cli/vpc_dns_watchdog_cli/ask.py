@@ -1,0 +1,117 @@
+"""`preflight` and `check`: invoke the deployed checker and gate a pipeline on its answer.
+
+    vpc-dns-watchdog preflight dopt-... [--vpc vpc-...] [--stack-name NAME | --function-name NAME]
+    vpc-dns-watchdog check --vpc vpc-... [--stack-name NAME | --function-name NAME]
+
+Exit codes: 0 every VPC OK (or DEGRADED); 1 a VPC would break / is FAILED, or could not be
+verified; 2 usage errors; 3 the checker could not be asked or answered with an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, TextIO
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from vpc_dns_watchdog_cli.common import (
+    EXIT_OK,
+    EXIT_WOULD_BREAK,
+    CliError,
+    add_stack_arguments,
+    stack_output,
+)
+
+STACK_OUTPUT = "CheckerFunctionName"
+# A VPC with one of these verdicts fails the gate: broken, or not verifiable.
+GATE_FAILS = frozenset({"FAILED", "UNVERIFIED"})
+
+
+def register(commands: Any) -> None:
+    preflight = commands.add_parser(
+        "preflight", help="predict what associating an option set would do (changes nothing)"
+    )
+    preflight.add_argument("dhcp_options_id", help="the option set to test, dopt-...")
+    preflight.add_argument(
+        "--vpc", action="append", default=[], help="a VPC to test (repeatable; default: all)"
+    )
+    check = commands.add_parser("check", help="check VPCs now (the manual check)")
+    check.add_argument("--vpc", action="append", required=True, help="a VPC (repeatable)")
+    for command in (preflight, check):
+        add_stack_arguments(command)
+        command.add_argument("--function-name", help="the checker function (skips CloudFormation)")
+        command.add_argument("--reason", default="", help="shown in the checker's log / alerts")
+        command.add_argument("--json", action="store_true", help="print the checker's answer")
+        command.set_defaults(run=run)
+
+
+def invoke_checker(function_name: str, event: dict[str, Any], lambda_client: Any) -> Any:
+    try:
+        response = lambda_client.invoke(
+            FunctionName=function_name,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(event).encode(),
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise CliError(f"cannot invoke {function_name}: {exc}") from exc
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        message = payload.get("errorMessage") if isinstance(payload, dict) else payload
+        raise CliError(f"the checker failed: {message}")
+    return payload
+
+
+def render(result: dict[str, Any], out: TextIO) -> int:
+    """Print the per-VPC answer readably; return the exit code."""
+    status = result.get("status")
+    if status in {"error", "rejected"}:
+        raise CliError(f"the checker said: {result.get('error')}")
+    if status == "preflight":
+        servers = ", ".join(result.get("domain_name_servers", [])) or "no DNS servers"
+        print(f"Preflight of {result['dhcp_options_id']} ({servers})", file=out)
+        for finding in result.get("lint", []):
+            print(
+                f"  lint [{finding['severity']}] {finding['code']}: {finding['message']}", file=out
+            )
+    vpcs = result.get("vpcs", [])
+    if not vpcs:
+        print("No VPC was checked (no VPC with canaries?).", file=out)
+        return EXIT_WOULD_BREAK
+    failing = False
+    for vpc in vpcs:
+        verdict = vpc.get("verdict") or vpc.get("status", "error").upper()
+        failing = failing or verdict in GATE_FAILS or vpc.get("status") == "error"
+        line = f"  {vpc.get('vpc_id', vpc.get('target', '?'))}: {verdict}"
+        if vpc.get("diagnosis"):
+            line += f" ({vpc['diagnosis']})"
+        if vpc.get("error"):
+            line += f" - {vpc['error']}"
+        print(line, file=out)
+        if vpc.get("summary"):
+            print(f"      {vpc['summary']}", file=out)
+    if status == "preflight":
+        print("Would break: " + (", ".join(result.get("would_break", [])) or "none"), file=out)
+    return EXIT_WOULD_BREAK if failing else EXIT_OK
+
+
+def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, err: TextIO) -> int:
+    if args.command == "preflight":
+        event: dict[str, Any] = {"action": "preflight", "dhcp_options_id": args.dhcp_options_id}
+        if args.vpc:
+            event["vpc_ids"] = args.vpc
+    else:
+        event = {"action": "check", "vpc_ids": args.vpc}
+    if args.reason:
+        event["reason"] = args.reason
+    function = args.function_name or stack_output(
+        args.stack_name, STACK_OUTPUT, session.client("cloudformation")
+    )
+    print(f"Asking {function}; the canaries probe DNS in each VPC...", file=err)
+    result = invoke_checker(function, event, session.client("lambda"))
+    if args.json:
+        print(json.dumps(result, indent=2), file=out)
+    if not isinstance(result, dict):
+        raise CliError(f"unexpected answer from the checker: {result!r}")
+    return render(result, out)

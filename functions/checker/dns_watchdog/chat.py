@@ -1,0 +1,281 @@
+"""The alert as an Amazon Q Developer in chat applications custom notification (pure formatting).
+
+Amazon Q Developer (formerly AWS Chatbot) posts an SNS message to Slack or Microsoft Teams only
+when it is an AWS service notification or a *custom notification* document; anything else is
+dropped without a trace. This module renders that document from the same `VpcOutcome` and
+`AlertContext` as the e-mail text (`alerts.py`), so both say the same thing.
+
+Why a topic of its own (docs/alerts.md): SNS's per-protocol bodies (`MessageStructure=json`) have
+keys for email, sqs, lambda, https, sms..., but none for chat: Amazon Q Developer reads the
+`default` body, which e-mail subscribers must keep as plain text. So the checker publishes the
+document to a dedicated chat topic (CHAT_TOPIC_ARN) that only the chat channels subscribe to.
+
+The notification is threaded per incident: its CRITICAL (or WARNING) and its RECOVERED share a
+`threadId` named after the VPC and the time the incident started.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dns_watchdog.alerts import (
+    ALERT_BUDGET_BYTES,
+    Alert,
+    AlertContext,
+    _described,
+    _headline,
+    _subject,
+    _View,
+    _where_in_full,
+    _worst_first,
+    rollback_command,
+)
+from dns_watchdog.flap import confirmation_note
+from dns_watchdog.models import Severity, Verdict
+from dns_watchdog.outcome import VpcOutcome
+from dns_watchdog.vpc import OptionSet
+
+VERSION = "1.0"
+SOURCE = "custom"
+TEXT_TYPE = "client-markdown"
+EVENT_TYPE_PREFIX = "VpcDnsWatchdog"
+
+# The limits the documents are held to (tests/checker/test_chat.py). The published schema names
+# the fields; these bounds keep every field well inside what Slack and Microsoft Teams display
+# (a Slack section block takes 3,000 characters, a Teams card about 28 KB) and the whole message
+# inside SNS's budget.
+TITLE_LIMIT = 250
+DESCRIPTION_LIMIT = 3_000
+SUMMARY_LIMIT = 250
+NEXT_STEPS_LIMIT = 5
+NEXT_STEP_LIMIT = 1_000
+KEYWORDS_LIMIT = 10
+KEYWORD_LIMIT = 64
+RELATED_RESOURCES_LIMIT = 10
+CONTEXT_VALUE_LIMIT = 1_024
+# A thread id travels in chat URLs and buttons: keep it to a safe alphabet.
+THREAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+CANARIES_IN_DESCRIPTION = 5
+
+_ICONS = {
+    Severity.CRITICAL: ":rotating_light:",
+    Severity.WARNING: ":warning:",
+    Severity.RECOVERED: ":white_check_mark:",
+    Severity.INFO: ":information_source:",
+}
+
+
+@dataclass(frozen=True)
+class ChatNotification:
+    """One custom notification: the document and its SNS message body."""
+
+    document: dict[str, Any]
+
+    def sns_message(self) -> str:
+        return json.dumps(self.document, separators=(",", ":"), ensure_ascii=False)
+
+    def size_bytes(self) -> int:
+        return len(self.sns_message().encode())
+
+    @property
+    def markdown(self) -> str:
+        """What the channel shows: the title, the description and the next steps."""
+        content = self.document["content"]
+        steps = "\n".join(f"- {step}" for step in content["nextSteps"])
+        return f"*{content['title']}*\n\n{content['description']}\n\n*Next steps*\n{steps}\n"
+
+
+def thread_id(vpc_id: str, incident_started_at: str | None, option_set_id: str) -> str:
+    """The chat thread of an alert: per incident; outside incidents, per VPC and option set."""
+    anchor = incident_started_at or option_set_id
+    raw = f"{vpc_id}-{anchor}"
+    return re.sub(r"[^A-Za-z0-9_.:-]", "-", raw)[:128]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _description(view: _View, budget: int, canaries: int) -> str:
+    facts = view.facts
+    judgement = view.judgement
+    diagnosis = judgement.diagnosis
+    history = view.outcome.history
+    lines = [
+        _headline(view),
+        "",
+        f"*VPC* `{facts.vpc_id}` ({facts.cidr_block}, {view.context.region})",
+        f"*Option set* {_described(view, history.previous)} → {_described(view, history.current)}",
+    ]
+    if history.last_good:
+        verified = history.last_good_verified_at or "earlier"
+        lines.append(f"*Last good* {_described(view, history.last_good)}, verified {verified}")
+    change = view.request.change
+    if change is not None:
+        lines.append(
+            f"*Change* {change.event_name} by {change.actor_arn or 'unknown'} at "
+            f"{change.event_time}"
+        )
+    lines.append(f"*Verdict* {judgement.verdict.value} - `{diagnosis.code}`")
+    if diagnosis.summary:
+        lines.append(f"> {diagnosis.summary}")
+    if diagnosis.likely_causes:
+        lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
+    if view.context.confirmed_after_s is not None:
+        lines.append(f"_{confirmation_note(view.context.confirmed_after_s)}_")
+    reports = _worst_first(judgement.canaries)
+    if reports:
+        lines.append(f"*Canaries ({len(reports)})*")
+        for report in reports[:canaries]:
+            lines.append(f"• `{report.name}`: {report.severity.value} - {report.diagnosis.code}")
+        if len(reports) > canaries:
+            lines.append(f"• … and {len(reports) - canaries} more")
+    lines.append(f"_Full findings: {_where_in_full(view)}_")
+    text = "\n".join(lines)
+    return _clip(text, budget)
+
+
+def _next_steps(view: _View, rollback: str | None) -> list[str]:
+    kind = view.rollback.kind
+    steps: list[str] = []
+    if rollback and kind in ("last_good", "previous", "unknown"):
+        label = "last option set verified healthy" if kind == "last_good" else "previous set"
+        steps.append(f"Roll back to the {label}: `{rollback}`")
+    elif kind == "current_is_last_good":
+        steps.append(
+            "The current option set is the last one verified healthy: look for what else "
+            "changed (the DNS server, security groups, network ACLs, Resolver rules)."
+        )
+    elif kind == "not_option_set":
+        steps.append("No rollback advised: the evidence does not point at the option set.")
+    elif kind == "unknown":
+        steps.append(
+            "The previous option set is not known: find the earlier AssociateDhcpOptions in "
+            "CloudTrail, then associate it again."
+        )
+    elif kind == "none_needed":
+        steps.append("No action needed.")
+    if view.judgement.verdict != Verdict.OK:
+        steps.append(
+            "Check again after a fix: invoke the checker with "
+            f'`{{"action": "check", "vpc_ids": ["{view.facts.vpc_id}"]}}`'
+        )
+    return [_clip(step, NEXT_STEP_LIMIT) for step in steps[:NEXT_STEPS_LIMIT]]
+
+
+def _document(view: _View, description_budget: int, canaries: int) -> dict[str, Any]:
+    facts = view.facts
+    judgement = view.judgement
+    severity = view.severity
+    rollback = rollback_command(view.rollback, facts.vpc_id, view.context.region)
+    subject = _subject(view)
+    history = view.outcome.history
+    keywords = [
+        severity.value,
+        judgement.verdict.value,
+        judgement.diagnosis.code,
+        facts.vpc_id,
+        view.context.region,
+    ]
+    related = [facts.vpc_id, history.current, history.previous, history.last_good]
+    related += [r.function_arn for r in _worst_first(judgement.canaries)]
+    related_unique = [r for r in dict.fromkeys(related) if r][:RELATED_RESOURCES_LIMIT]
+    context = {
+        "vpc_id": facts.vpc_id,
+        "region": view.context.region,
+        "severity": severity.value,
+        "verdict": judgement.verdict.value,
+        "diagnosis": judgement.diagnosis.code,
+        "option_set_id": facts.option_set.option_set_id,
+        "event_name": view.request.event_name,
+        "trigger": view.request.trigger,
+        "checked_at": view.context.checked_at,
+        "confirmed": "yes" if view.context.confirmed_after_s is not None else "no",
+        "rollback_command": rollback or "",
+        "request_id": view.context.request_id or "",
+    }
+    return {
+        "version": VERSION,
+        "source": SOURCE,
+        "id": _clip(view.outcome.alert_key, 128),
+        "content": {
+            "textType": TEXT_TYPE,
+            "title": _clip(f"{_ICONS[severity]} {subject}", TITLE_LIMIT),
+            "description": _description(view, description_budget, canaries),
+            "nextSteps": _next_steps(view, rollback),
+            "keywords": [_clip(k, KEYWORD_LIMIT) for k in dict.fromkeys(keywords)][:KEYWORDS_LIMIT],
+        },
+        "metadata": {
+            "threadId": thread_id(
+                facts.vpc_id,
+                view.outcome.decision.incident_started_at,
+                facts.option_set.option_set_id,
+            ),
+            "summary": _clip(subject, SUMMARY_LIMIT),
+            "eventType": f"{EVENT_TYPE_PREFIX}{severity.value.title()}",
+            "relatedResources": related_unique,
+            "additionalContext": {k: _clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
+        },
+    }
+
+
+def build_chat_notification(
+    outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
+) -> ChatNotification:
+    """The custom notification for `outcome`'s alert, within the field limits and SNS's budget."""
+    severity = outcome.severity
+    if severity is None:
+        raise ValueError(f"no alert was decided for {outcome.facts.vpc_id}")
+    view = _View(severity, outcome, context, known, outcome.rollback(known))
+    notification = ChatNotification(_document(view, DESCRIPTION_LIMIT, CANARIES_IN_DESCRIPTION))
+    if notification.size_bytes() > ALERT_BUDGET_BYTES:  # pragma: no cover - fields are bounded
+        notification = ChatNotification(_document(view, 500, 0))
+    return notification
+
+
+def build_preflight_chat_notification(
+    alert: Alert, option_set_id: str, vpc_ids: Sequence[str], region: str
+) -> ChatNotification:
+    """The chat form of a preflight WARNING (`preflight_alerts.py`): its own thread per set."""
+    text = alert.text
+    description = _clip(text, DESCRIPTION_LIMIT)
+    steps = [
+        f"Do not associate {option_set_id} with {', '.join(vpc_ids[:5])}"
+        + (f" and {len(vpc_ids) - 5} more VPCs" if len(vpc_ids) > 5 else "")
+        + " until its servers answer for them.",
+        f"Predict again: `vpc-dns-watchdog preflight {option_set_id} --region {region}`",
+    ]
+    related = [option_set_id, *vpc_ids][:RELATED_RESOURCES_LIMIT]
+    context = {
+        "dhcp_options_id": option_set_id,
+        "region": region,
+        "severity": Severity.WARNING.value,
+        "verdict": Verdict.FAILED.value,
+        "would_break": ", ".join(vpc_ids),
+        "event_name": alert.attributes.get("event_name", ""),
+    }
+    return ChatNotification(
+        {
+            "version": VERSION,
+            "source": SOURCE,
+            "id": _clip(f"preflight#{option_set_id}", 128),
+            "content": {
+                "textType": TEXT_TYPE,
+                "title": _clip(f"{_ICONS[Severity.WARNING]} {alert.subject}", TITLE_LIMIT),
+                "description": description,
+                "nextSteps": [_clip(step, NEXT_STEP_LIMIT) for step in steps],
+                "keywords": [Severity.WARNING.value, "PREFLIGHT", option_set_id, region],
+            },
+            "metadata": {
+                "threadId": thread_id("preflight", None, option_set_id),
+                "summary": _clip(alert.subject, SUMMARY_LIMIT),
+                "eventType": f"{EVENT_TYPE_PREFIX}PreflightWarning",
+                "relatedResources": related,
+                "additionalContext": {k: _clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
+            },
+        }
+    )

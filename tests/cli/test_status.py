@@ -1,0 +1,81 @@
+"""`vpc-dns-watchdog status` against moto: the state items the checker writes, as a table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dns_watchdog.history import VpcState
+from dns_watchdog.models import Verdict
+from dns_watchdog.state import StateStore
+from vpc_dns_watchdog_cli.main import main
+
+from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, local_aws
+
+pytestmark = pytest.mark.integration
+
+TABLE = "vpc-dns-watchdog-state"
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
+    for variable, value in MOTO_CREDENTIALS.items():
+        monkeypatch.setenv(variable, value)
+    with local_aws():
+        world = AwsWorld(region="us-east-1")
+        world.create_state_table(TABLE)
+        yield world
+
+
+def state(vpc_id: str, verdict: Verdict, *, incident: str | None = None) -> VpcState:
+    return VpcState(
+        vpc_id=vpc_id,
+        verdict=verdict,
+        option_set_id=f"dopt-{vpc_id[-4:]}",
+        previous_option_set_id=None,
+        incident_open=incident is not None,
+        incident_started_at=incident,
+        last_checked_at="2024-05-14T09:20:00Z",
+        last_event_id=None,
+        unverified_alerted_for=None,
+        last_good_option_set_id="dopt-good" if verdict == Verdict.OK else "dopt-0old",
+        last_good_verified_at="2024-05-14T09:00:00Z",
+    )
+
+
+def test_status_prints_one_row_per_vpc_failing_first(
+    world: AwsWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the checker stored two VPCs, one of them in an open incident
+    store = StateStore(TABLE, world.dynamodb)
+    store.put(state("vpc-000000000000aaaa", Verdict.OK))
+    store.put(state("vpc-000000000000bbbb", Verdict.FAILED, incident="2024-05-14T09:16:00Z"))
+    # and an idempotency record shares the table
+    world.dynamodb.put_item(
+        TableName=TABLE, Item={"pk": {"S": "vpc-dns-watchdog-checker#abc"}, "status": {"S": "x"}}
+    )
+    # When the operator asks for the status
+    assert main(["status", "--table", TABLE, "--region", "us-east-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    # Then a header and one row per VPC, the failing one first
+    assert lines[0].split() == [
+        "account", "region", "VPC", "verdict", "option", "set", "last", "good", "last",
+        "checked", "open", "incident",
+    ]  # fmt: skip
+    assert len(lines) == 3
+    failing, healthy = lines[1], lines[2]
+    assert failing.split()[:5] == [
+        "123456789012", "us-east-1", "vpc-000000000000bbbb", "FAILED", "dopt-bbbb",
+    ]  # fmt: skip
+    assert "dopt-0old (2024-05-14T09:00:00Z)" in failing
+    assert failing.endswith("since 2024-05-14T09:16:00Z")
+    assert healthy.split()[2:4] == ["vpc-000000000000aaaa", "OK"]
+    assert healthy.endswith("no")
+
+
+def test_status_of_an_empty_table_says_so(
+    world: AwsWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--table", TABLE, "--region", "us-east-1"]) == 0
+    assert capsys.readouterr().out == f"No VPC state in {TABLE} yet.\n"
