@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dns_watchdog.flap import confirmation_note
+from dns_watchdog.healing import HealReport
 from dns_watchdog.judge import CanaryReport, Judgement
 from dns_watchdog.lint import LintFinding
 from dns_watchdog.models import ProbeResult, Severity, Verdict
@@ -39,6 +40,8 @@ class AlertContext:
     lint: tuple[LintFinding, ...] = ()
     # A sweep's failure confirmed by a second canary run this many seconds later (flap.py).
     confirmed_after_s: float | None = None
+    # What opt-in self-healing did (or would have done) for this alert (healing.py).
+    healing: HealReport | None = None
 
 
 @dataclass(frozen=True)
@@ -195,12 +198,29 @@ def _headline(view: _View) -> str:
     return f"{view.severity.value}: DNS for Lambda functions in {vpc_id} {state} {cause}."
 
 
+def _headline_lines(view: _View) -> list[str]:
+    healing = view.context.healing
+    return [_headline(view), *([healing.sentence] if healing is not None else [])]
+
+
+def _healed_lines(view: _View) -> list[str]:
+    """The rollback section when self-healing already rolled back and verified it."""
+    healing = view.context.healing
+    if healing is None or not healing.healed:
+        return []
+    return [
+        healing.sentence,
+        "Nothing to run. The association's own CloudTrail event is checked like any other "
+        "and closes the incident (RECOVERED).",
+    ]
+
+
 def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     facts = view.facts
     judgement = view.judgement
     diagnosis = judgement.diagnosis
     history = view.outcome.history
-    lines = [_headline(view), ""]
+    lines = [*_headline_lines(view), ""]
     lines.append(f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.context.region})")
     current = _described(view, history.current)
     previous = _described(view, history.previous)
@@ -248,7 +268,7 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     if detail != DETAIL_LEVELS[0]:
         lines.append(f"  (shortened to fit an alert; {_where_in_full(view)})")
     # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
-    lines += ["", ROLLBACK_HEADER, *_rollback_lines(view, rollback)]
+    lines += ["", ROLLBACK_HEADER, *(_healed_lines(view) or _rollback_lines(view, rollback))]
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -472,6 +492,7 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         "last_good_option_set": last_good,
         "expected_nameservers": list(facts.expected_nameservers),
         "lint": [finding.as_dict() for finding in view.context.lint],
+        "self_healing": view.context.healing.as_dict() if view.context.healing else None,
         "change": None
         if change is None
         else {

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ClientError
 
+from dns_watchdog.constants import SELF_HEAL_TAG_KEY, SELF_HEAL_TAG_VALUE
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.vpc import DEFAULT_OPTION_SET, NO_OPTIONS, OptionSet, VpcFacts, vpc_facts
 
@@ -42,7 +43,23 @@ class VpcDirectory:
             )
         attribute = self._ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute="enableDnsSupport")
         dns_support = bool(attribute.get("EnableDnsSupport", {}).get("Value", True))
-        return vpc_facts(vpc_id, vpc["CidrBlock"], option_set, dns_support)
+        tags = {tag.get("Key"): tag.get("Value") for tag in vpc.get("Tags", [])}
+        return vpc_facts(
+            vpc_id,
+            vpc["CidrBlock"],
+            option_set,
+            dns_support,
+            self_heal_opt_in=tags.get(SELF_HEAL_TAG_KEY) == SELF_HEAL_TAG_VALUE,
+        )
+
+    def associate_option_set(self, vpc_id: str, option_set_id: str) -> None:
+        """Associate `option_set_id` with the VPC (self-healing only)."""
+        try:
+            self._ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
+        except ClientError as exc:
+            raise AwsCallFailed(
+                f"AssociateDhcpOptions {option_set_id} -> {vpc_id} failed: {_code(exc)}"
+            ) from exc
 
     def describe_option_set(self, option_set_id: str) -> OptionSet | None:
         """The option set's DNS settings, or None when it no longer exists."""

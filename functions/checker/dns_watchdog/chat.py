@@ -105,8 +105,10 @@ def _description(view: _View, budget: int, canaries: int) -> str:
     judgement = view.judgement
     diagnosis = judgement.diagnosis
     history = view.outcome.history
-    lines = [
-        _headline(view),
+    lines = [_headline(view)]
+    if view.context.healing is not None:
+        lines.append(f"*{view.context.healing.sentence}*")
+    lines += [
         "",
         f"*VPC* `{facts.vpc_id}` ({facts.cidr_block}, {view.context.region})",
         f"*Option set* {_described(view, history.previous)} → {_described(view, history.current)}",
@@ -142,7 +144,10 @@ def _description(view: _View, budget: int, canaries: int) -> str:
 def _next_steps(view: _View, rollback: str | None) -> list[str]:
     kind = view.rollback.kind
     steps: list[str] = []
-    if rollback and kind in ("last_good", "previous", "unknown"):
+    healing = view.context.healing
+    if healing is not None and healing.healed:
+        steps.append(f"Nothing to roll back: {healing.sentence}")
+    elif rollback and kind in ("last_good", "previous", "unknown"):
         label = "last option set verified healthy" if kind == "last_good" else "previous set"
         steps.append(f"Roll back to the {label}: `{rollback}`")
     elif kind == "current_is_last_good":

@@ -21,6 +21,7 @@ from dns_watchdog.chat import build_chat_notification, build_preflight_chat_noti
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.flap import PROBLEMS, needs_confirmation
+from dns_watchdog.healing import HealPlan, HealReport, plan_heal
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement, judge
 from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set
@@ -140,7 +141,7 @@ class Checker:
                 results.append(
                     self._conclude(
                         request,
-                        plan.facts,
+                        plan,
                         runs.get(vpc_id, []),
                         observed_at,
                         request_id,
@@ -413,14 +414,18 @@ class Checker:
     def _conclude(
         self,
         request: CheckRequest,
-        facts: VpcFacts,
+        plan: _VpcPlan,
         runs: list[CanaryRun],
         observed_at: str,
         request_id: str | None,
         confirmed_after_s: float | None = None,
     ) -> dict[str, Any]:
         """Decide, alert once, store; on a concurrent write, read again and decide again."""
+        facts = plan.facts
         vpc_id = facts.vpc_id
+        # Self-healing acts (or reports its dry run) at most once per invocation, before the
+        # alert it is reported in.
+        healing: HealReport | None = None
         # What this invocation already paged for this VPC: deciding again after a conflicting
         # write must not page the same thing a second time.
         paged: set[tuple[str, str]] = set()
@@ -441,17 +446,23 @@ class Checker:
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
             page = (str(outcome.severity), outcome.judgement.verdict.value)
             if outcome.severity is not None and page not in paged:
+                if healing is None:
+                    healing = self._heal(request, outcome, plan.canary_arns, now)
                 context = AlertContext(
                     request,
                     self._config.region,
                     now,
                     request_id,
                     confirmed_after_s=confirmed_after_s,
+                    healing=healing,
                 )
                 published = self._alert(context, outcome) or published
                 paged.add(page)
+            state = outcome.state
+            if healing is not None and (healing.plan.act or healing.plan.dry_run):
+                state = replace(state, healed_incident=healing.plan.incident_started_at)
             try:
-                self._state.put(outcome.state)
+                self._state.put(state)
             except StateConflict:
                 logger.info("State changed meanwhile: deciding again", extra={"vpc_id": vpc_id})
                 continue
@@ -460,6 +471,67 @@ class Checker:
         raise StateConflict(
             f"the state of {vpc_id} kept changing during {STATE_WRITE_ATTEMPTS} attempts"
         )
+
+    def _heal_plan(self, request: CheckRequest, outcome: VpcOutcome, now: str) -> HealPlan | None:
+        config = self._config
+        if config.self_healing == "off":
+            return None
+        try:
+            known = {i: self._vpcs.describe_option_set(i) for i in outcome.option_sets_to_describe}
+        except AwsCallFailed as exc:
+            logger.warning(
+                "Self-healing not planned",
+                extra={"vpc_id": outcome.facts.vpc_id, "error": str(exc)},
+            )
+            return None
+        return plan_heal(
+            outcome,
+            outcome.rollback(known),
+            request,
+            mode=config.self_healing,
+            opted_in=outcome.facts.self_heal_opt_in,
+            own_role_arn=config.checker_role_arn,
+            max_age_s=config.self_healing_max_age_s,
+            healed_incident=outcome.state.healed_incident,
+            now=now,
+        )
+
+    def _heal(
+        self,
+        request: CheckRequest,
+        outcome: VpcOutcome,
+        canary_arns: tuple[str, ...],
+        now: str,
+    ) -> HealReport | None:
+        """Opt-in self-healing (healing.py): plan; if the plan acts, associate the last good
+        option set and ask the canaries again. Never raises: the page goes out whatever happens.
+        """
+        plan = self._heal_plan(request, outcome, now)
+        if plan is None:
+            return None
+        vpc_id = outcome.facts.vpc_id
+        extra = {"vpc_id": vpc_id, "option_set_id": plan.option_set_id, "reason": plan.reason}
+        if not plan.act:
+            logger.info("Self-healing did not act", extra={**extra, "dry_run": plan.dry_run})
+            return HealReport(plan)
+        assert plan.option_set_id is not None  # a plan that acts names its target
+        try:
+            self._vpcs.associate_option_set(vpc_id, plan.option_set_id)
+        except AwsCallFailed as exc:
+            logger.error("Self-healing failed", extra={**extra, "error": str(exc)})
+            return HealReport(plan, error=str(exc))
+        associated_at = _timestamp(self._now(), "seconds")
+        logger.warning("Self-healing associated the last good option set", extra=extra)
+        try:
+            facts = self._vpcs.describe_vpc(vpc_id)
+            runs = self._invoke_all({vpc_id: _VpcPlan(facts, canary_arns)})
+        # The association is done; whatever fails while verifying it must not hold up the page.
+        except Exception as exc:
+            logger.exception("Self-healing could not verify", extra=extra)
+            return HealReport(plan, associated_at, error=f"associated, but not verified: {exc}")
+        again = judge(vpc_id, runs.get(vpc_id, []), dns_support=facts.dns_support)
+        logger.info("Self-healing verified", extra={**extra, "verdict": again.verdict.value})
+        return HealReport(plan, associated_at, again.verdict, again.diagnosis.code)
 
     def _alert(self, context: AlertContext, outcome: VpcOutcome) -> bool:
         """Publish the outcome's alert, unless it was already published; say if it went out."""

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Json,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dns_watchdog import constants as names
 from dns_watchdog.lint import IpNetwork, parse_allowed_networks
@@ -49,12 +57,30 @@ class CheckerConfig(BaseModel):
     # A sweep's failure pages only when the canaries, asked again this much later, confirm it
     # (0: ask again at once). At most 60 s: it must fit in the checker's 120 s timeout.
     sweep_confirm_delay_s: float = Field(30.0, alias=names.SWEEP_CONFIRM_DELAY_S_ENV, ge=0, le=60)
+    self_healing: Literal["off", "dry-run", "on"] = Field("off", alias=names.SELF_HEALING_ENV)
+    # The last good option set must have been verified healthy this recently (default 7 days).
+    self_healing_max_age_s: float = Field(
+        7 * 24 * 3600, alias=names.SELF_HEALING_MAX_AGE_S_ENV, ge=60, le=366 * 24 * 3600
+    )
+    checker_role_arn: str | None = Field(
+        None, alias=names.CHECKER_ROLE_ARN_ENV, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
+    )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")
     @classmethod
     def _cidrs(cls, value: object) -> object:
         return parse_allowed_networks(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _healing_knows_its_role(self) -> CheckerConfig:
+        # Without its own role the watchdog could not tell its own associations from others'.
+        if self.self_healing != "off" and not self.checker_role_arn:
+            raise ValueError(
+                f"{names.CHECKER_ROLE_ARN_ENV} is required when {names.SELF_HEALING_ENV} is "
+                f"{self.self_healing}"
+            )
+        return self
 
 
 def _aliases() -> set[str]:

@@ -15,6 +15,11 @@ from typing import Final
 # configurable: the checker's IAM condition (aws:ResourceTag/<key>) names it literally.
 CANARY_TAG_KEY: Final = "dhcp-watchdog:vpc-id"
 
+# Tag on a VPC that opts it in to self-healing (value "true"); the checker's permission to
+# associate option sets is conditioned on it (template.yaml, healing.py).
+SELF_HEAL_TAG_KEY: Final = "dhcp-watchdog:self-heal"
+SELF_HEAL_TAG_VALUE: Final = "true"
+
 # Prefix of every canary function name. canary-template.yaml names its function
 # "<prefix><vpc id>-<8 hex digits of the stack id>"; the checker's IAM is scoped to
 # "function:<prefix>*", and discovery ignores tagged functions without the prefix.
@@ -48,6 +53,11 @@ LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
 DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
 # Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
 SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
+# Self-healing (healing.py): "off" (default), "dry-run" or "on"; the age limit of the last good
+# option set's verification; the checker's own role (its associations never trigger a heal).
+SELF_HEALING_ENV: Final = "SELF_HEALING"
+SELF_HEALING_MAX_AGE_S_ENV: Final = "SELF_HEALING_MAX_AGE_S"
+CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"

@@ -31,6 +31,9 @@ class VpcState:
     observed_at: str | None = None
     # The stored item's version: every write is conditional on the version it was decided from.
     version: int = 0
+    # The incident (its start time) self-healing already acted on, or reported in dry run:
+    # at most once per incident (healing.py).
+    healed_incident: str | None = None
 
     def is_newer_than(self, observed_at: str) -> bool:
         """The stored evidence was gathered after `observed_at`."""

@@ -105,5 +105,6 @@ def decide(
         last_good_verified_at=history.last_good_verified_at,
         observed_at=observed_at or now,
         version=previous.version if previous else 0,
+        healed_incident=previous.healed_incident if previous else None,
     )
     return Decision(severity, state, why, started_at or ended_incident)

@@ -67,6 +67,7 @@ class StateStore:
             observed_at=plain.get("observed_at"),
             # Items written before versions existed count as version 0.
             version=int(plain.get("version", 0)),
+            healed_incident=plain.get("healed_incident"),
         )
 
     def put(self, state: VpcState) -> VpcState:

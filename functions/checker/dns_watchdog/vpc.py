@@ -36,6 +36,8 @@ class VpcFacts:
     option_set: OptionSet
     dns_support: bool
     expected_nameservers: tuple[str, ...]
+    # The VPC is tagged for self-healing (constants.SELF_HEAL_TAG_KEY = "true"; healing.py).
+    self_heal_opt_in: bool = False
 
 
 def expected_nameservers(servers: Sequence[str], cidr_block: str) -> tuple[str, ...]:
@@ -53,7 +55,14 @@ def expected_nameservers(servers: Sequence[str], cidr_block: str) -> tuple[str, 
     return tuple(dict.fromkeys(expected))
 
 
-def vpc_facts(vpc_id: str, cidr_block: str, option_set: OptionSet, dns_support: bool) -> VpcFacts:
+def vpc_facts(
+    vpc_id: str,
+    cidr_block: str,
+    option_set: OptionSet,
+    dns_support: bool,
+    *,
+    self_heal_opt_in: bool = False,
+) -> VpcFacts:
     """The facts of a VPC, with the nameservers its Lambdas should see derived once."""
     return VpcFacts(
         vpc_id=vpc_id,
@@ -61,4 +70,5 @@ def vpc_facts(vpc_id: str, cidr_block: str, option_set: OptionSet, dns_support: 
         option_set=option_set,
         dns_support=dns_support,
         expected_nameservers=expected_nameservers(option_set.domain_name_servers, cidr_block),
+        self_heal_opt_in=self_heal_opt_in,
     )
