@@ -11,6 +11,9 @@ import pytest
 from botocore.stub import Stubber
 from checker_doubles import World
 
+# The lab VPC with the real canary behind the checker (fixtures `lab_vpc`, `checker`).
+from real_canary import checker, lab_vpc  # noqa: F401  # fixtures, found by name
+
 from devtools.awsworld import MOTO_CREDENTIALS, local_aws
 from devtools.lambdakit import REGION
 

@@ -82,3 +82,23 @@ def test_lint_allowed_networks_are_parsed_cidrs() -> None:
 def test_a_bad_lint_allowed_network_is_named() -> None:
     with pytest.raises(ConfigError, match=r"LINT_ALLOWED_NETWORKS: .*'10\.0\.0\.0/40'"):
         load_config({**REQUIRED, "LINT_ALLOWED_NETWORKS": "10.0.0.0/40"})
+
+
+def test_self_healing_is_off_by_default_and_needs_the_checkers_role_when_on() -> None:
+    config = load_config(REQUIRED)
+    assert config.self_healing == "off"
+    assert config.self_healing_max_age_hours == 168
+    for mode in ("on", "dry-run"):
+        with pytest.raises(
+            ConfigError, match=f"CHECKER_ROLE_ARN is required when SELF_HEALING is {mode}"
+        ):
+            load_config({**REQUIRED, "SELF_HEALING": mode})
+    role = "arn:aws:iam::123456789012:role/watchdog-checker"
+    healing = load_config({**REQUIRED, "SELF_HEALING": "on", "CHECKER_ROLE_ARN": role})
+    assert healing.self_healing == "on"
+    assert healing.checker_role_arn == role
+
+
+def test_an_unknown_self_healing_mode_is_named() -> None:
+    with pytest.raises(ConfigError, match="SELF_HEALING: Input should be 'off', 'dry-run' or 'on'"):
+        load_config({**REQUIRED, "SELF_HEALING": "yes"})

@@ -12,93 +12,23 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from checker_doubles import World
+from real_canary import (
+    AWS_RECORDS,
+    CANARY,
+    Invoke,
+    LabVpc,
+    change_event,
+    manual_check,
+)
 from vpc_dns_watchdog_cli.main import main
 
-from devtools.dnslab import DnsLab, LabServer
 from devtools.lambdakit import REGION, InvokeReply, InvokeRouter, LambdaApiError, cloudtrail_event
-from devtools.local_lambda import LocalCanaryPlatform
 
 pytestmark = pytest.mark.integration
-
-CANARY = "vpc-dns-canary-real"
-AWS_RECORDS = {
-    f"sts.{REGION}.amazonaws.com": {"A": ["52.94.0.1"]},
-    f"lambda.{REGION}.amazonaws.com": {"A": ["52.94.0.2"]},
-}
-Invoke = Callable[[Any], dict[str, Any]]
-
-
-@dataclass
-class LabVpc:
-    """A moto VPC whose CIDR is the lab's block, so AmazonProvidedDNS (base + 2) is a lab server,
-    watched by one canary that the local platform runs for real."""
-
-    world: World
-    platform: LocalCanaryPlatform
-    amazon: LabServer
-    dead: LabServer
-    vpc_id: str
-    good: str
-    bad: str
-
-    def associate(self, option_set: str) -> None:
-        self.world.associate(self.vpc_id, option_set)
-
-    def canary_invocations(self) -> int:
-        return sum(1 for name, _ in self.platform.invocations if name == CANARY)
-
-
-@pytest.fixture
-def lab_vpc(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[LabVpc]:
-    for variable in ("PROBE_NAMES", "PROBE_MAX_LATENCY_MS", "DEADLINE_MARGIN_MS"):
-        monkeypatch.delenv(variable, raising=False)
-    world = moto_world
-    with DnsLab() as lab:
-        amazon = lab.add_server("amazon", records=AWS_RECORDS, host=2)
-        dead = lab.add_server("corp-dead", behaviour="blackhole")
-        vpc_id = world.create_vpc(lab.cidr)
-        subnet = world.create_subnet(vpc_id, lab.cidr)
-        group = world.create_security_group(vpc_id)
-        good = world.option_set("AmazonProvidedDNS")
-        bad = world.option_set(dead.address)
-        world.associate(vpc_id, good)
-        world.add_canary(
-            vpc_id, CANARY, subnet_ids=[subnet], security_group_ids=[group], timeout_s=5
-        )
-        platform = LocalCanaryPlatform(lab, amazon, region=REGION)
-        # Before the checker exists: its clients must be built with the routing hooks in place.
-        with platform.routing():
-            yield LabVpc(world, platform, amazon, dead, vpc_id, good, bad)
-
-
-@pytest.fixture
-def checker(
-    lab_vpc: LabVpc, load_handler: Callable[[str], ModuleType], lambda_context: Any
-) -> Invoke:
-    """The checker handler in one execution environment, created inside the platform's routing."""
-    app = load_handler("checker")
-
-    def invoke(event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
-        return result
-
-    return invoke
-
-
-def _event(vpc: LabVpc, option_set: str) -> dict[str, Any]:
-    return cloudtrail_event("associate_dhcp_options", vpcId=vpc.vpc_id, dhcpOptionsId=option_set)
-
-
-def _manual(vpc_ids: Sequence[str]) -> dict[str, Any]:
-    return {"action": "check", "vpc_ids": list(vpc_ids), "reason": "baseline"}
 
 
 def test_dead_server_change_alerts_critical_then_rollback_recovers(
@@ -106,7 +36,7 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
 ) -> None:
     world = lab_vpc.world
     # Given a healthy VPC on AmazonProvidedDNS
-    baseline = checker(_manual([lab_vpc.vpc_id]))
+    baseline = checker(manual_check([lab_vpc.vpc_id]))
     assert baseline["vpcs"][0]["verdict"] == "OK"
     assert world.alerts() == []
 
@@ -114,7 +44,7 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
     # cold (its idle environment was retired), so it sees the new option set right away
     lab_vpc.associate(lab_vpc.bad)
     lab_vpc.platform.recycle(CANARY)
-    result = checker(_event(lab_vpc, lab_vpc.bad))
+    result = checker(change_event(lab_vpc, lab_vpc.bad))
 
     # Then the real canary's findings give a CRITICAL alert with the hop and the rollback
     assert result["vpcs"][0]["verdict"] == "FAILED"
@@ -134,7 +64,7 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
 
     # When it is rolled back
     lab_vpc.associate(lab_vpc.good)
-    checker(_event(lab_vpc, lab_vpc.good))
+    checker(change_event(lab_vpc, lab_vpc.good))
 
     # Then exactly one RECOVERED follows
     [recovered] = world.alerts()
@@ -145,12 +75,12 @@ def test_dead_server_change_alerts_critical_then_rollback_recovers(
 def test_warm_canary_is_refreshed_before_it_is_believed(lab_vpc: LabVpc, checker: Invoke) -> None:
     world = lab_vpc.world
     # Given the canary's environment is warm from a check on AmazonProvidedDNS
-    checker(_manual([lab_vpc.vpc_id]))
+    checker(manual_check([lab_vpc.vpc_id]))
     warm = lab_vpc.platform.environments[CANARY]
     # and the option set changes, which that warm environment does not notice
     lab_vpc.associate(lab_vpc.bad)
     # When the change is checked
-    result = checker(_event(lab_vpc, lab_vpc.bad))
+    result = checker(change_event(lab_vpc, lab_vpc.bad))
     # Then the canary first reported itself stale, was refreshed, and its fresh answer counts
     assert world.function_environment(CANARY)["WATCHDOG_OPTION_SET"] == lab_vpc.bad
     assert lab_vpc.canary_invocations() == 3  # the baseline, the stale answer, the fresh one

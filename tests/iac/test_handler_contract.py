@@ -142,7 +142,12 @@ def test_checker_answers_its_sample_event(
 ) -> None:
     # Given the checker configured as deployed (template), then as sam local would (env.json)
     environment = template_environment(
-        "CheckerFunction", {"AlertTopic": "set-by-env-json", "StateTable": "set-by-env-json"}
+        "CheckerFunction",
+        {
+            "AlertTopic": "set-by-env-json",
+            "StateTable": "set-by-env-json",
+            "CheckerRole.Arn": "arn:aws:iam::123456789012:role/vpc-dns-watchdog-CheckerRole-AbC123",
+        },
     )
     environment.update(ENV_FILE["CheckerFunction"])
     for name, value in environment.items():

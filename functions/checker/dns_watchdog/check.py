@@ -491,7 +491,7 @@ class Checker:
             mode=config.self_healing,
             opted_in=outcome.facts.self_heal_opt_in,
             own_role_arn=config.checker_role_arn,
-            max_age_s=config.self_healing_max_age_s,
+            max_age_s=config.self_healing_max_age_hours * 3600,
             healed_incident=outcome.state.healed_incident,
             now=now,
         )

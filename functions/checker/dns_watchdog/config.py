@@ -59,8 +59,8 @@ class CheckerConfig(BaseModel):
     sweep_confirm_delay_s: float = Field(30.0, alias=names.SWEEP_CONFIRM_DELAY_S_ENV, ge=0, le=60)
     self_healing: Literal["off", "dry-run", "on"] = Field("off", alias=names.SELF_HEALING_ENV)
     # The last good option set must have been verified healthy this recently (default 7 days).
-    self_healing_max_age_s: float = Field(
-        7 * 24 * 3600, alias=names.SELF_HEALING_MAX_AGE_S_ENV, ge=60, le=366 * 24 * 3600
+    self_healing_max_age_hours: float = Field(
+        168, alias=names.SELF_HEALING_MAX_AGE_HOURS_ENV, gt=0, le=366 * 24
     )
     checker_role_arn: str | None = Field(
         None, alias=names.CHECKER_ROLE_ARN_ENV, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"

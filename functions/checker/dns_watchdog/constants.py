@@ -56,7 +56,7 @@ SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
 # Self-healing (healing.py): "off" (default), "dry-run" or "on"; the age limit of the last good
 # option set's verification; the checker's own role (its associations never trigger a heal).
 SELF_HEALING_ENV: Final = "SELF_HEALING"
-SELF_HEALING_MAX_AGE_S_ENV: Final = "SELF_HEALING_MAX_AGE_S"
+SELF_HEALING_MAX_AGE_HOURS_ENV: Final = "SELF_HEALING_MAX_AGE_HOURS"
 CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
@@ -75,6 +75,9 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     MAX_CONCURRENT_INVOCATIONS_ENV,
     SWEEP_CONFIRM_DELAY_S_ENV,
     DETAILED_METRICS_ENV,
+    SELF_HEALING_ENV,
+    SELF_HEALING_MAX_AGE_HOURS_ENV,
+    CHECKER_ROLE_ARN_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )

@@ -115,6 +115,13 @@ def _age_s(since: str | None, now: str) -> float | None:
         return None
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -173,7 +180,7 @@ def plan_heal(  # noqa: PLR0911
         verified = history.last_good_verified_at or "at an unknown time"
         return hold(
             f"{target} was last verified healthy {verified}, longer ago than the "
-            f"{max_age_s / 3600:g} h allowed"
+            f"{_duration(max_age_s)} allowed"
         )
     if dry_run:
         return HealPlan(

@@ -1,0 +1,199 @@
+"""Self-healing's guard rails (pure): when the watchdog may put the last good option set back.
+
+Each test plays a short story through `conclude` (healthy, then a bad association) and asks
+`plan_heal` what self-healing would do, the way the checker does after judging the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from dns_watchdog.healing import HealMode, HealPlan, HealReport, is_own_change, plan_heal
+from dns_watchdog.models import Verdict
+from dns_watchdog.outcome import VpcOutcome
+from dns_watchdog.request import CheckRequest
+from dns_watchdog.vpc import OptionSet
+from test_outcome import AMAZON, DEAD, SWEEP, VPC, Vpc, associate, evidence
+
+pytestmark = pytest.mark.unit
+
+OWN_ROLE = "arn:aws:iam::123456789012:role/vpc-dns-watchdog-CheckerRole-AbC123"
+WEEK_S = 7 * 24 * 3600.0
+# The option sets the checker found described (all exist unless a test says otherwise).
+KNOWN: dict[str, OptionSet | None] = {AMAZON.option_set_id: AMAZON, DEAD.option_set_id: DEAD}
+
+
+def broken_after_association(request: CheckRequest | None = None) -> VpcOutcome:
+    """A VPC verified healthy on AmazonProvidedDNS, then associated with a dead server."""
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    return vpc.check(request or associate(DEAD), evidence(DEAD, dead=True))
+
+
+def plan(
+    outcome: VpcOutcome,
+    request: CheckRequest | None = None,
+    *,
+    mode: HealMode = "on",
+    opted_in: bool = True,
+    max_age_s: float = WEEK_S,
+    healed_incident: str | None = None,
+    known: dict[str, OptionSet | None] | None = None,
+) -> HealPlan | None:
+    return plan_heal(
+        outcome,
+        outcome.rollback(KNOWN if known is None else known),
+        request or associate(DEAD),
+        mode=mode,
+        opted_in=opted_in,
+        own_role_arn=OWN_ROLE,
+        max_age_s=max_age_s,
+        healed_incident=healed_incident,
+        now="2024-05-14T09:02:00Z",
+    )
+
+
+def test_a_failed_association_heals_to_the_last_good_set() -> None:
+    outcome = broken_after_association()
+    healing = plan(outcome)
+    assert healing is not None
+    assert healing.act
+    assert not healing.dry_run
+    assert healing.option_set_id == AMAZON.option_set_id
+    assert healing.incident_started_at == outcome.decision.incident_started_at
+
+
+def test_dry_run_says_what_it_would_do_and_does_not_act() -> None:
+    healing = plan(broken_after_association(), mode="dry-run")
+    assert healing is not None
+    assert not healing.act
+    assert healing.dry_run
+    assert healing.option_set_id == AMAZON.option_set_id
+    report = HealReport(healing)
+    assert report.sentence.startswith("Self-healing (dry run): would have associated dopt-amazon")
+    assert report.sentence.endswith("nothing was changed.")
+    assert not report.healed
+
+
+def test_off_says_nothing() -> None:
+    assert plan(broken_after_association(), mode="off") is None
+
+
+def test_sweeps_and_manual_checks_never_heal() -> None:
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    vpc.option_set = DEAD
+    outcome = vpc.check(SWEEP, evidence(DEAD, dead=True))
+    assert outcome.judgement.verdict == Verdict.FAILED
+    assert plan(outcome, SWEEP) is None
+
+
+def test_the_watchdogs_own_association_never_heals() -> None:
+    # Given the association was made by the checker's role (an assumed-role session of it)
+    request = associate(DEAD)
+    assert request.change is not None
+    own = replace(
+        request,
+        change=replace(
+            request.change,
+            actor_arn="arn:aws:sts::123456789012:assumed-role/"
+            "vpc-dns-watchdog-CheckerRole-AbC123/vpc-dns-watchdog-checker",
+            session_issuer_arn=OWN_ROLE,
+        ),
+    )
+    healing = plan(broken_after_association(own), own)
+    assert healing is not None
+    assert not healing.act
+    assert "own association" in healing.reason
+    assert is_own_change(own, OWN_ROLE)
+    assert not is_own_change(associate(DEAD), OWN_ROLE)
+
+
+def test_at_most_once_per_incident() -> None:
+    outcome = broken_after_association()
+    healing = plan(outcome, healed_incident=outcome.decision.incident_started_at)
+    assert healing is not None
+    assert not healing.act
+    assert "already acted once in this incident" in healing.reason
+    # an earlier incident's heal does not hold this one back
+    again = plan(outcome, healed_incident="2024-01-01T00:00:00Z")
+    assert again is not None
+    assert again.act
+
+
+def test_a_vpc_that_did_not_opt_in_is_not_touched() -> None:
+    healing = plan(broken_after_association(), opted_in=False)
+    assert healing is not None
+    assert not healing.act
+    assert healing.reason == f"{VPC} is not tagged dhcp-watchdog:self-heal=true"
+
+
+def test_a_last_good_set_verified_too_long_ago_is_not_trusted() -> None:
+    # Given the last good set was verified a minute before the failure
+    healing = plan(broken_after_association(), max_age_s=30)
+    assert healing is not None
+    assert not healing.act
+    assert healing.reason == (
+        "dopt-amazon was last verified healthy 2024-05-14T09:01:00Z, longer ago than the 30 s "
+        "allowed"
+    )
+    assert plan(broken_after_association(), max_age_s=7 * 24 * 3600) is not None
+
+
+def test_a_last_good_set_that_no_longer_exists_is_not_used() -> None:
+    healing = plan(broken_after_association(), known={AMAZON.option_set_id: None})
+    assert healing is not None
+    assert not healing.act
+    assert healing.reason == "the last option set verified healthy no longer exists"
+
+
+def test_never_to_the_set_that_just_failed() -> None:
+    # Given the dead set was itself once verified healthy (its server died later) and is current
+    vpc = Vpc(option_set=DEAD)
+    vpc.check(SWEEP, evidence(DEAD))
+    outcome = vpc.check(associate(DEAD), evidence(DEAD, dead=True))
+    assert outcome.history.last_good == DEAD.option_set_id
+    healing = plan(outcome)
+    assert healing is not None
+    assert not healing.act
+    assert "dopt-dead is the last one verified healthy" in healing.reason
+
+
+def test_no_heal_without_a_critical() -> None:
+    # A healthy association is announced as INFO: nothing to heal
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    outcome = vpc.check(associate(AMAZON), evidence(AMAZON))
+    assert plan(outcome, associate(AMAZON)) is None
+
+
+@pytest.mark.parametrize(
+    ("report", "sentence"),
+    [
+        (
+            {"associated_at": "2024-05-14T09:02:03Z", "verified_verdict": Verdict.OK},
+            "Rolled back automatically to dopt-amazon at 2024-05-14T09:02:03Z; verified OK.",
+        ),
+        (
+            {
+                "associated_at": "2024-05-14T09:02:03Z",
+                "verified_verdict": Verdict.FAILED,
+                "verified_diagnosis": "CONFIGURED_SERVER_UNREACHABLE",
+            },
+            "Rolled back automatically to dopt-amazon at 2024-05-14T09:02:03Z; verified FAILED "
+            "(CONFIGURED_SERVER_UNREACHABLE).",
+        ),
+        (
+            {"error": "AssociateDhcpOptions dopt-amazon -> vpc-1 failed: UnauthorizedOperation"},
+            "Self-healing could not roll back to dopt-amazon: AssociateDhcpOptions dopt-amazon -> "
+            "vpc-1 failed: UnauthorizedOperation.",
+        ),
+    ],
+)
+def test_the_report_says_what_happened(report: dict[str, object], sentence: str) -> None:
+    healing = plan(broken_after_association())
+    assert healing is not None
+    result = HealReport(healing, **report)  # type: ignore[arg-type]
+    assert result.sentence == sentence
+    assert result.as_dict()["healed"] is (report.get("verified_verdict") == Verdict.OK)
