@@ -29,6 +29,7 @@ CHECKER_PURE = (
     "incidents",
     "outcome",
     "alerts",
+    "blocking",
     "config",
     "errors",
     "constants",
@@ -39,6 +40,7 @@ CHECKER_ADAPTERS = {
     "canaries",
     "invoker",
     "publisher",
+    "reachability",
     "state",
     "runtime",
 }

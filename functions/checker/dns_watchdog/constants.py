@@ -80,3 +80,12 @@ METRIC_VPCS_WITHOUT_HEALTHY_CANARY: Final = "VpcsWithoutHealthyCanary"
 # found (also a sweep over no VPC). template.yaml's HeartbeatAlarm fires when none arrives within
 # two sweep periods.
 METRIC_CHECKS_COMPLETED: Final = "ChecksCompleted"
+
+# --- naming the blocking rule (Reachability Analyzer, opt-in) ------------------------------------
+
+# Tag on every Network Insights path and analysis the checker creates; its value is the id of the
+# VPC analysed. The checker's IAM policy scopes StartNetworkInsightsAnalysis and the deletes to
+# resources carrying this key (aws:ResourceTag/<key>), and creation to requests that set it.
+ANALYSIS_TAG_KEY: Final = "dhcp-watchdog:reachability"
+# The DNS port every analysis asks about.
+DNS_PORT: Final = 53
