@@ -15,6 +15,7 @@ from dns_watchdog.blocking import (
     blocking_finding,
     not_analysed,
     render_blocking_lines,
+    unanalysable,
 )
 from pydantic import ValidationError
 
@@ -220,3 +221,22 @@ def test_different_answers_get_a_line_each_in_order() -> None:
         "routes allow it): look at the server.",
         "Blocking rule: UDP 53 to 10.2.2.2: could not analyse: the checker may not call X",
     ]
+
+
+@pytest.mark.parametrize(
+    ("server", "reason"),
+    [
+        ("169.254.169.253", "a link-local server is not behind security groups"),
+        ("fd00::53", "IPv4 addresses only"),
+        ("dns.example", "'dns.example' is not an IP address"),
+    ],
+)
+def test_servers_no_path_analysis_can_explain_are_refused_with_a_reason(
+    server: str, reason: str
+) -> None:
+    assert reason in (unanalysable(server) or "")
+
+
+def test_an_ordinary_ipv4_server_can_be_analysed() -> None:
+    assert unanalysable("10.1.1.10") is None
+    assert unanalysable("192.168.50.53") is None

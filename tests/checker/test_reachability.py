@@ -498,3 +498,12 @@ def test_one_protocol_can_be_asked_alone(
     )
 
     assert [(f.protocol, f.kind) for f in findings] == [("tcp", BlockingKind.REACHABLE)]
+
+
+def test_the_amazon_resolver_is_not_analysed_and_costs_nothing(
+    analyzer: ReachabilityAnalyzer, stub: Stubber, clock: FakeClock
+) -> None:
+    # No EC2 call is queued: any call would fail the test
+    findings = analyzer.name_blocking_rule(PLACEMENT, "169.254.169.253", deadline=clock.now + 60)
+    assert {f.kind for f in findings} == {BlockingKind.NOT_ANALYSED}
+    assert "link-local" in findings[0].text

@@ -17,6 +17,7 @@ Hand-written: the shapes are the EC2 API's, and no library interprets them.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Literal
@@ -186,6 +187,24 @@ _DESCRIBE = {
     BlockingKind.ROUTE_TABLE: _route_table,
     BlockingKind.OTHER: _other,
 }
+
+
+def unanalysable(server: str) -> str | None:
+    """Why no path analysis can say anything about `server`, or None when one can.
+
+    Reachability Analyzer takes IPv4 addresses only, and link-local servers (the Amazon
+    resolver's 169.254.169.253, Lambda's forwarder) are reached without crossing a security
+    group, network ACL or route table, so nothing on a path to them can block DNS.
+    """
+    try:
+        address = ipaddress.ip_address(server)
+    except ValueError:
+        return f"{_clip(server)!r} is not an IP address"
+    if address.version != 4:
+        return "Reachability Analyzer analyses IPv4 addresses only"
+    if address.is_link_local:
+        return "a link-local server is not behind security groups, network ACLs or routes"
+    return None
 
 
 def not_analysed(reason: str, *, protocol: Protocol, server: str) -> BlockingFinding:

@@ -49,6 +49,7 @@ from dns_watchdog.blocking import (
     Protocol,
     blocking_finding,
     not_analysed,
+    unanalysable,
 )
 from dns_watchdog.constants import ANALYSIS_TAG_KEY, DNS_PORT
 from dns_watchdog.observability import logger
@@ -132,6 +133,9 @@ class ReachabilityAnalyzer:
         polling stops; the deletes that follow still run. Never raises for AWS errors.
         """
         try:
+            reason = unanalysable(server)
+            if reason:
+                raise AnalysisUnavailable(reason)
             if self._clock() >= deadline:
                 raise AnalysisUnavailable(NO_TIME)
             source = self.canary_interface(placement)
