@@ -507,3 +507,26 @@ def test_the_amazon_resolver_is_not_analysed_and_costs_nothing(
     findings = analyzer.name_blocking_rule(PLACEMENT, "169.254.169.253", deadline=clock.now + 60)
     assert {f.kind for f in findings} == {BlockingKind.NOT_ANALYSED}
     assert "link-local" in findings[0].text
+
+
+def test_a_result_in_hand_survives_a_later_failed_poll(
+    analyzer: ReachabilityAnalyzer, stub: Stubber, clock: FakeClock
+) -> None:
+    # Given UDP finished on the first poll, and the second poll throttled
+    expect_started(stub)
+    expect_describe(
+        stub, ["udp", "tcp"], result("udp", NetworkPathFound=True), result("tcp", "running")
+    )
+    stub.add_client_error(
+        "describe_network_insights_analyses", service_error_code="RequestLimitExceeded"
+    )
+    expect_deletes(stub, ["udp", "tcp"], ["udp", "tcp"])
+
+    udp, tcp = analyzer.name_blocking_rule(PLACEMENT, SERVER, deadline=clock.now + 60)
+
+    # Then UDP keeps its answer and TCP says why it has none
+    assert udp.kind is BlockingKind.REACHABLE
+    assert tcp.text == (
+        f"TCP 53 to {SERVER}: could not analyse: "
+        "EC2 throttled DescribeNetworkInsightsAnalyses (RequestLimitExceeded)"
+    )

@@ -212,7 +212,7 @@ class ReachabilityAnalyzer:
                 )
             for protocol in protocols:
                 analyses[protocol] = self._start(paths[protocol], vpc_id)
-            results = self._poll(analyses, deadline)
+            self._poll(analyses, deadline, finished=results)
         except (ClientError, BotoCoreError) as exc:
             reason = failure_reason(exc)
         finally:
@@ -274,10 +274,16 @@ class ReachabilityAnalyzer:
         return analysis["NetworkInsightsAnalysisId"]
 
     def _poll(
-        self, analyses: Mapping[Protocol, str], deadline: float
-    ) -> dict[Protocol, Mapping[str, Any]]:
-        """Finished analyses by protocol; those still running at the deadline are left out."""
-        finished: dict[Protocol, Mapping[str, Any]] = {}
+        self,
+        analyses: Mapping[Protocol, str],
+        deadline: float,
+        *,
+        finished: dict[Protocol, Mapping[str, Any]],
+    ) -> None:
+        """Fill `finished` by protocol until all are done or the deadline passes.
+
+        Filled in place, so an analysis that finished before a later poll failed still counts.
+        """
         by_id = {analysis_id: protocol for protocol, analysis_id in analyses.items()}
         while len(finished) < len(analyses):
             remaining = deadline - self._clock()
@@ -292,7 +298,6 @@ class ReachabilityAnalyzer:
                 protocol = by_id.get(analysis.get("NetworkInsightsAnalysisId", ""))
                 if protocol and analysis.get("Status") in ("succeeded", "failed"):
                     finished[protocol] = analysis
-        return finished
 
     def _delete(self, analysis_ids: Iterable[str], path_ids: Iterable[str]) -> None:
         for analysis_id in list(analysis_ids):
