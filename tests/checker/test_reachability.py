@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from dns_watchdog.blocking import BlockingKind
 from dns_watchdog.constants import ANALYSIS_TAG_KEY
@@ -530,3 +532,23 @@ def test_a_result_in_hand_survives_a_later_failed_poll(
         f"TCP 53 to {SERVER}: could not analyse: "
         "EC2 throttled DescribeNetworkInsightsAnalyses (RequestLimitExceeded)"
     )
+
+
+def test_ec2_out_of_reach_is_a_reason_too(
+    stub_session: boto3.session.Session, clock: FakeClock
+) -> None:
+    # Given an EC2 endpoint that cannot be reached (raised where the request would be sent)
+    # (one attempt: the SDK's retries would only add their backoff to the test's time)
+    ec2 = stub_session.client("ec2", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://ec2.us-east-1.amazonaws.com")
+
+    ec2.meta.events.register("before-send.ec2", unreachable)
+    analyzer = ReachabilityAnalyzer(ec2, sleep=clock.sleep, clock=clock)
+
+    findings = analyzer.name_blocking_rule(PLACEMENT, SERVER, deadline=clock.now + 60)
+
+    assert {f.text.split(": ", 1)[1] for f in findings} == {
+        "could not analyse: EC2 could not be reached: EndpointConnectionError"
+    }
