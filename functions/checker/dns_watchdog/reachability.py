@@ -99,6 +99,14 @@ def failure_reason(exc: ClientError | BotoCoreError) -> str:
     return f"EC2 could not be reached: {type(exc).__name__}"
 
 
+def _log_failure(reason: str, exc: Exception, server: str) -> None:
+    # Not raised (the feature is optional), but never silent: a parameter error here is a bug.
+    logger.warning(
+        "Could not name the blocking rule",
+        extra={"server": server, "reason": reason, "error": repr(exc)[:_MAX_MESSAGE_CHARS]},
+    )
+
+
 class ReachabilityAnalyzer:
     """Runs Network Insights path analyses for the checker (EC2 client injectable)."""
 
@@ -144,6 +152,7 @@ class ReachabilityAnalyzer:
             return tuple(not_analysed(str(exc), protocol=p, server=server) for p in protocols)
         except (ClientError, BotoCoreError) as exc:
             reason = failure_reason(exc)
+            _log_failure(reason, exc, server)
             return tuple(not_analysed(reason, protocol=p, server=server) for p in protocols)
         return self.analyse(
             source,
@@ -215,6 +224,7 @@ class ReachabilityAnalyzer:
             self._poll(analyses, deadline, finished=results)
         except (ClientError, BotoCoreError) as exc:
             reason = failure_reason(exc)
+            _log_failure(reason, exc, server)
         finally:
             self._delete(analyses.values(), paths.values())
         return tuple(
