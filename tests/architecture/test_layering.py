@@ -34,6 +34,8 @@ CHECKER_PURE = (
     "alerts",
     "chat",
     "flap",
+    "healing",
+    "blocking",
     "config",
     "errors",
     "constants",
@@ -44,6 +46,7 @@ CHECKER_ADAPTERS = {
     "canaries",
     "invoker",
     "publisher",
+    "reachability",
     "state",
     "runtime",
 }

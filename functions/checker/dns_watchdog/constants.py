@@ -110,3 +110,11 @@ METRIC_CHECKS_COMPLETED: Final = "ChecksCompleted"
 
 # The metrics an alarm in template.yaml watches: always published, whatever DETAILED_METRICS says.
 ALARMED_METRICS: Final = (METRIC_CHECKS_COMPLETED,)
+# --- naming the blocking rule (Reachability Analyzer, opt-in) ------------------------------------
+
+# Tag on every Network Insights path and analysis the checker creates; its value is the id of the
+# VPC analysed. The checker's IAM policy scopes StartNetworkInsightsAnalysis and the deletes to
+# resources carrying this key (aws:ResourceTag/<key>), and creation to requests that set it.
+ANALYSIS_TAG_KEY: Final = "dhcp-watchdog:reachability"
+# The DNS port every analysis asks about.
+DNS_PORT: Final = 53
