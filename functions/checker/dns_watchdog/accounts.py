@@ -3,8 +3,9 @@
 Organization mode (a member role name is set): for any account other than the home account the
 checker assumes ``arn:<partition>:iam::<account>:role/<member role name>`` with the session
 name ``vpc-dns-watchdog-<home account>`` (what the member account's CloudTrail shows), keeps the
-credentials per account until `CREDENTIAL_REFRESH_MARGIN` before they expire, and keeps clients
-per (account, region, service), built with the botocore Config the caller gives per service.
+credentials per account until `CREDENTIAL_REFRESH_MARGIN` before they expire (`renewal_time`),
+and keeps clients per (account, region, service), built with the botocore Config the caller
+gives per service.
 Single-account mode (no role name): only the home account; any other account is refused.
 
 An AssumeRole failure becomes `MemberAccessDenied` naming the likely cause (role missing or its
@@ -85,6 +86,13 @@ def member_role_arn(partition: str, account: str, role_name: str) -> str:
     return f"arn:{partition}:iam::{account}:role/{role_name}"
 
 
+def renewal_time(obtained: datetime, expiration: datetime) -> datetime:
+    """When credentials obtained at `obtained` are renewed: `CREDENTIAL_REFRESH_MARGIN` before
+    they expire, or halfway through their life if they live less than twice the margin (so
+    short-lived credentials are not asked for again on every call)."""
+    return max(expiration - CREDENTIAL_REFRESH_MARGIN, obtained + (expiration - obtained) / 2)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -154,7 +162,8 @@ class AccountSessions:
         self._max_delay_s = max_delay_s
         self._duration_s = duration_s
         self._lock = threading.RLock()
-        self._credentials: dict[str, AssumedCredentials] = {}
+        # Per account: the credentials and when to renew them.
+        self._credentials: dict[str, tuple[AssumedCredentials, datetime]] = {}
         self._clients: dict[tuple[str, str, str], tuple[AssumedCredentials | None, Any]] = {}
 
     @property
@@ -184,16 +193,32 @@ class AccountSessions:
             )
         with self._lock:
             cached = self._credentials.get(account)
-            if cached is not None and self._clock() < cached.expiration - CREDENTIAL_REFRESH_MARGIN:
-                return cached
+            if cached is not None and self._clock() < cached[1]:
+                return cached[0]
+            obtained = self._clock()
             fresh = self._assume(account)
-            self._credentials[account] = fresh
+            self._credentials[account] = (fresh, renewal_time(obtained, fresh.expiration))
             return fresh
 
     def client(self, service: str, account: str, region: str) -> Any:
         """A `service` client acting in `account` and `region` (cached; rebuilt when the
         account's credentials are renewed). Raises MemberAccessDenied."""
+        return self._client(service, account, region, self.credentials(account))
+
+    def clients(self, account: str, region: str) -> TargetClients:
+        """The EC2, Lambda and tagging clients of one target. Raises MemberAccessDenied."""
         credentials = self.credentials(account)
+        return TargetClients(
+            account=account,
+            region=region,
+            ec2=self._client("ec2", account, region, credentials),
+            lambda_=self._client("lambda", account, region, credentials),
+            tagging=self._client("resourcegroupstaggingapi", account, region, credentials),
+        )
+
+    def _client(
+        self, service: str, account: str, region: str, credentials: AssumedCredentials | None
+    ) -> Any:
         key = (account, region, service)
         with self._lock:
             cached = self._clients.get(key)
@@ -202,16 +227,6 @@ class AccountSessions:
             client = self._build(service, region, credentials)
             self._clients[key] = (credentials, client)
             return client
-
-    def clients(self, account: str, region: str) -> TargetClients:
-        """The EC2, Lambda and tagging clients of one target. Raises MemberAccessDenied."""
-        return TargetClients(
-            account=account,
-            region=region,
-            ec2=self.client("ec2", account, region),
-            lambda_=self.client("lambda", account, region),
-            tagging=self.client("resourcegroupstaggingapi", account, region),
-        )
 
     def _build(self, service: str, region: str, credentials: AssumedCredentials | None) -> Any:
         session = self._session
