@@ -236,8 +236,10 @@ def test_single_account_mode_refuses_another_account_clearly(
 ) -> None:
     sessions = sessions_with(sts, stub_session, member_role_name="")
 
-    denied = pytest.raises(MemberAccessDenied, sessions.clients, MEMBER, "eu-west-1").value
+    with pytest.raises(MemberAccessDenied) as raised:
+        sessions.clients(MEMBER, "eu-west-1")
 
+    denied = raised.value
     assert not sessions.organization_mode
     assert denied.problem is AccessProblem.SINGLE_ACCOUNT_MODE
     assert "MEMBER_ROLE_NAME is not set" in denied.reason
