@@ -111,6 +111,9 @@ def resolve_sweep_targets(
         accounts = list_active_accounts(client)
     except ListingRefused as exc:
         return _fall_back(plan, fallback_accounts, str(exc))
+    if not accounts:  # an organization always holds its management account: not a real answer
+        reason = "Organizations listed no active account"
+        return _fall_back(plan, fallback_accounts, reason)
     names = {account.account_id: account.name for account in accounts}
     return ResolvedTargets(plan.expand(names), "organizations", names)
 
