@@ -4,6 +4,7 @@ reused until shortly before they expire, and a role that cannot be assumed is a 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -216,3 +217,18 @@ def test_hooks_on_the_session_see_member_account_calls(gate: AssumeRoleGate, clo
     sessions.clients(MEMBER, REGION).ec2.describe_vpcs()
 
     assert seen == ["DescribeVpcs"]
+
+
+def test_threads_asking_for_one_account_at_once_share_one_assume_role(
+    gate: AssumeRoleGate, clock: Clock
+) -> None:
+    create_member_role(MEMBER)
+    create_member_role(OTHER_MEMBER)
+    sessions = sessions_for(gate, clock)
+    accounts = [MEMBER, OTHER_MEMBER] * 8
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        clients = list(pool.map(lambda account: sessions.clients(account, REGION), accounts))
+
+    assert sorted(call["RoleArn"].split(":")[4] for call in gate.calls) == [MEMBER, OTHER_MEMBER]
+    assert len({id(c.ec2) for c in clients if c.account == MEMBER}) == 1

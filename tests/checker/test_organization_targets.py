@@ -241,3 +241,17 @@ def test_a_sweep_enters_every_organization_account_and_one_missing_role_blinds_n
         assert not (set(vpcs.values()) - {vpcs[name]}) & seen[created[name]]
     assert set(denied) == {created["legacy"]}
     assert denied[created["legacy"]].problem is AccessProblem.ROLE_MISSING_OR_UNTRUSTED
+
+
+def test_without_an_organizations_client_the_settings_accounts_are_swept() -> None:
+    plan = parse_sweep_targets(f"*:eu-west-1, {MEMBER}:us-east-1")
+
+    resolved = resolve_sweep_targets(plan, home_account=HOME, client=None)
+
+    assert resolved.source == "setting"
+    assert resolved.fallback_reason is not None
+    assert set(resolved.targets) == {
+        SweepTarget(HOME, "eu-west-1"),
+        SweepTarget(MEMBER, "eu-west-1"),
+        SweepTarget(MEMBER, "us-east-1"),
+    }

@@ -16,8 +16,9 @@ account alike, so the run must fail and be retried) and programming errors.
 
 Clients are built from one boto3 session (boto3's default session unless one is given), with
 the assumed credentials passed per client: hooks registered on that session (tracing, tests'
-routers) see every account's calls. Credentials and clients are cached under a lock, since a
-check calls canaries from several threads.
+routers) see every account's calls. Credentials and clients are cached under locks (one AssumeRole
+per account at a time, other accounts not waiting for it), since a check calls canaries from
+several threads; boto3 sessions are not safe to build clients from concurrently.
 
 Hand-written rather than botocore's RefreshableCredentials: a refresh there happens inside
 whichever later call notices the expiry, so an AssumeRole failure would surface as an error of
@@ -40,6 +41,7 @@ import boto3
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
 from dns_watchdog.errors import AccessProblem, MemberAccessDenied
 from dns_watchdog.invoker import CHECKER_CREDENTIAL_ERRORS
 from dns_watchdog.targets import account_problem
@@ -51,9 +53,6 @@ if TYPE_CHECKING:
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_sts import STSClient
 
-# Every session the watchdog opens in a member account starts with this (CloudTrail in the
-# member account shows `assumed-role/<role>/vpc-dns-watchdog-<home account>`).
-ROLE_SESSION_NAME_PREFIX = "vpc-dns-watchdog-"
 # STS's limits on RoleSessionName.
 ROLE_SESSION_NAME_MAX_LENGTH = 64
 _ROLE_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
@@ -161,7 +160,8 @@ class AccountSessions:
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._duration_s = duration_s
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._account_locks: dict[str, threading.Lock] = {}
         # Per account: the credentials and when to renew them.
         self._credentials: dict[str, tuple[AssumedCredentials, datetime]] = {}
         self._clients: dict[tuple[str, str, str], tuple[AssumedCredentials | None, Any]] = {}
@@ -186,12 +186,15 @@ class AccountSessions:
             raise MemberAccessDenied(
                 account,
                 (
-                    f"the watchdog runs in single-account mode (MEMBER_ROLE_NAME is not set), so "
-                    f"it checks only its own account {self.home_account}, not {account}"
+                    f"the watchdog runs in single-account mode ({MEMBER_ROLE_NAME_ENV} is not "
+                    f"set), so it checks only its own account {self.home_account}, not {account}"
                 ),
                 problem=AccessProblem.SINGLE_ACCOUNT_MODE,
             )
+        # One AssumeRole per account at a time; other accounts' threads do not wait for it.
         with self._lock:
+            account_lock = self._account_locks.setdefault(account, threading.Lock())
+        with account_lock:
             cached = self._credentials.get(account)
             if cached is not None and self._clock() < cached[1]:
                 return cached[0]

@@ -80,3 +80,14 @@ METRIC_VPCS_WITHOUT_HEALTHY_CANARY: Final = "VpcsWithoutHealthyCanary"
 # found (also a sweep over no VPC). template.yaml's HeartbeatAlarm fires when none arrives within
 # two sweep periods.
 METRIC_CHECKS_COMPLETED: Final = "ChecksCompleted"
+
+# --- organization mode ---------------------------------------------------------------------------
+
+# The member role the checker assumes in every other account (empty or unset: single-account mode).
+MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
+# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
+SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
+# Every session the checker opens in a member account is named "<prefix><home account id>": the
+# member account's CloudTrail shows it, and a member role's trust policy may require it
+# (sts:RoleSessionName).
+ROLE_SESSION_NAME_PREFIX: Final = "vpc-dns-watchdog-"

@@ -30,6 +30,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dns_watchdog.constants import SWEEP_TARGETS_ENV
+
 # A twelve-digit account id, and the shape of a region name (`us-east-1`, `us-gov-west-1`,
 # `cn-north-1`, `ap-southeast-5`, `us-isob-east-1`, `eusc-de-east-1`).
 ACCOUNT_ID_PATTERN = re.compile(r"\d{12}")
@@ -148,7 +150,7 @@ def region_problem(value: str, partition: str | None = None) -> str | None:
 
 
 def parse_sweep_targets(
-    text: str, *, setting: str = "SWEEP_TARGETS", partition: str | None = None
+    text: str, *, setting: str = SWEEP_TARGETS_ENV, partition: str | None = None
 ) -> SweepPlan:
     """Parse the sweep target list; raise SweepTargetError naming every malformed entry.
 
