@@ -253,6 +253,7 @@ def test_single_account_mode_refuses_another_account_clearly(
         ({"partition": "amazon"}, "partition 'amazon' is not an AWS partition"),
         ({"member_role_name": f"arn:aws:iam::{MEMBER}:role/x"}, "a name, not an ARN"),
         ({"member_role_name": "r" * 65}, "is not an IAM role name"),
+        ({"member_role_name": "wächter"}, "is not an IAM role name"),
     ],
 )
 def test_bad_settings_are_refused_when_built(
@@ -274,7 +275,7 @@ def test_a_malformed_account_is_refused_before_any_call(
 def test_the_session_name_identifies_the_watchdog_within_stss_limits() -> None:
     assert role_session_name(HOME) == f"vpc-dns-watchdog-{HOME}"
     assert len(role_session_name("9" * 80)) == ROLE_SESSION_NAME_MAX_LENGTH
-    assert role_session_name("a b/c") == "vpc-dns-watchdog-a-b-c"
+    assert role_session_name("a b/ü") == "vpc-dns-watchdog-a-b--"
 
 
 def test_credentials_are_renewed_before_the_margin_or_at_half_life_when_short() -> None:
@@ -283,3 +284,16 @@ def test_credentials_are_renewed_before_the_margin_or_at_half_life_when_short() 
 
     assert hour == NOW + timedelta(hours=1) - CREDENTIAL_REFRESH_MARGIN
     assert short == NOW + timedelta(minutes=5)
+
+
+def test_assumed_credentials_never_show_their_secret(
+    sts: tuple[Any, Stubber], stub_session: boto3.session.Session
+) -> None:
+    grant(sts[1])
+
+    credentials = sessions_with(sts, stub_session).credentials(MEMBER)
+
+    assert credentials is not None
+    assert "ASIAMEMBER0000000000" in repr(credentials)
+    assert "secret" not in repr(credentials)
+    assert "token" not in repr(credentials)

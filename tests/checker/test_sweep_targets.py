@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from random import Random
+
 import pytest
 from dns_watchdog.targets import (
     SweepPlan,
@@ -10,6 +12,8 @@ from dns_watchdog.targets import (
     parse_sweep_targets,
     partition_of,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 
@@ -138,3 +142,21 @@ def test_a_region_of_another_partition_is_refused_when_the_partition_is_known() 
         f"entry 2 '{A}:cn-north-1': region 'cn-north-1' is in partition aws-cn; "
         "this watchdog runs in partition aws",
     )
+
+
+accounts = st.from_regex(r"\d{12}", fullmatch=True)
+regions = st.sampled_from(["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1"])
+pairs = st.lists(st.tuples(accounts, regions), max_size=20)
+
+
+@given(pairs, st.randoms(use_true_random=False), st.sampled_from([",", ", ", "\n", " "]))
+def test_any_spelling_of_a_target_list_parses_to_the_same_ordered_set(
+    given_pairs: list[tuple[str, str]], shuffler: Random, separator: str
+) -> None:
+    shuffled = given_pairs * 2
+    shuffler.shuffle(shuffled)
+
+    plan = parse_sweep_targets(separator.join(f"{a}:{r}" for a, r in shuffled))
+
+    assert plan.targets == tuple(sorted({SweepTarget(a, r) for a, r in given_pairs}))
+    assert parse_sweep_targets(",".join(map(str, plan.targets))) == plan

@@ -33,7 +33,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +55,9 @@ if TYPE_CHECKING:
 
 # STS's limits on RoleSessionName.
 ROLE_SESSION_NAME_MAX_LENGTH = 64
-_ROLE_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
+_ROLE_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
 # IAM's rule for a role name.
-_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 _PARTITION = re.compile(r"aws(-[a-z]+)*")
 
 # Credentials are renewed this long before they expire. A Lambda invocation lasts at most
@@ -101,8 +101,9 @@ class AssumedCredentials:
     """One member account's temporary credentials."""
 
     access_key_id: str
-    secret_access_key: str
-    session_token: str
+    # Never in a repr: a logged object must not leak the secret.
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
     expiration: datetime
 
 
