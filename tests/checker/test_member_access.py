@@ -10,13 +10,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 from dns_watchdog.accounts import (
     ASSUME_ROLE_MAX_ATTEMPTS,
     CREDENTIAL_REFRESH_MARGIN,
     ROLE_SESSION_NAME_MAX_LENGTH,
+    STS_CLIENT_CONFIG,
     AccountSessions,
     renewal_time,
     role_session_name,
@@ -191,17 +191,19 @@ def test_unknown_sts_errors_keep_their_code(
 
 def test_sts_out_of_reach_is_a_transient_denial(stub_session: boto3.session.Session) -> None:
     # The request fails where it would leave for the network (no Stubber: it answers earlier).
-    client = stub_session.client(
-        "sts", region_name="eu-central-1", config=Config(retries={"total_max_attempts": 1})
-    )
+    client = stub_session.client("sts", region_name="eu-central-1", config=STS_CLIENT_CONFIG)
+
+    calls: list[str] = []
 
     def unreachable(**_: Any) -> None:
+        calls.append("AssumeRole")
         raise EndpointConnectionError(endpoint_url="https://sts.eu-central-1.amazonaws.com")
 
     client.meta.events.register("before-send.sts.AssumeRole", unreachable)
 
-    denied = denial(sessions_with((client, None), stub_session, max_attempts=1))
+    denied = denial(sessions_with((client, None), stub_session))
 
+    assert len(calls) == 1  # retried by the next delivery, not here
     assert denied.problem is AccessProblem.UNREACHABLE
     assert denied.transient
     assert "EndpointConnectionError" in denied.reason
@@ -297,3 +299,11 @@ def test_assumed_credentials_never_show_their_secret(
     assert "ASIAMEMBER0000000000" in repr(credentials)
     assert "secret" not in repr(credentials)
     assert "token" not in repr(credentials)
+
+
+def test_the_sts_client_uses_the_regional_endpoint_of_its_region(
+    stub_session: boto3.session.Session,
+) -> None:
+    client = stub_session.client("sts", region_name="ap-southeast-5", config=STS_CLIENT_CONFIG)
+
+    assert client.meta.endpoint_url == "https://sts.ap-southeast-5.amazonaws.com"

@@ -12,7 +12,7 @@ from dns_watchdog.targets import (
     parse_sweep_targets,
     partition_of,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
@@ -149,6 +149,7 @@ regions = st.sampled_from(["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-w
 pairs = st.lists(st.tuples(accounts, regions), max_size=20)
 
 
+@settings(max_examples=40)  # the unit tier stays quick
 @given(pairs, st.randoms(use_true_random=False), st.sampled_from([",", ", ", "\n", " "]))
 def test_any_spelling_of_a_target_list_parses_to_the_same_ordered_set(
     given_pairs: list[tuple[str, str]], shuffler: Random, separator: str

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
@@ -47,7 +48,6 @@ from dns_watchdog.invoker import CHECKER_CREDENTIAL_ERRORS
 from dns_watchdog.targets import account_problem
 
 if TYPE_CHECKING:
-    from botocore.config import Config
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
@@ -65,8 +65,13 @@ _PARTITION = re.compile(r"aws(-[a-z]+)*")
 CREDENTIAL_REFRESH_MARGIN = timedelta(minutes=16)
 # The role's session length (the default maximum session duration of an IAM role).
 ASSUME_ROLE_DURATION_S = 3600
-# AssumeRole throttling is retried here, with full jitter (build the STS client with retries off).
+# AssumeRole throttling is retried here, with full jitter, so the STS client has retries off.
 ASSUME_ROLE_MAX_ATTEMPTS = 4
+# The STS client's settings. Build it in the checker's region: botocore then uses the regional
+# endpoint, whose session tokens are valid in opt-in regions too (the global endpoint's are not).
+STS_CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
+)
 
 _THROTTLING_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
