@@ -39,6 +39,7 @@ CHECKER_PURE = (
     "config",
     "errors",
     "constants",
+    "targets",
 )
 # The only checker modules allowed to import boto3 / botocore (and the wiring that builds them).
 CHECKER_ADAPTERS = {
@@ -48,6 +49,8 @@ CHECKER_ADAPTERS = {
     "publisher",
     "reachability",
     "state",
+    "accounts",
+    "organization",
     "runtime",
 }
 # Third-party packages a pure module may use: none of them loads an AWS SDK.

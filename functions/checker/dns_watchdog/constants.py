@@ -118,3 +118,13 @@ ALARMED_METRICS: Final = (METRIC_CHECKS_COMPLETED,)
 ANALYSIS_TAG_KEY: Final = "dhcp-watchdog:reachability"
 # The DNS port every analysis asks about.
 DNS_PORT: Final = 53
+# --- organization mode ---------------------------------------------------------------------------
+
+# The member role the checker assumes in every other account (empty or unset: single-account mode).
+MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
+# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
+SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
+# Every session the checker opens in a member account is named "<prefix><home account id>": the
+# member account's CloudTrail shows it, and a member role's trust policy may require it
+# (sts:RoleSessionName).
+ROLE_SESSION_NAME_PREFIX: Final = "vpc-dns-watchdog-"

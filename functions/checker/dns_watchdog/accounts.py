@@ -1,0 +1,360 @@
+"""AWS clients per (account, region): the home account's own credentials, a member role elsewhere.
+
+Organization mode (a member role name is set): for any account other than the home account the
+checker assumes ``arn:<partition>:iam::<account>:role/<member role name>`` with the session
+name ``vpc-dns-watchdog-<home account>`` (what the member account's CloudTrail shows), keeps the
+credentials per account until `CREDENTIAL_REFRESH_MARGIN` before they expire (`renewal_time`),
+and keeps clients per (account, region, service), built with the botocore Config the caller
+gives per service.
+Single-account mode (no role name): only the home account; any other account is refused.
+
+An AssumeRole failure becomes `MemberAccessDenied` naming the likely cause (role missing or its
+trust policy wrong, an SCP deny, the checker's own policy, STS disabled in the region,
+throttling after retries), for the caller to make that target UNVERIFIED with the reason. What
+raises as is: errors that say the checker's own credentials are unusable (they fail every
+account alike, so the run must fail and be retried) and programming errors.
+
+Clients are built from one boto3 session (boto3's default session unless one is given), with
+the assumed credentials passed per client: hooks registered on that session (tracing, tests'
+routers) see every account's calls. Credentials and clients are cached under locks (one AssumeRole
+per account at a time, other accounts not waiting for it), since a check calls canaries from
+several threads; boto3 sessions are not safe to build clients from concurrently.
+
+Hand-written rather than botocore's RefreshableCredentials: a refresh there happens inside
+whichever later call notices the expiry, so an AssumeRole failure would surface as an error of
+an EC2 or Lambda call; here it surfaces when a target's clients are asked for, as that target's
+evidence.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
+from dns_watchdog.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.invoker import CHECKER_CREDENTIAL_ERRORS
+from dns_watchdog.targets import account_problem
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_sts import STSClient
+
+# STS's limits on RoleSessionName.
+ROLE_SESSION_NAME_MAX_LENGTH = 64
+_ROLE_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
+# IAM's rule for a role name.
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_PARTITION = re.compile(r"aws(-[a-z]+)*")
+
+# Credentials are renewed this long before they expire. A Lambda invocation lasts at most
+# 15 minutes, so credentials handed to a check at its start outlive the whole check.
+CREDENTIAL_REFRESH_MARGIN = timedelta(minutes=16)
+# The role's session length (the default maximum session duration of an IAM role).
+ASSUME_ROLE_DURATION_S = 3600
+# AssumeRole throttling is retried here, with full jitter, so the STS client has retries off.
+ASSUME_ROLE_MAX_ATTEMPTS = 4
+# The STS client's settings. Build it in the checker's region: botocore then uses the regional
+# endpoint, whose session tokens are valid in opt-in regions too (the global endpoint's are not).
+STS_CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
+)
+
+_THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+_TRANSPORT_ERRORS = (HTTPClientError, BotocoreConnectionError)
+_MAX_MESSAGE_CHARS = 300
+
+
+def role_session_name(home_account: str) -> str:
+    """The session name that identifies the watchdog, within STS's length and character set."""
+    name = _ROLE_SESSION_NAME_CHARS.sub("-", f"{ROLE_SESSION_NAME_PREFIX}{home_account}")
+    return name[:ROLE_SESSION_NAME_MAX_LENGTH]
+
+
+def member_role_arn(partition: str, account: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+
+def renewal_time(obtained: datetime, expiration: datetime) -> datetime:
+    """When credentials obtained at `obtained` are renewed: `CREDENTIAL_REFRESH_MARGIN` before
+    they expire, or halfway through their life if they live less than twice the margin (so
+    short-lived credentials are not asked for again on every call)."""
+    return max(expiration - CREDENTIAL_REFRESH_MARGIN, obtained + (expiration - obtained) / 2)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AssumedCredentials:
+    """One member account's temporary credentials."""
+
+    access_key_id: str
+    # Never in a repr: a logged object must not leak the secret.
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: datetime
+
+
+@dataclass(frozen=True)
+class TargetClients:
+    """The clients a check needs in one account and region."""
+
+    account: str
+    region: str
+    ec2: EC2Client
+    lambda_: LambdaClient
+    tagging: ResourceGroupsTaggingAPIClient
+
+
+class AccountSessions:
+    """Clients for (account, region): default credentials at home, the member role elsewhere."""
+
+    def __init__(
+        self,
+        *,
+        home_account: str,
+        partition: str,
+        member_role_name: str,
+        sts_client: STSClient,
+        session: boto3.session.Session | None = None,
+        client_configs: Mapping[str, Config] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[float, float], float] = random.uniform,
+        max_attempts: int = ASSUME_ROLE_MAX_ATTEMPTS,
+        base_delay_s: float = 0.2,
+        max_delay_s: float = 5.0,
+        duration_s: int = ASSUME_ROLE_DURATION_S,
+    ) -> None:
+        if problem := account_problem(home_account):
+            raise ValueError(f"home {problem}")
+        if not _PARTITION.fullmatch(partition):
+            raise ValueError(f"partition {partition!r} is not an AWS partition (like aws)")
+        if member_role_name and not _ROLE_NAME.fullmatch(member_role_name):
+            raise ValueError(
+                f"member role name {member_role_name!r} is not an IAM role name "
+                "(1-64 of letters, digits and +=,.@_-; a name, not an ARN)"
+            )
+        self.home_account = home_account
+        self.partition = partition
+        self.member_role_name = member_role_name
+        self.session_name = role_session_name(home_account)
+        self._sts = sts_client
+        self._session = session
+        self._configs = dict(client_configs or {})
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        self._max_attempts = max(1, max_attempts)
+        self._base_delay_s = base_delay_s
+        self._max_delay_s = max_delay_s
+        self._duration_s = duration_s
+        self._lock = threading.Lock()
+        self._account_locks: dict[str, threading.Lock] = {}
+        # Per account: the credentials and when to renew them.
+        self._credentials: dict[str, tuple[AssumedCredentials, datetime]] = {}
+        self._clients: dict[tuple[str, str, str], tuple[AssumedCredentials | None, Any]] = {}
+
+    @property
+    def organization_mode(self) -> bool:
+        return bool(self.member_role_name)
+
+    def role_arn(self, account: str) -> str:
+        return member_role_arn(self.partition, account, self.member_role_name)
+
+    def credentials(self, account: str) -> AssumedCredentials | None:
+        """The member account's credentials (assumed or cached); None for the home account.
+
+        Raises MemberAccessDenied when the account cannot be entered.
+        """
+        if problem := account_problem(account):
+            raise ValueError(problem)
+        if account == self.home_account:
+            return None
+        if not self.organization_mode:
+            raise MemberAccessDenied(
+                account,
+                (
+                    f"the watchdog runs in single-account mode ({MEMBER_ROLE_NAME_ENV} is not "
+                    f"set), so it checks only its own account {self.home_account}, not {account}"
+                ),
+                problem=AccessProblem.SINGLE_ACCOUNT_MODE,
+            )
+        # One AssumeRole per account at a time; other accounts' threads do not wait for it.
+        with self._lock:
+            account_lock = self._account_locks.setdefault(account, threading.Lock())
+        with account_lock:
+            cached = self._credentials.get(account)
+            if cached is not None and self._clock() < cached[1]:
+                return cached[0]
+            obtained = self._clock()
+            fresh = self._assume(account)
+            self._credentials[account] = (fresh, renewal_time(obtained, fresh.expiration))
+            return fresh
+
+    def client(self, service: str, account: str, region: str) -> Any:
+        """A `service` client acting in `account` and `region` (cached; rebuilt when the
+        account's credentials are renewed). Raises MemberAccessDenied."""
+        return self._client(service, account, region, self.credentials(account))
+
+    def clients(self, account: str, region: str) -> TargetClients:
+        """The EC2, Lambda and tagging clients of one target. Raises MemberAccessDenied."""
+        credentials = self.credentials(account)
+        return TargetClients(
+            account=account,
+            region=region,
+            ec2=self._client("ec2", account, region, credentials),
+            lambda_=self._client("lambda", account, region, credentials),
+            tagging=self._client("resourcegroupstaggingapi", account, region, credentials),
+        )
+
+    def _client(
+        self, service: str, account: str, region: str, credentials: AssumedCredentials | None
+    ) -> Any:
+        key = (account, region, service)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None and cached[0] is credentials:
+                return cached[1]
+            client = self._build(service, region, credentials)
+            self._clients[key] = (credentials, client)
+            return client
+
+    def _build(self, service: str, region: str, credentials: AssumedCredentials | None) -> Any:
+        session = self._session
+        if session is None:  # boto3's default session, as `boto3.client` would use it
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        keys: dict[str, str] = {}
+        if credentials is not None:
+            keys = {
+                "aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key,
+                "aws_session_token": credentials.session_token,
+            }
+        return session.client(
+            service,  # type: ignore[call-overload]  # the stubs type each literal service name
+            region_name=region,
+            config=self._configs.get(service),
+            **keys,
+        )
+
+    def _assume(self, account: str) -> AssumedCredentials:
+        role_arn = self.role_arn(account)
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                response = self._sts.assume_role(
+                    RoleArn=role_arn,
+                    RoleSessionName=self.session_name,
+                    DurationSeconds=self._duration_s,
+                )
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                code = str(error.get("Code") or "Unknown")
+                message = _clip(str(error.get("Message") or ""))
+                if code in CHECKER_CREDENTIAL_ERRORS:
+                    raise
+                if code in _THROTTLING_CODES and attempt < self._max_attempts:
+                    self._sleep(self._backoff(attempt))
+                    continue
+                raise assume_role_failure(
+                    account, role_arn, code, message, attempts=attempt, sts_region=self._region()
+                ) from exc
+            except _TRANSPORT_ERRORS as exc:
+                raise MemberAccessDenied(
+                    account,
+                    f"STS could not be reached to assume {role_arn} "
+                    f"({type(exc).__name__}: {_clip(str(exc))})",
+                    problem=AccessProblem.UNREACHABLE,
+                    role_arn=role_arn,
+                ) from exc
+            found = response["Credentials"]
+            return AssumedCredentials(
+                access_key_id=found["AccessKeyId"],
+                secret_access_key=found["SecretAccessKey"],
+                session_token=found["SessionToken"],
+                expiration=found["Expiration"],
+            )
+        raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._max_delay_s, self._base_delay_s * 2 ** (attempt - 1))
+        return self._jitter(0.0, ceiling)
+
+    def _region(self) -> str:
+        return str(self._sts.meta.region_name or "")
+
+
+def assume_role_failure(
+    account: str,
+    role_arn: str,
+    code: str,
+    message: str,
+    *,
+    attempts: int = 1,
+    sts_region: str = "",
+) -> MemberAccessDenied:
+    """The likely cause of an AssumeRole error, in words on-call can act on."""
+    said = f" (STS {code}: {message})" if message else f" (STS {code})"
+    lowered = message.lower()
+    if code in _THROTTLING_CODES:
+        problem = AccessProblem.THROTTLED
+        reason = f"STS throttled AssumeRole of {role_arn} {attempts} times in a row{said}"
+    elif code == "RegionDisabledException":
+        problem = AccessProblem.REGION_DISABLED
+        where = f"region {sts_region}" if sts_region else "the STS endpoint's region"
+        reason = (
+            f"STS is not activated in {where} for account {account}: activate the region "
+            f"in the account's IAM settings{said}"
+        )
+    elif code == "AccessDenied" and (
+        "service control policy" in lowered or "resource control policy" in lowered
+    ):
+        problem = AccessProblem.ORGANIZATION_POLICY_DENY
+        reason = (
+            f"an SCP (explicit deny in an organization policy) blocks sts:AssumeRole of "
+            f"{role_arn}{said}"
+        )
+    elif code == "AccessDenied" and (
+        "identity-based policy" in lowered
+        or "permissions boundary" in lowered
+        or "session policy" in lowered
+    ):
+        problem = AccessProblem.CHECKER_POLICY
+        reason = (
+            f"the checker's own policy does not allow sts:AssumeRole of {role_arn} (an account "
+            f"outside the organization fails its aws:ResourceOrgID condition){said}"
+        )
+    elif code == "AccessDenied":
+        problem = AccessProblem.ROLE_MISSING_OR_UNTRUSTED
+        reason = (
+            f"role missing or trust policy wrong: {role_arn} does not exist, or its trust policy "
+            f"does not admit the checker's role (deploy the member template to the account){said}"
+        )
+    else:
+        problem = AccessProblem.OTHER
+        reason = f"AssumeRole of {role_arn} failed{said}"
+    return MemberAccessDenied(account, reason, problem=problem, role_arn=role_arn)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"

@@ -1,0 +1,126 @@
+"""Organizations adapter: the organization's active accounts, and the targets of a sweep.
+
+`list_active_accounts` pages through ListAccounts and keeps the accounts that are ACTIVE (a
+suspended or closing account cannot be entered, and its role is gone with it); their names let
+alerts name the account. `resolve_sweep_targets` crosses them with the regions of the sweep
+setting's ``*`` entries. Only the management account or a delegated administrator may list
+accounts: when Organizations refuses (AccessDenied, or no organization at all), the sweep falls
+back to the setting's own list (``*`` then means the home account and the accounts the list
+names), and says why in the log and in the result. Any other failure raises, so the scheduled
+sweep fails and is retried, instead of quietly sweeping fewer accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from dns_watchdog.errors import AwsCallFailed
+from dns_watchdog.observability import logger
+from dns_watchdog.targets import SweepPlan, SweepTarget
+
+# The boto3 Organizations client (mypy-boto3-organizations is not among the dev requirements).
+OrganizationsClient = Any
+
+ACTIVE = "ACTIVE"
+# Organizations' answers that mean "this account may not list accounts here".
+LISTING_REFUSED_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "AWSOrganizationsNotInUseException",
+        "AccessDeniedForDependencyException",
+    }
+)
+
+TargetSource = Literal["organizations", "setting"]
+
+
+class ListingRefused(RuntimeError):
+    """Organizations will not list this organization's accounts to the checker."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(
+            f"Organizations refused ListAccounts ({code}: {message}); only the management "
+            "account or a delegated administrator may list accounts"
+        )
+
+
+@dataclass(frozen=True)
+class OrganizationAccount:
+    account_id: str
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ResolvedTargets:
+    """The sweep's targets, where the accounts came from, and why not from Organizations."""
+
+    targets: tuple[SweepTarget, ...]
+    source: TargetSource
+    account_names: Mapping[str, str] = field(default_factory=dict)
+    fallback_reason: str | None = None
+
+
+def list_active_accounts(client: OrganizationsClient) -> tuple[OrganizationAccount, ...]:
+    """Every ACTIVE account of the organization, ordered by id.
+
+    Raises ListingRefused when the checker may not list accounts, AwsCallFailed on any other
+    error.
+    """
+    accounts: list[OrganizationAccount] = []
+    try:
+        for page in client.get_paginator("list_accounts").paginate():
+            for account in page.get("Accounts", []):
+                # `State` replaces the deprecated `Status`; older answers carry only `Status`.
+                state = str(account.get("State") or account.get("Status") or "")
+                accounts.append(
+                    OrganizationAccount(str(account["Id"]), str(account.get("Name", "")), state)
+                )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        if code in LISTING_REFUSED_CODES:
+            raise ListingRefused(code, str(error.get("Message") or "")) from exc
+        raise AwsCallFailed(f"could not list the organization's accounts: {exc}") from exc
+    active = {account.account_id: account for account in accounts if account.state == ACTIVE}
+    return tuple(active[account_id] for account_id in sorted(active))
+
+
+def resolve_sweep_targets(
+    plan: SweepPlan, *, home_account: str, client: OrganizationsClient | None
+) -> ResolvedTargets:
+    """The sweep's (account, region) targets.
+
+    Without ``*`` entries the setting's pairs are the targets and Organizations is not asked.
+    With them, the organization's active accounts (or, when it may not be asked, the home
+    account and the accounts the setting names) are crossed with the ``*`` regions.
+    """
+    if not plan.wants_every_account:
+        return ResolvedTargets(plan.targets, "setting")
+    fallback_accounts = {home_account, *plan.named_accounts}
+    if client is None:
+        reason = "no Organizations client: the sweep uses the setting's own accounts"
+        return _fall_back(plan, fallback_accounts, reason)
+    try:
+        accounts = list_active_accounts(client)
+    except ListingRefused as exc:
+        return _fall_back(plan, fallback_accounts, str(exc))
+    if not accounts:  # an organization always holds its management account: not a real answer
+        reason = "Organizations listed no active account"
+        return _fall_back(plan, fallback_accounts, reason)
+    names = {account.account_id: account.name for account in accounts}
+    return ResolvedTargets(plan.expand(names), "organizations", names)
+
+
+def _fall_back(plan: SweepPlan, accounts: set[str], reason: str) -> ResolvedTargets:
+    logger.warning(
+        "Sweeping the accounts of the target setting, not the organization's",
+        extra={"reason": reason, "accounts": sorted(accounts)},
+    )
+    return ResolvedTargets(plan.expand(accounts), "setting", fallback_reason=reason)

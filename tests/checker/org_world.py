@@ -1,0 +1,118 @@
+"""An organization in moto: member accounts, their member roles, and STS that honours them.
+
+moto's AssumeRole hands out credentials for any role ARN, existing or not (the credentials then
+act in the role's account). AWS refuses a role that does not exist, or whose trust policy does
+not admit the caller, with one AccessDenied message for both. `AssumeRoleGate` restores that
+with a botocore ``before-call`` hook, reading the roles from moto's IAM in the member account;
+it also counts the AssumeRole calls that reached STS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+from devtools.lambdakit import ACCOUNT, environment_variables
+
+HOME = ACCOUNT  # moto's default account: the central account the checker runs in
+MEMBER = "222222222222"
+OTHER_MEMBER = "333333333333"
+ROLE_NAME = "vpc-dns-watchdog-member"
+
+
+@contextmanager
+def in_account(account: str) -> Iterator[None]:
+    """Calls made in the block act in `account` (moto's MOTO_ACCOUNT_ID switch)."""
+    with environment_variables({"MOTO_ACCOUNT_ID": account}):
+        yield
+
+
+def trust_policy(trusted_account: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def create_member_role(
+    account: str, *, role_name: str = ROLE_NAME, trusted_account: str = HOME
+) -> None:
+    """The member role in `account`, trusting `trusted_account`."""
+    with in_account(account):
+        boto3.client("iam").create_role(
+            RoleName=role_name, AssumeRolePolicyDocument=trust_policy(trusted_account)
+        )
+
+
+def create_vpc(account: str, region: str, cidr: str) -> str:
+    with in_account(account):
+        vpc_id: str = boto3.client("ec2", region_name=region).create_vpc(CidrBlock=cidr)["Vpc"][
+            "VpcId"
+        ]
+        return vpc_id
+
+
+def access_denied(role_arn: str, caller: str = HOME) -> tuple[AWSResponse, dict[str, Any]]:
+    """STS's answer to an AssumeRole it refuses (the same for a missing and an untrusting role)."""
+    message = (
+        f"User: arn:aws:sts::{caller}:assumed-role/vpc-dns-watchdog-checker/checker "
+        f"is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    )
+    return error_response("AccessDenied", message, 403)
+
+
+def error_response(code: str, message: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
+    """What a `before-call` hook returns to answer a call with an AWS error."""
+    return AWSResponse("local://sts", status, HTTPHeaders(), None), {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+
+
+@dataclass
+class AssumeRoleGate:
+    """Refuses AssumeRole of a role that moto's IAM does not hold, or that does not trust the
+    caller's account; records the role ARNs and session names asked for."""
+
+    caller_account: str = HOME
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def install(self, client: Any) -> None:
+        client.meta.events.register("before-call.sts.AssumeRole", self._check)
+
+    def _check(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        from moto.iam.models import iam_backends
+
+        request = params["body"]
+        self.calls.append(dict(request))
+        role_arn = request["RoleArn"]
+        _, partition, _, _, account, resource = role_arn.split(":", 5)
+        role_name = resource.removeprefix("role/")
+        roles = [r for r in iam_backends[account][partition].get_roles() if r.name == role_name]
+        if not roles or not self._trusts(roles[0].assume_role_policy_document):
+            return access_denied(role_arn, self.caller_account)
+        return None
+
+    def _trusts(self, document: str) -> bool:
+        for statement in json.loads(document).get("Statement", []):
+            principals = statement.get("Principal", {}).get("AWS", [])
+            principals = [principals] if isinstance(principals, str) else principals
+            if statement.get("Effect") == "Allow" and any(
+                p == self.caller_account or f":{self.caller_account}:" in p for p in principals
+            ):
+                return True
+        return False
