@@ -100,8 +100,14 @@ class Checker:
         now: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        region: str | None = None,
+        account_id: str | None = None,
     ) -> None:
+        """One checker per place: `region` (default: the configured one) and, in organization
+        mode, `account_id`, which alerts then name (None in single-account mode)."""
         self._config = config
+        self._region = region or config.region
+        self._account_id = account_id
         self._vpcs = vpcs
         self._canaries = canaries
         self._invoker = invoker
@@ -237,7 +243,7 @@ class Checker:
             lint,
             breaking,
             request.change,
-            self._config.region,
+            self._region,
         )
         key = f"preflight#{candidate.option_set_id}#{request.event_id}"
         message_id = self._publisher.publish_once(alert, key)
@@ -246,7 +252,7 @@ class Checker:
                 alert,
                 candidate.option_set_id,
                 [p.facts.vpc_id for p in breaking],
-                self._config.region,
+                self._region,
             )
             chat_id = self._publisher.publish_chat_once(chat, key)
             logger.info("Chat notification", extra={**extra, "message_id": chat_id})
@@ -450,11 +456,13 @@ class Checker:
                     healing = self._heal(request, outcome, plan.canary_arns, now)
                 context = AlertContext(
                     request,
-                    self._config.region,
+                    self._region,
                     now,
                     request_id,
                     confirmed_after_s=confirmed_after_s,
                     healing=healing,
+                    account_id=self._account_id,
+                    account_name=request.account_name,
                 )
                 published = self._alert(context, outcome) or published
                 paged.add(page)

@@ -124,6 +124,10 @@ DNS_PORT: Final = 53
 MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
 # The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
 SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
+# The checker's own account (template: AWS::AccountId): the account it needs no role for.
+HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
+# Organization mode: the queue a sweep fans its (account, region) targets out to.
+SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
 # Every session the checker opens in a member account is named "<prefix><home account id>": the
 # member account's CloudTrail shows it, and a member role's trust policy may require it
 # (sts:RoleSessionName).
