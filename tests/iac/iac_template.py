@@ -27,6 +27,10 @@ def load_template(path: Path) -> dict[str, Any]:
     return template
 
 
+# What a Ref to AWS::NoValue resolves to: the list item or property it stands for is left out.
+NO_VALUE = object()
+
+
 class UnresolvedIntrinsic(ValueError):
     """The template uses an intrinsic function or reference the sample values do not cover."""
 
@@ -71,8 +75,9 @@ class Resolver:
         return bool(self.resolve(self.template["Conditions"][name]))
 
     def resolve(self, node: Any) -> Any:
+        """The node resolved; a list item or property that is AWS::NoValue is left out."""
         if isinstance(node, list):
-            return [self.resolve(item) for item in node if item != {"Ref": "AWS::NoValue"}]
+            return [item for item in map(self.resolve, node) if item is not NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
@@ -80,13 +85,14 @@ class Resolver:
             if key == "Condition" and isinstance(arg, str):
                 return self.condition(arg)
             if key == "Ref":
-                return self.value_of(arg)
+                return NO_VALUE if arg == "AWS::NoValue" else self.value_of(arg)
             if key.startswith("Fn::"):
                 handler = getattr(self, "fn_" + key.removeprefix("Fn::"), None)
                 if handler is None:
                     raise UnresolvedIntrinsic(f"{key} is not supported here")
                 return handler(arg)
-        return {key: self.resolve(value) for key, value in node.items()}
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
 
     def fn_GetAtt(self, arg: list[str]) -> Any:
         return self.value_of(".".join(arg))

@@ -82,6 +82,15 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     METRICS_NAMESPACE_ENV,
 )
 
+# --- chat: the "Roll back" custom action (template.yaml, ChatRollbackAction) -------------------
+
+# Keys of a chat notification's metadata.additionalContext that the custom action's variables
+# read (event.metadata.additionalContext.<key>). The rollback target is there only when the alert
+# advises a rollback: the action's button is shown only on those notifications.
+CHAT_CONTEXT_VPC_ID: Final = "vpc_id"
+CHAT_CONTEXT_REGION: Final = "region"
+CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID: Final = "rollback_option_set_id"
+
 # --- metrics (CloudWatch embedded metric format, through Powertools Metrics) ---------------------
 
 DEFAULT_SERVICE_NAME: Final = "vpc-dns-watchdog"
