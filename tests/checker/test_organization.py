@@ -8,6 +8,7 @@ refuse a role that does not exist, as AWS does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -21,7 +22,7 @@ from real_canary import AWS_RECORDS
 
 from devtools.awsworld import AwsWorld
 from devtools.dnslab import DnsLab, LabServer
-from devtools.lambdakit import REGION, cloudtrail_event
+from devtools.lambdakit import REGION, cloudtrail_event, load_event
 from devtools.local_lambda import LocalCanaryPlatform
 
 pytestmark = pytest.mark.integration
@@ -222,4 +223,60 @@ def test_a_change_in_an_account_the_checker_cannot_enter_is_not_silent(
     assert warning.attributes["account_id"] == OTHER_MEMBER
     # a second delivery of the same event pages no more
     central_checker(event)
+    assert organization.central.alerts() == []
+
+
+def _queue_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the fan-out queue's event source mapping delivers to the checker."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{HOME}:vpc-dns-watchdog-sweep",
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }
+
+
+def test_the_organization_sweep_fans_out_one_message_per_target_and_fails_only_the_bad_one(
+    organization: Organization,
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sqs = organization.central.sqs
+    queue_url = sqs.create_queue(QueueName="vpc-dns-watchdog-sweep")["QueueUrl"]
+    monkeypatch.setenv("SWEEP_QUEUE_URL", queue_url)
+    monkeypatch.setenv("SWEEP_TARGETS", f"{MEMBER}|{OTHER_MEMBER}:{MEMBER_REGION} {HOME}:{REGION}")
+    app = load_handler("checker")
+
+    # When the schedule fires in organization mode
+    fanned = app.lambda_handler(load_event("scheduled_sweep"), lambda_context)
+
+    # Then each (account, region) becomes one queue message
+    assert fanned["status"] == "fanned_out"
+    assert fanned["targets"] == 3
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    bodies = sorted(json.loads(m["Body"])["account_id"] for m in messages)
+    assert bodies == sorted([HOME, MEMBER, OTHER_MEMBER])
+
+    # When the queue delivers them, with a garbled message among them
+    garbled = {**messages[0], "MessageId": "garbled", "Body": '{"action": "sweep", "vpc": 1}'}
+    response = app.lambda_handler(_queue_event([*messages, garbled]), lambda_context)
+
+    # Then only the garbled one is reported failed (SQS retries it, then dead-letters it); the
+    # account without a role was checked as UNVERIFIED evidence, not a failure
+    assert response == {"batchItemFailures": [{"itemIdentifier": "garbled"}]}
+    keys = _state_keys(organization.central)
+    assert f"vpc#{MEMBER}#{MEMBER_REGION}#{organization.member.vpc_id}" in keys
+    assert f"vpc#{organization.home_vpc}" in keys
+    assert not any(OTHER_MEMBER in key for key in keys)
     assert organization.central.alerts() == []

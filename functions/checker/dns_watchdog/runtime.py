@@ -26,12 +26,14 @@ from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
 from dns_watchdog.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.fanout import SweepQueue
 from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.observability import count, logger, tracer
+from dns_watchdog.organization import ResolvedTargets, resolve_sweep_targets
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateStore
-from dns_watchdog.targets import partition_of
+from dns_watchdog.targets import SweepTarget, parse_sweep_targets, partition_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from dns_watchdog.config import CheckerConfig
-    from dns_watchdog.request import CheckRequest, PreflightRequest
 
 # EventBridge retries a failing target for up to 24 hours: remember event ids a little longer.
 IDEMPOTENCY_TTL_S = 25 * 60 * 60
@@ -236,6 +237,43 @@ class Places:
         }
 
 
+def _fan_out(config: CheckerConfig) -> Callable[[CheckRequest], dict[str, Any]]:
+    """The organization sweep: resolve its (account, region) targets, one queue message each."""
+    assert config.home_account_id is not None
+    assert config.sweep_queue_url is not None
+    home, queue_url = config.home_account_id, config.sweep_queue_url
+    plan = parse_sweep_targets(
+        config.sweep_targets, setting=names.SWEEP_TARGETS_ENV, partition=partition_of(config.region)
+    )
+    queue = SweepQueue(boto3.client("sqs"), queue_url)
+
+    def fan_out(request: CheckRequest) -> dict[str, Any]:
+        organizations = boto3.client("organizations") if plan.wants_every_account else None
+        if not plan.targets and not plan.wants_every_account:
+            resolved = ResolvedTargets((SweepTarget(home, config.region),), "setting")
+        else:
+            resolved = resolve_sweep_targets(plan, home_account=home, client=organizations)
+        queued = queue.send(resolved.targets, resolved.account_names)
+        logger.info(
+            "Sweep fanned out",
+            extra={
+                "targets": queued,
+                "source": resolved.source,
+                "fallback_reason": resolved.fallback_reason,
+            },
+        )
+        return {
+            "status": "fanned_out",
+            "event_name": request.event_name,
+            "trigger": request.trigger,
+            "targets": queued,
+            "source": resolved.source,
+            "fallback_reason": resolved.fallback_reason,
+        }
+
+    return fan_out
+
+
 def build_runtime(config: CheckerConfig) -> Runtime:
     """Clients come from boto3's default session (so tests can hook it).
 
@@ -271,11 +309,17 @@ def build_runtime(config: CheckerConfig) -> Runtime:
     places = Places(config, dynamodb=dynamodb, publisher=publisher, sessions=sessions)
 
     def run(request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
+        if fan_out is not None and request.trigger == "sweep" and request.account_id is None:
+            return fan_out(request)
         try:
             checker = places.checker(request.account_id, request.region)
         except MemberAccessDenied as exc:
+            if exc.transient and request.trigger == "sweep":
+                raise  # the queue delivers this target again later
             return places.refused(request, exc)
         return checker.run(request, request_id=request_id)
+
+    fan_out = _fan_out(config) if config.organization_mode and config.sweep_queue_url else None
 
     def preflight(request: PreflightRequest) -> dict[str, Any]:
         try:
