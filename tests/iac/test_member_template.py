@@ -3,15 +3,19 @@ forward exactly what the single-account checker's rules match, and a member role
 central checker what it needs in a member account and nothing more.
 
 The member rules are held to template.yaml's rules: same names, same patterns, and on a moto bus
-every sample event in events/ triggers the same rules on both sides.
+every sample event in events/ triggers the same rules on both sides. Finally the template is
+deployed with moto's CloudFormation in a member account and a change put on its default bus is
+followed to the central account's bus in another region.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from dns_watchdog import constants
 from iac_template import (
@@ -26,6 +30,7 @@ from iac_template import (
     checker_rule_patterns,
     checkov_problems,
     checkov_suppressions,
+    eventbridge_rules,
     load_event,
     load_template,
 )
@@ -116,6 +121,18 @@ def forwarding_rules(resolver: Resolver) -> dict[str, dict[str, Any]]:
     }
 
 
+def home_rule_patterns(watched_security_groups: str = "") -> dict[str, dict[str, Any]]:
+    """template.yaml's checker rules on the default bus (the events a member stack forwards), by
+    name; rules on another bus (the organization bus) are not the member stack's to mirror."""
+    on_default_bus = {
+        name
+        for name, properties in eventbridge_rules(MAIN).items()
+        if properties.get("EventBusName", "default") == "default"
+    }
+    patterns = checker_rule_patterns(watched_security_groups)
+    return {name: pattern for name, pattern in patterns.items() if name in on_default_bus}
+
+
 def member_rule_patterns(
     region: str = "us-east-1", watched_security_groups: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -167,12 +184,12 @@ def test_every_checkov_suppression_gives_a_reason() -> None:
 
 
 def test_a_member_rule_for_every_checker_rule_and_no_other() -> None:
-    assert set(member_rule_patterns("us-east-1")) == set(checker_rule_patterns())
+    assert set(member_rule_patterns("us-east-1")) == set(home_rule_patterns())
 
 
 def test_every_member_pattern_equals_the_checker_rule_pattern() -> None:
     # Given both templates watching the same security group (template.yaml: its canary's group)
-    main = checker_rule_patterns()
+    main = home_rule_patterns()
     member = member_rule_patterns("us-east-1", watched_security_groups=[SAMPLE_CANARY_SG_ID])
     # Then every pattern is the same, literally
     for name, pattern in main.items():
@@ -183,7 +200,7 @@ def test_without_watched_groups_the_egress_rule_forwards_every_group() -> None:
     # Given no WatchedSecurityGroupIds (the StackSet default: groups differ from account to account)
     member = member_rule_patterns("us-east-1")["SecurityGroupEgressChanged"]
     # Then the pattern is the checker's without the group filters
-    expected = copy.deepcopy(checker_rule_patterns()["SecurityGroupEgressChanged"])
+    expected = copy.deepcopy(home_rule_patterns()["SecurityGroupEgressChanged"])
     for branch in expected["detail"]["$or"]:
         del branch["requestParameters"]
     assert member == expected
@@ -194,14 +211,14 @@ def test_the_hosted_zone_rule_exists_in_us_east_1_only() -> None:
     for region in ("eu-west-1", "ap-southeast-2", "us-west-2"):
         rules = member_rule_patterns(region)
         assert "HostedZoneAssociationChanged" not in rules, region
-        assert set(rules) == set(checker_rule_patterns()) - {"HostedZoneAssociationChanged"}
+        assert set(rules) == set(home_rule_patterns()) - {"HostedZoneAssociationChanged"}
 
 
 class PairedBuses:
     """template.yaml's rules and the member rules side by side on one moto bus."""
 
     def __init__(self, member_patterns: dict[str, dict[str, Any]]) -> None:
-        main = {f"main-{name}": pattern for name, pattern in checker_rule_patterns().items()}
+        main = {f"main-{name}": pattern for name, pattern in home_rule_patterns().items()}
         member = {f"member-{name}": pattern for name, pattern in member_patterns.items()}
         self.bus = Bus({**main, **member})
 
@@ -246,7 +263,7 @@ def test_every_member_rule_forwards_some_sample(paired: PairedBuses) -> None:
     forwarded: set[str] = set()
     for sample in bus_samples():
         forwarded |= paired.put(load_event(sample))[1]
-    assert forwarded == set(checker_rule_patterns())
+    assert forwarded == set(home_rule_patterns())
 
 
 def test_without_watched_groups_an_egress_change_of_any_group_is_forwarded() -> None:
@@ -335,7 +352,7 @@ def test_the_central_accounts_home_region_forwards_nothing() -> None:
     assert resources  # a stack needs at least one resource: the (empty) queue stays
     # ...while its other regions forward as any member account's do
     elsewhere = forwarding_rules(member_resolver("us-east-1", account=CENTRAL_ACCOUNT))
-    assert set(elsewhere) == set(checker_rule_patterns())
+    assert set(elsewhere) == set(home_rule_patterns())
 
 
 # ---------------------------------------------------------------- the member role
@@ -413,3 +430,120 @@ def test_the_member_role_name_default_matches_the_central_template() -> None:
     # the central default may be empty (single-account mode); a non-empty one must match
     default = central.get("Default", "")
     assert default in ("", MEMBER["Parameters"]["MemberRoleName"]["Default"])
+
+
+# ---------------------------------------------------------------- deployed (moto CloudFormation)
+
+
+def session_in(account: str, region: str) -> boto3.Session:
+    """A session in ``account`` (moto: credentials of a role assumed there)."""
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/deployer", RoleSessionName="vpc-dns-watchdog-tests"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def deploy_member_stack(session: boto3.Session) -> None:
+    parameters = {
+        "CentralAccountId": CENTRAL_ACCOUNT,
+        "CentralRegion": CENTRAL_REGION,
+        "CentralEventBusName": CENTRAL_BUS,
+        "CentralCheckerRoleName": CENTRAL_CHECKER_ROLE,
+        "OrganizationId": ORGANIZATION,
+        "RoleRegion": ROLE_REGION,
+    }
+    cloudformation = session.client("cloudformation")
+    cloudformation.create_stack(
+        StackName="vpc-dns-watchdog-member",
+        TemplateBody=MEMBER_TEMPLATE.read_text(),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    [stack] = cloudformation.describe_stacks(StackName="vpc-dns-watchdog-member")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+
+
+class CentralBus:
+    """The central account's organization bus, with one rule that keeps whatever arrives."""
+
+    def __init__(self) -> None:
+        session = session_in(CENTRAL_ACCOUNT, CENTRAL_REGION)
+        events, self.sqs = session.client("events"), session.client("sqs")
+        events.create_event_bus(Name=CENTRAL_BUS)
+        self.url = self.sqs.create_queue(QueueName="arrived")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
+        events.put_rule(
+            Name="everything",
+            EventBusName=CENTRAL_BUS,
+            EventPattern=json.dumps({"detail-type": ["AWS API Call via CloudTrail"]}),
+        )
+        events.put_targets(
+            Rule="everything",
+            EventBusName=CENTRAL_BUS,
+            Targets=[{"Id": "kept", "Arn": arn["Attributes"]["QueueArn"]}],
+        )
+
+    def arrived(self) -> list[str]:
+        """The eventName of every CloudTrail record that reached the bus since the last call."""
+        messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10)
+        bodies = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+        for message in messages.get("Messages", []):
+            self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return [body["detail"]["eventName"] for body in bodies]
+
+
+def put_on_default_bus(session: boto3.Session, event: dict[str, Any]) -> None:
+    entry = {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": json.dumps(event["detail"]),
+    }
+    response = session.client("events").put_events(Entries=[entry])  # type: ignore[list-item]
+    assert response["FailedEntryCount"] == 0, response
+
+
+# moto's CloudFormation cannot create AWS::SQS::QueuePolicy (the queue policy is checked above).
+DEPLOYED = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy:UserWarning")
+
+
+@DEPLOYED
+@pytest.mark.parametrize(
+    ("region", "hosted_zone_rule", "member_role"),
+    [("us-east-1", True, False), (ROLE_REGION, False, True), ("ap-southeast-2", False, False)],
+)
+def test_the_deployed_stack_has_its_regions_rules_and_the_role_once(
+    region: str, hosted_zone_rule: bool, member_role: bool
+) -> None:
+    with mock_aws():
+        member = session_in(MEMBER_ACCOUNT, region)
+        deploy_member_stack(member)
+        rules = {
+            rule["Name"].split("-")[-2] for rule in member.client("events").list_rules()["Rules"]
+        }
+        expected = set(home_rule_patterns())
+        if not hosted_zone_rule:
+            expected -= {"HostedZoneAssociationChanged"}
+        assert rules == expected
+        roles = {role["RoleName"] for role in member.client("iam").list_roles()["Roles"]}
+        assert ("vpc-dns-watchdog-member" in roles) is member_role
+
+
+@DEPLOYED
+def test_a_change_in_a_member_account_reaches_the_central_bus_once() -> None:
+    with mock_aws():
+        # Given the central bus and a member stack in another account and region
+        central = CentralBus()
+        member = session_in(MEMBER_ACCOUNT, "us-east-1")
+        deploy_member_stack(member)
+        # When the member account's CloudTrail reports an option set change, a hosted zone
+        # association and a call that failed
+        put_on_default_bus(member, load_event("associate_dhcp_options.json"))
+        put_on_default_bus(member, load_event("associate_vpc_with_hosted_zone.json"))
+        put_on_default_bus(member, load_event("associate_dhcp_options_failed.json"))
+        # Then the two changes arrive on the central bus, once each, and the failed call does not
+        assert sorted(central.arrived()) == ["AssociateDhcpOptions", "AssociateVPCWithHostedZone"]
