@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,8 @@ from iac_template import (
     load_template,
 )
 from moto import mock_aws
+
+from devtools import package_org
 
 pytestmark = pytest.mark.iac
 
@@ -174,7 +177,7 @@ def test_checkov_finds_no_failed_check() -> None:
 
 def test_every_checkov_suppression_gives_a_reason() -> None:
     suppressions = checkov_suppressions(MEMBER_TEMPLATE)
-    assert suppressions  # the queue's and the role's, each explained
+    assert suppressions  # the queue's (SQS-managed encryption), explained
     for logical_id, skip in suppressions:
         assert skip["id"].startswith("CKV_"), (logical_id, skip)
         assert len(skip.get("comment", "")) > 30, (logical_id, skip)
@@ -547,3 +550,51 @@ def test_a_change_in_a_member_account_reaches_the_central_bus_once() -> None:
         put_on_default_bus(member, load_event("associate_dhcp_options_failed.json"))
         # Then the two changes arrive on the central bus, once each, and the failed call does not
         assert sorted(central.arrived()) == ["AssociateDhcpOptions", "AssociateVPCWithHostedZone"]
+
+
+# ---------------------------------------------------------------- docs/deploy.md agrees
+
+DEPLOY_DOC = MEMBER_TEMPLATE.parent / "docs" / "deploy.md"
+MEMBER_STACK_SET = "vpc-dns-watchdog-member"
+
+
+def documented_command(starts_with: str, stack_set: str) -> str:
+    """The shell block of docs/deploy.md whose command starts so and names ``stack_set``."""
+    blocks = re.findall(r"```sh\n(.*?)```", DEPLOY_DOC.read_text(), flags=re.DOTALL)
+    commands = [
+        command
+        for block in blocks
+        for command in re.split(r"\n\n", block)
+        if command.startswith(starts_with) and f"--stack-set-name {stack_set}" in command
+    ]
+    assert len(commands) == 1, (starts_with, stack_set, commands)
+    return commands[0]
+
+
+def test_the_documented_member_stackset_sets_every_required_parameter() -> None:
+    command = documented_command("aws cloudformation create-stack-set", MEMBER_STACK_SET)
+    documented = set(re.findall(r"ParameterKey=(\w+)", command))
+    parameters = MEMBER["Parameters"]
+    required = {name for name, parameter in parameters.items() if "Default" not in parameter}
+    assert required <= documented <= set(parameters)
+    assert "--permission-model SERVICE_MANAGED" in command
+    assert "--auto-deployment Enabled=true,RetainStacksOnAccountRemoval=false" in command
+    assert "--capabilities CAPABILITY_NAMED_IAM" in command  # the member role has a fixed name
+
+
+def test_the_documented_stack_instances_include_us_east_1_and_the_role_region() -> None:
+    set_command = documented_command("aws cloudformation create-stack-set", MEMBER_STACK_SET)
+    [role_region] = re.findall(r"ParameterKey=RoleRegion,ParameterValue=([a-z0-9-]+)", set_command)
+    command = documented_command("aws cloudformation create-stack-instances", MEMBER_STACK_SET)
+    [regions] = re.findall(r"--regions ([a-z0-9 -]+?) *\\\n", command)
+    assert {"us-east-1", role_region} <= set(regions.split())
+    assert "--deployment-targets OrganizationalUnitIds=" in command
+
+
+def test_the_documented_bucket_policy_lets_the_organization_read_the_code_only() -> None:
+    [block] = re.findall(r"```json\n(.*?)```", DEPLOY_DOC.read_text(), flags=re.DOTALL)
+    policy = json.loads(block)
+    [allow] = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert listed(allow["Action"]) == ["s3:GetObject"]
+    assert allow["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION}}
+    assert allow["Resource"].endswith(f"/{package_org.S3_PREFIX}/*")
