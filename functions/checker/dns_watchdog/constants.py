@@ -62,6 +62,21 @@ CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
 
+# --- organization mode ---------------------------------------------------------------------------
+
+# The member role the checker assumes in every other account (empty or unset: single-account mode).
+MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
+# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
+SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
+# The checker's own account (template: AWS::AccountId): the account it needs no role for.
+HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
+# Organization mode: the queue a sweep fans its (account, region) targets out to.
+SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
+# Every session the checker opens in a member account is named "<prefix><home account id>": the
+# member account's CloudTrail shows it, and a member role's trust policy may require it
+# (sts:RoleSessionName).
+ROLE_SESSION_NAME_PREFIX: Final = "vpc-dns-watchdog-"
+
 # Every variable the template sets for the checker (besides Powertools' log level and the
 # local-endpoint settings of sam local).
 CHECKER_TEMPLATE_ENV_VARS: Final = (
@@ -78,6 +93,10 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     SELF_HEALING_ENV,
     SELF_HEALING_MAX_AGE_HOURS_ENV,
     CHECKER_ROLE_ARN_ENV,
+    MEMBER_ROLE_NAME_ENV,
+    HOME_ACCOUNT_ID_ENV,
+    SWEEP_TARGETS_ENV,
+    SWEEP_QUEUE_URL_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )
@@ -127,17 +146,3 @@ ALARMED_METRICS: Final = (METRIC_CHECKS_COMPLETED,)
 ANALYSIS_TAG_KEY: Final = "dhcp-watchdog:reachability"
 # The DNS port every analysis asks about.
 DNS_PORT: Final = 53
-# --- organization mode ---------------------------------------------------------------------------
-
-# The member role the checker assumes in every other account (empty or unset: single-account mode).
-MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
-# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
-SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
-# The checker's own account (template: AWS::AccountId): the account it needs no role for.
-HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
-# Organization mode: the queue a sweep fans its (account, region) targets out to.
-SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
-# Every session the checker opens in a member account is named "<prefix><home account id>": the
-# member account's CloudTrail shows it, and a member role's trust policy may require it
-# (sts:RoleSessionName).
-ROLE_SESSION_NAME_PREFIX: Final = "vpc-dns-watchdog-"
