@@ -33,3 +33,22 @@ def test_held_addresses_names_only_addresses_an_interface_holds(moto_world: Any)
 
 def test_held_addresses_of_nothing_asks_nothing(moto_world: Any) -> None:
     assert VpcDirectory(boto3.client("ec2")).held_addresses([]) == set()
+
+
+def test_routes_out_are_the_non_local_routes_of_every_route_table(moto_world: Any) -> None:
+    ec2 = boto3.client("ec2")
+    isolated = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    online = ec2.create_vpc(CidrBlock="10.31.0.0/16")["Vpc"]["VpcId"]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=online)
+    table = ec2.create_route_table(VpcId=online)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    vpcs = VpcDirectory(ec2)
+
+    assert vpcs.routes_out(isolated) == set()
+    assert vpcs.routes_out(online) == {"0.0.0.0/0"}
+    public = OptionSet("dopt-public", ("52.94.0.53",), None)
+    routes = {isolated: vpcs.routes_out(isolated), online: vpcs.routes_out(online)}
+    findings = lint_option_set(public, routes_out=routes)
+    assert [f.code.value for f in findings] == ["PUBLIC_SERVER_NO_ROUTE"]
+    assert isolated in findings[0].message

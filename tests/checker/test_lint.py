@@ -144,3 +144,31 @@ def test_errors_come_before_warnings() -> None:
     option_set = OptionSet("dopt-bad", ("127.0.0.1", "AmazonProvidedDNS"), "a.example b.example")
     severities = [f.severity for f in lint_option_set(option_set)]
     assert severities == [LintSeverity.ERROR, LintSeverity.WARNING, LintSeverity.WARNING]
+
+
+# A globally routable address (the lint sends nothing anywhere: it only reads route tables).
+PUBLIC = "52.94.0.53"
+
+
+def test_a_public_server_without_a_route_out_of_the_vpc_is_an_error() -> None:
+    option_set = OptionSet("dopt-public", (PUBLIC,), None)
+    local_only = {VPC: {"192.168.0.0/16"}}  # a peering route, nothing towards the internet
+
+    findings = lint_option_set(option_set, routes_out=local_only)
+
+    assert [(f.code.value, f.severity.value) for f in findings] == [
+        ("PUBLIC_SERVER_NO_ROUTE", "ERROR")
+    ]
+    assert f"names {PUBLIC}, a public address, but no route table of {VPC}" in findings[0].message
+
+
+@pytest.mark.parametrize("route", ["0.0.0.0/0", "52.94.0.0/16"])
+def test_a_public_server_with_a_route_covering_it_is_fine(route: str) -> None:
+    option_set = OptionSet("dopt-public", (PUBLIC,), None)
+    assert lint_option_set(option_set, routes_out={VPC: {route}}) == []
+
+
+def test_private_servers_need_no_route_out_and_unknown_routes_claim_nothing() -> None:
+    private = OptionSet("dopt-private", ("10.0.9.9",), None)
+    assert lint_option_set(private, routes_out={VPC: set()}) == []
+    assert lint_option_set(OptionSet("dopt-public", (PUBLIC,), None)) == []

@@ -67,6 +67,7 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = {
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkAcls",
     "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeRouteTables",
     "tag:GetResources",
 }
 # The checker role's statements (template.yaml) the member role repeats for a member account.

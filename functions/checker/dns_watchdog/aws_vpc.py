@@ -104,6 +104,26 @@ class VpcDirectory:
                 raise AwsCallFailed(f"could not describe network interfaces: {exc}") from exc
         return held
 
+    def routes_out(self, vpc_id: str) -> set[str]:
+        """The destinations of the VPC's active routes that leave it (not `local`), across all
+        its route tables: a public DNS server outside all of them cannot be reached."""
+        destinations: set[str] = set()
+        try:
+            pages = self._ec2.get_paginator("describe_route_tables").paginate(
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+            )
+            for page in pages:
+                for table in page.get("RouteTables", []):
+                    for route in table.get("Routes", []):
+                        if route.get("State") == "blackhole" or route.get("GatewayId") == "local":
+                            continue
+                        for key in ("DestinationCidrBlock", "DestinationIpv6CidrBlock"):
+                            if route.get(key):
+                                destinations.add(route[key])
+        except ClientError as exc:
+            raise AwsCallFailed(f"could not describe the route tables of {vpc_id}: {exc}") from exc
+        return destinations
+
     def vpc_of_security_group(self, group_id: str) -> str:
         try:
             groups = self._ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]

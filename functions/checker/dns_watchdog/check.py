@@ -24,7 +24,7 @@ from dns_watchdog.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.healing import HealPlan, HealReport, plan_heal
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement, judge
-from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set
+from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set, public_servers
 from dns_watchdog.models import CanaryRun, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, count, detailed_metrics, logger
 from dns_watchdog.outcome import VpcOutcome, conclude
@@ -581,11 +581,18 @@ class Checker:
         """The option set's lint, asking EC2 who holds the server addresses inside `vpc_cidrs`."""
         lookups = addresses_to_look_up(option_set, vpc_cidrs)
         held = self._vpcs.held_addresses(lookups) if lookups else set()
+        # Route tables only matter (and are read) when a server is at a public address.
+        routes = (
+            {vpc_id: self._vpcs.routes_out(vpc_id) for vpc_id in vpc_cidrs}
+            if public_servers(option_set)
+            else None
+        )
         return lint_option_set(
             option_set,
             allowed_networks=self._config.lint_allowed_networks,
             vpc_cidrs=vpc_cidrs,
             held_addresses=held,
+            routes_out=routes,
         )
 
     @staticmethod

@@ -41,6 +41,7 @@ class LintCode(enum.StrEnum):
     AMAZON_MIXED_WITH_CUSTOM = "AMAZON_MIXED_WITH_CUSTOM"
     SEVERAL_DOMAIN_NAMES = "SEVERAL_DOMAIN_NAMES"
     NOBODY_AT_ADDRESS = "NOBODY_AT_ADDRESS"
+    PUBLIC_SERVER_NO_ROUTE = "PUBLIC_SERVER_NO_ROUTE"
 
 
 @dataclass(frozen=True)
@@ -115,17 +116,60 @@ def _never_serves(address: IpAddress) -> str | None:
     return None
 
 
+def public_servers(option_set: OptionSet) -> list[str]:
+    """The servers at public (globally routable) addresses: reachable only with a route out."""
+    return [
+        server
+        for server in _custom_servers(option_set)
+        if (address := _address(server)) is not None and address.is_global
+    ]
+
+
+def _routed(server: str, routes: Collection[str]) -> bool:
+    address = ipaddress.ip_address(server)
+    for destination in routes:
+        try:
+            if address in ipaddress.ip_network(destination, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _unroutable(
+    option_set: OptionSet, routes_out: Mapping[str, Collection[str]]
+) -> list[LintFinding]:
+    name = option_set.option_set_id
+    findings: list[LintFinding] = []
+    for vpc_id, routes in routes_out.items():
+        for server in public_servers(option_set):
+            if not _routed(server, routes):
+                findings.append(
+                    LintFinding(
+                        LintCode.PUBLIC_SERVER_NO_ROUTE,
+                        LintSeverity.ERROR,
+                        f"{name} names {server}, a public address, but no route table of "
+                        f"{vpc_id} has a route to it (no 0.0.0.0/0 through an internet or NAT "
+                        "gateway, transit gateway...): Lambdas there cannot reach it.",
+                    )
+                )
+    return findings
+
+
 def lint_option_set(
     option_set: OptionSet,
     *,
     allowed_networks: Sequence[IpNetwork] = (),
     vpc_cidrs: Mapping[str, str] | None = None,
     held_addresses: Collection[str] | None = None,
+    routes_out: Mapping[str, Collection[str]] | None = None,
 ) -> list[LintFinding]:
     """Every finding about `option_set`, most severe first.
 
     `vpc_cidrs` (watched VPC -> primary CIDR) and `held_addresses` (addresses some network
-    interface holds, from the adapter) enable NOBODY_AT_ADDRESS; without them it is not checked.
+    interface holds, from the adapter) enable NOBODY_AT_ADDRESS; `routes_out` (watched VPC -> the
+    destinations of its route tables' active routes that leave the VPC) enables
+    PUBLIC_SERVER_NO_ROUTE. Without them those are not checked.
     """
     name = option_set.option_set_id
     servers = option_set.domain_name_servers
@@ -171,6 +215,7 @@ def lint_option_set(
                         "interface holds that address: nothing is there to answer.",
                     )
                 )
+    findings += _unroutable(option_set, routes_out or {})
     if len(servers) > EC2_MAX_SERVERS:
         findings.append(
             LintFinding(
