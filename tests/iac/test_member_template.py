@@ -600,3 +600,22 @@ def test_the_documented_bucket_policy_lets_the_organization_read_the_code_only()
     assert listed(allow["Action"]) == ["s3:GetObject"]
     assert allow["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION}}
     assert allow["Resource"].endswith(f"/{package_org.S3_PREFIX}/*")
+
+
+def test_the_member_role_may_self_heal_only_when_asked_and_only_tagged_vpcs() -> None:
+    off = deployed(member_resolver(region=ROLE_REGION))
+    assert "MemberSelfHealingPolicy" not in off
+    resolver = member_resolver(region=ROLE_REGION)
+    resolver.values["SelfHealing"] = "on"
+    policy = deployed(resolver)["MemberSelfHealingPolicy"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert {s["Action"] for s in statements.values()} == {"ec2:AssociateDhcpOptions"}
+    on_vpcs = statements["AssociateOnTaggedVpcs"]
+    assert on_vpcs["Resource"] == f"arn:aws:ec2:*:{MEMBER_ACCOUNT}:vpc/*"
+    assert on_vpcs["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/dhcp-watchdog:self-heal": "true"}
+    }
+    # and only in the role's region, where the role exists
+    elsewhere = member_resolver(region="ap-southeast-2")
+    elsewhere.values["SelfHealing"] = "on"
+    assert "MemberSelfHealingPolicy" not in deployed(elsewhere)
