@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.blocking import BlockingFinding, finding_document, render_blocking_lines
 from dns_watchdog.flap import confirmation_note
 from dns_watchdog.healing import HealReport
 from dns_watchdog.judge import CanaryReport, Judgement
@@ -42,6 +43,8 @@ class AlertContext:
     confirmed_after_s: float | None = None
     # What opt-in self-healing did (or would have done) for this alert (healing.py).
     healing: HealReport | None = None
+    # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
+    blocking: tuple[BlockingFinding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,6 @@ def _healed_lines(view: _View) -> list[str]:
 def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     facts = view.facts
     judgement = view.judgement
-    diagnosis = judgement.diagnosis
     history = view.outcome.history
     lines = [*_headline_lines(view), ""]
     lines.append(f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.context.region})")
@@ -248,13 +250,7 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
         lines.append("Trigger:      manual check (invoked directly, not a CloudTrail event)")
         if view.request.reason:
             lines.append(f"Reason:       {view.request.reason}")
-    lines += ["", f"Verdict: {judgement.verdict.value}"]
-    lines.append(f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})")
-    if diagnosis.summary:
-        lines.append(f"  {diagnosis.summary}")
-    if diagnosis.likely_causes:
-        lines.append("Likely causes:")
-        lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
+    lines += ["", f"Verdict: {judgement.verdict.value}", *_diagnosis_lines(view)]
     lines += _notes(view)
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
     if not judgement.canaries:
@@ -271,6 +267,18 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     lines += ["", ROLLBACK_HEADER, *(_healed_lines(view) or _rollback_lines(view, rollback))]
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _diagnosis_lines(view: _View) -> list[str]:
+    """The diagnosis, its likely causes, and what blocks the path when that was analysed."""
+    diagnosis = view.judgement.diagnosis
+    lines = [f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})"]
+    if diagnosis.summary:
+        lines.append(f"  {diagnosis.summary}")
+    if diagnosis.likely_causes:
+        lines.append("Likely causes:")
+        lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
+    return lines + render_blocking_lines(view.context.blocking)
 
 
 def _lint_lines(findings: Sequence[LintFinding]) -> list[str]:
@@ -493,6 +501,7 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         "expected_nameservers": list(facts.expected_nameservers),
         "lint": [finding.as_dict() for finding in view.context.lint],
         "self_healing": view.context.healing.as_dict() if view.context.healing else None,
+        "blocking_rules": [finding_document(f) for f in view.context.blocking],
         "change": None
         if change is None
         else {

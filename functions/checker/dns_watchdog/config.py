@@ -65,6 +65,13 @@ class CheckerConfig(BaseModel):
     checker_role_arn: str | None = Field(
         None, alias=names.CHECKER_ROLE_ARN_ENV, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
     )
+    # Opt-in: name the blocking rule with Reachability Analyzer before a page goes out.
+    name_blocking_rule: bool = Field(False, alias=names.NAME_BLOCKING_RULE_ENV)
+    # Seconds one check run may spend on those analyses, all VPCs together (template.yaml adds
+    # them to the checker's timeout).
+    blocking_analysis_budget_s: float = Field(
+        60.0, alias=names.BLOCKING_ANALYSIS_BUDGET_S_ENV, ge=5, le=300
+    )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")

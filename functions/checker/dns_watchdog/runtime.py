@@ -26,6 +26,7 @@ from dns_watchdog.check import Checker
 from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.observability import count, logger, tracer
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
+from dns_watchdog.reachability import ReachabilityAnalyzer
 from dns_watchdog.state import StateStore
 
 if TYPE_CHECKING:
@@ -127,13 +128,17 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         persistence=persistence(),
         chat_topic_arn=config.chat_topic_arn,
     )
+    ec2 = boto3.client("ec2")
     checker = Checker(
         config=config,
-        vpcs=VpcDirectory(boto3.client("ec2")),
+        vpcs=VpcDirectory(ec2),
         canaries=CanaryDirectory(client=boto3.client("resourcegroupstaggingapi")),
         invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
         state=StateStore(config.state_table_name, dynamodb),
         publisher=publisher,
+        # Opt-in (NameBlockingRule): the same EC2 client; the canaries' placement comes from the
+        # invoker's Lambda client.
+        analyzer=ReachabilityAnalyzer(ec2) if config.name_blocking_rule else None,
     )
     check = traced.capture_method(checker.run)
 
