@@ -281,12 +281,14 @@ def blocking_finding(
 def render_blocking_lines(findings: Sequence[BlockingFinding]) -> list[str]:
     """The alert lines: one per protocol and server, in the order given.
 
-    UDP and TCP answers that say the same thing about the same server share one line.
+    UDP and TCP answers that say the same thing about the same server share one line (the same
+    words: two entries of one network ACL are two lines).
     """
     lines: list[str] = []
-    seen: dict[tuple[str, BlockingKind, str | None, str | None], tuple[int, Protocol]] = {}
+    seen: dict[tuple[str, BlockingKind, str], tuple[int, Protocol]] = {}
     for finding in findings:
-        key = (finding.server, finding.kind, finding.component_id, finding.explanation_code)
+        said = finding.text.replace(_label(finding.protocol, finding.server), "", 1)
+        key = (finding.server, finding.kind, said)
         earlier = seen.get(key)
         if (
             earlier is not None

@@ -573,7 +573,7 @@ class Checker:
         deadline, analyzer = self._blocking_deadline, self._analyzer
         extra = {"vpc_id": outcome.facts.vpc_id, "servers": list(target.servers)}
         try:
-            placement = self._invoker.placement(target.canary_arn)
+            placement = self._invoker.placement(target.canary_arn, outcome.facts.vpc_id)
             if isinstance(placement, str):
                 findings = tuple(
                     not_analysed(placement, protocol=p, server=s)

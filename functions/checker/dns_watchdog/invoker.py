@@ -222,9 +222,11 @@ class CanaryInvoker:
         except _TRANSPORT_ERRORS as exc:
             return f"Lambda could not be reached ({type(exc).__name__}): {_clip(str(exc))}"
 
-    def placement(self, function_arn: str) -> CanaryPlacement | str:
-        """Where the canary sits (its VpcConfig), or why that cannot be read. Never raises for
-        AWS or transport errors: it only feeds the optional blocking-rule analysis."""
+    def placement(self, function_arn: str, vpc_id: str) -> CanaryPlacement | str:
+        """Where the canary watching `vpc_id` sits (its VpcConfig's subnets and security groups),
+        or why that cannot be read. Never raises for AWS or transport errors: it only feeds the
+        optional blocking-rule analysis. The VPC is the one checked (the canary's tag): a canary
+        attached elsewhere simply has no interface there, which the analysis then says."""
         try:
             config = self._lambda.get_function_configuration(FunctionName=function_arn)
         except ClientError as exc:
@@ -233,10 +235,10 @@ class CanaryInvoker:
         except _TRANSPORT_ERRORS as exc:
             return f"Lambda could not be reached ({type(exc).__name__})"
         vpc = config.get("VpcConfig") or {}
-        if not vpc.get("VpcId") or not vpc.get("SubnetIds"):
+        if not vpc.get("SubnetIds"):
             return "the canary is not attached to a VPC"
         return CanaryPlacement(
-            vpc["VpcId"],
+            vpc_id,
             tuple(vpc.get("SubnetIds", [])),
             tuple(vpc.get("SecurityGroupIds", [])),
         )
