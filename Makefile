@@ -14,7 +14,8 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command -v python3.12)"; \
 	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
 
-.PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo cost bench sam-local clean
+.PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo cost bench sam-local clean \
+	package-org demo-org
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
@@ -25,6 +26,7 @@ help:
 	@echo "make test   - lint, type-check and every test tier (what CI runs)"
 	@echo "make bench  - benchmarks (medians and ratios, side by side in one run)"
 	@echo "make sam-local - sam build + real 'sam local invoke' of each function (needs Docker with Lambda images)"
+	@echo "make package-org CODE_BUCKET_PREFIX=... REGIONS=\"...\" - the canary for StackSets, once per region (AWS credentials)"
 
 $(STAMP): requirements-dev.txt functions/canary/requirements.txt functions/checker/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +67,7 @@ iac: $(STAMP) $(CHECKOV_STAMP)
 
 checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
-		-f template.yaml -f canary-template.yaml
+		-f template.yaml -f canary-template.yaml -f member-template.yaml
 
 sam-build: $(STAMP)
 	@if [ -z "$(PY312_DIR)" ]; then echo "sam build skipped: no python3.12 interpreter on this machine"; \
@@ -89,6 +91,20 @@ bench: $(STAMP)
 # Needs a Docker engine (DOCKER_HOST) that has the Lambda Python images for the host architecture.
 sam-local: $(STAMP)
 	PATH="$(PY312_DIR):$$PATH" $(BIN)/python -m devtools.sam_local
+
+# Organization mode (docs/deploy.md): builds the canary, uploads its code once per region to
+# <CODE_BUCKET_PREFIX>-<region> (buckets you created, readable by the organization) and writes one
+# plain-CloudFormation StackSet template, .aws-sam/org/canary-stackset.yaml. Uses your AWS
+# credentials; no test runs it (tests/iac/test_package_org.py drives it with a stand-in for sam).
+REGIONS ?=
+CODE_BUCKET_PREFIX ?=
+package-org: $(STAMP)
+	@if [ -z "$(CODE_BUCKET_PREFIX)" ] || [ -z "$(REGIONS)" ]; then \
+		echo 'usage: make package-org CODE_BUCKET_PREFIX=my-org-dns-watchdog REGIONS="us-east-1 eu-west-1"'; exit 2; fi
+	@if [ -z "$(PY312_DIR)" ]; then echo "package-org: sam build needs a python3.12 interpreter"; exit 2; fi
+	PATH="$(PY312_DIR):$$PATH" $(BIN)/sam build --config-env canary
+	$(BIN)/python -m devtools.package_org --bucket-prefix "$(CODE_BUCKET_PREFIX)" --regions $(REGIONS) \
+		--sam $(BIN)/sam
 
 clean:
 	rm -rf $(VENV) .aws-sam

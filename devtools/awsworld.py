@@ -2,9 +2,10 @@
 benchmarks and sam_local.
 
 :class:`AwsWorld` seeds what the template deploys (state table, alert topic with an SQS queue
-subscribed, the way an on-call tool would receive alerts) and what the watchdog watches (VPCs,
-their DHCP option sets, canary functions tagged with their VPC), and drains the alerts that
-reached the queue. It works against in-process moto (``mock_aws``) or a moto server
+subscribed, the way an on-call tool would receive alerts; optionally the chat topic with a queue
+standing in for Amazon Q Developer) and what the watchdog watches (VPCs, their DHCP option sets,
+canary functions tagged with their VPC), and drains the alerts and chat notifications that
+reached the queues. It works against in-process moto (``mock_aws``) or a moto server
 (``endpoint_url``).
 """
 
@@ -21,7 +22,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from dns_watchdog.constants import CANARY_TAG_KEY
+from dns_watchdog.chat import ChatNotification
+from dns_watchdog.constants import CANARY_TAG_KEY, CHAT_TOPIC_ARN_ENV
 
 from devtools.lambdakit import REGION, environment_variables
 
@@ -112,10 +114,14 @@ class CheckerResources:
     table_name: str
     topic_arn: str
     queue_url: str
+    chat_topic_arn: str = ""
 
     @property
     def settings(self) -> dict[str, str]:
-        return {"ALERT_TOPIC_ARN": self.topic_arn, "STATE_TABLE_NAME": self.table_name}
+        settings = {"ALERT_TOPIC_ARN": self.topic_arn, "STATE_TABLE_NAME": self.table_name}
+        if self.chat_topic_arn:
+            settings[CHAT_TOPIC_ARN_ENV] = self.chat_topic_arn
+        return settings
 
 
 class AwsWorld:
@@ -133,6 +139,7 @@ class AwsWorld:
         self.endpoint_url = endpoint_url
         self.region = region
         self.queue_url = ""
+        self.chat_queue_url = ""
 
     def client(self, service: str) -> Any:
         return self.session.client(
@@ -191,12 +198,23 @@ class AwsWorld:
         messages :meth:`alerts` drains."""
         topic_arn = self.sns.create_topic(Name=name)["TopicArn"]
         if subscriber_queue is not None:
-            self.queue_url = self.sqs.create_queue(QueueName=subscriber_queue)["QueueUrl"]
-            queue_arn = self.sqs.get_queue_attributes(
-                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-            self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+            self.queue_url = self._subscribe_queue(topic_arn, subscriber_queue)
         return topic_arn
+
+    def create_chat_topic(self, name: str, *, subscriber_queue: str) -> str:
+        """The chat topic, and a queue subscribed to it in the place of Amazon Q Developer, whose
+        custom notifications :meth:`chat_notifications` drains."""
+        topic_arn = self.sns.create_topic(Name=name)["TopicArn"]
+        self.chat_queue_url = self._subscribe_queue(topic_arn, subscriber_queue)
+        return topic_arn
+
+    def _subscribe_queue(self, topic_arn: str, queue: str) -> str:
+        queue_url: str = self.sqs.create_queue(QueueName=queue)["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        return queue_url
 
     def checker_resources(
         self,
@@ -204,11 +222,17 @@ class AwsWorld:
         table: str = "vpc-dns-watchdog-state",
         topic: str = "vpc-dns-watchdog-alerts",
         queue: str = "on-call",
+        chat_topic: str | None = None,
+        chat_queue: str = "chat",
     ) -> CheckerResources:
-        """The checker's state table and alert topic, and an on-call queue subscribed to it."""
+        """The checker's state table and alert topic, and an on-call queue subscribed to it;
+        with ``chat_topic``, the chat topic too (what the template creates with a chat channel)."""
         table_name = self.create_state_table(table)
         topic_arn = self.create_alert_topic(topic, subscriber_queue=queue)
-        return CheckerResources(table_name, topic_arn, self.queue_url)
+        chat_topic_arn = (
+            self.create_chat_topic(chat_topic, subscriber_queue=chat_queue) if chat_topic else ""
+        )
+        return CheckerResources(table_name, topic_arn, self.queue_url, chat_topic_arn)
 
     # --- what the watchdog watches ----------------------------------------------------------
 
@@ -294,30 +318,49 @@ class AwsWorld:
         if not self.queue_url:
             raise ValueError("no queue is subscribed to the alert topic")
         delivered: list[DeliveredAlert] = []
+        for envelope in self._drain(self.queue_url, wait_s, empty_polls):
+            attributes = {
+                key: value["Value"] for key, value in envelope.get("MessageAttributes", {}).items()
+            }
+            delivered.append(
+                DeliveredAlert(
+                    envelope.get("Subject", ""),
+                    envelope["Message"],
+                    attributes,
+                    envelope.get("TopicArn", ""),
+                    envelope.get("MessageId", ""),
+                )
+            )
+        return delivered
+
+    def chat_notifications(
+        self, *, wait_s: int = 0, empty_polls: int = 1
+    ) -> list[ChatNotification]:
+        """Receive and delete every custom notification that reached the chat topic's queue
+        (the whole SNS message is the document Amazon Q Developer would post)."""
+        if not self.chat_queue_url:
+            raise ValueError("no queue is subscribed to a chat topic")
+        return [
+            ChatNotification(json.loads(envelope["Message"]))
+            for envelope in self._drain(self.chat_queue_url, wait_s, empty_polls)
+        ]
+
+    def _drain(self, queue_url: str, wait_s: int, empty_polls: int) -> list[dict[str, Any]]:
+        """The SNS envelopes in ``queue_url``, received and deleted, oldest first.
+
+        Stops at the first empty receive once something arrived, or after ``empty_polls`` empty
+        receives of ``wait_s`` each (a server may deliver a moment after the publish).
+        """
+        envelopes: list[dict[str, Any]] = []
         empty = 0
         while True:
             messages = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s
             ).get("Messages", [])
             if not messages:
                 empty += 1
-                if delivered or empty >= empty_polls:
-                    return delivered
+                if envelopes or empty >= empty_polls:
+                    return envelopes
             for message in messages:
-                envelope = json.loads(message["Body"])
-                attributes = {
-                    key: value["Value"]
-                    for key, value in envelope.get("MessageAttributes", {}).items()
-                }
-                delivered.append(
-                    DeliveredAlert(
-                        envelope.get("Subject", ""),
-                        envelope["Message"],
-                        attributes,
-                        envelope.get("TopicArn", ""),
-                        envelope.get("MessageId", ""),
-                    )
-                )
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                envelopes.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -2,15 +2,19 @@
 
 A DNS lab on loopback plays the VPC's DNS servers, the Amazon resolver and the Lambda link-local
 forwarder; moto plays AWS (a VPC, its option sets, the canary function with its tag, the alert
-topic with a queue subscribed, the state table). The real checker handler handles each event and
-the real canary code probes DNS through the lab, in an execution environment whose resolv.conf is
-generated from the VPC's option set as the Lambda platform would.
+topic with a queue subscribed, the chat topic with a queue in the place of Amazon Q Developer, the
+state table). The real checker handler handles each event and the real canary code probes DNS
+through the lab, in an execution environment whose resolv.conf is generated from the VPC's option
+set as the Lambda platform would.
 
 The timeline: someone creates an option set naming a dead DNS server and the watchdog warns before
 it is associated (a preflight); a sweep finds everything healthy; someone points the VPC at the
-dead DNS server anyway; the same CloudTrail event is delivered twice; someone points it at a
-server that does not forward AWS names; the change is rolled back. Exit status 0 only if every
-step played out as expected.
+dead DNS server anyway (its page is shown as e-mail text and as the chat markdown); the same
+CloudTrail event is delivered twice; someone points it at a server that does not forward AWS
+names; the change is rolled back; later the corp DNS server stops answering without any change
+event, and a sweep finds it, confirms it with a second canary run and pages; it answers again.
+Exit status 0 only if every step produced exactly the expected alerts, on the alert topic and on
+the chat topic alike.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from dns_watchdog.chat import ChatNotification
 
 from devtools.awsworld import AwsWorld, DeliveredAlert, local_aws
 from devtools.dnslab import DnsLab, LabServer
@@ -43,6 +48,9 @@ from devtools.lambdakit import (
 from devtools.local_lambda import LocalCanaryPlatform
 
 CANARY = "vpc-dns-canary-demo"
+# A sweep's failure is asked again this much later before it pages (the template's default is
+# 30 s; the demo keeps it short).
+CONFIRM_DELAY_S = 1
 CHANGED_BY = "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/jane.doe"
 
 # What the Amazon resolver knows: AWS endpoints and a private hosted zone of the VPC.
@@ -63,14 +71,22 @@ PROBES = [
 class Step:
     title: str
     expected_alerts: list[str]  # severities, in order
+    # Print the chat rendering of this step's alerts next to their e-mail text.
+    show_chat: bool = False
     seconds: float = 0.0
     alerts: list[DeliveredAlert] = field(default_factory=list)
+    chat: list[ChatNotification] = field(default_factory=list)
     result: Any = None
 
     @property
     def ok(self) -> bool:
+        """Exactly the expected alerts, each also posted to chat."""
         severities = [alert.attributes.get("severity", "?") for alert in self.alerts]
-        return severities == self.expected_alerts
+        chat_severities = [
+            notification.document["metadata"]["additionalContext"].get("severity", "?")
+            for notification in self.chat
+        ]
+        return severities == chat_severities == self.expected_alerts
 
 
 class Demo:
@@ -113,14 +129,18 @@ class Demo:
             memory_mb=256,
         )
         resources = world.checker_resources(
-            table="dns-watchdog-state", topic="dns-alerts", queue="on-call"
+            table="dns-watchdog-state",
+            topic="dns-alerts",
+            queue="on-call",
+            chat_topic="dns-alerts-chat",
+            chat_queue="amazon-q-developer",
         )
         return {
             **resources.settings,
             "PROBE_PLAN": json.dumps({"probes": PROBES}),
             "CANARY_DEADLINE_MS": "1500",
             "REFRESH_BUDGET_S": "20",
-            "SWEEP_CONFIRM_DELAY_S": "0",
+            "SWEEP_CONFIRM_DELAY_S": str(CONFIRM_DELAY_S),
             "POWERTOOLS_METRICS_NAMESPACE": "VpcDnsWatchdogDemo",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             # The lab's servers listen on loopback: not an address-class problem here.
@@ -159,9 +179,110 @@ def _print_alert(say: Callable[[str], None], alert: DeliveredAlert) -> None:
     say(textwrap.indent(alert.text.rstrip(), "    | "))
 
 
+def _print_chat(say: Callable[[str], None], notification: ChatNotification) -> None:
+    metadata = notification.document["metadata"]
+    say(f"    chat (Slack / Microsoft Teams), thread {metadata['threadId']}, markdown:")
+    say(textwrap.indent(notification.markdown.rstrip(), "    # "))
+
+
+Timeline = list[tuple[Step, Callable[[], dict[str, Any]]]]
+
+
+def timeline(demo: Demo) -> Timeline:
+    """The story: each step's title, the alerts it must produce, and how its event comes about."""
+    dead: dict[str, Any] = {}
+
+    def break_it() -> dict[str, Any]:
+        dead.update(demo.associate_event(demo.option_sets["dead"]))
+        return copy.deepcopy(dead)
+
+    def corp_stops_answering() -> dict[str, Any]:
+        demo.corp.behaviour = "blackhole"  # no change event: the server just goes quiet
+        return demo.sweep_event()
+
+    def corp_answers_again() -> dict[str, Any]:
+        demo.corp.behaviour = "answer"
+        return demo.sweep_event()
+
+    return [
+        (
+            Step(
+                "jane.doe creates an option set naming the dead DNS server: preflight",
+                ["WARNING"],
+            ),
+            lambda: demo.create_event(demo.option_sets["dead"]),
+        ),
+        (Step("Scheduled sweep, DNS healthy", []), demo.sweep_event),
+        (
+            Step("jane.doe associates the dead DNS server anyway", ["CRITICAL"], show_chat=True),
+            break_it,
+        ),
+        (
+            Step("EventBridge delivers the same CloudTrail event again", []),
+            lambda: copy.deepcopy(dead),
+        ),
+        (
+            Step("jane.doe tries a DC that does not forward AWS names", ["CRITICAL"]),
+            lambda: demo.associate_event(demo.option_sets["no-forward"]),
+        ),
+        (
+            Step("Fix: the corp DNS servers, which forward AWS names", ["RECOVERED"]),
+            lambda: demo.associate_event(demo.option_sets["corp"]),
+        ),
+        (Step("Scheduled sweep, healthy again", []), demo.sweep_event),
+        (
+            Step(
+                "The corp DNS server stops answering, no change event: scheduled sweep, "
+                f"confirmed by a second canary run {CONFIRM_DELAY_S} s later",
+                ["CRITICAL"],
+            ),
+            corp_stops_answering,
+        ),
+        (
+            Step("The corp DNS server answers again: scheduled sweep", ["RECOVERED"]),
+            corp_answers_again,
+        ),
+    ]
+
+
+def play(
+    number: int,
+    step: Step,
+    event: dict[str, Any],
+    checker: Callable[..., Any],
+    world: AwsWorld,
+    say: Callable[[str], None],
+) -> bool:
+    """Hand one event to the checker; print what reached e-mail (and chat); True when expected."""
+    t0 = time.monotonic()
+    with contextlib.redirect_stdout(io.StringIO()):  # its metric documents
+        context = FakeLambdaContext("dns-watchdog-checker", timeout_ms=120_000)
+        step.result = checker(event, context)
+    step.seconds = time.monotonic() - t0
+    step.alerts = world.alerts()
+    step.chat = world.chat_notifications()
+    mark = "ok" if step.ok else "UNEXPECTED"
+    say(f"[{number}] {step.title}  ({step.seconds:.2f} s, {mark})")
+    if not step.alerts:
+        say("    no alert")
+    for alert in step.alerts:
+        _print_alert(say, alert)
+    if step.show_chat:
+        for notification in step.chat:
+            _print_chat(say, notification)
+    if not step.ok:
+        say(
+            f"    expected alerts {step.expected_alerts} (also in chat: "
+            f"{len(step.chat)} posted), got result {step.result}"
+        )
+    say("")
+    return step.ok
+
+
 def run(say: Callable[[str], None] = print) -> bool:
     """Play the timeline; True when every step produced exactly the expected alerts."""
     started = time.monotonic()
+    all_ok = True
     with DnsLab() as lab, local_aws():
         demo = Demo(lab, say)
         checker_env = demo.build_aws()
@@ -171,69 +292,12 @@ def run(say: Callable[[str], None] = print) -> bool:
             say(f"Local world: VPC {demo.vpc_id} ({lab.cidr}), canary {CANARY}, ")
             say(f"  DNS lab on loopback: Amazon resolver {demo.amazon.address} (VPC base+2), ")
             say(f"  corp DNS {demo.corp.address}, dead DNS {demo.dead.address}, ")
-            say(f"  DC without forwarders {demo.no_forward.address}; alerts land in an SQS queue.")
+            say(f"  DC without forwarders {demo.no_forward.address}; alerts land in an SQS queue,")
+            say("  chat notifications in another, in the place of Amazon Q Developer.")
             say("")
-            steps: list[tuple[Step, Callable[[], dict[str, Any]]]] = []
-            steps.append(
-                (
-                    Step(
-                        "jane.doe creates an option set naming the dead DNS server: preflight",
-                        ["WARNING"],
-                    ),
-                    lambda: demo.create_event(demo.option_sets["dead"]),
-                )
-            )
-            steps.append((Step("Scheduled sweep, DNS healthy", []), demo.sweep_event))
-            dead: dict[str, Any] = {}
-
-            def break_it() -> dict[str, Any]:
-                dead.update(demo.associate_event(demo.option_sets["dead"]))
-                return copy.deepcopy(dead)
-
-            steps.append(
-                (
-                    Step("jane.doe associates the dead DNS server anyway", ["CRITICAL"]),
-                    break_it,
-                )
-            )
-            steps.append(
-                (
-                    Step("EventBridge delivers the same CloudTrail event again", []),
-                    lambda: copy.deepcopy(dead),
-                )
-            )
-            steps.append(
-                (
-                    Step("jane.doe tries a DC that does not forward AWS names", ["CRITICAL"]),
-                    lambda: demo.associate_event(demo.option_sets["no-forward"]),
-                )
-            )
-            steps.append(
-                (
-                    Step("Fix: the corp DNS servers, which forward AWS names", ["RECOVERED"]),
-                    lambda: demo.associate_event(demo.option_sets["corp"]),
-                )
-            )
-            steps.append((Step("Scheduled sweep, healthy again", []), demo.sweep_event))
-            all_ok = True
-            for number, (step, make_event) in enumerate(steps):
-                event = make_event()
-                t0 = time.monotonic()
-                with contextlib.redirect_stdout(io.StringIO()):  # its metric documents
-                    context = FakeLambdaContext("dns-watchdog-checker", timeout_ms=120_000)
-                    step.result = checker(event, context)
-                step.seconds = time.monotonic() - t0
-                step.alerts = demo.world.alerts()
-                mark = "ok" if step.ok else "UNEXPECTED"
-                say(f"[{number}] {step.title}  ({step.seconds:.2f} s, {mark})")
-                if not step.alerts:
-                    say("    no alert")
-                for alert in step.alerts:
-                    _print_alert(say, alert)
-                if not step.ok:
-                    say(f"    expected alerts {step.expected_alerts}, got result {step.result}")
-                all_ok = all_ok and step.ok
-                say("")
+            for number, (step, make_event) in enumerate(timeline(demo)):
+                ok = play(number, step, make_event(), checker, demo.world, say)
+                all_ok = all_ok and ok
     verdict = "the story played out as expected" if all_ok else "the story did NOT play out"
     say(f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.")
     return all_ok

@@ -83,6 +83,19 @@ class LocalCanaryPlatform(InvokeRouter):
     region: str = "us-east-1"
     environments: dict[str, ExecutionEnvironment] = field(default_factory=dict)
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Functions in other accounts or regions (organization mode): name -> (a session acting in
+    # that account, its region). The rest live in the default session's account and `region`.
+    elsewhere: dict[str, tuple[boto3.session.Session, str]] = field(default_factory=dict)
+
+    def place(self, function_name: str, session: boto3.session.Session, region: str) -> None:
+        """The function lives in `session`'s account, in `region`."""
+        self.elsewhere[function_name] = (session, region)
+
+    def _client(self, function_name: str, service: str) -> Any:
+        session, region = self.elsewhere.get(function_name, (None, self.region))
+        if session is None:
+            return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+        return session.client(service, region_name=region)  # type: ignore[call-overload]
 
     def close(self) -> None:
         for environment in self.environments.values():
@@ -99,7 +112,7 @@ class LocalCanaryPlatform(InvokeRouter):
 
     # the simulated platform --------------------------------------------------------------
     def invoke(self, function: str, event: Any) -> InvokeReply:
-        lam = boto3.client("lambda", region_name=self.region)
+        lam = self._client(function, "lambda")
         config = lam.get_function_configuration(FunctionName=function)
         name = config["FunctionName"]
         self.invocations.append((name, event))
@@ -112,7 +125,7 @@ class LocalCanaryPlatform(InvokeRouter):
                 "RESOLV_CONF_PATH": str(environment.resolv_conf),
                 "AMAZON_DNS_SERVER": self.amazon.address,
                 "DNS_PORT": str(self.lab.port),
-                "AWS_REGION": self.region,
+                "AWS_REGION": self.elsewhere.get(name, (None, self.region))[1],
                 "AWS_LAMBDA_FUNCTION_NAME": name,
             }
         )
@@ -154,8 +167,9 @@ class LocalCanaryPlatform(InvokeRouter):
             return environment
         if environment is not None and environment.forwarder is not None:
             self.lab.remove(environment.forwarder)
-        vpc_id = self.vpc_of(config)
-        configured = self.option_set_servers(vpc_id)
+        ec2 = self._client(name, "ec2")
+        vpc_id = self.vpc_of(config, ec2)
+        configured = self.option_set_servers(vpc_id, ec2)
         outside = [server for server in configured if not server.startswith(self.lab.prefix + ".")]
         if outside:
             # Network safety: the local platform only ever talks to the lab's own addresses.
@@ -176,18 +190,18 @@ class LocalCanaryPlatform(InvokeRouter):
         self.environments[name] = environment
         return environment
 
-    def vpc_of(self, config: Mapping[str, Any]) -> str:
+    def vpc_of(self, config: Mapping[str, Any], ec2: Any = None) -> str:
         """The VPC of the function's subnets (where Lambda would place its ENIs)."""
         subnets = config.get("VpcConfig", {}).get("SubnetIds", [])
         if not subnets:
             raise ValueError(f"{config['FunctionName']} is not attached to a VPC")
-        ec2 = boto3.client("ec2", region_name=self.region)
+        ec2 = ec2 or boto3.client("ec2", region_name=self.region)
         vpc_id: str = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
         return vpc_id
 
-    def option_set_servers(self, vpc_id: str) -> list[str]:
+    def option_set_servers(self, vpc_id: str, ec2: Any = None) -> list[str]:
         """The DNS servers a new environment in the VPC would get from its option set."""
-        ec2 = boto3.client("ec2", region_name=self.region)
+        ec2 = ec2 or boto3.client("ec2", region_name=self.region)
         vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
         option_set_id = vpc.get("DhcpOptionsId", "default")
         if option_set_id == "default":

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.demo import run
+from devtools.demo import CONFIRM_DELAY_S, run
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery() -> None:
+@pytest.fixture(scope="module")
+def transcript() -> str:
     lines: list[str] = []
     assert run(say=lines.append), "\n".join(lines)
-    transcript = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery(
+    transcript: str,
+) -> None:
     # What the on-call engineer reads: the outage, the missing names, the recovery.
     assert "CONFIGURED_SERVER_UNREACHABLE" in transcript
     assert "CUSTOM_SERVER_MISSING_NAMES" in transcript
@@ -20,6 +26,49 @@ def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery() 
     assert transcript.count("SNS Subject: [WARNING]") == 1
     assert "would break Lambda DNS in vpc-" in transcript
     assert transcript.index("SNS Subject: [WARNING]") < transcript.index("SNS Subject: [CRITICAL]")
-    assert transcript.count("SNS Subject: [CRITICAL]") == 2
-    assert transcript.count("SNS Subject: [RECOVERED]") == 1
+    # Two pages after changes, one after the sweep; a recovery for each incident.
+    assert transcript.count("SNS Subject: [CRITICAL]") == 3
+    assert transcript.count("SNS Subject: [RECOVERED]") == 2
     assert "aws ec2 associate-dhcp-options --dhcp-options-id dopt-" in transcript
+
+
+def test_the_first_page_is_shown_as_the_chat_markdown_next_to_its_e_mail_text(
+    transcript: str,
+) -> None:
+    # Given the page after the dead server was associated
+    email = transcript.index("SNS Subject: [CRITICAL]")
+    chat = transcript.index("chat (Slack / Microsoft Teams), thread vpc-")
+    next_step = transcript.index("[3] EventBridge delivers the same CloudTrail event again")
+    # Then its chat rendering, as Amazon Q Developer would post it, follows its e-mail text
+    assert email < chat < next_step
+    assert transcript.count("chat (Slack / Microsoft Teams), thread") == 1
+    posted = transcript[chat:next_step]
+    assert "# *:rotating_light: [CRITICAL] vpc-" in posted
+    assert "Lambda DNS FAILED after AssociateDhcpOptions*" in posted
+    assert "# *Verdict* FAILED - `CONFIGURED_SERVER_UNREACHABLE`" in posted
+    assert "# *Next steps*" in posted
+    assert (
+        "# - Roll back to the last option set verified healthy: "
+        "`aws ec2 associate-dhcp-options --dhcp-options-id dopt-"
+    ) in posted
+
+
+def test_the_sweep_finds_a_silent_server_confirms_it_then_sees_it_recover(
+    transcript: str,
+) -> None:
+    # Given the corp DNS server stops answering without any change event
+    page = transcript.index("Lambda DNS FAILED in ScheduledSweep")
+    recovery = transcript.index("Lambda DNS OK again in ScheduledSweep")
+    assert transcript.count("Lambda DNS FAILED in ScheduledSweep") == 1
+    # Then the sweep's page says a second canary run confirmed it, and names the silent server
+    sweep_page = transcript[page:recovery]
+    confirmed = (
+        f"Confirmed: a second canary run {CONFIRM_DELAY_S:g} s after the first found the same."
+    )
+    assert f"| {confirmed}" in sweep_page
+    assert "CONFIGURED_SERVER_UNREACHABLE" in sweep_page
+    # No rollback: the current option set is the last one verified healthy
+    assert "is the last option set verified healthy" in sweep_page
+    # And the next sweep sees it answer again
+    assert transcript.count("Lambda DNS OK again in ScheduledSweep") == 1
+    assert transcript.rstrip().endswith("the story played out as expected.")

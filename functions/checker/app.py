@@ -7,6 +7,7 @@ in `dns_watchdog` (docs/architecture.md).
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -69,10 +70,48 @@ _DISPATCH: dict[Trigger, Callable[[Runtime, CheckRequest, dict[str, Any]], dict[
 }
 
 
+def _is_sweep_queue_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        bool(records) and isinstance(records, list) and records[0].get("eventSource") == "aws:sqs"
+    )
+
+
+def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Organization sweep targets from the fan-out queue, one check each; the failed ones are
+    reported as batch item failures, so SQS retries them alone (then its dead-letter queue)."""
+    # Imported here: only the fan-out queue's invocations pay for it.
+    from aws_lambda_powertools.utilities.batch import (  # noqa: PLC0415
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    runtime = _runtime()
+    runtime.register_context(context)
+
+    def check_target(record: Any) -> dict[str, Any]:
+        parsed = parse_event(json.loads(record.body))
+        if not isinstance(parsed, CheckRequest) or parsed.trigger != "sweep":
+            raise InvalidEvent('a sweep queue message must be {"action": "sweep", ...}')
+        if parsed.account_id is None:
+            raise InvalidEvent("a sweep queue message must name its account_id and region")
+        logger.append_keys(trigger="sweep", account_id=parsed.account_id, region=parsed.region)
+        return runtime.check(parsed)
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    response = process_partial_response(
+        event=event, record_handler=check_target, processor=processor, context=context
+    )
+    return dict(response)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = _config()
+    if _is_sweep_queue_batch(event):
+        return _sweep_queue_batch(event, context)
     try:
         parsed = parse_event(event)
     except InvalidEvent as exc:

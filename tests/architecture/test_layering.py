@@ -50,6 +50,7 @@ CHECKER_ADAPTERS = {
     "reachability",
     "state",
     "accounts",
+    "fanout",
     "organization",
     "runtime",
 }

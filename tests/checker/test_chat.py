@@ -4,9 +4,10 @@ incident, the rollback command in the next steps, and SNS's budget with the larg
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-from dns_watchdog import chat
+from dns_watchdog import chat, constants
 from dns_watchdog.alerts import SNS_MESSAGE_LIMIT_BYTES, AlertContext
 from dns_watchdog.chat import build_chat_notification
 from dns_watchdog.incidents import decide
@@ -151,3 +152,86 @@ def test_a_preflight_warning_has_its_chat_document_in_its_own_thread(vpcs: int) 
     assert steps[0].startswith("Do not associate dopt-0dead00001 with " + breaking[0].facts.vpc_id)
     assert "vpc-dns-watchdog preflight dopt-0dead00001" in steps[1]
     assert "CONFIGURED_SERVER_UNREACHABLE" in document["content"]["description"]
+
+
+def additional_context(notification: chat.ChatNotification) -> dict[str, str]:
+    context: dict[str, str] = notification.document["metadata"]["additionalContext"]
+    return context
+
+
+def test_an_alert_that_advises_a_rollback_carries_its_target_for_the_roll_back_button() -> None:
+    # Given a CRITICAL whose rollback target is the last option set verified healthy
+    notification = build_chat_notification(critical_outcome(1), KNOWN, context())
+    extra = additional_context(notification)
+
+    # Then the document names the target, the VPC and the region apart, and they make the very
+    # command the next step shows
+    assert extra[constants.CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID] == "dopt-0good"
+    assert extra[constants.CHAT_CONTEXT_VPC_ID] == VPC
+    assert extra[constants.CHAT_CONTEXT_REGION] == "us-east-1"
+    command = (
+        f"aws ec2 associate-dhcp-options --dhcp-options-id "
+        f"{extra[constants.CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID]} "
+        f"--vpc-id {extra[constants.CHAT_CONTEXT_VPC_ID]} "
+        f"--region {extra[constants.CHAT_CONTEXT_REGION]}"
+    )
+    assert command == extra["rollback_command"]
+    assert any(command in step for step in notification.document["content"]["nextSteps"])
+
+
+def test_no_rollback_target_where_no_rollback_is_advised() -> None:
+    # Given a first check that fails with no option set known to roll back to
+    critical = critical_outcome(1)
+    first = decide(
+        previous=None,
+        vpc_id=VPC,
+        verdict=critical.judgement.verdict,
+        option_set_id="dopt-0bad",
+        announce=True,
+        event_id=None,
+        now="2024-05-14T09:16:00Z",
+    )
+    unknown = VpcOutcome(critical.facts, critical.judgement, first)
+    assert unknown.severity == Severity.CRITICAL
+    assert unknown.rollback(KNOWN).kind == "unknown"
+    # ... and its recovery, which needs no action
+    facts = vpc_facts(VPC, "10.0.0.0/16", OptionSet("dopt-0bad", DEAD, None), True)
+    healthy = decide(
+        previous=critical.decision.state,
+        vpc_id=VPC,
+        verdict=Verdict.OK,
+        option_set_id="dopt-0bad",
+        announce=False,
+        event_id=None,
+        now="2024-05-14T09:30:00Z",
+    )
+    recovered = VpcOutcome(facts, judge(VPC, [], dns_support=True), healthy)
+    assert recovered.severity == Severity.RECOVERED
+
+    for outcome in (unknown, recovered):
+        extra = additional_context(build_chat_notification(outcome, KNOWN, context()))
+        # Then no target: the "Roll back" button does not appear on the notification
+        assert constants.CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID not in extra
+        assert extra["rollback_command"] == ""
+    # Nor on a preflight WARNING (nothing is associated yet)
+    breaking = _breaking(2)
+    alert = build_preflight_warning(
+        DEAD_SET.option_set_id, DEAD_SET.domain_name_servers, [], breaking, None, "us-east-1"
+    )
+    preflight = chat.build_preflight_chat_notification(
+        alert, DEAD_SET.option_set_id, [p.facts.vpc_id for p in breaking], "us-east-1"
+    )
+    assert constants.CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID not in additional_context(preflight)
+
+
+def test_in_organization_mode_the_document_names_the_account_and_offers_no_roll_back_button() -> (
+    None
+):
+    org = replace(context(), account_id="222222222222")
+    document = build_chat_notification(critical_outcome(1), KNOWN, org).document
+    extra = document["metadata"]["additionalContext"]
+    assert extra["account_id"] == "222222222222"
+    assert "rollback_option_set_id" not in extra
+    assert document["content"]["title"].startswith(
+        ":rotating_light: [CRITICAL] 222222222222 us-east-1"
+    )

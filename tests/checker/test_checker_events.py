@@ -157,8 +157,17 @@ def test_malformed_cloudtrail_events_name_the_field(mutate: Any, message: str) -
         ),
         (
             {"action": "sweep", "vpc_ids": ["vpc-0a1b2c3d4e5f60718"]},
+            "invalid sweep target: vpc_ids: Extra inputs are not permitted",
+        ),
+        (
+            {"action": "bogus", "vpc_ids": ["vpc-0a1b2c3d4e5f60718"]},
             "action: Input should be 'check'",
         ),
+        (
+            {"action": "check", "vpc_ids": ["vpc-0a1b2c3d4e5f60718"], "account_id": "12345"},
+            "account_id: String should match pattern",
+        ),
+        ({"action": "sweep", "region": "eu-west-1a"}, "region: String should match pattern"),
         ({"action": "check"}, "vpc_ids: Field required"),
         ("check", "event must be a JSON object, got str"),
         (None, "event must be a JSON object, got NoneType"),
@@ -357,3 +366,53 @@ def test_a_manual_reason_is_one_escaped_bounded_line() -> None:
     assert "\x1b" not in request.reason
     assert request.reason.startswith("x\\r\\n\\nRoll back now:\\n")
     assert len(request.reason) <= 200
+
+
+def test_a_change_is_checked_in_the_account_and_region_it_happened_in() -> None:
+    event = load_event("associate_dhcp_options")
+    event["account"] = "222222222222"
+    event["region"] = "eu-west-1"
+    event["detail"]["recipientAccountId"] = "222222222222"
+    event["detail"]["awsRegion"] = "eu-west-1"
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert (request.account_id, request.region) == ("222222222222", "eu-west-1")
+
+
+def test_a_hosted_zone_association_is_checked_in_the_vpcs_region() -> None:
+    # Route 53 is global: CloudTrail records the call in us-east-1, the VPC is elsewhere
+    event = load_event("associate_vpc_with_hosted_zone")
+    event["detail"]["requestParameters"]["vPC"]["vPCRegion"] = "eu-west-1"
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert request.region == "eu-west-1"
+    assert request.change is not None
+    assert request.change.region == "us-east-1"
+
+
+def test_manual_checks_and_sweep_targets_may_name_an_account_and_region() -> None:
+    manual = parse_event(
+        {
+            "action": "check",
+            "vpc_ids": ["vpc-0a1b2c3d4e5f60718"],
+            "account_id": "222222222222",
+            "region": "eu-west-1",
+        }
+    )
+    assert isinstance(manual, CheckRequest)
+    assert (manual.account_id, manual.region) == ("222222222222", "eu-west-1")
+    sweep = parse_event(
+        {
+            "action": "sweep",
+            "account_id": "222222222222",
+            "region": "eu-west-1",
+            "account_name": "payments\nprod",
+        }
+    )
+    assert isinstance(sweep, CheckRequest)
+    assert sweep.trigger == "sweep"
+    assert sweep.targets == ()
+    assert sweep.account_name == "payments\\nprod"  # shown escaped, never acted on
+    home = parse_event({"action": "sweep"})
+    assert isinstance(home, CheckRequest)
+    assert (home.account_id, home.region) == (None, None)

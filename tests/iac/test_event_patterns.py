@@ -7,22 +7,16 @@ event is put on the bus, and the queues show which rules it triggered.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 from iac_template import (
     EVENTS_DIR,
-    MAIN_TEMPLATE,
     SAMPLE_CANARY_SG_ID,
-    SAMPLE_REGION,
-    Resolver,
-    eventbridge_rules,
+    Bus,
     load_event,
-    load_template,
 )
+from iac_template import checker_rule_patterns as rule_patterns
 from moto import mock_aws
 
 pytestmark = pytest.mark.iac
@@ -50,64 +44,6 @@ EXPECTED_RULES: dict[str, set[str]] = {
 NOT_BUS_EVENTS = {"canary_probe.json", "env.json"}
 
 OTHER_SG_ID = "sg-0fedcba987654321f"
-
-
-def rule_patterns(watched_security_groups: str = "") -> dict[str, dict[str, Any]]:
-    template = load_template(MAIN_TEMPLATE)
-    resolver = Resolver(
-        template,
-        {
-            "CanaryStack.Outputs.CanarySecurityGroupIds": SAMPLE_CANARY_SG_ID,
-            "WatchedSecurityGroupIds": watched_security_groups.split(","),
-        },
-    )
-    return {
-        name: resolver.resolve(properties["Pattern"])
-        for name, properties in eventbridge_rules(template).items()
-    }
-
-
-class Bus:
-    """moto EventBridge with one SQS queue per rule."""
-
-    def __init__(self, patterns: dict[str, dict[str, Any]]) -> None:
-        self.events = boto3.client("events", region_name=SAMPLE_REGION)
-        self.sqs = boto3.client("sqs", region_name=SAMPLE_REGION)
-        self.queues: dict[str, str] = {}
-        for name, pattern in patterns.items():
-            self.events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
-            url = self.sqs.create_queue(QueueName=f"rule-{name}")["QueueUrl"]
-            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-                "Attributes"
-            ]["QueueArn"]
-            self.events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
-            self.queues[name] = url
-
-    def put(self, event: dict[str, Any]) -> None:
-        if "detail-type" in event:
-            entry = {
-                "Source": event["source"],
-                "DetailType": event["detail-type"],
-                "Detail": json.dumps(event["detail"]),
-                "Resources": event.get("resources", []),
-            }
-        else:  # a bare payload (manual check): what it would look like if put on the bus
-            entry = {
-                "Source": "vpc-dns-watchdog.manual",
-                "DetailType": "Manual check",
-                "Detail": json.dumps(event),
-            }
-        response = self.events.put_events(Entries=[entry])  # type: ignore[list-item]
-        assert response["FailedEntryCount"] == 0, response
-
-    def triggered(self) -> set[str]:
-        hit = set()
-        for name, url in self.queues.items():
-            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-            for message in messages.get("Messages", []):
-                hit.add(name)
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return hit
 
 
 @pytest.fixture

@@ -43,6 +43,9 @@ class AlertContext:
     confirmed_after_s: float | None = None
     # What opt-in self-healing did (or would have done) for this alert (healing.py).
     healing: HealReport | None = None
+    # Organization mode: the account the VPC is in (and its name when known); None otherwise.
+    account_id: str | None = None
+    account_name: str | None = None
     # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
     blocking: tuple[BlockingFinding, ...] = ()
 
@@ -150,6 +153,12 @@ def _render(view: _View, detail: Detail) -> Alert:
             "vpc_id": view.facts.vpc_id,
             "event_name": view.request.event_name,
             "verdict": view.judgement.verdict.value,
+            # Organization mode: subscription filter policies can route per account / region.
+            **(
+                {"account_id": view.context.account_id, "region": view.context.region}
+                if view.context.account_id
+                else {}
+            ),
         },
     )
 
@@ -164,12 +173,25 @@ def rollback_command(rollback: Rollback, vpc_id: str, region: str) -> str | None
     )
 
 
+def _account_label(context: AlertContext) -> str | None:
+    """Organization mode: the account, with its name when known."""
+    if context.account_id is None:
+        return None
+    if context.account_name:
+        return f"{context.account_id} ({context.account_name})"
+    return context.account_id
+
+
 def _subject(view: _View) -> str:
     verdict = view.judgement.verdict
     state = "OK again" if view.severity == Severity.RECOVERED else verdict.value
     request = view.request
+    where = view.facts.vpc_id
+    account = _account_label(view.context)
+    if account:
+        where = f"{account} {view.context.region} {where}"
     subject = (
-        f"[{view.severity.value}] {view.facts.vpc_id}: Lambda DNS {state} "
+        f"[{view.severity.value}] {where}: Lambda DNS {state} "
         f"{'after' if request.trigger == 'change' else 'in'} {request.event_name}"
     )
     return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
@@ -218,12 +240,13 @@ def _healed_lines(view: _View) -> list[str]:
     ]
 
 
-def _text(view: _View, rollback: str | None, detail: Detail) -> str:
+def _vpc_lines(view: _View) -> list[str]:
     facts = view.facts
-    judgement = view.judgement
     history = view.outcome.history
-    lines = [*_headline_lines(view), ""]
-    lines.append(f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.context.region})")
+    lines = [f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.context.region})"]
+    account = _account_label(view.context)
+    if account:
+        lines.append(f"Account:      {account}")
     current = _described(view, history.current)
     previous = _described(view, history.previous)
     lines.append(f"Option set:   {previous} -> {current}")
@@ -234,22 +257,40 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     expected = ", ".join(facts.expected_nameservers) or "none"
     lines.append(f"Lambdas should see configured nameservers: {expected}")
     lines.append(f"enableDnsSupport: {'true' if facts.dns_support else 'false'}")
-    lines += _lint_lines(view.context.lint)
+    return lines + _lint_lines(view.context.lint)
+
+
+def _trigger_lines(view: _View) -> list[str]:
     change = view.request.change
     if change is not None:
         who = change.actor_arn or "unknown"
         if change.session_issuer_arn:
             who += f" (session issuer {change.session_issuer_arn})"
-        lines.append(f"Who:          {who}")
-        lines.append(f"When:         {change.event_time}")
-        lines.append(f"From:         {change.source_ip or 'unknown'}")
-        lines.append(
-            f"Event:        {change.event_name} ({change.event_source}), id {change.event_id}"
-        )
-    elif view.request.trigger == "manual":
-        lines.append("Trigger:      manual check (invoked directly, not a CloudTrail event)")
-        if view.request.reason:
-            lines.append(f"Reason:       {view.request.reason}")
+        return [
+            f"Who:          {who}",
+            f"When:         {change.event_time}",
+            f"From:         {change.source_ip or 'unknown'}",
+            f"Event:        {change.event_name} ({change.event_source}), id {change.event_id}",
+        ]
+    if view.request.trigger != "manual":
+        return []
+    lines = ["Trigger:      manual check (invoked directly, not a CloudTrail event)"]
+    if view.request.reason:
+        lines.append(f"Reason:       {view.request.reason}")
+    return lines
+
+
+def _advice_lines(view: _View, rollback: str | None) -> list[str]:
+    # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
+    lines = ["", ROLLBACK_HEADER]
+    if view.context.account_id and rollback:
+        lines.append(f"(run it with credentials for account {view.context.account_id})")
+    return lines + (_healed_lines(view) or _rollback_lines(view, rollback))
+
+
+def _text(view: _View, rollback: str | None, detail: Detail) -> str:
+    judgement = view.judgement
+    lines = [*_headline_lines(view), "", *_vpc_lines(view), *_trigger_lines(view)]
     lines += ["", f"Verdict: {judgement.verdict.value}", *_diagnosis_lines(view)]
     lines += _notes(view)
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
@@ -263,8 +304,7 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
         lines.append(f"  ... and {len(hidden)} more: {_counted(hidden)}")
     if detail != DETAIL_LEVELS[0]:
         lines.append(f"  (shortened to fit an alert; {_where_in_full(view)})")
-    # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
-    lines += ["", ROLLBACK_HEADER, *(_healed_lines(view) or _rollback_lines(view, rollback))]
+    lines += _advice_lines(view, rollback)
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -487,6 +527,8 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         "verdict": judgement.verdict.value,
         "vpc_id": facts.vpc_id,
         "region": view.context.region,
+        "account_id": view.context.account_id,
+        "account_name": view.context.account_name,
         "cidr_block": facts.cidr_block,
         "event_name": request.event_name,
         "trigger": request.trigger,
@@ -532,3 +574,59 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         "rollback": view.rollback.kind,
         "headline": _headline(view),
     }
+
+
+def build_access_warning(
+    request: CheckRequest, account_id: str, region: str, reason: str, problem: str
+) -> Alert:
+    """A change in a member account the checker cannot enter: one WARNING, so it is not silent."""
+    targets = ", ".join(t.resource_id for t in request.targets) or "its VPCs"
+    label = f"{account_id} ({request.account_name})" if request.account_name else account_id
+    subject = f"[WARNING] {label} {region}: cannot check {targets} after {request.event_name}"
+    subject = subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
+    change = request.change
+    lines = [
+        f"WARNING: DNS for Lambda functions in {targets} cannot be verified after "
+        f"{request.event_name}: the watchdog cannot act in account {account_id}.",
+        "",
+        f"Account:      {label}",
+        f"Region:       {region}",
+        f"Why:          {reason}",
+    ]
+    if change is not None:
+        lines += [
+            f"Who:          {change.actor_arn or 'unknown'}",
+            f"When:         {change.event_time}",
+            f"Event:        {change.event_name} ({change.event_source}), id {change.event_id}",
+        ]
+    lines += [
+        "",
+        "Deploy or repair the member role in that account (member-template.yaml; docs/deploy.md),",
+        "then check again: vpc-dns-watchdog check --vpc <vpc-id> (with account_id and region).",
+    ]
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "subject": subject,
+        "severity": Severity.WARNING.value,
+        "verdict": Verdict.UNVERIFIED.value,
+        "account_id": account_id,
+        "account_name": request.account_name,
+        "region": region,
+        "targets": [t.resource_id for t in request.targets],
+        "event_name": request.event_name,
+        "event_id": request.event_id,
+        "access_problem": problem,
+        "reason": reason,
+    }
+    return Alert(
+        subject=subject,
+        text="\n".join(lines) + "\n",
+        document=document,
+        attributes={
+            "severity": Severity.WARNING.value,
+            "event_name": request.event_name,
+            "verdict": Verdict.UNVERIFIED.value,
+            "account_id": account_id,
+            "region": region,
+        },
+    )

@@ -12,6 +12,10 @@ document to a dedicated chat topic (CHAT_TOPIC_ARN) that only the chat channels 
 
 The notification is threaded per incident: its CRITICAL (or WARNING) and its RECOVERED share a
 `threadId` named after the VPC and the time the incident started.
+
+An alert that advises a rollback carries its target in `additionalContext` next to the VPC and the
+region (constants.CHAT_CONTEXT_*): the opt-in "Roll back" custom action of the template builds its
+command from exactly these, and shows its button only where the target is present.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ from dns_watchdog.alerts import (
     rollback_command,
 )
 from dns_watchdog.blocking import render_blocking_lines
+from dns_watchdog.constants import (
+    CHAT_CONTEXT_REGION,
+    CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
+    CHAT_CONTEXT_VPC_ID,
+)
 from dns_watchdog.flap import confirmation_note
 from dns_watchdog.models import Severity, Verdict
 from dns_watchdog.outcome import VpcOutcome
@@ -193,8 +202,8 @@ def _document(view: _View, description_budget: int, canaries: int) -> dict[str, 
     related += [r.function_arn for r in _worst_first(judgement.canaries)]
     related_unique = [r for r in dict.fromkeys(related) if r][:RELATED_RESOURCES_LIMIT]
     context = {
-        "vpc_id": facts.vpc_id,
-        "region": view.context.region,
+        CHAT_CONTEXT_VPC_ID: facts.vpc_id,
+        CHAT_CONTEXT_REGION: view.context.region,
         "severity": severity.value,
         "verdict": judgement.verdict.value,
         "diagnosis": judgement.diagnosis.code,
@@ -206,6 +215,13 @@ def _document(view: _View, description_budget: int, canaries: int) -> dict[str, 
         "rollback_command": rollback or "",
         "request_id": view.context.request_id or "",
     }
+    if view.context.account_id is not None:
+        # Organization mode: the account the VPC is in. No "Roll back" button: the channel role
+        # acts in the central account only.
+        context["account_id"] = view.context.account_id
+    elif rollback is not None and view.rollback.option_set_id is not None:
+        # Only when a rollback is advised: the "Roll back" button's criterion (HAS_VALUE).
+        context[CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID] = view.rollback.option_set_id
     return {
         "version": VERSION,
         "source": SOURCE,

@@ -103,9 +103,15 @@ class Checker:
         now: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        region: str | None = None,
+        account_id: str | None = None,
         analyzer: ReachabilityAnalyzer | None = None,
     ) -> None:
+        """One checker per place: `region` (default: the configured one) and, in organization
+        mode, `account_id`, which alerts then name (None in single-account mode)."""
         self._config = config
+        self._region = region or config.region
+        self._account_id = account_id
         # Opt-in (NAME_BLOCKING_RULE): None when off. Its clock must be `monotonic`.
         self._analyzer = analyzer
         # The run's blocking-analysis deadline, set by its first analysis (all VPCs share it).
@@ -246,7 +252,7 @@ class Checker:
             lint,
             breaking,
             request.change,
-            self._config.region,
+            self._region,
         )
         key = f"preflight#{candidate.option_set_id}#{request.event_id}"
         message_id = self._publisher.publish_once(alert, key)
@@ -255,7 +261,7 @@ class Checker:
                 alert,
                 candidate.option_set_id,
                 [p.facts.vpc_id for p in breaking],
-                self._config.region,
+                self._region,
             )
             chat_id = self._publisher.publish_chat_once(chat, key)
             logger.info("Chat notification", extra={**extra, "message_id": chat_id})
@@ -463,11 +469,13 @@ class Checker:
                     blocking = self._name_blocking(outcome)
                 context = AlertContext(
                     request,
-                    self._config.region,
+                    self._region,
                     now,
                     request_id,
                     confirmed_after_s=confirmed_after_s,
                     healing=healing,
+                    account_id=self._account_id,
+                    account_name=request.account_name,
                     blocking=blocking,
                 )
                 published = self._alert(context, outcome) or published

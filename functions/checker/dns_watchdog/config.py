@@ -17,6 +17,7 @@ from pydantic import (
 
 from dns_watchdog import constants as names
 from dns_watchdog.lint import IpNetwork, parse_allowed_networks
+from dns_watchdog.targets import SweepTargetError, parse_sweep_targets, partition_of
 
 
 class ConfigError(ValueError):
@@ -65,6 +66,16 @@ class CheckerConfig(BaseModel):
     checker_role_arn: str | None = Field(
         None, alias=names.CHECKER_ROLE_ARN_ENV, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
     )
+    # Organization mode (docs/deploy.md): the member role assumed in every other account; empty
+    # means single-account mode.
+    member_role_name: str = Field(
+        "", alias=names.MEMBER_ROLE_NAME_ENV, pattern=r"^([\w+=,.@-]{1,64})?$"
+    )
+    home_account_id: str | None = Field(None, alias=names.HOME_ACCOUNT_ID_ENV, pattern=r"^\d{12}$")
+    # The organization sweep's (account, region) targets (grammar: targets.py); empty: the home
+    # account in the configured region.
+    sweep_targets: str = Field("", alias=names.SWEEP_TARGETS_ENV, max_length=4000)
+    sweep_queue_url: str | None = Field(None, alias=names.SWEEP_QUEUE_URL_ENV)
     # Opt-in: name the blocking rule with Reachability Analyzer before a page goes out.
     name_blocking_rule: bool = Field(False, alias=names.NAME_BLOCKING_RULE_ENV)
     # Seconds one check run may spend on those analyses, all VPCs together (template.yaml adds
@@ -78,6 +89,27 @@ class CheckerConfig(BaseModel):
     @classmethod
     def _cidrs(cls, value: object) -> object:
         return parse_allowed_networks(value) if isinstance(value, str) else value
+
+    @property
+    def organization_mode(self) -> bool:
+        return bool(self.member_role_name)
+
+    @model_validator(mode="after")
+    def _organization_mode_is_complete(self) -> CheckerConfig:
+        if self.organization_mode and not self.home_account_id:
+            raise ValueError(
+                f"{names.HOME_ACCOUNT_ID_ENV} is required when {names.MEMBER_ROLE_NAME_ENV} is set"
+            )
+        if self.sweep_targets:
+            try:
+                parse_sweep_targets(
+                    self.sweep_targets,
+                    setting=names.SWEEP_TARGETS_ENV,
+                    partition=partition_of(self.region),
+                )
+            except SweepTargetError as exc:
+                raise ValueError(str(exc)) from exc
+        return self
 
     @model_validator(mode="after")
     def _healing_knows_its_role(self) -> CheckerConfig:

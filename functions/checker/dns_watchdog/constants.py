@@ -88,6 +88,15 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     METRICS_NAMESPACE_ENV,
 )
 
+# --- chat: the "Roll back" custom action (template.yaml, ChatRollbackAction) -------------------
+
+# Keys of a chat notification's metadata.additionalContext that the custom action's variables
+# read (event.metadata.additionalContext.<key>). The rollback target is there only when the alert
+# advises a rollback: the action's button is shown only on those notifications.
+CHAT_CONTEXT_VPC_ID: Final = "vpc_id"
+CHAT_CONTEXT_REGION: Final = "region"
+CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID: Final = "rollback_option_set_id"
+
 # --- metrics (CloudWatch embedded metric format, through Powertools Metrics) ---------------------
 
 DEFAULT_SERVICE_NAME: Final = "vpc-dns-watchdog"
@@ -133,6 +142,10 @@ MAX_SERVERS_ANALYSED: Final = 2
 MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
 # The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
 SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
+# The checker's own account (template: AWS::AccountId): the account it needs no role for.
+HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
+# Organization mode: the queue a sweep fans its (account, region) targets out to.
+SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
 # Every session the checker opens in a member account is named "<prefix><home account id>": the
 # member account's CloudTrail shows it, and a member role's trust policy may require it
 # (sts:RoleSessionName).

@@ -139,12 +139,30 @@ class ScheduledSweepEvent(EventBridgeEnvelope):
     source: Literal["aws.events"]
 
 
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")]
+
+
 class ManualCheckEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["check"]
     vpc_ids: list[VpcId] = Field(min_length=1, max_length=100)
     reason: str = Field(default="", max_length=1000)
+    # Organization mode: where the VPCs are (default: the checker's own account and region).
+    account_id: AccountId | None = None
+    region: Region | None = None
+
+
+class SweepTargetEvent(BaseModel):
+    """One (account, region) of an organization sweep, as the fan-out queue delivers it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["sweep"]
+    account_id: AccountId | None = None
+    region: Region | None = None
+    account_name: str | None = Field(default=None, max_length=200)
 
 
 # A created option set (never `default`).
@@ -159,6 +177,8 @@ class ManualPreflightEvent(BaseModel):
     dhcp_options_id: OptionSetId
     vpc_ids: list[VpcId] = Field(default_factory=list, max_length=100)
     reason: str = Field(default="", max_length=1000)
+    account_id: AccountId | None = None
+    region: Region | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +262,18 @@ def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
             option_set_id=preflight.dhcp_options_id,
             vpc_ids=tuple(dict.fromkeys(preflight.vpc_ids)),
             reason=printable(preflight.reason, MAX_REASON_LENGTH),
+            account_id=preflight.account_id,
+            region=preflight.region,
+        )
+    if event.get("action") == "sweep":
+        sweep = _validate(event, SweepTargetEvent, "sweep target")
+        return CheckRequest(
+            trigger="sweep",
+            event_name=SWEEP_EVENT_NAME,
+            targets=(),
+            account_id=sweep.account_id,
+            region=sweep.region,
+            account_name=printable(sweep.account_name, 200) if sweep.account_name else None,
         )
     manual = _validate(event, ManualCheckEvent, "manual check")
     vpc_ids = tuple(dict.fromkeys(manual.vpc_ids))  # keep order, drop repeats
@@ -250,6 +282,8 @@ def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
         event_name=MANUAL_EVENT_NAME,
         targets=tuple(Target("vpc", vpc_id) for vpc_id in vpc_ids),
         reason=printable(manual.reason, MAX_REASON_LENGTH),
+        account_id=manual.account_id,
+        region=manual.region,
     )
 
 
@@ -326,11 +360,14 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
         )
     if not isinstance(raw_id, str) or not _ID_PATTERNS[spec.kind].fullmatch(raw_id):
         raise InvalidEvent(f"{where}: {_show(raw_id)} is not a valid {_KIND_NAMES[spec.kind]} id")
+    change = _change_context(parsed)
     return CheckRequest(
         trigger="change",
         event_name=record.eventName,
         targets=(Target(spec.kind, raw_id),),
-        change=_change_context(parsed),
+        change=change,
+        account_id=change.account_id,
+        region=_vpc_region(record),
     )
 
 
@@ -358,14 +395,27 @@ def _parse_option_set_created(parsed: CloudTrailChangeEvent) -> ParsedEvent:
         raise InvalidEvent(f"{where}: missing (needed to know which option set was created)")
     if not isinstance(raw_id, str) or not _NEW_OPTION_SET_ID.fullmatch(raw_id):
         raise InvalidEvent(f"{where}: {_show(raw_id)} is not a valid option set id")
+    change = _change_context(parsed)
     return PreflightRequest(
         option_set_id=raw_id,
         event_name=record.eventName,
-        change=_change_context(parsed),
+        change=change,
+        account_id=change.account_id,
+        region=record.awsRegion,
     )
 
 
 _KIND_NAMES = {"vpc": "VPC", "security_group": "security group", "network_acl": "network ACL"}
+
+
+def _vpc_region(record: CloudTrailRecord) -> str:
+    """The VPC's region: Route 53 is global (its calls are recorded in us-east-1) and names the
+    VPC's region in the request; every other call happens in the VPC's region."""
+    if record.eventSource == _ROUTE53:
+        region = _lookup(record, ("requestParameters", "vPC", "vPCRegion"))
+        if isinstance(region, str) and _REGION.fullmatch(region):
+            return region
+    return record.awsRegion
 
 
 def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
@@ -379,7 +429,7 @@ def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
         event_source=record.eventSource,
         event_time=record.eventTime.isoformat().replace("+00:00", "Z"),
         region=record.awsRegion,
-        account_id=record.recipientAccountId or _shaped(parsed.account, _ACCOUNT_ID, "account id"),
+        account_id=record.recipientAccountId or _account(parsed.account),
         actor_arn=_actor(identity),
         actor_type=printable(identity.type, 40) if identity.type else None,
         session_issuer_arn=_shaped(issuer.arn if issuer else None, _ARN, "ARN"),
@@ -388,6 +438,12 @@ def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
         if isinstance(option_set, str) and _OPTION_SET_ID.fullmatch(option_set)
         else None,
     )
+
+
+def _account(value: str) -> str:
+    if not _ACCOUNT_ID.fullmatch(value):
+        raise InvalidEvent(f"account: {_show(value)} is not an account id")
+    return value
 
 
 def _actor(identity: UserIdentity) -> str | None:

@@ -44,13 +44,21 @@ class ChangeContext:
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """Check these targets (all VPCs with canaries when `targets` is empty and it is a sweep)."""
+    """Check these targets (all VPCs with canaries when `targets` is empty and it is a sweep).
+
+    `account_id` and `region` say where (None: the checker's own account / region); in
+    organization mode a change in a member account is checked there through its member role.
+    """
 
     trigger: Trigger
     event_name: str
     targets: tuple[Target, ...]
     change: ChangeContext | None = None
     reason: str = ""
+    account_id: str | None = None
+    region: str | None = None
+    # The account's name, when the sweep learned it from Organizations (alerts show it).
+    account_name: str | None = None
 
     @property
     def announces_option_set(self) -> bool:
@@ -93,6 +101,9 @@ class PreflightRequest:
     event_name: str = PREFLIGHT_EVENT_NAME
     # Set for the automatic preflight of a CreateDhcpOptions call: it warns when a VPC would break.
     change: ChangeContext | None = None
+    account_id: str | None = None
+    region: str | None = None
+    account_name: str | None = None
 
     @property
     def automatic(self) -> bool:

@@ -20,14 +20,21 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.config import Config
 
 from dns_watchdog import constants as names
+from dns_watchdog.accounts import STS_CLIENT_CONFIG, AccountSessions
+from dns_watchdog.alerts import build_access_warning
 from dns_watchdog.aws_vpc import VpcDirectory
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.check import Checker
+from dns_watchdog.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.fanout import SweepQueue
 from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.observability import count, logger, tracer
+from dns_watchdog.organization import ResolvedTargets, resolve_sweep_targets
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.reachability import ReachabilityAnalyzer
+from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateStore
+from dns_watchdog.targets import SweepTarget, parse_sweep_targets, partition_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,7 +43,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from dns_watchdog.config import CheckerConfig
-    from dns_watchdog.request import CheckRequest, PreflightRequest
 
 # EventBridge retries a failing target for up to 24 hours: remember event ids a little longer.
 IDEMPOTENCY_TTL_S = 25 * 60 * 60
@@ -96,22 +102,188 @@ class Runtime:
             }
 
 
+def _lambda_config(config: CheckerConfig) -> Config:
+    return Config(
+        max_pool_connections=config.max_concurrent_invocations,
+        read_timeout=config.canary_invoke_timeout_s,
+        connect_timeout=5,
+        # Throttling is retried by CanaryInvoker, with full jitter; no hidden retries here.
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+
+
+class Places:
+    """The checker for each (account, region) a request names.
+
+    Single-account mode: one checker, the configured region, the home account's credentials; a
+    request for anywhere else is refused with the reason. Organization mode: the checker of a
+    place is built per request from `AccountSessions` (its clients are cached there, renewed with
+    the member role's credentials); state items outside the home place are keyed by place.
+    """
+
+    def __init__(
+        self,
+        config: CheckerConfig,
+        *,
+        dynamodb: Any,
+        publisher: AlertPublisher,
+        sessions: AccountSessions | None,
+    ) -> None:
+        self._config = config
+        self._dynamodb = dynamodb
+        self._publisher = publisher
+        self._sessions = sessions
+        self._home: Checker | None = None
+
+    def where(self, account_id: str | None, region: str | None) -> tuple[str | None, str]:
+        return account_id or self._config.home_account_id, region or self._config.region
+
+    def checker(self, account_id: str | None, region: str | None) -> Checker:
+        """Raises MemberAccessDenied when the place cannot be entered."""
+        config = self._config
+        account, region = self.where(account_id, region)
+        if self._sessions is None or account is None:
+            home = config.home_account_id
+            if (account != home and home is not None) or region != config.region:
+                raise MemberAccessDenied(
+                    account or "?",
+                    f"this watchdog runs in single-account mode and watches "
+                    f"{home or 'its own account'} in {config.region} only, not {region}",
+                    problem=AccessProblem.SINGLE_ACCOUNT_MODE,
+                )
+            if self._home is None:
+                self._home = self._build(
+                    boto3.client("ec2"),
+                    boto3.client("resourcegroupstaggingapi"),
+                    boto3.client("lambda", config=_lambda_config(config)),
+                    region,
+                    account=None,
+                    place=None,
+                )
+            return self._home
+        clients = self._sessions.clients(account, region)
+        at_home = (account, region) == (config.home_account_id, config.region)
+        return self._build(
+            clients.ec2,
+            clients.tagging,
+            clients.lambda_,
+            region,
+            account=account,
+            place=None if at_home else (account, region),
+        )
+
+    def _build(
+        self,
+        ec2: Any,
+        tagging: Any,
+        lambda_client: Any,
+        region: str,
+        *,
+        account: str | None,
+        place: tuple[str, str] | None,
+    ) -> Checker:
+        config = self._config
+        return Checker(
+            config=config,
+            vpcs=VpcDirectory(ec2),
+            canaries=CanaryDirectory(client=tagging),
+            invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
+            state=StateStore(config.state_table_name, self._dynamodb, place=place),
+            publisher=self._publisher,
+            region=region,
+            account_id=account,
+            # Opt-in (NameBlockingRule): the place's EC2 client; the canaries' placement comes
+            # from the invoker's Lambda client.
+            analyzer=ReachabilityAnalyzer(ec2) if config.name_blocking_rule else None,
+        )
+
+    def refused(self, request: CheckRequest, exc: MemberAccessDenied) -> dict[str, Any]:
+        """A place the checker cannot enter: that request's targets are UNVERIFIED, with why.
+
+        A change there gets one WARNING (a change nobody can check must not be silent); sweeps
+        and manual checks report it in their result and log.
+        """
+        account, region = self.where(request.account_id, request.region)
+        logger.error(
+            "Cannot check in this account",
+            extra={
+                "account_id": exc.account,
+                "region": region,
+                "problem": str(exc.problem),
+                "reason": exc.reason,
+            },
+        )
+        published = False
+        if request.change is not None:
+            alert = build_access_warning(request, exc.account, region, exc.reason, str(exc.problem))
+            key = f"access#{exc.account}#{region}#{request.event_id}"
+            published = self._publisher.publish_once(alert, key) is not None
+        targets = [t.resource_id for t in request.targets] or ["*"]
+        return {
+            "status": "checked",
+            "event_name": request.event_name,
+            "trigger": request.trigger,
+            "account_id": account,
+            "region": region,
+            "vpcs": [
+                {
+                    "target": target,
+                    "account_id": exc.account,
+                    "region": region,
+                    "status": "error",
+                    "verdict": "UNVERIFIED",
+                    "error": exc.reason,
+                    "access_problem": str(exc.problem),
+                }
+                for target in targets
+            ],
+            "alerts_published": int(published),
+        }
+
+
+def _fan_out(config: CheckerConfig) -> Callable[[CheckRequest], dict[str, Any]]:
+    """The organization sweep: resolve its (account, region) targets, one queue message each."""
+    assert config.home_account_id is not None
+    assert config.sweep_queue_url is not None
+    home, queue_url = config.home_account_id, config.sweep_queue_url
+    plan = parse_sweep_targets(
+        config.sweep_targets, setting=names.SWEEP_TARGETS_ENV, partition=partition_of(config.region)
+    )
+    queue = SweepQueue(boto3.client("sqs"), queue_url)
+
+    def fan_out(request: CheckRequest) -> dict[str, Any]:
+        organizations = boto3.client("organizations") if plan.wants_every_account else None
+        if not plan.targets and not plan.wants_every_account:
+            resolved = ResolvedTargets((SweepTarget(home, config.region),), "setting")
+        else:
+            resolved = resolve_sweep_targets(plan, home_account=home, client=organizations)
+        queued = queue.send(resolved.targets, resolved.account_names)
+        logger.info(
+            "Sweep fanned out",
+            extra={
+                "targets": queued,
+                "source": resolved.source,
+                "fallback_reason": resolved.fallback_reason,
+            },
+        )
+        return {
+            "status": "fanned_out",
+            "event_name": request.event_name,
+            "trigger": request.trigger,
+            "targets": queued,
+            "source": resolved.source,
+            "fallback_reason": resolved.fallback_reason,
+        }
+
+    return fan_out
+
+
 def build_runtime(config: CheckerConfig) -> Runtime:
     """Clients come from boto3's default session (so tests can hook it).
 
     The tracer is created first, so that its botocore patching covers every client.
     """
     traced = tracer()
-    lambda_client = boto3.client(
-        "lambda",
-        config=Config(
-            max_pool_connections=config.max_concurrent_invocations,
-            read_timeout=config.canary_invoke_timeout_s,
-            connect_timeout=5,
-            # Throttling is retried by CanaryInvoker, with full jitter; no hidden retries here.
-            retries={"mode": "standard", "total_max_attempts": 1},
-        ),
-    )
     dynamodb = boto3.client("dynamodb")
 
     # Event ids and published alerts are remembered in the state table (items whose `pk` starts
@@ -128,19 +300,39 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         persistence=persistence(),
         chat_topic_arn=config.chat_topic_arn,
     )
-    ec2 = boto3.client("ec2")
-    checker = Checker(
-        config=config,
-        vpcs=VpcDirectory(ec2),
-        canaries=CanaryDirectory(client=boto3.client("resourcegroupstaggingapi")),
-        invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
-        state=StateStore(config.state_table_name, dynamodb),
-        publisher=publisher,
-        # Opt-in (NameBlockingRule): the same EC2 client; the canaries' placement comes from the
-        # invoker's Lambda client.
-        analyzer=ReachabilityAnalyzer(ec2) if config.name_blocking_rule else None,
-    )
-    check = traced.capture_method(checker.run)
+    sessions = None
+    if config.organization_mode:
+        assert config.home_account_id is not None  # the configuration requires it
+        sessions = AccountSessions(
+            home_account=config.home_account_id,
+            partition=partition_of(config.region),
+            member_role_name=config.member_role_name,
+            sts_client=boto3.client("sts", config=STS_CLIENT_CONFIG),
+            client_configs={"lambda": _lambda_config(config)},
+        )
+    places = Places(config, dynamodb=dynamodb, publisher=publisher, sessions=sessions)
+
+    def run(request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
+        if fan_out is not None and request.trigger == "sweep" and request.account_id is None:
+            return fan_out(request)
+        try:
+            checker = places.checker(request.account_id, request.region)
+        except MemberAccessDenied as exc:
+            if exc.transient and request.trigger == "sweep":
+                raise  # the queue delivers this target again later
+            return places.refused(request, exc)
+        return checker.run(request, request_id=request_id)
+
+    fan_out = _fan_out(config) if config.organization_mode and config.sweep_queue_url else None
+
+    def preflight(request: PreflightRequest) -> dict[str, Any]:
+        try:
+            checker = places.checker(request.account_id, request.region)
+        except MemberAccessDenied as exc:
+            return {"status": "error", "dhcp_options_id": request.option_set_id, "error": str(exc)}
+        return checker.preflight(request)
+
+    check = traced.capture_method(run)
 
     idempotency = IdempotencyConfig(
         event_key_jmespath="detail.eventID",
@@ -162,6 +354,6 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         check,
         (idempotency, publisher.idempotency),
         idempotent,
-        traced.capture_method(checker.preflight),
+        traced.capture_method(preflight),
     )
     return runtime

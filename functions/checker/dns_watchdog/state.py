@@ -1,4 +1,9 @@
-"""DynamoDB adapter for per-VPC state (item `pk = "vpc#<vpc-id>"`; docs/checker-contract.md)."""
+"""DynamoDB adapter for per-VPC state (docs/checker-contract.md).
+
+Items are keyed `pk = "vpc#<vpc-id>"` for VPCs in the checker's own account and region (the key
+single-account deployments have always used) and `pk = "vpc#<account>#<region>#<vpc-id>"`
+elsewhere (organization mode); those items also carry `account_id` and `region`.
+"""
 
 from __future__ import annotations
 
@@ -28,22 +33,33 @@ class StateConflict(RuntimeError):
     """Another check wrote the VPC's state between this check's read and its write."""
 
 
-def state_key(vpc_id: str) -> str:
-    return f"vpc#{vpc_id}"
+def state_key(vpc_id: str, place: tuple[str, str] | None = None) -> str:
+    """The item key of a VPC's state; `place` is (account, region) outside the home place."""
+    return f"vpc#{place[0]}#{place[1]}#{vpc_id}" if place else f"vpc#{vpc_id}"
 
 
 class StateStore:
-    """Reads and writes VpcState items (client injectable for tests)."""
+    """Reads and writes VpcState items (client injectable for tests).
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    `place` is the (account, region) whose VPCs this store keeps; None for the checker's own.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        place: tuple[str, str] | None = None,
+    ) -> None:
         self._table_name = table_name
         self._dynamodb = client or boto3.client("dynamodb")
+        self._place = place
 
     def get(self, vpc_id: str) -> VpcState | None:
         try:
             response = self._dynamodb.get_item(
                 TableName=self._table_name,
-                Key={"pk": {"S": state_key(vpc_id)}},
+                Key={"pk": {"S": state_key(vpc_id, self._place)}},
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -79,8 +95,11 @@ class StateStore:
         stored = replace(state, version=state.version + 1)
         fields = asdict(stored)
         fields["verdict"] = stored.verdict.value
-        item = {"pk": _serializer.serialize(state_key(stored.vpc_id))}
+        item = {"pk": _serializer.serialize(state_key(stored.vpc_id, self._place))}
         item.update({key: _serializer.serialize(value) for key, value in fields.items()})
+        if self._place is not None:
+            item["account_id"] = _serializer.serialize(self._place[0])
+            item["region"] = _serializer.serialize(self._place[1])
         try:
             # Version 0: the item does not exist yet, or was written before versions existed.
             self._dynamodb.put_item(

@@ -1,0 +1,282 @@
+"""Organization mode end to end: one checker in the central account, a member account's change
+forwarded to it, the real canary in the member's VPC answering through the DNS lab.
+
+moto plays every account: the central account is moto's default, 222222222222 holds the member
+role (the checker's AssumeRole lands there), 333333333333 has none. `AssumeRoleGate` makes STS
+refuse a role that does not exist, as AWS does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from checker_doubles import World
+from org_world import HOME, MEMBER, OTHER_MEMBER, ROLE_NAME, AssumeRoleGate, create_member_role
+from real_canary import AWS_RECORDS
+
+from devtools.awsworld import AwsWorld
+from devtools.dnslab import DnsLab, LabServer
+from devtools.lambdakit import REGION, cloudtrail_event, load_event
+from devtools.local_lambda import LocalCanaryPlatform
+
+pytestmark = pytest.mark.integration
+
+MEMBER_REGION = "eu-west-1"
+MEMBER_CANARY = "vpc-dns-canary-member"
+OTHER_CANARY = "vpc-dns-canary-other"
+HOME_CANARY = "vpc-dns-canary-home"
+# The member canary probes its own region's endpoints.
+MEMBER_RECORDS = {
+    f"sts.{MEMBER_REGION}.amazonaws.com": {"A": ["52.94.0.3"]},
+    f"lambda.{MEMBER_REGION}.amazonaws.com": {"A": ["52.94.0.4"]},
+}
+Invoke = Callable[[Any], dict[str, Any]]
+
+
+@dataclass
+class MemberVpc:
+    world: AwsWorld
+    vpc_id: str
+    good: str
+    bad: str
+
+
+@dataclass
+class Organization:
+    central: World
+    platform: LocalCanaryPlatform
+    dead: LabServer
+    home_vpc: str
+    member: MemberVpc
+    other: MemberVpc
+    gate: AssumeRoleGate
+
+
+def _session_in(account: str) -> boto3.session.Session:
+    """A session acting in `account` (moto maps assumed-role keys to the role's account)."""
+    sts = boto3.session.Session(region_name=REGION).client("sts")
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/test-setup", RoleSessionName="test-setup"
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=MEMBER_REGION,
+    )
+
+
+def _watched_vpc(world: AwsWorld, lab: DnsLab, dead: LabServer, canary: str) -> MemberVpc:
+    """A VPC on the lab's CIDR (AmazonProvidedDNS is a lab server) with one real canary."""
+    vpc_id = world.create_vpc(lab.cidr)
+    subnet = world.create_subnet(vpc_id, lab.cidr)
+    group = world.create_security_group(vpc_id)
+    good = world.option_set("AmazonProvidedDNS")
+    bad = world.option_set(dead.address)
+    world.associate(vpc_id, good)
+    world.add_canary(vpc_id, canary, subnet_ids=[subnet], security_group_ids=[group], timeout_s=5)
+    return MemberVpc(world, vpc_id, good, bad)
+
+
+@pytest.fixture
+def organization(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Organization]:
+    for variable in ("PROBE_NAMES", "PROBE_MAX_LATENCY_MS", "DEADLINE_MARGIN_MS"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("MEMBER_ROLE_NAME", ROLE_NAME)
+    monkeypatch.setenv("HOME_ACCOUNT_ID", HOME)
+    with DnsLab() as lab:
+        amazon = lab.add_server("amazon", records={**AWS_RECORDS, **MEMBER_RECORDS}, host=2)
+        dead = lab.add_server("corp-dead", behaviour="blackhole")
+        home = _watched_vpc(moto_world, lab, dead, HOME_CANARY)
+        create_member_role(MEMBER)  # 333333333333 has no member role
+        member_session, other_session = _session_in(MEMBER), _session_in(OTHER_MEMBER)
+        member = _watched_vpc(
+            AwsWorld(member_session, region=MEMBER_REGION), lab, dead, MEMBER_CANARY
+        )
+        other = _watched_vpc(AwsWorld(other_session, region=MEMBER_REGION), lab, dead, OTHER_CANARY)
+        platform = LocalCanaryPlatform(lab, amazon, region=REGION)
+        platform.place(MEMBER_CANARY, member_session, MEMBER_REGION)
+        platform.place(OTHER_CANARY, other_session, MEMBER_REGION)
+        gate = AssumeRoleGate()
+        with platform.routing():
+            assert boto3.DEFAULT_SESSION is not None
+            boto3.DEFAULT_SESSION.events.register("before-call.sts.AssumeRole", gate._check)
+            yield Organization(moto_world, platform, dead, home.vpc_id, member, other, gate)
+
+
+@pytest.fixture
+def central_checker(
+    organization: Organization, load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> Invoke:
+    app = load_handler("checker")
+
+    def invoke(event: Any) -> dict[str, Any]:
+        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
+        return result
+
+    return invoke
+
+
+def _forwarded(vpc: MemberVpc, account: str, option_set: str) -> dict[str, Any]:
+    """The member account's CloudTrail event as the central bus receives it: the envelope keeps
+    the source account and region."""
+    event = cloudtrail_event("associate_dhcp_options", vpcId=vpc.vpc_id, dhcpOptionsId=option_set)
+    event["account"] = account
+    event["region"] = MEMBER_REGION
+    event["detail"]["recipientAccountId"] = account
+    event["detail"]["awsRegion"] = MEMBER_REGION
+    return event
+
+
+def _state_keys(central: World) -> set[str]:
+    items = central.dynamodb.scan(TableName=central.table_name)["Items"]
+    return {item["pk"]["S"] for item in items if item["pk"]["S"].startswith("vpc#")}
+
+
+def test_a_member_accounts_bad_association_pages_once_naming_account_and_region(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    member = organization.member
+    # Given the member VPC was verified healthy by the central checker
+    baseline = central_checker(
+        {
+            "action": "check",
+            "vpc_ids": [member.vpc_id],
+            "account_id": MEMBER,
+            "region": MEMBER_REGION,
+        }
+    )
+    assert baseline["vpcs"][0]["verdict"] == "OK"
+
+    # When someone in the member account associates the dead-server set, and the event reaches
+    # the central bus
+    member.world.associate(member.vpc_id, member.bad)
+    organization.platform.recycle(MEMBER_CANARY)
+    result = central_checker(_forwarded(member, MEMBER, member.bad))
+
+    # Then exactly one CRITICAL names the account and region, with the real canary's diagnosis
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    [critical] = organization.central.alerts()
+    assert critical.severity == "CRITICAL"
+    assert critical.subject.startswith(f"[CRITICAL] {MEMBER} {MEMBER_REGION} {member.vpc_id}:")
+    assert critical.attributes["account_id"] == MEMBER
+    assert critical.attributes["region"] == MEMBER_REGION
+    assert critical.document["diagnosis"]["code"] == "CONFIGURED_SERVER_UNREACHABLE"
+    assert f"Account:      {MEMBER}" in critical.text
+    assert f"(run it with credentials for account {MEMBER})" in critical.text
+    assert (
+        f"aws ec2 associate-dhcp-options --dhcp-options-id {member.good} "
+        f"--vpc-id {member.vpc_id} --region {MEMBER_REGION}"
+    ) in critical.text
+    # and the state is kept per (account, region, VPC); the role was assumed once, named
+    assert f"vpc#{MEMBER}#{MEMBER_REGION}#{member.vpc_id}" in _state_keys(organization.central)
+    assert [call["RoleSessionName"] for call in organization.gate.calls] == [
+        f"vpc-dns-watchdog-{HOME}"
+    ]
+
+
+def test_a_missing_member_role_leaves_that_target_unverified_and_the_others_checked(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    # When the organization sweep reaches each (account, region)
+    sweep = {"action": "sweep", "region": MEMBER_REGION}
+    other = central_checker({**sweep, "account_id": OTHER_MEMBER})
+    member = central_checker({**sweep, "account_id": MEMBER})
+    home = central_checker({"action": "sweep"})
+
+    # Then the account without a role is UNVERIFIED with the likely cause, and the others are
+    # checked as usual
+    [refused] = other["vpcs"]
+    assert refused["verdict"] == "UNVERIFIED"
+    assert refused["account_id"] == OTHER_MEMBER
+    assert "role missing" in refused["error"]
+    assert [v["verdict"] for v in member["vpcs"]] == ["OK"]
+    assert [v["verdict"] for v in home["vpcs"]] == ["OK"]
+    # a sweep does not page for it (its result and log do); the home VPC keeps its old key
+    assert organization.central.alerts() == []
+    assert f"vpc#{organization.home_vpc}" in _state_keys(organization.central)
+
+
+def test_a_change_in_an_account_the_checker_cannot_enter_is_not_silent(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    other = organization.other
+    other.world.associate(other.vpc_id, other.bad)
+
+    event = _forwarded(other, OTHER_MEMBER, other.bad)
+    result = central_checker(event)
+
+    assert result["vpcs"][0]["verdict"] == "UNVERIFIED"
+    [warning] = organization.central.alerts()
+    assert warning.severity == "WARNING"
+    assert warning.subject == (
+        f"[WARNING] {OTHER_MEMBER} {MEMBER_REGION}: cannot check {other.vpc_id} after "
+        "AssociateDhcpOptions"
+    )
+    assert "role missing" in warning.text
+    assert warning.attributes["account_id"] == OTHER_MEMBER
+    # a second delivery of the same event pages no more
+    central_checker(event)
+    assert organization.central.alerts() == []
+
+
+def _queue_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the fan-out queue's event source mapping delivers to the checker."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{HOME}:vpc-dns-watchdog-sweep",
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }
+
+
+def test_the_organization_sweep_fans_out_one_message_per_target_and_fails_only_the_bad_one(
+    organization: Organization,
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sqs = organization.central.sqs
+    queue_url = sqs.create_queue(QueueName="vpc-dns-watchdog-sweep")["QueueUrl"]
+    monkeypatch.setenv("SWEEP_QUEUE_URL", queue_url)
+    monkeypatch.setenv("SWEEP_TARGETS", f"{MEMBER}|{OTHER_MEMBER}:{MEMBER_REGION} {HOME}:{REGION}")
+    app = load_handler("checker")
+
+    # When the schedule fires in organization mode
+    fanned = app.lambda_handler(load_event("scheduled_sweep"), lambda_context)
+
+    # Then each (account, region) becomes one queue message
+    assert fanned["status"] == "fanned_out"
+    assert fanned["targets"] == 3
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    bodies = sorted(json.loads(m["Body"])["account_id"] for m in messages)
+    assert bodies == sorted([HOME, MEMBER, OTHER_MEMBER])
+
+    # When the queue delivers them, with a garbled message among them
+    garbled = {**messages[0], "MessageId": "garbled", "Body": '{"action": "sweep", "vpc": 1}'}
+    response = app.lambda_handler(_queue_event([*messages, garbled]), lambda_context)
+
+    # Then only the garbled one is reported failed (SQS retries it, then dead-letters it); the
+    # account without a role was checked as UNVERIFIED evidence, not a failure
+    assert response == {"batchItemFailures": [{"itemIdentifier": "garbled"}]}
+    keys = _state_keys(organization.central)
+    assert f"vpc#{MEMBER}#{MEMBER_REGION}#{organization.member.vpc_id}" in keys
+    assert f"vpc#{organization.home_vpc}" in keys
+    assert not any(OTHER_MEMBER in key for key in keys)
+    assert organization.central.alerts() == []
