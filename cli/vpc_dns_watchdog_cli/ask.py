@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
+import time
 from typing import Any, TextIO
 
 import boto3
@@ -44,6 +46,13 @@ def register(commands: Any) -> None:
         command.add_argument("--function-name", help="the checker function (skips CloudFormation)")
         command.add_argument("--reason", default="", help="shown in the checker's log / alerts")
         command.add_argument("--json", action="store_true", help="print the checker's answer")
+        command.add_argument(
+            "--progress-every",
+            type=float,
+            default=5.0,
+            metavar="SECONDS",
+            help="say it is still checking this often (0: never)",
+        )
         command.set_defaults(run=run)
 
 
@@ -96,6 +105,36 @@ def render(result: dict[str, Any], out: TextIO) -> int:
     return EXIT_WOULD_BREAK if failing else EXIT_OK
 
 
+class Progress:
+    """While the checker works (canaries, refreshes: up to its 2-minute timeout), say every
+    `every_s` seconds that it still does, so a person or a pipeline log sees it is alive."""
+
+    def __init__(self, err: TextIO, *, every_s: float) -> None:
+        self._err = err
+        self._every_s = every_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+        self.ticks = 0
+
+    def __enter__(self) -> Progress:
+        self._started = time.monotonic()
+        if self._every_s > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        print(f"  answered after {time.monotonic() - self._started:.1f} s", file=self._err)
+
+    def _tick(self) -> None:
+        while not self._done.wait(self._every_s):
+            self.ticks += 1
+            elapsed = time.monotonic() - self._started
+            print(f"  ... still checking ({elapsed:.0f} s)", file=self._err, flush=True)
+
+
 def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, err: TextIO) -> int:
     if args.command == "preflight":
         event: dict[str, Any] = {"action": "preflight", "dhcp_options_id": args.dhcp_options_id}
@@ -108,8 +147,10 @@ def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, e
     function = args.function_name or stack_output(
         args.stack_name, STACK_OUTPUT, session.client("cloudformation")
     )
-    print(f"Asking {function}; the canaries probe DNS in each VPC...", file=err)
-    result = invoke_checker(function, event, session.client("lambda"))
+    where = ", ".join(args.vpc) if args.vpc else "every watched VPC"
+    print(f"Asking {function}; the canaries probe DNS in {where}...", file=err)
+    with Progress(err, every_s=args.progress_every):
+        result = invoke_checker(function, event, session.client("lambda"))
     if args.json:
         print(json.dumps(result, indent=2), file=out)
     if not isinstance(result, dict):

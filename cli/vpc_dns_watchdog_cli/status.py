@@ -64,8 +64,9 @@ def rows_from_items(items: Iterable[Mapping[str, Any]], *, account: str, region:
         since = item.get("incident_started_at")
         rows.append(
             Row(
-                account=account,
-                region=region,
+                # Organization mode: items outside the home place name their account and region.
+                account=str(item.get("account_id") or account),
+                region=str(item.get("region") or region),
                 vpc_id=str(item["vpc_id"]),
                 verdict=str(item.get("verdict", "?")),
                 option_set=str(item.get("option_set_id", "?")),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import threading
 
 import pytest
 from vpc_dns_watchdog_cli.ask import render
@@ -57,3 +59,47 @@ def test_no_vpc_checked_does_not_pass_the_gate() -> None:
 def test_a_rejected_request_is_an_error() -> None:
     with pytest.raises(CliError, match="invalid preflight"):
         render({"status": "rejected", "error": "invalid preflight: x"}, io.StringIO())
+
+
+class _Err(io.StringIO):
+    """stderr that tells when the command said it is still checking."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticked = threading.Event()
+
+    def write(self, text: str) -> int:
+        if "still checking" in text:
+            self.ticked.set()
+        return super().write(text)
+
+
+class _SlowChecker:
+    """A Lambda client whose checker answers only once the command has shown progress."""
+
+    def __init__(self, err: _Err) -> None:
+        self.err = err
+
+    def client(self, service: str) -> _SlowChecker:
+        assert service == "lambda"
+        return self
+
+    def invoke(self, **_: object) -> dict[str, object]:
+        assert self.err.ticked.wait(10), "no progress shown while the checker worked"
+        body = json.dumps({"status": "checked", "vpcs": [{"vpc_id": VPC, "verdict": "OK"}]})
+        return {"StatusCode": 200, "Payload": io.BytesIO(body.encode())}
+
+
+def test_progress_is_shown_while_the_checker_works() -> None:
+    err = _Err()
+    out = io.StringIO()
+    argv = ["check", "--vpc", VPC, "--function-name", "checker", "--progress-every", "0.01"]
+
+    code = main(argv, session=_SlowChecker(err), out=out, err=err)  # type: ignore[arg-type]
+
+    assert code == 0
+    lines = err.getvalue().splitlines()
+    assert lines[0] == f"Asking checker; the canaries probe DNS in {VPC}..."
+    assert lines[1].startswith("  ... still checking (")
+    assert lines[-1].startswith("  answered after ")
+    assert f"{VPC}: OK" in out.getvalue()

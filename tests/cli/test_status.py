@@ -79,3 +79,20 @@ def test_status_of_an_empty_table_says_so(
 ) -> None:
     assert main(["status", "--table", TABLE, "--region", "us-east-1"]) == 0
     assert capsys.readouterr().out == f"No VPC state in {TABLE} yet.\n"
+
+
+def test_status_names_the_account_and_region_of_organization_vpcs(
+    world: AwsWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the central checker stored a VPC at home and one in a member account's region
+    StateStore(TABLE, world.dynamodb).put(state("vpc-000000000000aaaa", Verdict.OK))
+    member = StateStore(TABLE, world.dynamodb, place=("222222222222", "eu-west-1"))
+    member.put(state("vpc-000000000000bbbb", Verdict.FAILED, incident="2024-05-14T09:16:00Z"))
+
+    assert main(["status", "--table", TABLE, "--region", "us-east-1"]) == 0
+    rows = [line.split()[:4] for line in capsys.readouterr().out.splitlines()[1:]]
+
+    assert rows == [
+        ["222222222222", "eu-west-1", "vpc-000000000000bbbb", "FAILED"],
+        ["123456789012", "us-east-1", "vpc-000000000000aaaa", "OK"],
+    ]

@@ -142,3 +142,11 @@ def test_on_the_checker_learns_the_setting_and_its_timeout_holds_the_budget() ->
     # The analyses' budget, plus room for the deletes that follow it, on top of the usual run.
     assert checker["Timeout"] >= off + budget + 5
     assert checker["Timeout"] <= 900
+
+
+@pytest.mark.parametrize("setting", ["false", "true"])
+def test_the_sweep_queue_hides_a_message_six_checker_timeouts_long(setting: str) -> None:
+    # Lambda's advice for SQS event sources: visibility timeout at least 6 x the function's
+    resolver = _resolver(setting)
+    queue = resolver.resolve(TEMPLATE["Resources"]["SweepQueue"]["Properties"]["VisibilityTimeout"])
+    assert queue >= 6 * _checker(resolver)["Timeout"]

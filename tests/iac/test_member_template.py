@@ -66,6 +66,7 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = {
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
     "tag:GetResources",
 }
 # The checker role's statements (template.yaml) the member role repeats for a member account.

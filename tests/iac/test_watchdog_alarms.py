@@ -22,6 +22,7 @@ OWN_FAILURE_ALARMS = {
     "EventsDeadLetterQueueAlarm",
     "CheckerFailureQueueAlarm",
     "HeartbeatAlarm",
+    "SweepDeadLetterQueueAlarm",
 }
 YOUR_TOPIC = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
 
@@ -33,6 +34,7 @@ def resolver(**values: Any) -> Resolver:
         "CheckerFunction": "checker",
         "EventsDeadLetterQueue.QueueName": "events-dlq",
         "CheckerFailureQueue.QueueName": "checker-failures",
+        "SweepDeadLetterQueue.QueueName": "sweep-dlq",
     }
     return Resolver(TEMPLATE, {**defaults, **values})
 

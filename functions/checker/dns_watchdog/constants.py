@@ -66,6 +66,21 @@ BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
 
+# --- organization mode ---------------------------------------------------------------------------
+
+# The member role the checker assumes in every other account (empty or unset: single-account mode).
+MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
+# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
+SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
+# The checker's own account (template: AWS::AccountId): the account it needs no role for.
+HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
+# Organization mode: the queue a sweep fans its (account, region) targets out to.
+SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
+# Every session the checker opens in a member account is named "<prefix><home account id>": the
+# member account's CloudTrail shows it, and a member role's trust policy may require it
+# (sts:RoleSessionName).
+ROLE_SESSION_NAME_PREFIX: Final = "vpc-dns-watchdog-"
+
 # Every variable the template sets for the checker (besides Powertools' log level and the
 # local-endpoint settings of sam local).
 CHECKER_TEMPLATE_ENV_VARS: Final = (
@@ -84,6 +99,10 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     CHECKER_ROLE_ARN_ENV,
     NAME_BLOCKING_RULE_ENV,
     BLOCKING_ANALYSIS_BUDGET_S_ENV,
+    MEMBER_ROLE_NAME_ENV,
+    HOME_ACCOUNT_ID_ENV,
+    SWEEP_TARGETS_ENV,
+    SWEEP_QUEUE_URL_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )
@@ -136,17 +155,3 @@ DNS_PORT: Final = 53
 # At most this many unreachable servers are analysed per alert (two analyses each, UDP and TCP,
 # billed per analysis): an option set holds up to 4 servers; the first two name the problem.
 MAX_SERVERS_ANALYSED: Final = 2
-# --- organization mode ---------------------------------------------------------------------------
-
-# The member role the checker assumes in every other account (empty or unset: single-account mode).
-MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
-# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
-SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
-# The checker's own account (template: AWS::AccountId): the account it needs no role for.
-HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
-# Organization mode: the queue a sweep fans its (account, region) targets out to.
-SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
-# Every session the checker opens in a member account is named "<prefix><home account id>": the
-# member account's CloudTrail shows it, and a member role's trust policy may require it
-# (sts:RoleSessionName).
-ROLE_SESSION_NAME_PREFIX: Final = "vpc-dns-watchdog-"
