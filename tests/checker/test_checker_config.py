@@ -102,3 +102,25 @@ def test_self_healing_is_off_by_default_and_needs_the_checkers_role_when_on() ->
 def test_an_unknown_self_healing_mode_is_named() -> None:
     with pytest.raises(ConfigError, match="SELF_HEALING: Input should be 'off', 'dry-run' or 'on'"):
         load_config({**REQUIRED, "SELF_HEALING": "yes"})
+
+
+def test_naming_the_blocking_rule_is_off_by_default_with_a_60_s_budget() -> None:
+    config = load_config(REQUIRED)
+    assert config.name_blocking_rule is False
+    assert config.blocking_analysis_budget_s == 60
+    on = load_config({**REQUIRED, "NAME_BLOCKING_RULE": "true", "BLOCKING_ANALYSIS_BUDGET_S": "90"})
+    assert on.name_blocking_rule is True
+    assert on.blocking_analysis_budget_s == 90
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NAME_BLOCKING_RULE", "maybe", "NAME_BLOCKING_RULE: Input should be a valid boolean"),
+        ("BLOCKING_ANALYSIS_BUDGET_S", "2", "BLOCKING_ANALYSIS_BUDGET_S: Input should be greater"),
+        ("BLOCKING_ANALYSIS_BUDGET_S", "301", "BLOCKING_ANALYSIS_BUDGET_S: Input should be less"),
+    ],
+)
+def test_bad_blocking_rule_settings_are_named(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config({**REQUIRED, variable: value})

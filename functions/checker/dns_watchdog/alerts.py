@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.blocking import BlockingFinding, finding_document, render_blocking_lines
 from dns_watchdog.flap import confirmation_note
 from dns_watchdog.healing import HealReport
 from dns_watchdog.judge import CanaryReport, Judgement
@@ -45,6 +46,8 @@ class AlertContext:
     # Organization mode: the account the VPC is in (and its name when known); None otherwise.
     account_id: str | None = None
     account_name: str | None = None
+    # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
+    blocking: tuple[BlockingFinding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,15 +290,8 @@ def _advice_lines(view: _View, rollback: str | None) -> list[str]:
 
 def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     judgement = view.judgement
-    diagnosis = judgement.diagnosis
     lines = [*_headline_lines(view), "", *_vpc_lines(view), *_trigger_lines(view)]
-    lines += ["", f"Verdict: {judgement.verdict.value}"]
-    lines.append(f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})")
-    if diagnosis.summary:
-        lines.append(f"  {diagnosis.summary}")
-    if diagnosis.likely_causes:
-        lines.append("Likely causes:")
-        lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
+    lines += ["", f"Verdict: {judgement.verdict.value}", *_diagnosis_lines(view)]
     lines += _notes(view)
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
     if not judgement.canaries:
@@ -311,6 +307,18 @@ def _text(view: _View, rollback: str | None, detail: Detail) -> str:
     lines += _advice_lines(view, rollback)
     lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _diagnosis_lines(view: _View) -> list[str]:
+    """The diagnosis, its likely causes, and what blocks the path when that was analysed."""
+    diagnosis = view.judgement.diagnosis
+    lines = [f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})"]
+    if diagnosis.summary:
+        lines.append(f"  {diagnosis.summary}")
+    if diagnosis.likely_causes:
+        lines.append("Likely causes:")
+        lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
+    return lines + render_blocking_lines(view.context.blocking)
 
 
 def _lint_lines(findings: Sequence[LintFinding]) -> list[str]:
@@ -535,6 +543,7 @@ def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, An
         "expected_nameservers": list(facts.expected_nameservers),
         "lint": [finding.as_dict() for finding in view.context.lint],
         "self_healing": view.context.healing.as_dict() if view.context.healing else None,
+        "blocking_rules": [finding_document(f) for f in view.context.blocking],
         "change": None
         if change is None
         else {

@@ -18,13 +18,16 @@ Hand-written: the shapes are the EC2 API's, and no library interprets them.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from dns_watchdog.constants import DNS_PORT
+from dns_watchdog.constants import DNS_PORT, MAX_SERVERS_ANALYSED
+from dns_watchdog.judge import CanaryReport, Judgement
+from dns_watchdog.models import Verdict
 
 Protocol = Literal["udp", "tcp"]
 PROTOCOLS: tuple[Protocol, ...] = ("udp", "tcp")
@@ -278,12 +281,14 @@ def blocking_finding(
 def render_blocking_lines(findings: Sequence[BlockingFinding]) -> list[str]:
     """The alert lines: one per protocol and server, in the order given.
 
-    UDP and TCP answers that say the same thing about the same server share one line.
+    UDP and TCP answers that say the same thing about the same server share one line (the same
+    words: two entries of one network ACL are two lines).
     """
     lines: list[str] = []
-    seen: dict[tuple[str, BlockingKind, str | None, str | None], tuple[int, Protocol]] = {}
+    seen: dict[tuple[str, BlockingKind, str], tuple[int, Protocol]] = {}
     for finding in findings:
-        key = (finding.server, finding.kind, finding.component_id, finding.explanation_code)
+        said = finding.text.replace(_label(finding.protocol, finding.server), "", 1)
+        key = (finding.server, finding.kind, said)
         earlier = seen.get(key)
         if (
             earlier is not None
@@ -298,3 +303,92 @@ def render_blocking_lines(findings: Sequence[BlockingFinding]) -> list[str]:
         seen[key] = (len(lines), finding.protocol)
         lines.append(f"Blocking rule: {finding.text}")
     return lines
+
+
+# --- when to analyse (the check asks before a page goes out) ------------------------------------
+
+# Diagnoses that say a configured server does not answer the canary at all (or not over TCP):
+# what a security group, network ACL or route can explain. A canary that timed out hangs the
+# same way (judge.HANG_CAUSES).
+UNREACHABLE_DIAGNOSES = frozenset(
+    {
+        "CONFIGURED_SERVER_UNREACHABLE",
+        "CONFIGURED_SERVER_NO_TCP",
+        "REDUNDANCY_LOST",
+        "CANARY_TIMED_OUT",
+    }
+)
+# Direct lookups that got nothing back (canary contract: TIMEOUT, NETWORK_ERROR).
+_SILENT_OUTCOMES = frozenset({"TIMEOUT", "NETWORK_ERROR"})
+
+
+@dataclass(frozen=True)
+class AnalysisTarget:
+    """What to analyse for one alert: from this canary's placement to these servers."""
+
+    canary_arn: str
+    servers: tuple[str, ...]
+
+
+def _silent_servers(report: CanaryReport) -> list[str]:
+    return list(
+        dict.fromkeys(
+            probe.server
+            for probe in report.direct
+            if probe.role == "configured" and probe.outcome in _SILENT_OUTCOMES and probe.server
+        )
+    )
+
+
+def analysis_target(
+    judgement: Judgement,
+    custom_servers: Sequence[str],
+    *,
+    already_analysed: Collection[str] = (),
+    limit: int = MAX_SERVERS_ANALYSED,
+) -> AnalysisTarget | None:
+    """The canary and the servers to analyse for this judgement, or None when there are none.
+
+    `custom_servers` are the option set's own DNS servers (not AmazonProvidedDNS): only those
+    are analysed, as the canary reported them silent (or all of them when the canary timed out
+    before it could say). `already_analysed` are servers named earlier in the same incident.
+    """
+    if judgement.verdict not in (Verdict.FAILED, Verdict.DEGRADED):
+        return None
+    candidates = sorted(
+        (
+            r
+            for r in judgement.canaries
+            if r.status != "gone"
+            and r.severity != Verdict.OK
+            and r.diagnosis.code in UNREACHABLE_DIAGNOSES
+        ),
+        key=lambda r: (r.severity != judgement.verdict, not r.from_findings, r.name),
+    )
+    for report in candidates:
+        silent = _silent_servers(report)
+        if not silent and report.diagnosis.code == "CANARY_TIMED_OUT":
+            silent = list(custom_servers)
+        servers = [
+            s
+            for s in silent
+            if s in custom_servers and s not in already_analysed and unanalysable(s) is None
+        ]
+        if servers:
+            return AnalysisTarget(report.function_arn, tuple(servers[:limit]))
+    return None
+
+
+def finding_document(finding: BlockingFinding) -> dict[str, Any]:
+    """One finding as the alert document's `blocking_rules` entry."""
+    return {
+        "server": finding.server,
+        "protocol": finding.protocol,
+        "port": DNS_PORT,
+        "kind": finding.kind.value,
+        "blocked": finding.blocked,
+        "component_id": finding.component_id,
+        "explanation_code": finding.explanation_code,
+        "other_codes": list(finding.other_codes),
+        "text": finding.text,
+    }

@@ -38,6 +38,7 @@ from dns_watchdog.alerts import (
     _worst_first,
     rollback_command,
 )
+from dns_watchdog.blocking import render_blocking_lines
 from dns_watchdog.constants import (
     CHAT_CONTEXT_REGION,
     CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
@@ -136,6 +137,8 @@ def _description(view: _View, budget: int, canaries: int) -> str:
         lines.append(f"> {diagnosis.summary}")
     if diagnosis.likely_causes:
         lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
+    for line in render_blocking_lines(view.context.blocking):
+        lines.append(line.replace("Blocking rule:", "*Blocking rule:*", 1))
     if view.context.confirmed_after_s is not None:
         lines.append(f"_{confirmation_note(view.context.confirmed_after_s)}_")
     reports = _worst_first(judgement.canaries)

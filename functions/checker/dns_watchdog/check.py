@@ -16,24 +16,27 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from dns_watchdog import constants as names
 from dns_watchdog.alerts import AlertContext, build_alert
 from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
+from dns_watchdog.blocking import PROTOCOLS, BlockingFinding, analysis_target, not_analysed
 from dns_watchdog.canaries import CanaryDirectory
 from dns_watchdog.chat import build_chat_notification, build_preflight_chat_notification
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.healing import HealPlan, HealReport, plan_heal
+from dns_watchdog.history import VpcState
 from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.judge import Judgement, judge
 from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set, public_servers
-from dns_watchdog.models import CanaryRun, Verdict
+from dns_watchdog.models import CanaryRun, Severity, Verdict
 from dns_watchdog.observability import METRICS_NAMESPACE, count, detailed_metrics, logger
 from dns_watchdog.outcome import VpcOutcome, conclude
 from dns_watchdog.preflight import VpcPrediction, candidate_servers, predict, preflight_result
 from dns_watchdog.preflight_alerts import build_preflight_warning
 from dns_watchdog.publisher import AlertPublisher
+from dns_watchdog.reachability import ReachabilityAnalyzer
 from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateConflict, StateStore
-from dns_watchdog.vpc import OptionSet, VpcFacts
+from dns_watchdog.vpc import AMAZON_PROVIDED_DNS, OptionSet, VpcFacts
 
 # A concurrent check may write the VPC's state between this check's read and write: read again
 # and decide again, a few times.
@@ -102,12 +105,17 @@ class Checker:
         sleep: Callable[[float], None] = time.sleep,
         region: str | None = None,
         account_id: str | None = None,
+        analyzer: ReachabilityAnalyzer | None = None,
     ) -> None:
         """One checker per place: `region` (default: the configured one) and, in organization
         mode, `account_id`, which alerts then name (None in single-account mode)."""
         self._config = config
         self._region = region or config.region
         self._account_id = account_id
+        # Opt-in (NAME_BLOCKING_RULE): None when off. Its clock must be `monotonic`.
+        self._analyzer = analyzer
+        # The run's blocking-analysis deadline, set by its first analysis (all VPCs share it).
+        self._blocking_deadline: float | None = None
         self._vpcs = vpcs
         self._canaries = canaries
         self._invoker = invoker
@@ -125,6 +133,7 @@ class Checker:
         alerted twice: their state is stored and their alerts are recorded as published).
         """
         results: list[dict[str, Any]] = []
+        self._blocking_deadline = None
         vpc_ids, known_canaries = self._scope(request, results)
         plans: dict[str, _VpcPlan] = {}
         for vpc_id in vpc_ids:
@@ -432,6 +441,8 @@ class Checker:
         # Self-healing acts (or reports its dry run) at most once per invocation, before the
         # alert it is reported in.
         healing: HealReport | None = None
+        # The blocking rule is named (opt-in) at most once per invocation, before the alert.
+        blocking: tuple[BlockingFinding, ...] | None = None
         # What this invocation already paged for this VPC: deciding again after a conflicting
         # write must not page the same thing a second time.
         paged: set[tuple[str, str]] = set()
@@ -454,6 +465,8 @@ class Checker:
             if outcome.severity is not None and page not in paged:
                 if healing is None:
                     healing = self._heal(request, outcome, plan.canary_arns, now)
+                if blocking is None:
+                    blocking = self._name_blocking(outcome)
                 context = AlertContext(
                     request,
                     self._region,
@@ -463,12 +476,15 @@ class Checker:
                     healing=healing,
                     account_id=self._account_id,
                     account_name=request.account_name,
+                    blocking=blocking,
                 )
                 published = self._alert(context, outcome) or published
                 paged.add(page)
             state = outcome.state
             if healing is not None and (healing.plan.act or healing.plan.dry_run):
                 state = replace(state, healed_incident=healing.plan.incident_started_at)
+            if blocking:
+                state = _blocking_analysed(state, outcome, blocking)
             try:
                 self._state.put(state)
             except StateConflict:
@@ -540,6 +556,62 @@ class Checker:
         again = judge(vpc_id, runs.get(vpc_id, []), dns_support=facts.dns_support)
         logger.info("Self-healing verified", extra={**extra, "verdict": again.verdict.value})
         return HealReport(plan, associated_at, again.verdict, again.diagnosis.code)
+
+    def _name_blocking(self, outcome: VpcOutcome) -> tuple[BlockingFinding, ...]:
+        """Opt-in: what blocks DNS from a canary to the unreachable servers a page is about
+        (blocking.py, reachability.py), within the run's analysis budget; () when not asked.
+        Never raises: the page goes out whatever happens here.
+        """
+        if self._analyzer is None or outcome.severity not in (Severity.CRITICAL, Severity.WARNING):
+            return ()
+        incident = outcome.decision.incident_started_at or ""
+        done = {
+            key.partition("#")[2]
+            for key in outcome.state.blocking_analysed
+            if key.partition("#")[0] == incident
+        }
+        custom = [
+            s for s in outcome.facts.option_set.domain_name_servers if s != AMAZON_PROVIDED_DNS
+        ]
+        target = analysis_target(outcome.judgement, custom, already_analysed=done)
+        if target is None:
+            return ()
+        if self._blocking_deadline is None:
+            self._blocking_deadline = self._monotonic() + self._config.blocking_analysis_budget_s
+        deadline, analyzer = self._blocking_deadline, self._analyzer
+        extra = {"vpc_id": outcome.facts.vpc_id, "servers": list(target.servers)}
+        try:
+            placement = self._invoker.placement(target.canary_arn, outcome.facts.vpc_id)
+            if isinstance(placement, str):
+                findings = tuple(
+                    not_analysed(placement, protocol=p, server=s)
+                    for s in target.servers
+                    for p in PROTOCOLS
+                )
+            else:
+                # One server's analyses (UDP and TCP at once) per thread: all end by `deadline`.
+                with ThreadPoolExecutor(len(target.servers), "blocking") as pool:
+                    answers = pool.map(
+                        lambda server: analyzer.name_blocking_rule(
+                            placement, server, deadline=deadline
+                        ),
+                        target.servers,
+                    )
+                    findings = tuple(f for answer in answers for f in answer)
+        # The analysis only adds lines to a page that goes out anyway.
+        except Exception as exc:
+            logger.exception("Could not name the blocking rule", extra=extra)
+            reason = f"unexpected error ({type(exc).__name__})"
+            findings = tuple(
+                not_analysed(reason, protocol=p, server=s)
+                for s in target.servers
+                for p in PROTOCOLS
+            )
+        logger.info(
+            "Blocking rule",
+            extra={**extra, "findings": [f"{f.protocol}:{f.kind.value}" for f in findings]},
+        )
+        return findings
 
     def _alert(self, context: AlertContext, outcome: VpcOutcome) -> bool:
         """Publish the outcome's alert, unless it was already published; say if it went out."""
@@ -639,3 +711,13 @@ class Checker:
             )
         if vpc_metrics.metric_set:
             vpc_metrics.flush_metrics()
+
+
+def _blocking_analysed(
+    state: VpcState, outcome: VpcOutcome, findings: tuple[BlockingFinding, ...]
+) -> VpcState:
+    """Remember the servers analysed in this incident (earlier incidents' entries are dropped)."""
+    incident = outcome.decision.incident_started_at or ""
+    kept = [k for k in state.blocking_analysed if k.partition("#")[0] == incident]
+    new = [f"{incident}#{f.server}" for f in findings]
+    return replace(state, blocking_analysed=tuple(dict.fromkeys([*kept, *new])))

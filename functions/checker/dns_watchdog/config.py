@@ -76,6 +76,13 @@ class CheckerConfig(BaseModel):
     # account in the configured region.
     sweep_targets: str = Field("", alias=names.SWEEP_TARGETS_ENV, max_length=4000)
     sweep_queue_url: str | None = Field(None, alias=names.SWEEP_QUEUE_URL_ENV)
+    # Opt-in: name the blocking rule with Reachability Analyzer before a page goes out.
+    name_blocking_rule: bool = Field(False, alias=names.NAME_BLOCKING_RULE_ENV)
+    # Seconds one check run may spend on those analyses, all VPCs together (template.yaml adds
+    # them to the checker's timeout).
+    blocking_analysis_budget_s: float = Field(
+        60.0, alias=names.BLOCKING_ANALYSIS_BUDGET_S_ENV, ge=5, le=300
+    )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")

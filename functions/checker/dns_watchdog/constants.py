@@ -58,6 +58,10 @@ SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
 SELF_HEALING_ENV: Final = "SELF_HEALING"
 SELF_HEALING_MAX_AGE_HOURS_ENV: Final = "SELF_HEALING_MAX_AGE_HOURS"
 CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
+# Naming the blocking rule (blocking.py, reachability.py): "true" runs Reachability Analyzer when
+# a page says a configured server is unreachable; the seconds one check run may spend on it.
+NAME_BLOCKING_RULE_ENV: Final = "NAME_BLOCKING_RULE"
+BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -93,6 +97,8 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     SELF_HEALING_ENV,
     SELF_HEALING_MAX_AGE_HOURS_ENV,
     CHECKER_ROLE_ARN_ENV,
+    NAME_BLOCKING_RULE_ENV,
+    BLOCKING_ANALYSIS_BUDGET_S_ENV,
     MEMBER_ROLE_NAME_ENV,
     HOME_ACCOUNT_ID_ENV,
     SWEEP_TARGETS_ENV,
@@ -146,3 +152,6 @@ ALARMED_METRICS: Final = (METRIC_CHECKS_COMPLETED,)
 ANALYSIS_TAG_KEY: Final = "dhcp-watchdog:reachability"
 # The DNS port every analysis asks about.
 DNS_PORT: Final = 53
+# At most this many unreachable servers are analysed per alert (two analyses each, UDP and TCP,
+# billed per analysis): an option set holds up to 4 servers; the first two name the problem.
+MAX_SERVERS_ANALYSED: Final = 2

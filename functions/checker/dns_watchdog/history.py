@@ -34,6 +34,9 @@ class VpcState:
     # The incident (its start time) self-healing already acted on, or reported in dry run:
     # at most once per incident (healing.py).
     healed_incident: str | None = None
+    # "<incident start>#<server>" for each server whose blocking rule an alert of the open
+    # incident already named (blocking.py): at most one analysis per incident and server.
+    blocking_analysed: tuple[str, ...] = ()
 
     def is_newer_than(self, observed_at: str) -> bool:
         """The stored evidence was gathered after `observed_at`."""

@@ -106,5 +106,6 @@ def decide(
         observed_at=observed_at or now,
         version=previous.version if previous else 0,
         healed_incident=previous.healed_incident if previous else None,
+        blocking_analysed=previous.blocking_analysed if previous and started_at else (),
     )
     return Decision(severity, state, why, started_at or ended_incident)

@@ -49,6 +49,7 @@ from pydantic import ValidationError
 
 from dns_watchdog.constants import OPTION_SET_ENV_VAR
 from dns_watchdog.models import CanaryFindings, CanaryRun, RunStatus
+from dns_watchdog.reachability import CanaryPlacement
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -220,6 +221,27 @@ class CanaryInvoker:
             return _refresh_failure(code, message)
         except _TRANSPORT_ERRORS as exc:
             return f"Lambda could not be reached ({type(exc).__name__}): {_clip(str(exc))}"
+
+    def placement(self, function_arn: str, vpc_id: str) -> CanaryPlacement | str:
+        """Where the canary watching `vpc_id` sits (its VpcConfig's subnets and security groups),
+        or why that cannot be read. Never raises for AWS or transport errors: it only feeds the
+        optional blocking-rule analysis. The VPC is the one checked (the canary's tag): a canary
+        attached elsewhere simply has no interface there, which the analysis then says."""
+        try:
+            config = self._lambda.get_function_configuration(FunctionName=function_arn)
+        except ClientError as exc:
+            code, message = _error_of(exc)
+            return f"GetFunctionConfiguration of the canary failed ({code}: {message})"
+        except _TRANSPORT_ERRORS as exc:
+            return f"Lambda could not be reached ({type(exc).__name__})"
+        vpc = config.get("VpcConfig") or {}
+        if not vpc.get("SubnetIds"):
+            return "the canary is not attached to a VPC"
+        return CanaryPlacement(
+            vpc_id,
+            tuple(vpc.get("SubnetIds", [])),
+            tuple(vpc.get("SecurityGroupIds", [])),
+        )
 
     def _update_and_wait(
         self, function_arn: str, option_set_id: str, refresh_expiry: float

@@ -31,6 +31,7 @@ from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.observability import count, logger, tracer
 from dns_watchdog.organization import ResolvedTargets, resolve_sweep_targets
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
+from dns_watchdog.reachability import ReachabilityAnalyzer
 from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateStore
 from dns_watchdog.targets import SweepTarget, parse_sweep_targets, partition_of
@@ -191,6 +192,9 @@ class Places:
             publisher=self._publisher,
             region=region,
             account_id=account,
+            # Opt-in (NameBlockingRule): the place's EC2 client; the canaries' placement comes
+            # from the invoker's Lambda client.
+            analyzer=ReachabilityAnalyzer(ec2) if config.name_blocking_rule else None,
         )
 
     def refused(self, request: CheckRequest, exc: MemberAccessDenied) -> dict[str, Any]:

@@ -84,6 +84,7 @@ class StateStore:
             # Items written before versions existed count as version 0.
             version=int(plain.get("version", 0)),
             healed_incident=plain.get("healed_incident"),
+            blocking_analysed=tuple(str(k) for k in plain.get("blocking_analysed") or ()),
         )
 
     def put(self, state: VpcState) -> VpcState:
