@@ -15,7 +15,7 @@ from checker_doubles import World
 from real_canary import checker, lab_vpc  # noqa: F401  # fixtures, found by name
 
 from devtools.awsworld import MOTO_CREDENTIALS, local_aws
-from devtools.lambdakit import REGION
+from devtools.lambdakit import REGION, FakeLambdaContext
 
 CHECKER_SETTINGS = (
     "ALERT_TOPIC_ARN",
@@ -76,6 +76,14 @@ def world(moto_world: World) -> Iterator[World]:
     # Clients the checker builds from the default session route Invoke to the doubles.
     with moto_world.router.routing():
         yield moto_world
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    """The checker's context. In Lambda every invocation has the checker's full time; tests
+    reuse one context across several invocations, so its clock starts with room for them all
+    (the run's deadline comes from it: devtools.lambdakit.FakeLambdaContext counts down)."""
+    return FakeLambdaContext("vpc-dns-watchdog-checker", timeout_ms=3_600_000)
 
 
 @pytest.fixture

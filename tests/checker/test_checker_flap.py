@@ -98,3 +98,29 @@ def test_a_failure_after_a_change_pages_at_once_without_a_second_run(
     assert "Confirmed:" not in alert.text
     assert alert.document["confirmed_after_s"] is None
     assert len(world.router.invocations(CANARY)) == 1
+
+
+def test_a_confirmation_that_would_outlast_the_function_is_asked_sooner(
+    world: World,
+    load_handler: Callable[[str], Any],
+    lambda_context_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a confirmation delay of a minute, and an invocation with 21 s left (10 s kept to
+    # publish and store, 10 s for the second canary run: about 1 s to wait)
+    monkeypatch.setenv(SWEEP_CONFIRM_DELAY_S_ENV, "60")
+    monkeypatch.setenv("CANARY_INVOKE_TIMEOUT_S", "10")
+    canary = FailsOnce()
+    watched_vpc(world, canary)
+    app = load_handler("checker")
+    app.lambda_handler(sweep(), lambda_context_factory(timeout_ms=600_000))
+    world.alerts()
+    canary.failures_left = 10
+
+    app.lambda_handler(sweep(), lambda_context_factory(timeout_ms=21_000))
+
+    # Then the failure is still confirmed and paged, well inside the function's time
+    [alert] = world.alerts()
+    assert alert.severity == "CRITICAL"
+    assert 0 < alert.document["confirmed_after_s"] <= 1
+    assert "Confirmed: a second canary run" in alert.text

@@ -226,3 +226,29 @@ def test_an_association_the_checker_may_not_make_is_reported_and_still_pages(
         f"{vpc.vpc_id} failed: UnauthorizedOperation."
     )
     assert f"--dhcp-options-id {vpc.good}" in critical.text
+
+
+def test_no_rollback_without_time_left_to_verify_it(
+    healing_vpc: LabVpc,
+    load_handler: Callable[[str], ModuleType],
+    lambda_context_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vpc = healing_vpc
+    monkeypatch.setenv("SELF_HEALING", "on")
+    monkeypatch.setenv("CHECKER_ROLE_ARN", CHECKER_ROLE)
+    monkeypatch.setenv("CANARY_INVOKE_TIMEOUT_S", "10")
+    app = load_handler("checker")
+    app.lambda_handler(manual_check([vpc.vpc_id]), lambda_context_factory(timeout_ms=600_000))
+
+    # When the broken association is checked by an invocation with 25 s left: 10 s are kept to
+    # page and store, and verifying a rollback could take two 10 s canary runs
+    _break(vpc)
+    app.lambda_handler(change_event(vpc, vpc.bad), lambda_context_factory(timeout_ms=25_000))
+
+    # Then nothing is associated blind, and the page says why
+    assert _association(vpc) == vpc.bad
+    [critical] = vpc.world.alerts()
+    assert critical.text.splitlines()[1] == (
+        "Self-healing did not act: not enough time left in this run to verify a rollback."
+    )

@@ -38,6 +38,9 @@ from dns_watchdog.request import CheckRequest, PreflightRequest
 from dns_watchdog.state import StateConflict, StateStore
 from dns_watchdog.vpc import AMAZON_PROVIDED_DNS, OptionSet, VpcFacts
 
+# Seconds a run always keeps, before its deadline, to publish its alerts and store its state.
+RESERVE_S = 10.0
+
 # A concurrent check may write the VPC's state between this check's read and write: read again
 # and decide again, a few times.
 STATE_WRITE_ATTEMPTS = 3
@@ -124,16 +127,27 @@ class Checker:
         self._now = now
         self._monotonic = monotonic
         self._sleep = sleep
+        self._deadline: float | None = None
 
-    def run(self, request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        request: CheckRequest,
+        request_id: str | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
         """Check every VPC of the request; each VPC is concluded and alerted on its own.
 
         A VPC whose alert or state write fails does not stop the others; the run then raises
         CheckIncomplete at the end, so the event is retried (the VPCs already done are not
         alerted twice: their state is stored and their alerts are recorded as published).
+
+        `deadline` (monotonic seconds) is when the function's time runs out: the optional steps
+        (refreshing stale canaries, the sweep's confirmation, self-healing, naming the blocking
+        rule) shrink or give way so that `RESERVE_S` is always left to publish and store.
         """
         results: list[dict[str, Any]] = []
         self._blocking_deadline = None
+        self._deadline = deadline
         vpc_ids, known_canaries = self._scope(request, results)
         plans: dict[str, _VpcPlan] = {}
         for vpc_id in vpc_ids:
@@ -149,7 +163,7 @@ class Checker:
             )
         observed_at = _timestamp(self._now(), "milliseconds")
         runs = self._invoke_all(plans)
-        confirmed = self._confirm(request, plans, runs)
+        confirmed, confirm_delay = self._confirm(request, plans, runs)
         failures: list[str] = []
         for vpc_id, plan in plans.items():
             try:
@@ -160,7 +174,7 @@ class Checker:
                         runs.get(vpc_id, []),
                         observed_at,
                         request_id,
-                        self._config.sweep_confirm_delay_s if vpc_id in confirmed else None,
+                        confirm_delay if vpc_id in confirmed else None,
                     )
                 )
             except (AwsCallFailed, StateConflict) as exc:
@@ -272,11 +286,18 @@ class Checker:
         logger.info("Preflight warning published", extra={**extra, "message_id": message_id})
         return True
 
+    def _spare_s(self) -> float:
+        """Seconds the run may still spend before it must publish and store (inf: no limit)."""
+        if self._deadline is None:
+            return float("inf")
+        return self._deadline - RESERVE_S - self._monotonic()
+
     def _confirm(
         self, request: CheckRequest, plans: dict[str, _VpcPlan], runs: dict[str, list[CanaryRun]]
-    ) -> set[str]:
+    ) -> tuple[set[str], float]:
         """Ask again the canaries of VPCs whose sweep failure would page (flap.py); their second
-        runs replace the first in `runs`. Return the VPCs whose failure was confirmed."""
+        runs replace the first in `runs`. Return the VPCs whose failure was confirmed, and how
+        long after the first run they were asked again."""
         suspects = {
             vpc_id: plan
             for vpc_id, plan in plans.items()
@@ -287,8 +308,10 @@ class Checker:
             )
         }
         if not suspects:
-            return set()
-        delay = self._config.sweep_confirm_delay_s
+            return set(), 0.0
+        # The second run must fit before the deadline: ask sooner when time is short.
+        room = self._spare_s() - self._config.canary_invoke_timeout_s
+        delay = max(0.0, min(self._config.sweep_confirm_delay_s, room))
         logger.info(
             "Confirming sweep failures", extra={"vpc_ids": sorted(suspects), "delay_s": delay}
         )
@@ -304,7 +327,7 @@ class Checker:
                     "Sweep failure not confirmed",
                     extra={"vpc_id": vpc_id, "verdict": again.verdict.value},
                 )
-        return confirmed
+        return confirmed, delay
 
     def _summarise_sweep(
         self, results: list[dict[str, Any]], runs: dict[str, list[CanaryRun]]
@@ -364,7 +387,11 @@ class Checker:
         jobs = [(vpc_id, arn) for vpc_id, plan in plans.items() for arn in plan.canary_arns]
         if not jobs:
             return {}
-        refresh_expiry = self._monotonic() + self._config.refresh_budget_s
+        # A refresh ends with one more Invoke: it must end before the run's spare time does.
+        refresh_expiry = self._monotonic() + min(
+            self._config.refresh_budget_s,
+            max(0.0, self._spare_s() - self._config.canary_invoke_timeout_s),
+        )
         workers = min(self._config.max_concurrent_invocations, len(jobs))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canary") as pool:
             futures = [
@@ -535,6 +562,11 @@ class Checker:
             return None
         vpc_id = outcome.facts.vpc_id
         extra = {"vpc_id": vpc_id, "option_set_id": plan.option_set_id, "reason": plan.reason}
+        if plan.act and self._spare_s() < 2 * self._config.canary_invoke_timeout_s:
+            # Associating without time to verify would change the VPC blind: hold back.
+            plan = replace(
+                plan, act=False, reason="not enough time left in this run to verify a rollback"
+            )
         if not plan.act:
             logger.info("Self-healing did not act", extra={**extra, "dry_run": plan.dry_run})
             return HealReport(plan)
@@ -577,7 +609,9 @@ class Checker:
         if target is None:
             return ()
         if self._blocking_deadline is None:
-            self._blocking_deadline = self._monotonic() + self._config.blocking_analysis_budget_s
+            self._blocking_deadline = self._monotonic() + max(
+                0.0, min(self._config.blocking_analysis_budget_s, self._spare_s())
+            )
         deadline, analyzer = self._blocking_deadline, self._analyzer
         extra = {"vpc_id": outcome.facts.vpc_id, "servers": list(target.servers)}
         try:

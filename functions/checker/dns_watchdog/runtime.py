@@ -5,6 +5,7 @@ Built once per execution environment, on the first event that needs a check.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -66,15 +67,23 @@ class Runtime:
     _preflight: Callable[[PreflightRequest], dict[str, Any]]
 
     _request_id: str | None = None
+    _context: LambdaContext | None = None
 
     def register_context(self, context: LambdaContext) -> None:
         self._request_id = context.aws_request_id
+        self._context = context
         for config in self.idempotency:
             config.register_lambda_context(context)
 
     def check(self, request: CheckRequest) -> dict[str, Any]:
         """Run a check (a sweep, a manual check, or a change once it is known to be new)."""
-        return self._run(request, request_id=self._request_id)
+        return self._run(request, request_id=self._request_id, deadline=self._deadline())
+
+    def _deadline(self) -> float | None:
+        """When this invocation's time runs out, on the monotonic clock (None: no context)."""
+        if self._context is None:
+            return None
+        return time.monotonic() + self._context.get_remaining_time_in_millis() / 1000
 
     def preflight(self, request: PreflightRequest) -> dict[str, Any]:
         """Predict what associating an option set would do (nothing is changed or stored)."""
@@ -312,7 +321,9 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         )
     places = Places(config, dynamodb=dynamodb, publisher=publisher, sessions=sessions)
 
-    def run(request: CheckRequest, request_id: str | None = None) -> dict[str, Any]:
+    def run(
+        request: CheckRequest, request_id: str | None = None, deadline: float | None = None
+    ) -> dict[str, Any]:
         if fan_out is not None and request.trigger == "sweep" and request.account_id is None:
             return fan_out(request)
         try:
@@ -321,7 +332,7 @@ def build_runtime(config: CheckerConfig) -> Runtime:
             if exc.transient and request.trigger == "sweep":
                 raise  # the queue delivers this target again later
             return places.refused(request, exc)
-        return checker.run(request, request_id=request_id)
+        return checker.run(request, request_id=request_id, deadline=deadline)
 
     fan_out = _fan_out(config) if config.organization_mode and config.sweep_queue_url else None
 
