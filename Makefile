@@ -19,6 +19,7 @@ PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command 
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
+	@echo "make demo-org - organization mode end to end: two accounts, two regions, the sweep through SQS"
 	@echo "make cost   - the monthly cost model; rewrites the README's cost table"
 	@echo "make unit   - the quick loop: pure tests only, sockets disabled (seconds)"
 	@echo "make integration - moto, the DNS lab on loopback, the real canary behind the checker"
@@ -79,6 +80,10 @@ test: lint typecheck $(TEST_TIERS)
 
 demo: $(STAMP)
 	$(BIN)/python -m devtools.demo
+
+# Organization mode offline: a central and a member account, two regions, the sweep through SQS.
+demo-org: $(STAMP)
+	$(BIN)/python -m devtools.demo_org
 
 # The README's cost table, from the template and the checker's metrics (devtools/cost.py).
 cost: $(STAMP)

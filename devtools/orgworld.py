@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,18 +90,15 @@ def session_in(account: str, region: str = REGION) -> boto3.session.Session:
     )
 
 
-def forwarded_change(
-    name: str, *, account: str, region: str, event_region: str | None = None, **request: Any
-) -> dict[str, Any]:
-    """A member account's CloudTrail event (sample `name` of events/, its request parameters
-    rewritten) as the central bus receives it: the envelope keeps the source account and the
-    region the call was recorded in (`event_region`, default `region`)."""
-    recorded_in = event_region or region
+def forwarded_change(name: str, *, account: str, region: str, **request: Any) -> dict[str, Any]:
+    """A member account's CloudTrail event (sample `name` of events/, a new event id, its request
+    parameters rewritten) as the central bus receives it: the envelope keeps the source account
+    and the region CloudTrail recorded the call in (us-east-1 for Route 53, a global service)."""
     event = cloudtrail_event(name, **request)
     event["account"] = account
-    event["region"] = recorded_in
+    event["region"] = region
     event["detail"]["recipientAccountId"] = account
-    event["detail"]["awsRegion"] = recorded_in
+    event["detail"]["awsRegion"] = region
     return event
 
 
@@ -112,7 +109,7 @@ def scheduled_sweep() -> dict[str, Any]:
     return event
 
 
-def sqs_batch_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+def sqs_batch_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:
     """What the fan-out queue's event source mapping hands the checker: `messages` (as
     ReceiveMessage returned them) as one batch."""
     region = queue_arn.split(":")[3]
@@ -164,7 +161,9 @@ class AssumeRoleGate:
 
     def guard(self, session: boto3.session.Session) -> None:
         """Gate the AssumeRole calls of every client later built from `session`."""
-        session.events.register("before-call.sts.AssumeRole", self._check)
+        # botocore's stubs type handlers as returning None; a before-call handler may return the
+        # (http, parsed) pair to answer the call, which is how the gate refuses.
+        session.events.register("before-call.sts.AssumeRole", self._check)  # type: ignore[arg-type]
 
     def _check(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         from moto.iam.models import iam_backends
