@@ -12,17 +12,26 @@ canary is `SimulatedCanaries` (devtools/fanout.py): it sleeps the canary latency
 with findings recorded from a real canary run against the DNS lab.
 
 Side by side in one run, medians over the runs:
-- the sweep with canaries answering in 300 ms, against the ideal 200 x 0.3 s / 50 = 1.2 s;
+- the sweep with canaries answering in 300 ms, against the ideal 200 x 0.3 s / 50 = 1.2 s, and
+  the target: at most 2 x ideal plus a fixed overhead, the fan-out (the schedule's invocation
+  queueing the 200 messages), measured;
 - the same sweep with canaries answering at once: the checker's own work for the 200 targets
-  (moto calls, client building, judging, state) plus the fan-out, i.e. the overhead the target
-  allows (wall <= 2 x ideal + that overhead);
-- moto's cost per call and the calls per target, measured separately, which explain the
-  overhead: in this process every target's work shares one interpreter lock, whereas in Lambda
-  each target is its own invocation in its own execution environment.
+  (moto calls, building each target's clients, judging, state); the difference between the two
+  is what the canaries' waits cost, which the concurrency must bring down to the ideal;
+- moto's cost per call and the calls per target, measured separately, which explain most of that
+  work; and one target alone, one after another, each in a new (account, region).
+
+In this process every target's CPU work shares one interpreter lock and the machine's cores, so
+the measured sweep is bound by 200 x the per-target work, not by the canaries: the target is
+missed here by construction, and the report says by how much. In Lambda each target is its own
+invocation with its own CPU; the report's model (not a measurement) puts the sweep at the
+fan-out plus 200 / 50 waves of one target measured alone. The exit status holds what this
+process can show: the canaries' waits overlap as the concurrency allows (the 300 ms sweep takes
+at most 2 x ideal longer than the same sweep with canaries answering at once).
 
 Setup (member roles, VPCs, option sets, canary functions in 100 accounts x 2 regions) is not
-timed. The cost per sweep prices the measured durations and the counted requests at us-east-1
-list prices (devtools/cost.py).
+timed. The cost per sweep prices one target's measured duration (alone) and the requests counted
+in the median sweep at us-east-1 list prices (devtools/cost.py).
 """
 
 from __future__ import annotations
@@ -77,6 +86,7 @@ IDEAL_FACTOR = 2.0
 # Lambda list prices (us-east-1) not in devtools/cost.py.
 LAMBDA_X86_GB_S = 0.0000166667
 SQS_REQUEST = 0.40 / 1_000_000
+WAITS_LABEL = "the canaries' waits (300 ms - at once)"
 _DYNAMODB_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
 _DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
 
@@ -292,37 +302,47 @@ class Figures:
         return statistics.median(run.wall_s for run in self.instant)
 
     @property
+    def fan_out_s(self) -> float:
+        return statistics.median(run.fan_out_s for run in self.slow)
+
+    @property
     def passed(self) -> bool:
+        """The canaries' waits overlap as the concurrency allows: the 300 ms sweep takes at most
+        2 x ideal longer than the same sweep with canaries answering at once."""
         return self.wall_s <= IDEAL_FACTOR * self.ideal_s + self.overhead_s
 
 
 def measure(targets: int, concurrency: int, runs: int) -> Figures:
+    level = logger.log_level
+    # The functions' loggers (one logging logger, named after the service) were created when
+    # devtools imported the checker's package: quiet them (their JSON lines would be timed too).
+    logger.setLevel("ERROR")
+    try:
+        return _measure(targets, concurrency, runs)
+    finally:
+        logger.setLevel(level)
+
+
+def _measure(targets: int, concurrency: int, runs: int) -> Figures:
     accounts = member_accounts(max(1, targets // len(REGIONS)))
-    with environment_variables({"POWERTOOLS_LOG_LEVEL": "ERROR"}):  # the canary's log line
-        findings = recorded_healthy_findings(VPC_CIDR)
     slow: list[SweepRun] = []
     instant: list[SweepRun] = []
-    level = logger.log_level
+    findings = recorded_healthy_findings(VPC_CIDR)
     with local_aws(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        # The checker's logger was created when devtools imported the checker's package: quiet
-        # it here (writing its JSON lines would be timed too).
-        logger.setLevel("ERROR")
         bench = OrgBench(accounts, REGIONS)
         canaries = SimulatedCanaries(latency_ms=CANARY_LATENCY_S * 1000, findings=findings)
         with canaries.routing(), environment_variables(bench.settings):
             # Warm-up, untimed: imports, service models, moto's first calls.
-            load_handler(CHECKER_DIR)
-            bench.sweep(load_handler(CHECKER_DIR), concurrency)
+            bench.alone_s(load_handler(CHECKER_DIR), samples=2)
+            alone = bench.alone_s(load_handler(CHECKER_DIR), samples=10)
             for _ in range(runs):
                 # A new handler module per sweep: no credentials or clients cached from before.
                 slow.append(bench.sweep(load_handler(CHECKER_DIR), concurrency))
                 canaries.latency_ms = 0
                 instant.append(bench.sweep(load_handler(CHECKER_DIR), concurrency))
                 canaries.latency_ms = CANARY_LATENCY_S * 1000
-            alone = bench.alone_s(load_handler(CHECKER_DIR), samples=10)
             moto_ms = bench.moto_call_ms()
-    logger.setLevel(level)
     return Figures(len(accounts) * len(REGIONS), concurrency, runs, slow, instant, moto_ms, alone)
 
 
@@ -390,14 +410,18 @@ def report(figures: Figures) -> list[str]:
     slow, instant = figures.slow, figures.instant
     targets, concurrency = figures.targets, figures.concurrency
     ideal, wall, overhead = figures.ideal_s, figures.wall_s, figures.overhead_s
-    allowed = IDEAL_FACTOR * ideal + overhead
-    fan_out = statistics.median(run.fan_out_s for run in slow + instant)
+    fan_out = figures.fan_out_s
+    stated = IDEAL_FACTOR * ideal + fan_out  # the target with the fixed overhead stated
+    waits = wall - overhead
     run = slow[len(slow) // 2]
     calls_per_target = (sum(run.calls.values()) - run.calls["lambda.Invoke"]) / targets
     moto_s = calls_per_target * targets * figures.moto_call_ms / 1000
     alone = statistics.median(figures.alone_s)
     model = lambda_model_s(figures)
-    verdict = "PASS" if figures.passed else "FAIL"
+
+    def met(value: float, limit: float) -> str:
+        return "met" if value <= limit else "MISSED"
+
     return [
         f"organization sweep benchmark (median of {figures.runs} runs; {targets} targets = "
         f"{targets // len(REGIONS)} accounts x {len(REGIONS)} regions, 1 canary each; "
@@ -405,19 +429,23 @@ def report(figures: Figures) -> list[str]:
         f"{'sweep, canaries answer in 300 ms':<46} {wall:>7.2f} s | ideal {targets} x "
         f"{CANARY_LATENCY_S} s / {concurrency} = {ideal:.2f} s | ratio {wall / ideal:5.2f} | "
         f"{targets / wall:6.1f} targets/s",
-        f"{'same sweep, canaries answer at once':<46} {overhead:>7.2f} s | the overhead: the "
-        f"checker's own work for {targets} targets in one process | "
-        f"{targets / overhead:6.1f} targets/s",
-        f"{'  of which the fan-out (schedule -> queue)':<46} {fan_out:>7.2f} s",
+        f"{'same sweep, canaries answer at once':<46} {overhead:>7.2f} s | the checker's own work "
+        f"for {targets} targets, one process | {targets / overhead:6.1f} targets/s",
+        f"{'  of which the fan-out (schedule -> queue)':<46} {fan_out:>7.2f} s "
+        "| the fixed overhead",
         f"{'  of which moto (DescribeVpcs: one call)':<46} {moto_s:>7.2f} s = "
         f"{calls_per_target:.1f} AWS calls per target (besides Invoke) x {targets} x "
         f"{figures.moto_call_ms:.1f} ms",
+        f"{WAITS_LABEL:<46} {waits:>7.2f} s | ideal {ideal:.2f} s | "
+        f"ratio {waits / ideal:5.2f} | <= {IDEAL_FACTOR:g} x ideal: {met(waits, 2 * ideal)}",
         f"{'one target alone (canary 300 ms)':<46} {alone * 1000:>7.0f} ms | median of "
         f"{len(figures.alone_s)}, one after another, each a new (account, region)",
         f"{'model: the sweep in Lambda (not measured)':<46} {model:>7.2f} s | fan-out + "
         f"{-(-targets // concurrency)} waves x one target alone | ratio {model / ideal:5.2f}",
-        f"target: sweep <= {IDEAL_FACTOR:g} x ideal + overhead = {IDEAL_FACTOR:g} x {ideal:.2f} "
-        f"+ {overhead:.2f} = {allowed:.2f} s: {verdict}",
+        f"target: sweep <= {IDEAL_FACTOR:g} x ideal + fan-out = {IDEAL_FACTOR:g} x {ideal:.2f} + "
+        f"{fan_out:.2f} = {stated:.2f} s: in this process {wall:.2f} s, {met(wall, stated)} "
+        f"(every target's CPU work shares one interpreter lock and 2 cores); in Lambda "
+        f"(model) {model:.2f} s, {met(model, stated)}",
         "sweeps (s): canaries 300 ms "
         + ", ".join(f"{r.wall_s:.2f}" for r in slow)
         + " | at once "
