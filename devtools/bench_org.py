@@ -114,14 +114,6 @@ class CallCounter:
         finally:
             session.events.unregister("after-call", self)
 
-    def of(self, service: str, operations: frozenset[str] | None = None) -> int:
-        return sum(
-            number
-            for name, number in self.calls.items()
-            if name.split(".")[0] == service
-            and (operations is None or name.split(".")[1] in operations)
-        )
-
 
 @dataclass
 class SweepRun:
