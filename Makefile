@@ -15,16 +15,18 @@ PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command 
 	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
 
 .PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo cost bench sam-local clean \
-	package-org demo-org
+	package-org demo-org bench-org
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
+	@echo "make demo-org - organization mode end to end: two accounts, two regions, the sweep through SQS"
 	@echo "make cost   - the monthly cost model; rewrites the README's cost table"
 	@echo "make unit   - the quick loop: pure tests only, sockets disabled (seconds)"
 	@echo "make integration - moto, the DNS lab on loopback, the real canary behind the checker"
 	@echo "make iac    - cfn-lint, sam validate --lint, sam build, checkov, EventBridge patterns vs events/"
 	@echo "make test   - lint, type-check and every test tier (what CI runs)"
 	@echo "make bench  - benchmarks (medians and ratios, side by side in one run)"
+	@echo "make bench-org - the organization sweep benchmark alone (200 targets, concurrency 50)"
 	@echo "make sam-local - sam build + real 'sam local invoke' of each function (needs Docker with Lambda images)"
 	@echo "make package-org CODE_BUCKET_PREFIX=... REGIONS=\"...\" - the canary for StackSets, once per region (AWS credentials)"
 
@@ -80,12 +82,22 @@ test: lint typecheck $(TEST_TIERS)
 demo: $(STAMP)
 	$(BIN)/python -m devtools.demo
 
+# Organization mode offline: a central and a member account, two regions, the sweep through SQS.
+demo-org: $(STAMP)
+	$(BIN)/python -m devtools.demo_org
+
 # The README's cost table, from the template and the checker's metrics (devtools/cost.py).
 cost: $(STAMP)
 	PYTHONPATH=functions/checker $(BIN)/python -m devtools.cost
 
+# Both reports always print; the target fails if either missed a target.
 bench: $(STAMP)
-	$(BIN)/python -m devtools.bench
+	status=0; $(BIN)/python -m devtools.bench || status=1; \
+	$(BIN)/python -m devtools.bench_org || status=1; exit $$status
+
+# The organization sweep alone: 200 (account, region) targets through the SQS fan-out, concurrency 50.
+bench-org: $(STAMP)
+	$(BIN)/python -m devtools.bench_org
 
 # Real `sam build` + `sam local invoke` of each function, asserted (devtools/sam_local.py).
 # Needs a Docker engine (DOCKER_HOST) that has the Lambda Python images for the host architecture.

@@ -172,7 +172,7 @@ class Demo:
         return event
 
 
-def _print_alert(say: Callable[[str], None], alert: DeliveredAlert) -> None:
+def print_alert(say: Callable[[str], None], alert: DeliveredAlert) -> None:
     say(f"    SNS Subject: {alert.subject}")
     say(f"    attributes : {json.dumps(alert.attributes, sort_keys=True)}")
     say("    e-mail body:")
@@ -266,7 +266,7 @@ def play(
     if not step.alerts:
         say("    no alert")
     for alert in step.alerts:
-        _print_alert(say, alert)
+        print_alert(say, alert)
     if step.show_chat:
         for notification in step.chat:
             _print_chat(say, notification)

@@ -13,7 +13,9 @@ import pytest
 from botocore.config import Config
 from dns_watchdog.accounts import CREDENTIAL_REFRESH_MARGIN, AccountSessions
 from dns_watchdog.errors import AccessProblem, MemberAccessDenied
-from org_world import (
+
+from devtools.awsworld import local_aws
+from devtools.orgworld import (
     HOME,
     MEMBER,
     OTHER_MEMBER,
@@ -22,8 +24,6 @@ from org_world import (
     create_member_role,
     create_vpc,
 )
-
-from devtools.awsworld import local_aws
 
 pytestmark = pytest.mark.integration
 

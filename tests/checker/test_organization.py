@@ -17,13 +17,24 @@ from typing import Any
 import boto3
 import pytest
 from checker_doubles import World
-from org_world import HOME, MEMBER, OTHER_MEMBER, ROLE_NAME, AssumeRoleGate, create_member_role
 from real_canary import AWS_RECORDS
 
 from devtools.awsworld import AwsWorld
 from devtools.dnslab import DnsLab, LabServer
-from devtools.lambdakit import REGION, cloudtrail_event, load_event
+from devtools.lambdakit import REGION, load_event
 from devtools.local_lambda import LocalCanaryPlatform
+from devtools.orgworld import (
+    HOME,
+    MEMBER,
+    OTHER_MEMBER,
+    ROLE_NAME,
+    SWEEP_QUEUE_NAME,
+    AssumeRoleGate,
+    create_member_role,
+    forwarded_change,
+    session_in,
+    sqs_batch_event,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,20 +69,6 @@ class Organization:
     gate: AssumeRoleGate
 
 
-def _session_in(account: str) -> boto3.session.Session:
-    """A session acting in `account` (moto maps assumed-role keys to the role's account)."""
-    sts = boto3.session.Session(region_name=REGION).client("sts")
-    credentials = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/test-setup", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=MEMBER_REGION,
-    )
-
-
 def _watched_vpc(world: AwsWorld, lab: DnsLab, dead: LabServer, canary: str) -> MemberVpc:
     """A VPC on the lab's CIDR (AmazonProvidedDNS is a lab server) with one real canary."""
     vpc_id = world.create_vpc(lab.cidr)
@@ -95,7 +92,8 @@ def organization(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator
         dead = lab.add_server("corp-dead", behaviour="blackhole")
         home = _watched_vpc(moto_world, lab, dead, HOME_CANARY)
         create_member_role(MEMBER)  # 333333333333 has no member role
-        member_session, other_session = _session_in(MEMBER), _session_in(OTHER_MEMBER)
+        member_session = session_in(MEMBER, MEMBER_REGION)
+        other_session = session_in(OTHER_MEMBER, MEMBER_REGION)
         member = _watched_vpc(
             AwsWorld(member_session, region=MEMBER_REGION), lab, dead, MEMBER_CANARY
         )
@@ -106,7 +104,7 @@ def organization(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator
         gate = AssumeRoleGate()
         with platform.routing():
             assert boto3.DEFAULT_SESSION is not None
-            boto3.DEFAULT_SESSION.events.register("before-call.sts.AssumeRole", gate._check)
+            gate.guard(boto3.DEFAULT_SESSION)
             yield Organization(moto_world, platform, dead, home.vpc_id, member, other, gate)
 
 
@@ -124,14 +122,14 @@ def central_checker(
 
 
 def _forwarded(vpc: MemberVpc, account: str, option_set: str) -> dict[str, Any]:
-    """The member account's CloudTrail event as the central bus receives it: the envelope keeps
-    the source account and region."""
-    event = cloudtrail_event("associate_dhcp_options", vpcId=vpc.vpc_id, dhcpOptionsId=option_set)
-    event["account"] = account
-    event["region"] = MEMBER_REGION
-    event["detail"]["recipientAccountId"] = account
-    event["detail"]["awsRegion"] = MEMBER_REGION
-    return event
+    """The member account's CloudTrail event as the central bus receives it."""
+    return forwarded_change(
+        "associate_dhcp_options",
+        account=account,
+        region=MEMBER_REGION,
+        vpcId=vpc.vpc_id,
+        dhcpOptionsId=option_set,
+    )
 
 
 def _state_keys(central: World) -> set[str]:
@@ -226,26 +224,6 @@ def test_a_change_in_an_account_the_checker_cannot_enter_is_not_silent(
     assert organization.central.alerts() == []
 
 
-def _queue_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the fan-out queue's event source mapping delivers to the checker."""
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{REGION}:{HOME}:vpc-dns-watchdog-sweep",
-                "awsRegion": REGION,
-            }
-            for message in messages
-        ]
-    }
-
-
 def test_the_organization_sweep_fans_out_one_message_per_target_and_fails_only_the_bad_one(
     organization: Organization,
     load_handler: Callable[[str], ModuleType],
@@ -253,7 +231,7 @@ def test_the_organization_sweep_fans_out_one_message_per_target_and_fails_only_t
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sqs = organization.central.sqs
-    queue_url = sqs.create_queue(QueueName="vpc-dns-watchdog-sweep")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=SWEEP_QUEUE_NAME)["QueueUrl"]
     monkeypatch.setenv("SWEEP_QUEUE_URL", queue_url)
     monkeypatch.setenv("SWEEP_TARGETS", f"{MEMBER}|{OTHER_MEMBER}:{MEMBER_REGION} {HOME}:{REGION}")
     app = load_handler("checker")
@@ -270,7 +248,9 @@ def test_the_organization_sweep_fans_out_one_message_per_target_and_fails_only_t
 
     # When the queue delivers them, with a garbled message among them
     garbled = {**messages[0], "MessageId": "garbled", "Body": '{"action": "sweep", "vpc": 1}'}
-    response = app.lambda_handler(_queue_event([*messages, garbled]), lambda_context)
+    queue_arn = f"arn:aws:sqs:{REGION}:{HOME}:{SWEEP_QUEUE_NAME}"
+    batch = sqs_batch_event([*messages, garbled], queue_arn)
+    response = app.lambda_handler(batch, lambda_context)
 
     # Then only the garbled one is reported failed (SQS retries it, then dead-letters it); the
     # account without a role was checked as UNVERIFIED evidence, not a failure

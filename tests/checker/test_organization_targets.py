@@ -12,7 +12,9 @@ from dns_watchdog.accounts import AccountSessions
 from dns_watchdog.errors import AccessProblem, AwsCallFailed, MemberAccessDenied
 from dns_watchdog.organization import list_active_accounts, resolve_sweep_targets
 from dns_watchdog.targets import SweepTarget, parse_sweep_targets
-from org_world import (
+
+from devtools.awsworld import local_aws
+from devtools.orgworld import (
     HOME,
     MEMBER,
     ROLE_NAME,
@@ -21,8 +23,6 @@ from org_world import (
     error_response,
     in_account,
 )
-
-from devtools.awsworld import local_aws
 
 pytestmark = pytest.mark.integration
 

@@ -1,16 +1,23 @@
-"""An organization in moto: member accounts, their member roles, and STS that honours them.
+"""An organization in moto: member accounts, their member roles, STS that honours them, and the
+events the central checker receives from the members (shared by the tests, `make demo-org` and
+the organization benchmark).
 
 moto's AssumeRole hands out credentials for any role ARN, existing or not (the credentials then
 act in the role's account). AWS refuses a role that does not exist, or whose trust policy does
 not admit the caller, with one AccessDenied message for both. `AssumeRoleGate` restores that
 with a botocore ``before-call`` hook, reading the roles from moto's IAM in the member account;
 it also counts the AssumeRole calls that reached STS.
+
+moto keeps one backend per account: a session built from credentials that moto's STS handed out
+for a role acts in that role's account (`session_in`), so the same process can build and inspect
+every account.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +25,13 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from devtools.lambdakit import ACCOUNT, environment_variables
+from devtools.lambdakit import ACCOUNT, REGION, cloudtrail_event, environment_variables, load_event
 
 HOME = ACCOUNT  # moto's default account: the central account the checker runs in
 MEMBER = "222222222222"
 OTHER_MEMBER = "333333333333"
 ROLE_NAME = "vpc-dns-watchdog-member"
+SWEEP_QUEUE_NAME = "vpc-dns-watchdog-sweep"
 
 
 @contextmanager
@@ -66,6 +74,63 @@ def create_vpc(account: str, region: str, cidr: str) -> str:
         return vpc_id
 
 
+def session_in(account: str, region: str = REGION) -> boto3.session.Session:
+    """A session acting in `account` (moto maps assumed-role keys to the role's account), for
+    building and inspecting that account's resources. Its AssumeRole does not pass through
+    `AssumeRoleGate` (a gate is installed on the checker's session only)."""
+    sts = boto3.session.Session(region_name=REGION).client("sts")
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup"
+    )["Credentials"]
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def forwarded_change(name: str, *, account: str, region: str, **request: Any) -> dict[str, Any]:
+    """A member account's CloudTrail event (sample `name` of events/, a new event id, its request
+    parameters rewritten) as the central bus receives it: the envelope keeps the source account
+    and the region CloudTrail recorded the call in (us-east-1 for Route 53, a global service)."""
+    event = cloudtrail_event(name, **request)
+    event["account"] = account
+    event["region"] = region
+    event["detail"]["recipientAccountId"] = account
+    event["detail"]["awsRegion"] = region
+    return event
+
+
+def scheduled_sweep() -> dict[str, Any]:
+    """The schedule's event, as a new delivery."""
+    event = load_event("scheduled_sweep")
+    event["id"] = str(uuid.uuid4())
+    return event
+
+
+def sqs_batch_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """What the fan-out queue's event source mapping hands the checker: `messages` (as
+    ReceiveMessage returned them) as one batch."""
+    region = queue_arn.split(":")[3]
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
 def access_denied(role_arn: str, caller: str = HOME) -> tuple[AWSResponse, dict[str, Any]]:
     """STS's answer to an AssumeRole it refuses (the same for a missing and an untrusting role)."""
     message = (
@@ -93,6 +158,12 @@ class AssumeRoleGate:
 
     def install(self, client: Any) -> None:
         client.meta.events.register("before-call.sts.AssumeRole", self._check)
+
+    def guard(self, session: boto3.session.Session) -> None:
+        """Gate the AssumeRole calls of every client later built from `session`."""
+        # botocore's stubs type handlers as returning None; a before-call handler may return the
+        # (http, parsed) pair to answer the call, which is how the gate refuses.
+        session.events.register("before-call.sts.AssumeRole", self._check)  # type: ignore[arg-type]
 
     def _check(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         from moto.iam.models import iam_backends
