@@ -619,3 +619,18 @@ def test_the_member_role_may_self_heal_only_when_asked_and_only_tagged_vpcs() ->
     elsewhere = member_resolver(region="ap-southeast-2")
     elsewhere.values["SelfHealing"] = "on"
     assert "MemberSelfHealingPolicy" not in deployed(elsewhere)
+
+
+def test_the_member_role_may_name_the_blocking_rule_as_the_checker_may_at_home() -> None:
+    resolver = member_resolver(region=ROLE_REGION)
+    assert "MemberBlockingRulePolicy" not in deployed(resolver)
+    resolver.values["NameBlockingRule"] = "true"
+    member = deployed(resolver)["MemberBlockingRulePolicy"]["PolicyDocument"]["Statement"]
+    checker = MAIN["Resources"]["CheckerBlockingRulePolicy"]["Properties"]["PolicyDocument"]
+    # The same statements (actions, conditions, resource types), in every region of the account
+    assert [s["Sid"] for s in member] == [s["Sid"] for s in checker["Statement"]]
+    for ours, theirs in zip(member, checker["Statement"], strict=True):
+        assert sorted(listed(ours["Action"])) == sorted(listed(theirs["Action"])), ours["Sid"]
+        assert ours.get("Condition") == theirs.get("Condition"), ours["Sid"]
+        for resource in listed(ours["Resource"]):
+            assert resource == "*" or resource.startswith(f"arn:aws:ec2:*:{MEMBER_ACCOUNT}:")
