@@ -260,3 +260,40 @@ def test_the_organization_sweep_fans_out_one_message_per_target_and_fails_only_t
     assert f"vpc#{organization.home_vpc}" in keys
     assert not any(OTHER_MEMBER in key for key in keys)
     assert organization.central.alerts() == []
+
+
+def test_a_member_account_is_named_when_organizations_can_tell(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    # Given Organizations names the member account (DescribeAccount, answered by a botocore hook
+    # registered before the checker builds its clients: moto's organization has other ids)
+    def describe_account(params: dict[str, Any], **_: Any) -> Any:
+        account = json.loads(params["body"])["AccountId"]
+        if account != MEMBER:
+            return None
+        return error_free({"Account": {"Id": MEMBER, "Name": "payments-prod", "Status": "ACTIVE"}})
+
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "before-call.organizations.DescribeAccount", describe_account
+    )
+    member = organization.member
+    member.world.associate(member.vpc_id, member.bad)
+    organization.platform.recycle(MEMBER_CANARY)
+
+    central_checker(_forwarded(member, MEMBER, member.bad))
+
+    [alert] = organization.central.alerts()
+    assert alert.subject.startswith(f"[CRITICAL] {MEMBER} (payments-prod) {MEMBER_REGION} ")
+    assert f"Account:      {MEMBER} (payments-prod)" in alert.text
+    assert alert.document["account_name"] == "payments-prod"
+
+
+def error_free(parsed: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """What a before-call hook returns to answer a call successfully."""
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    return AWSResponse("local://organizations", 200, HTTPHeaders(), None), {
+        **parsed,
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from dns_watchdog.errors import AwsCallFailed
 from dns_watchdog.observability import logger
@@ -124,3 +124,33 @@ def _fall_back(plan: SweepPlan, accounts: set[str], reason: str) -> ResolvedTarg
         extra={"reason": reason, "accounts": sorted(accounts)},
     )
     return ResolvedTargets(plan.expand(accounts), "setting", fallback_reason=reason)
+
+
+class AccountNames:
+    """Account names for alerts, from Organizations' DescribeAccount, cached per account.
+
+    Best effort: a name is a courtesy, never a reason to hold up a page. When Organizations will
+    not tell (not the management or a delegated administrator account, no organization, an
+    unknown account, any error), the account is shown by its id alone, and not asked again.
+    """
+
+    def __init__(self, client: OrganizationsClient) -> None:
+        self._client = client
+        self._names: dict[str, str | None] = {}
+
+    def name_of(self, account_id: str) -> str | None:
+        if account_id not in self._names:
+            self._names[account_id] = self._describe(account_id)
+        return self._names[account_id]
+
+    def _describe(self, account_id: str) -> str | None:
+        try:
+            account = self._client.describe_account(AccountId=account_id)["Account"]
+        except (ClientError, BotoCoreError) as exc:
+            logger.info(
+                "No account name from Organizations",
+                extra={"account_id": account_id, "error": str(exc)},
+            )
+            return None
+        name = account.get("Name")
+        return str(name) if name else None

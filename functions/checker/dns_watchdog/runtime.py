@@ -6,7 +6,7 @@ Built once per execution environment, on the first event that needs a check.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -30,7 +30,7 @@ from dns_watchdog.errors import AccessProblem, MemberAccessDenied
 from dns_watchdog.fanout import SweepQueue
 from dns_watchdog.invoker import CanaryInvoker
 from dns_watchdog.observability import count, logger, tracer
-from dns_watchdog.organization import ResolvedTargets, resolve_sweep_targets
+from dns_watchdog.organization import AccountNames, ResolvedTargets, resolve_sweep_targets
 from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.reachability import ReachabilityAnalyzer
 from dns_watchdog.request import CheckRequest, PreflightRequest
@@ -326,6 +326,8 @@ def build_runtime(config: CheckerConfig) -> Runtime:
     ) -> dict[str, Any]:
         if fan_out is not None and request.trigger == "sweep" and request.account_id is None:
             return fan_out(request)
+        if names is not None and request.account_id and request.account_name is None:
+            request = replace(request, account_name=names.name_of(request.account_id))
         try:
             checker = places.checker(request.account_id, request.region)
         except MemberAccessDenied as exc:
@@ -335,6 +337,8 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         return checker.run(request, request_id=request_id, deadline=deadline)
 
     fan_out = _fan_out(config) if config.organization_mode and config.sweep_queue_url else None
+    # Organization mode: alerts name the account (sweeps learn names from ListAccounts).
+    names = AccountNames(boto3.client("organizations")) if config.organization_mode else None
 
     def preflight(request: PreflightRequest) -> dict[str, Any]:
         try:
