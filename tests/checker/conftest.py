@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from checker_doubles import World
 
 # The lab VPC with the real canary behind the checker (fixtures `lab_vpc`, `checker`).
-from real_canary import checker, lab_vpc  # noqa: F401  # fixtures, found by name
+from real_canary import checker, handler_invoker, lab_vpc  # noqa: F401  # fixtures by name
 
 from devtools.awsworld import MOTO_CREDENTIALS, local_aws
 from devtools.lambdakit import REGION, FakeLambdaContext
@@ -91,13 +91,7 @@ def checker_app(
     world: World, load_handler: Callable[[str], ModuleType], lambda_context: Any
 ) -> Callable[[Any], dict[str, Any]]:
     """Invoke the checker handler like Lambda would (one execution environment per test)."""
-    app = load_handler("checker")
-
-    def invoke(event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
-        return result
-
-    return invoke
+    return handler_invoker(load_handler, lambda_context)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
-from real_canary import CANARY, Invoke, LabVpc, change_event, manual_check
+from real_canary import CANARY, Invoke, LabVpc, change_event, handler_invoker, manual_check
 
 from devtools.lambdakit import api_error
 
@@ -214,13 +214,7 @@ def _checker(
     setting: str,
 ) -> Invoke:
     monkeypatch.setenv("NAME_BLOCKING_RULE", setting)
-    app = load_handler("checker")
-
-    def invoke(event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
-        return result
-
-    return invoke
+    return handler_invoker(load_handler, lambda_context)
 
 
 def _break(vpc: LabVpc) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from checker_doubles import World
-from real_canary import AWS_RECORDS
+from real_canary import AWS_RECORDS, CANARY_VARIABLES, handler_invoker, watched_vpc
 
 from devtools.awsworld import AwsWorld
 from devtools.dnslab import DnsLab, LabServer
@@ -70,20 +70,13 @@ class Organization:
 
 
 def _watched_vpc(world: AwsWorld, lab: DnsLab, dead: LabServer, canary: str) -> MemberVpc:
-    """A VPC on the lab's CIDR (AmazonProvidedDNS is a lab server) with one real canary."""
-    vpc_id = world.create_vpc(lab.cidr)
-    subnet = world.create_subnet(vpc_id, lab.cidr)
-    group = world.create_security_group(vpc_id)
-    good = world.option_set("AmazonProvidedDNS")
-    bad = world.option_set(dead.address)
-    world.associate(vpc_id, good)
-    world.add_canary(vpc_id, canary, subnet_ids=[subnet], security_group_ids=[group], timeout_s=5)
-    return MemberVpc(world, vpc_id, good, bad)
+    vpc = watched_vpc(world, lab, dead, canary)
+    return MemberVpc(world, vpc.vpc_id, vpc.good, vpc.bad)
 
 
 @pytest.fixture
 def organization(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Organization]:
-    for variable in ("PROBE_NAMES", "PROBE_MAX_LATENCY_MS", "DEADLINE_MARGIN_MS"):
+    for variable in CANARY_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("MEMBER_ROLE_NAME", ROLE_NAME)
     monkeypatch.setenv("HOME_ACCOUNT_ID", HOME)
@@ -112,13 +105,7 @@ def organization(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def central_checker(
     organization: Organization, load_handler: Callable[[str], ModuleType], lambda_context: Any
 ) -> Invoke:
-    app = load_handler("checker")
-
-    def invoke(event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
-        return result
-
-    return invoke
+    return handler_invoker(load_handler, lambda_context)
 
 
 def _forwarded(vpc: MemberVpc, account: str, option_set: str) -> dict[str, Any]:

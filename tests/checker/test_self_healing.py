@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from real_canary import CANARY, Invoke, LabVpc, change_event, manual_check
+from real_canary import CANARY, Invoke, LabVpc, change_event, handler_invoker, manual_check
 
 from devtools.lambdakit import api_error
 
@@ -27,21 +27,25 @@ OWN_SESSION = (
 )
 
 
-def _healing_checker(
+Started = Callable[[str, LabVpc], Invoke]
+
+
+@pytest.fixture
+def started(
     load_handler: Callable[[str], ModuleType],
     lambda_context: Any,
     monkeypatch: pytest.MonkeyPatch,
-    mode: str,
-) -> Invoke:
-    monkeypatch.setenv("SELF_HEALING", mode)
-    monkeypatch.setenv("CHECKER_ROLE_ARN", CHECKER_ROLE)
-    app = load_handler("checker")
+) -> Started:
+    """A checker with self-healing in `mode`, after a check that verified the VPC healthy."""
 
-    def invoke(event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = app.lambda_handler(event, lambda_context)
-        return result
+    def start(mode: str, vpc: LabVpc) -> Invoke:
+        monkeypatch.setenv("SELF_HEALING", mode)
+        monkeypatch.setenv("CHECKER_ROLE_ARN", CHECKER_ROLE)
+        checker = handler_invoker(load_handler, lambda_context)
+        assert checker(manual_check([vpc.vpc_id]))["vpcs"][0]["verdict"] == "OK"
+        return checker
 
-    return invoke
+    return start
 
 
 @pytest.fixture
@@ -78,15 +82,11 @@ def _own_association_event(vpc: LabVpc, option_set: str) -> dict[str, Any]:
 
 
 def test_a_failed_association_is_rolled_back_verified_and_never_loops(
-    healing_vpc: LabVpc,
-    load_handler: Callable[[str], ModuleType],
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    healing_vpc: LabVpc, started: Started
 ) -> None:
     vpc = healing_vpc
-    checker = _healing_checker(load_handler, lambda_context, monkeypatch, "on")
     # Given the VPC was verified healthy on its current set
-    assert checker(manual_check([vpc.vpc_id]))["vpcs"][0]["verdict"] == "OK"
+    checker = started("on", vpc)
 
     # When someone associates the dead-server set and the change is checked
     _break(vpc)
@@ -116,15 +116,9 @@ def test_a_failed_association_is_rolled_back_verified_and_never_loops(
     assert _association(vpc) == vpc.good
 
 
-def test_at_most_once_per_incident(
-    healing_vpc: LabVpc,
-    load_handler: Callable[[str], ModuleType],
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_at_most_once_per_incident(healing_vpc: LabVpc, started: Started) -> None:
     vpc = healing_vpc
-    checker = _healing_checker(load_handler, lambda_context, monkeypatch, "on")
-    checker(manual_check([vpc.vpc_id]))
+    checker = started("on", vpc)
     # Given the last good set's server dies too, so rolling back does not help
     vpc.amazon.behaviour = "blackhole"
 
@@ -151,15 +145,9 @@ def test_at_most_once_per_incident(
     assert _association(vpc) == vpc.bad
 
 
-def test_dry_run_only_says_what_it_would_have_done(
-    healing_vpc: LabVpc,
-    load_handler: Callable[[str], ModuleType],
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_dry_run_only_says_what_it_would_have_done(healing_vpc: LabVpc, started: Started) -> None:
     vpc = healing_vpc
-    checker = _healing_checker(load_handler, lambda_context, monkeypatch, "dry-run")
-    checker(manual_check([vpc.vpc_id]))
+    checker = started("dry-run", vpc)
 
     _break(vpc)
     checker(change_event(vpc, vpc.bad))
@@ -174,14 +162,8 @@ def test_dry_run_only_says_what_it_would_have_done(
     assert critical.document["self_healing"]["mode"] == "dry-run"
 
 
-def test_a_vpc_without_the_tag_is_not_touched(
-    lab_vpc: LabVpc,
-    load_handler: Callable[[str], ModuleType],
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    checker = _healing_checker(load_handler, lambda_context, monkeypatch, "on")
-    checker(manual_check([lab_vpc.vpc_id]))
+def test_a_vpc_without_the_tag_is_not_touched(lab_vpc: LabVpc, started: Started) -> None:
+    checker = started("on", lab_vpc)
 
     _break(lab_vpc)
     checker(change_event(lab_vpc, lab_vpc.bad))
@@ -194,10 +176,7 @@ def test_a_vpc_without_the_tag_is_not_touched(
 
 
 def test_an_association_the_checker_may_not_make_is_reported_and_still_pages(
-    healing_vpc: LabVpc,
-    load_handler: Callable[[str], ModuleType],
-    lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    healing_vpc: LabVpc, started: Started
 ) -> None:
     vpc = healing_vpc
     # Given EC2 will refuse the checker's association (the IAM condition on the tag, an SCP...),
@@ -209,8 +188,7 @@ def test_an_association_the_checker_may_not_make_is_reported_and_still_pages(
 
     assert boto3.DEFAULT_SESSION is not None
     boto3.DEFAULT_SESSION.events.register("before-call.ec2.AssociateDhcpOptions", refuse)
-    checker = _healing_checker(load_handler, lambda_context, monkeypatch, "on")
-    checker(manual_check([vpc.vpc_id]))
+    checker = started("on", vpc)
     _break(vpc)
     refusing = True
 
@@ -218,7 +196,6 @@ def test_an_association_the_checker_may_not_make_is_reported_and_still_pages(
     checker(change_event(vpc, vpc.bad))
 
     # Then the page goes out, says why the rollback did not happen, and keeps the command
-
     assert _association(vpc) == vpc.bad
     [critical] = vpc.world.alerts()
     assert critical.text.splitlines()[1] == (
