@@ -22,8 +22,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from dns_watchdog.chat import ChatNotification
 from dns_watchdog.constants import CANARY_TAG_KEY, CHAT_TOPIC_ARN_ENV
+from dns_watchdog.render.chat import ChatNotification
 
 from devtools.lambdakit import REGION, environment_variables
 

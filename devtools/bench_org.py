@@ -51,9 +51,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from dns_watchdog.fanout import sweep_message
+from dns_watchdog.aws.sweep_queue import sweep_message
+from dns_watchdog.domain.place import Place
 from dns_watchdog.observability import logger
-from dns_watchdog.targets import SweepTarget
 
 from devtools import cost
 from devtools.awsworld import AwsWorld, function_zip, local_aws
@@ -228,7 +228,7 @@ class OrgBench:
         for account, region in targets:
             sqs.send_message(
                 QueueUrl=self.queue_url,
-                MessageBody=sweep_message(SweepTarget(account, region), None),
+                MessageBody=sweep_message(Place(account, region), None),
             )
         durations = []
         with contextlib.redirect_stdout(io.StringIO()):

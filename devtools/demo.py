@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from dns_watchdog.chat import ChatNotification
+from dns_watchdog.render.chat import ChatNotification
 
 from devtools.awsworld import AwsWorld, DeliveredAlert, local_aws
 from devtools.dnslab import DnsLab, LabServer

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from dns_watchdog import constants as names
 from dns_watchdog.config import CheckerConfig, load_config
-from dns_watchdog.events import InvalidEvent, parse_event
+from dns_watchdog.domain.events import InvalidEvent, parse_event
+from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
+from dns_watchdog.flow.runtime import Runtime, build_runtime
 from dns_watchdog.observability import count, logger, metrics
-from dns_watchdog.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
-from dns_watchdog.runtime import Runtime, build_runtime
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

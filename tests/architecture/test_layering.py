@@ -20,39 +20,21 @@ CHECKER = FUNCTIONS / "checker"
 CANARY = FUNCTIONS / "canary"
 
 # The checker's pure domain: plain data in, decisions out.
-CHECKER_PURE = (
-    "vpc",
-    "lint",
-    "preflight",
-    "preflight_alerts",
-    "request",
-    "history",
-    "models",
-    "judge",
-    "incidents",
-    "outcome",
-    "alerts",
-    "chat",
-    "flap",
-    "healing",
-    "blocking",
-    "config",
-    "errors",
-    "constants",
-    "targets",
-)
-# The only checker modules allowed to import boto3 / botocore (and the wiring that builds them).
+CHECKER_PURE = tuple(
+    f"{layer}.{path.stem}"
+    for layer in ("domain", "render")
+    for path in sorted((CHECKER / "dns_watchdog" / layer).glob("*.py"))
+    if path.stem != "__init__"
+) + ("config", "constants")
+# The only checker modules allowed to import boto3 / botocore: the adapters, and the wiring that
+# builds them.
 CHECKER_ADAPTERS = {
-    "aws_vpc",
-    "canaries",
-    "invoker",
-    "publisher",
-    "reachability",
-    "state",
-    "accounts",
-    "fanout",
-    "organization",
-    "runtime",
+    *(
+        f"aws.{path.stem}"
+        for path in (CHECKER / "dns_watchdog" / "aws").glob("*.py")
+        if path.stem != "__init__"
+    ),
+    "flow.runtime",
 }
 # Third-party packages a pure module may use: none of them loads an AWS SDK.
 PURE_THIRD_PARTY = {"pydantic", "dns"}
@@ -115,9 +97,10 @@ def test_checker_domain_modules_load_no_aws_sdk(module: str) -> None:
 
 
 def test_only_adapters_import_boto3_in_the_checker() -> None:
+    package = CHECKER / "dns_watchdog"
     users = {
-        path.stem
-        for path in (CHECKER / "dns_watchdog").glob("*.py")
+        ".".join(path.relative_to(package).with_suffix("").parts)
+        for path in package.rglob("*.py")
         if _third_party(_imports(path)) & AWS_SDK
     }
     assert users <= CHECKER_ADAPTERS

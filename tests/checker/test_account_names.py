@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from dns_watchdog.organization import AccountNames
+from dns_watchdog.aws.organization import AccountNames
 
 pytestmark = pytest.mark.unit
 

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from dns_watchdog.accounts import CREDENTIAL_REFRESH_MARGIN, AccountSessions
-from dns_watchdog.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.aws.sessions import CREDENTIAL_REFRESH_MARGIN, AccountSessions
+from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
 
 from devtools.awsworld import local_aws
 from devtools.orgworld import (

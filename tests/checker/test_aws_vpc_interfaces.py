@@ -6,9 +6,9 @@ from typing import Any
 
 import boto3
 import pytest
-from dns_watchdog.aws_vpc import VpcDirectory
-from dns_watchdog.lint import lint_option_set
-from dns_watchdog.vpc import OptionSet
+from dns_watchdog.aws.vpcs import VpcDirectory
+from dns_watchdog.domain.lint import lint_option_set
+from dns_watchdog.domain.vpc import OptionSet
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from dns_watchdog.blocking import (
+from dns_watchdog.domain.blocking import (
     BlockingFinding,
     BlockingKind,
     blocking_finding,

@@ -7,22 +7,22 @@ from typing import Any
 
 import pytest
 from canary_findings import REGION, healthy, unreachable
-from dns_watchdog.alerts import AlertContext, build_alert
-from dns_watchdog.blocking import (
-    AnalysisTarget,
+from dns_watchdog.domain.blocking import (
+    AnalysisPlan,
     BlockingFinding,
-    analysis_target,
+    analysis_plan,
     blocking_finding,
     not_analysed,
 )
-from dns_watchdog.chat import build_chat_notification
-from dns_watchdog.history import VpcState
-from dns_watchdog.incidents import Decision
-from dns_watchdog.judge import Judgement, judge
-from dns_watchdog.models import CanaryFindings, CanaryRun, Severity
-from dns_watchdog.outcome import VpcOutcome
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.incidents import Decision
+from dns_watchdog.domain.judge import Judgement, judge
+from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity
+from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
+from dns_watchdog.render.alert import AlertContext, build_alert
+from dns_watchdog.render.chat import build_chat_notification
 
 pytestmark = pytest.mark.unit
 
@@ -82,7 +82,7 @@ def _outcome() -> VpcOutcome:
 
 
 def _context(blocking: tuple[BlockingFinding, ...] = ()) -> AlertContext:
-    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
     return AlertContext(request, REGION, "2024-05-14T09:16:00Z", blocking=blocking)
 
 
@@ -154,30 +154,30 @@ def _judgement(*runs: CanaryRun) -> Judgement:
 def test_the_silent_servers_of_the_failing_canary_are_analysed_at_most_two() -> None:
     servers = ["10.1.1.10", "10.1.2.10", "10.1.3.10"]
     judgement = _judgement(_run(healthy(servers), OTHER), _run(unreachable(servers)))
-    assert analysis_target(judgement, servers) == AnalysisTarget(CANARY, tuple(servers[:2]))
+    assert analysis_plan(judgement, servers) == AnalysisPlan(CANARY, tuple(servers[:2]))
 
 
 def test_servers_already_analysed_in_the_incident_are_not_analysed_again() -> None:
     servers = ["10.1.1.10", "10.1.2.10"]
     judgement = _judgement(_run(unreachable(servers)))
-    assert analysis_target(judgement, servers, already_analysed={"10.1.1.10"}) == (
-        AnalysisTarget(CANARY, ("10.1.2.10",))
+    assert analysis_plan(judgement, servers, already_analysed={"10.1.1.10"}) == (
+        AnalysisPlan(CANARY, ("10.1.2.10",))
     )
-    assert analysis_target(judgement, servers, already_analysed=set(servers)) is None
+    assert analysis_plan(judgement, servers, already_analysed=set(servers)) is None
 
 
 def test_a_healthy_vpc_or_a_server_outside_the_option_set_is_not_analysed() -> None:
-    assert analysis_target(_judgement(_run(healthy([SERVER]))), [SERVER]) is None
+    assert analysis_plan(_judgement(_run(healthy([SERVER]))), [SERVER]) is None
     # AmazonProvidedDNS (not a custom server of the option set) is never a path to analyse
     judgement = _judgement(_run(unreachable([SERVER])))
-    assert analysis_target(judgement, []) is None
+    assert analysis_plan(judgement, []) is None
 
 
 def test_a_canary_that_timed_out_points_at_every_custom_server() -> None:
     timed_out = CanaryRun(CANARY, "timed_out", detail="Task timed out after 5.00 seconds")
     judgement = _judgement(timed_out)
-    assert analysis_target(judgement, [SERVER, "10.1.2.10"]) == (
-        AnalysisTarget(CANARY, (SERVER, "10.1.2.10"))
+    assert analysis_plan(judgement, [SERVER, "10.1.2.10"]) == (
+        AnalysisPlan(CANARY, (SERVER, "10.1.2.10"))
     )
 
 

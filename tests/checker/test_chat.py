@@ -7,16 +7,17 @@ import json
 from dataclasses import replace
 
 import pytest
-from dns_watchdog import chat, constants
-from dns_watchdog.alerts import SNS_MESSAGE_LIMIT_BYTES, AlertContext
-from dns_watchdog.chat import build_chat_notification
-from dns_watchdog.incidents import decide
-from dns_watchdog.judge import judge
-from dns_watchdog.models import Severity, Verdict
-from dns_watchdog.outcome import VpcOutcome
-from dns_watchdog.preflight_alerts import build_preflight_warning
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog import constants
+from dns_watchdog.domain.incidents import decide
+from dns_watchdog.domain.judge import judge
+from dns_watchdog.domain.models import Severity, Verdict
+from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
+from dns_watchdog.render import chat
+from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES, AlertContext
+from dns_watchdog.render.chat import build_chat_notification
+from dns_watchdog.render.preflight import build_preflight_warning
 from test_alert_size import DEAD, ROLLBACK, VPC, critical_outcome
 from test_preflight_alerts import DEAD as DEAD_SET
 from test_preflight_alerts import _breaking
@@ -30,7 +31,7 @@ KNOWN = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
 
 
 def context(trigger: str = "sweep") -> AlertContext:
-    request = CheckRequest(trigger=trigger, event_name="ScheduledSweep", targets=())  # type: ignore[arg-type]
+    request = CheckRequest(trigger=trigger, event_name="ScheduledSweep", resources=())  # type: ignore[arg-type]
     return AlertContext(request, "us-east-1", "2024-05-14T09:16:00Z", request_id="req-42")
 
 

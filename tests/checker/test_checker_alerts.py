@@ -9,16 +9,16 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from canary_findings import REGION, unreachable
-from dns_watchdog.alerts import AlertContext, build_alert
-from dns_watchdog.history import VpcState
-from dns_watchdog.incidents import Decision
-from dns_watchdog.judge import judge
-from dns_watchdog.lint import LintFinding, lint_option_set
-from dns_watchdog.models import CanaryFindings, CanaryRun, Severity
-from dns_watchdog.outcome import VpcOutcome
-from dns_watchdog.publisher import AlertPublisher, AlertPublishError
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog.aws.publisher import AlertPublisher, AlertPublishError
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.incidents import Decision
+from dns_watchdog.domain.judge import judge
+from dns_watchdog.domain.lint import LintFinding, lint_option_set
+from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity
+from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
+from dns_watchdog.render.alert import AlertContext, build_alert
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,7 +61,7 @@ def _alert(
     known: dict[str, OptionSet | None] = {"dopt-old": None}
     if last_good_id:
         known[last_good_id] = last_good
-    request = CheckRequest(trigger="sweep", event_name=event_name, targets=())
+    request = CheckRequest(trigger="sweep", event_name=event_name, resources=())
     context = AlertContext(request, REGION, "2024-05-14T09:16:00Z", lint=lint)
     return build_alert(outcome, known, context)
 

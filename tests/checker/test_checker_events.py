@@ -6,8 +6,8 @@ import copy
 from typing import Any
 
 import pytest
-from dns_watchdog.events import InvalidEvent, parse_event
-from dns_watchdog.request import CheckRequest, IgnoredEvent, PreflightRequest, Target
+from dns_watchdog.domain.events import InvalidEvent, parse_event
+from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Resource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,7 @@ def test_associate_dhcp_options_names_vpc_option_set_and_actor() -> None:
     assert isinstance(request, CheckRequest)
     assert request.trigger == "change"
     assert request.announces_option_set
-    assert request.targets == (Target("vpc", VPC),)
+    assert request.resources == (Resource("vpc", VPC),)
     change = request.change
     assert change is not None
     assert change.event_id == "8f4c2d1a-6b3e-4f7a-9c2d-1e5b7a3f9001"
@@ -54,21 +54,21 @@ def test_failed_call_is_ignored_with_its_error_code() -> None:
 @pytest.mark.parametrize(
     ("sample", "target"),
     [
-        ("modify_vpc_attribute", Target("vpc", VPC)),
-        ("associate_resolver_rule", Target("vpc", VPC)),
-        ("disassociate_resolver_rule", Target("vpc", VPC)),
-        ("associate_vpc_with_hosted_zone", Target("vpc", VPC)),
-        ("disassociate_vpc_from_hosted_zone", Target("vpc", VPC)),
-        ("associate_firewall_rule_group", Target("vpc", VPC)),
-        ("disassociate_firewall_rule_group", Target("vpc", VPC)),
-        ("revoke_security_group_egress", Target("security_group", "sg-0a1b2c3d4e5f60053")),
-        ("replace_network_acl_entry", Target("network_acl", "acl-0a1b2c3d4e5f60099")),
+        ("modify_vpc_attribute", Resource("vpc", VPC)),
+        ("associate_resolver_rule", Resource("vpc", VPC)),
+        ("disassociate_resolver_rule", Resource("vpc", VPC)),
+        ("associate_vpc_with_hosted_zone", Resource("vpc", VPC)),
+        ("disassociate_vpc_from_hosted_zone", Resource("vpc", VPC)),
+        ("associate_firewall_rule_group", Resource("vpc", VPC)),
+        ("disassociate_firewall_rule_group", Resource("vpc", VPC)),
+        ("revoke_security_group_egress", Resource("security_group", "sg-0a1b2c3d4e5f60053")),
+        ("replace_network_acl_entry", Resource("network_acl", "acl-0a1b2c3d4e5f60099")),
     ],
 )
-def test_each_related_call_maps_to_what_it_touched(sample: str, target: Target) -> None:
+def test_each_related_call_maps_to_what_it_touched(sample: str, target: Resource) -> None:
     request = parse_event(load_event(sample))
     assert isinstance(request, CheckRequest)
-    assert request.targets == (target,)
+    assert request.resources == (target,)
     assert not request.announces_option_set
 
 
@@ -93,7 +93,7 @@ def test_other_security_group_and_nacl_calls(
     event["detail"]["requestParameters"] = parameters
     request = parse_event(event)
     assert isinstance(request, CheckRequest)
-    assert request.targets[0].kind == target
+    assert request.resources[0].kind == target
 
 
 def test_vpc_id_keys_match_case_insensitively() -> None:
@@ -101,18 +101,18 @@ def test_vpc_id_keys_match_case_insensitively() -> None:
     event["detail"]["requestParameters"] = {"DhcpOptionsId": "default", "VPCID": VPC}
     request = parse_event(event)
     assert isinstance(request, CheckRequest)
-    assert request.targets == (Target("vpc", VPC),)
+    assert request.resources == (Resource("vpc", VPC),)
 
 
 def test_scheduled_sweep_checks_everything() -> None:
     request = parse_event(load_event("scheduled_sweep"))
-    assert request == CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+    assert request == CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
 
 
 def test_manual_check_names_its_vpcs_and_reason() -> None:
     request = parse_event(load_event("manual_check"))
     assert isinstance(request, CheckRequest)
-    assert request.targets == (Target("vpc", VPC),)
+    assert request.resources == (Resource("vpc", VPC),)
     assert request.reason == "verify DNS after the change window"
     assert request.event_name == "ManualCheck"
 
@@ -283,7 +283,7 @@ def test_modify_security_group_rules_names_the_edited_group(garble: Any, message
     assert isinstance(request, CheckRequest)
     assert request.trigger == "change"
     assert request.event_name == "ModifySecurityGroupRules"
-    assert request.targets == (Target("security_group", "sg-0a1b2c3d4e5f60053"),)
+    assert request.resources == (Resource("security_group", "sg-0a1b2c3d4e5f60053"),)
     assert request.change is not None
     assert request.change.event_id == "8f4c2d1a-6b3e-4f7a-9c2d-1e5b7a3f9212"
 
@@ -411,7 +411,7 @@ def test_manual_checks_and_sweep_targets_may_name_an_account_and_region() -> Non
     )
     assert isinstance(sweep, CheckRequest)
     assert sweep.trigger == "sweep"
-    assert sweep.targets == ()
+    assert sweep.resources == ()
     assert sweep.account_name == "payments\\nprod"  # shown escaped, never acted on
     home = parse_event({"action": "sweep"})
     assert isinstance(home, CheckRequest)

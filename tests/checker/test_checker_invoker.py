@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from canary_findings import healthy
-from dns_watchdog.invoker import CanaryInvoker
+from dns_watchdog.aws.invoker import CanaryInvoker
 
 pytestmark = pytest.mark.unit
 

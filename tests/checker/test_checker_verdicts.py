@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from canary_findings import healthy, unreachable
-from dns_watchdog.history import VpcState
-from dns_watchdog.incidents import decide
-from dns_watchdog.judge import judge
-from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.incidents import decide
+from dns_watchdog.domain.judge import judge
+from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity, Verdict
 
 pytestmark = pytest.mark.unit
 

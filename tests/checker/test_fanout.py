@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from dns_watchdog.errors import AwsCallFailed
-from dns_watchdog.fanout import SweepQueue
-from dns_watchdog.targets import cross
+from dns_watchdog.aws.sweep_queue import SweepQueue
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.targets import cross
 
 pytestmark = pytest.mark.unit
 
@@ -43,7 +43,7 @@ def test_targets_go_out_in_batches_of_ten_one_message_each(sqs: tuple[Any, Stubb
 
 
 def test_a_message_body_is_the_sweep_event_the_checker_parses() -> None:
-    from dns_watchdog.fanout import sweep_message
+    from dns_watchdog.aws.sweep_queue import sweep_message
 
     [target] = cross(["222222222222"], ["eu-west-1"])
     assert json.loads(sweep_message(target, "payments")) == {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dns_watchdog.flap import confirmation_note, needs_confirmation
-from dns_watchdog.history import VpcState
-from dns_watchdog.models import Verdict
+from dns_watchdog.domain.flap import confirmation_note, needs_confirmation
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.models import Verdict
 
 pytestmark = pytest.mark.unit
 

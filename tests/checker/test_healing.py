@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from dns_watchdog.healing import HealMode, HealPlan, HealReport, is_own_change, plan_heal
-from dns_watchdog.models import Verdict
-from dns_watchdog.outcome import VpcOutcome
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet
+from dns_watchdog.domain.healing import HealMode, HealPlan, HealReport, is_own_change, plan_heal
+from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet
 from test_outcome import AMAZON, DEAD, SWEEP, VPC, Vpc, associate, evidence
 
 pytestmark = pytest.mark.unit

@@ -21,14 +21,14 @@ from botocore.exceptions import (
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from canary_findings import AMAZON, NAMES, findings, healthy, probe
-from dns_watchdog.invoker import (
+from dns_watchdog.aws.invoker import (
     MAX_ANSWER_BYTES,
     PLACEMENT_ERRORS,
     REFRESH_GONE,
     CanaryInvoker,
     whole_run_blinded,
 )
-from dns_watchdog.models import (
+from dns_watchdog.domain.models import (
     MAX_DIRECT,
     MAX_PROBES,
     MAX_SUMMARY_CHARS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from dns_watchdog.lint import (
+from dns_watchdog.domain.lint import (
     IpNetwork,
     LintCode,
     LintSeverity,
@@ -13,7 +13,7 @@ from dns_watchdog.lint import (
     lint_option_set,
     parse_allowed_networks,
 )
-from dns_watchdog.vpc import OptionSet
+from dns_watchdog.domain.vpc import OptionSet
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
-from dns_watchdog.accounts import (
+from dns_watchdog.aws.sessions import (
     ASSUME_ROLE_MAX_ATTEMPTS,
     CREDENTIAL_REFRESH_MARGIN,
     ROLE_SESSION_NAME_MAX_LENGTH,
@@ -21,7 +21,7 @@ from dns_watchdog.accounts import (
     renewal_time,
     role_session_name,
 )
-from dns_watchdog.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
 
 pytestmark = pytest.mark.unit
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
-from dns_watchdog.accounts import AccountSessions
-from dns_watchdog.errors import AccessProblem, AwsCallFailed, MemberAccessDenied
-from dns_watchdog.organization import list_active_accounts, resolve_sweep_targets
-from dns_watchdog.targets import SweepTarget, parse_sweep_targets
+from dns_watchdog.aws.organization import list_active_accounts, resolve_sweep_targets
+from dns_watchdog.aws.sessions import AccountSessions
+from dns_watchdog.domain.errors import AccessProblem, AwsCallFailed, MemberAccessDenied
+from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.targets import parse_sweep_targets
 
 from devtools.awsworld import local_aws
 from devtools.orgworld import (
@@ -96,11 +97,11 @@ def test_every_account_entries_cross_the_organizations_accounts_with_their_regio
     assert resolved.fallback_reason is None
     assert resolved.account_names[network] == "network"
     assert set(resolved.targets) == {
-        SweepTarget(HOME, "eu-west-1"),
-        SweepTarget(HOME, "us-east-1"),
-        SweepTarget(network, "eu-west-1"),
-        SweepTarget(network, "us-east-1"),
-        SweepTarget(MEMBER, "ap-southeast-2"),
+        Place(HOME, "eu-west-1"),
+        Place(HOME, "us-east-1"),
+        Place(network, "eu-west-1"),
+        Place(network, "us-east-1"),
+        Place(MEMBER, "ap-southeast-2"),
     }
     assert list(resolved.targets) == sorted(resolved.targets)
 
@@ -124,9 +125,9 @@ def test_access_denied_falls_back_to_the_settings_accounts_and_logs_why(
 
     assert resolved.source == "setting"
     assert resolved.targets == (
-        SweepTarget(HOME, "eu-west-1"),
-        SweepTarget(MEMBER, "eu-west-1"),
-        SweepTarget(MEMBER, "us-east-1"),
+        Place(HOME, "eu-west-1"),
+        Place(MEMBER, "eu-west-1"),
+        Place(MEMBER, "us-east-1"),
     )
     assert resolved.fallback_reason is not None
     assert "AccessDeniedException" in resolved.fallback_reason
@@ -153,7 +154,7 @@ def test_an_account_outside_any_organization_falls_back_too() -> None:
             parse_sweep_targets("*:eu-west-1"), home_account=HOME, client=client
         )
 
-    assert resolved.targets == (SweepTarget(HOME, "eu-west-1"),)
+    assert resolved.targets == (Place(HOME, "eu-west-1"),)
     assert resolved.fallback_reason is not None
     assert "AWSOrganizationsNotInUseException" in resolved.fallback_reason
 
@@ -170,9 +171,9 @@ def test_a_listing_without_any_active_account_is_not_trusted() -> None:
     assert resolved.source == "setting"
     assert resolved.fallback_reason == "Organizations listed no active account"
     assert resolved.targets == (
-        SweepTarget(HOME, "eu-west-1"),
-        SweepTarget(MEMBER, "eu-west-1"),
-        SweepTarget(MEMBER, "us-east-1"),
+        Place(HOME, "eu-west-1"),
+        Place(MEMBER, "eu-west-1"),
+        Place(MEMBER, "us-east-1"),
     )
 
 
@@ -187,7 +188,7 @@ def test_a_setting_without_every_account_entries_does_not_ask_organizations(
 
     resolved = resolve_sweep_targets(plan, home_account=HOME, client=organizations)
 
-    assert resolved.targets == (SweepTarget(MEMBER, "eu-west-1"),)
+    assert resolved.targets == (Place(MEMBER, "eu-west-1"),)
     assert resolved.source == "setting"
     assert asked == []
 
@@ -251,7 +252,7 @@ def test_without_an_organizations_client_the_settings_accounts_are_swept() -> No
     assert resolved.source == "setting"
     assert resolved.fallback_reason is not None
     assert set(resolved.targets) == {
-        SweepTarget(HOME, "eu-west-1"),
-        SweepTarget(MEMBER, "eu-west-1"),
-        SweepTarget(MEMBER, "us-east-1"),
+        Place(HOME, "eu-west-1"),
+        Place(MEMBER, "eu-west-1"),
+        Place(MEMBER, "us-east-1"),
     }

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 import pytest
 from canary_findings import healthy, unreachable, zone_broken_everywhere
-from dns_watchdog.history import VpcState
-from dns_watchdog.models import CanaryFindings, CanaryRun, Severity, Verdict
-from dns_watchdog.outcome import Rollback, VpcOutcome, conclude
-from dns_watchdog.request import ChangeContext, CheckRequest, Target
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity, Verdict
+from dns_watchdog.domain.outcome import Rollback, VpcOutcome, conclude
+from dns_watchdog.domain.request import ChangeContext, CheckRequest, Resource
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 
 pytestmark = pytest.mark.unit
 
@@ -24,7 +24,7 @@ CANARY = "arn:aws:lambda:us-east-1:123456789012:function:vpc-dns-canary-a"
 AMAZON = OptionSet("dopt-amazon", ("AmazonProvidedDNS",), "ec2.internal")
 DEAD = OptionSet("dopt-dead", ("10.1.1.10",), None)
 DC = OptionSet("dopt-dc", ("10.1.2.20",), None)
-SWEEP = CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+SWEEP = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
 
 
 def associate(option_set: OptionSet, event_id: str = "e-1") -> CheckRequest:
@@ -41,7 +41,7 @@ def associate(option_set: OptionSet, event_id: str = "e-1") -> CheckRequest:
         source_ip="203.0.113.24",
         requested_option_set_id=option_set.option_set_id,
     )
-    return CheckRequest("change", "AssociateDhcpOptions", (Target("vpc", VPC),), change)
+    return CheckRequest("change", "AssociateDhcpOptions", (Resource("vpc", VPC),), change)
 
 
 def run(findings: dict[str, object]) -> CanaryRun:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from canary_findings import healthy, unreachable
-from dns_watchdog.events import InvalidEvent, parse_event
-from dns_watchdog.lint import lint_option_set
-from dns_watchdog.models import CanaryFindings, CanaryRun
-from dns_watchdog.preflight import candidate_servers, predict, preflight_result
-from dns_watchdog.request import PreflightRequest
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog.domain.events import InvalidEvent, parse_event
+from dns_watchdog.domain.lint import lint_option_set
+from dns_watchdog.domain.models import CanaryFindings, CanaryRun
+from dns_watchdog.domain.preflight import candidate_servers, predict, preflight_result
+from dns_watchdog.domain.request import PreflightRequest
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 
 from devtools.lambdakit import load_event
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from canary_findings import unreachable
-from dns_watchdog.alerts import ALERT_BUDGET_BYTES
-from dns_watchdog.lint import lint_option_set
-from dns_watchdog.models import CanaryFindings, CanaryRun
-from dns_watchdog.preflight import predict
-from dns_watchdog.preflight_alerts import build_preflight_warning
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog.domain.lint import lint_option_set
+from dns_watchdog.domain.models import CanaryFindings, CanaryRun
+from dns_watchdog.domain.preflight import predict
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
+from dns_watchdog.render.alert import ALERT_BUDGET_BYTES
+from dns_watchdog.render.preflight import build_preflight_warning
 
 pytestmark = pytest.mark.unit
 

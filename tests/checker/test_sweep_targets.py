@@ -5,9 +5,9 @@ from __future__ import annotations
 from random import Random
 
 import pytest
-from dns_watchdog.targets import (
+from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.targets import (
     SweepPlan,
-    SweepTarget,
     SweepTargetError,
     parse_sweep_targets,
     partition_of,
@@ -26,9 +26,9 @@ def test_pairs_become_targets_in_account_then_region_order() -> None:
     plan = parse_sweep_targets(f"{B}:eu-west-1,{A}:us-east-1, {A}:eu-west-1")
 
     assert plan.targets == (
-        SweepTarget(A, "eu-west-1"),
-        SweepTarget(A, "us-east-1"),
-        SweepTarget(B, "eu-west-1"),
+        Place(A, "eu-west-1"),
+        Place(A, "us-east-1"),
+        Place(B, "eu-west-1"),
     )
     assert [str(t) for t in plan.targets] == [f"{A}:eu-west-1", f"{A}:us-east-1", f"{B}:eu-west-1"]
     assert plan.every_account_regions == ()
@@ -46,10 +46,10 @@ def test_accounts_times_regions() -> None:
     plan = parse_sweep_targets(f"{A}|{B}:us-east-1|eu-west-1")
 
     assert plan.targets == (
-        SweepTarget(A, "eu-west-1"),
-        SweepTarget(A, "us-east-1"),
-        SweepTarget(B, "eu-west-1"),
-        SweepTarget(B, "us-east-1"),
+        Place(A, "eu-west-1"),
+        Place(A, "us-east-1"),
+        Place(B, "eu-west-1"),
+        Place(B, "us-east-1"),
     )
 
 
@@ -59,18 +59,18 @@ def test_every_account_entries_name_regions_and_expand_over_the_accounts_given()
     assert plan.every_account_regions == ("eu-west-1", "us-east-1")
     assert plan.named_accounts == (C,)
     assert plan.expand([B, A, B]) == (
-        SweepTarget(A, "eu-west-1"),
-        SweepTarget(A, "us-east-1"),
-        SweepTarget(B, "eu-west-1"),
-        SweepTarget(B, "us-east-1"),
-        SweepTarget(C, "ap-southeast-2"),
+        Place(A, "eu-west-1"),
+        Place(A, "us-east-1"),
+        Place(B, "eu-west-1"),
+        Place(B, "us-east-1"),
+        Place(C, "ap-southeast-2"),
     )
 
 
 def test_expanding_a_plan_without_every_account_entries_keeps_only_its_pairs() -> None:
     plan = parse_sweep_targets(f"{A}:us-east-1")
 
-    assert plan.expand([B, C]) == (SweepTarget(A, "us-east-1"),)
+    assert plan.expand([B, C]) == (Place(A, "us-east-1"),)
 
 
 @pytest.mark.parametrize("text", ["", "   ", " , ,\n"])
@@ -130,7 +130,7 @@ def test_every_malformed_entry_is_reported_at_once() -> None:
     ],
 )
 def test_regions_of_every_partition_have_a_valid_shape(region: str, partition: str) -> None:
-    assert parse_sweep_targets(f"{A}:{region}").targets == (SweepTarget(A, region),)
+    assert parse_sweep_targets(f"{A}:{region}").targets == (Place(A, region),)
     assert partition_of(region) == partition
 
 
@@ -159,5 +159,5 @@ def test_any_spelling_of_a_target_list_parses_to_the_same_ordered_set(
 
     plan = parse_sweep_targets(separator.join(f"{a}:{r}" for a, r in shuffled))
 
-    assert plan.targets == tuple(sorted({SweepTarget(a, r) for a, r in given_pairs}))
+    assert plan.targets == tuple(sorted({Place(a, r) for a, r in given_pairs}))
     assert parse_sweep_targets(",".join(map(str, plan.targets))) == plan

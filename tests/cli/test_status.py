@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from dns_watchdog.history import VpcState
-from dns_watchdog.models import Verdict
-from dns_watchdog.state import StateStore
+from dns_watchdog.aws.state import StateStore
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.models import Verdict
 from vpc_dns_watchdog_cli.main import main
 
 from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, local_aws

@@ -1,6 +1,6 @@
 """A canary is what canary-template.yaml deploys: a function with the template's name AND tag.
 
-The checker's discovery (dns_watchdog.canaries) must find a canary named the way the template
+The checker's discovery (dns_watchdog.aws.canaries) must find a canary named the way the template
 names it, and keep aside a function that only carries the tag. AWS is moto.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from dns_watchdog.canaries import CanaryDirectory, function_name, is_canary_name
+from dns_watchdog.aws.canaries import CanaryDirectory, function_name, is_canary_name
 from dns_watchdog.constants import CANARY_FUNCTION_NAME_PREFIX, CANARY_TAG_KEY
 from iac_template import CANARY_TEMPLATE, SAMPLE_REGION, SAMPLE_VPC_ID, Resolver, load_template
 from moto import mock_aws

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 from dns_watchdog import constants
-from dns_watchdog.alerts import AlertContext, rollback_command
-from dns_watchdog.chat import build_chat_notification
-from dns_watchdog.history import VpcState
-from dns_watchdog.incidents import decide
-from dns_watchdog.judge import Judgement
-from dns_watchdog.models import Diagnosis, Severity, Verdict
-from dns_watchdog.outcome import VpcOutcome
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet, vpc_facts
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.incidents import decide
+from dns_watchdog.domain.judge import Judgement
+from dns_watchdog.domain.models import Diagnosis, Severity, Verdict
+from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
+from dns_watchdog.render.alert import AlertContext, rollback_command
+from dns_watchdog.render.chat import build_chat_notification
 from iac_template import MAIN_TEMPLATE, SAMPLE_ACCOUNT, SAMPLE_REGION, Resolver, load_template
 
 pytestmark = pytest.mark.iac
@@ -127,7 +127,7 @@ KNOWN = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
 
 
 def alert_context(region: str) -> AlertContext:
-    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", targets=())
+    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
     return AlertContext(request, region, "2024-05-14T09:16:00Z", request_id="req-42")
 
 

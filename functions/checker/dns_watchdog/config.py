@@ -16,8 +16,8 @@ from pydantic import (
 )
 
 from dns_watchdog import constants as names
-from dns_watchdog.lint import IpNetwork, parse_allowed_networks
-from dns_watchdog.targets import SweepTargetError, parse_sweep_targets, partition_of
+from dns_watchdog.domain.lint import IpNetwork, parse_allowed_networks
+from dns_watchdog.domain.targets import SweepTargetError, parse_sweep_targets, partition_of
 
 
 class ConfigError(ValueError):

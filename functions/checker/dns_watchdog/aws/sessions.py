@@ -42,10 +42,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from dns_watchdog.aws.invoker import CHECKER_CREDENTIAL_ERRORS
 from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
-from dns_watchdog.errors import AccessProblem, MemberAccessDenied
-from dns_watchdog.invoker import CHECKER_CREDENTIAL_ERRORS
-from dns_watchdog.targets import account_problem
+from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.targets import account_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -113,7 +113,7 @@ class AssumedCredentials:
 
 
 @dataclass(frozen=True)
-class TargetClients:
+class PlaceClients:
     """The clients a check needs in one account and region."""
 
     account: str
@@ -214,10 +214,10 @@ class AccountSessions:
         account's credentials are renewed). Raises MemberAccessDenied."""
         return self._client(service, account, region, self.credentials(account))
 
-    def clients(self, account: str, region: str) -> TargetClients:
+    def clients(self, account: str, region: str) -> PlaceClients:
         """The EC2, Lambda and tagging clients of one target. Raises MemberAccessDenied."""
         credentials = self.credentials(account)
-        return TargetClients(
+        return PlaceClients(
             account=account,
             region=region,
             ec2=self._client("ec2", account, region, credentials),

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dns_watchdog.history import OptionSetHistory, VpcState
-from dns_watchdog.incidents import Decision, decide
-from dns_watchdog.judge import Judgement, judge
-from dns_watchdog.models import CanaryRun, Severity
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet, VpcFacts
+from dns_watchdog.domain.history import OptionSetHistory, VpcState
+from dns_watchdog.domain.incidents import Decision, decide
+from dns_watchdog.domain.judge import Judgement, judge
+from dns_watchdog.domain.models import CanaryRun, Severity
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet, VpcFacts
 
 RollbackKind = Literal[
     "none_needed",  # INFO / RECOVERED: nothing to undo

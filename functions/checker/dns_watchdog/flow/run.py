@@ -14,29 +14,39 @@ from typing import Any
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from dns_watchdog import constants as names
-from dns_watchdog.alerts import AlertContext, build_alert
-from dns_watchdog.aws_vpc import UnknownResource, VpcDirectory
-from dns_watchdog.blocking import PROTOCOLS, BlockingFinding, analysis_target, not_analysed
-from dns_watchdog.canaries import CanaryDirectory
-from dns_watchdog.chat import build_chat_notification, build_preflight_chat_notification
+from dns_watchdog.aws.canaries import CanaryDirectory
+from dns_watchdog.aws.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
+from dns_watchdog.aws.publisher import AlertPublisher
+from dns_watchdog.aws.reachability import ReachabilityAnalyzer
+from dns_watchdog.aws.state import StateConflict, StateStore
+from dns_watchdog.aws.vpcs import UnknownResource, VpcDirectory
 from dns_watchdog.config import CheckerConfig
-from dns_watchdog.errors import AwsCallFailed
-from dns_watchdog.flap import PROBLEMS, needs_confirmation
-from dns_watchdog.healing import HealPlan, HealReport, plan_heal
-from dns_watchdog.history import VpcState
-from dns_watchdog.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
-from dns_watchdog.judge import Judgement, judge
-from dns_watchdog.lint import LintFinding, addresses_to_look_up, lint_option_set, public_servers
-from dns_watchdog.models import CanaryRun, Severity, Verdict
+from dns_watchdog.domain.blocking import PROTOCOLS, BlockingFinding, analysis_plan, not_analysed
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.flap import PROBLEMS, needs_confirmation
+from dns_watchdog.domain.healing import HealPlan, HealReport, plan_heal
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.judge import Judgement, judge
+from dns_watchdog.domain.lint import (
+    LintFinding,
+    addresses_to_look_up,
+    lint_option_set,
+    public_servers,
+)
+from dns_watchdog.domain.models import CanaryRun, Severity, Verdict
+from dns_watchdog.domain.outcome import VpcOutcome, conclude
+from dns_watchdog.domain.preflight import (
+    VpcPrediction,
+    candidate_servers,
+    predict,
+    preflight_result,
+)
+from dns_watchdog.domain.request import CheckRequest, PreflightRequest
+from dns_watchdog.domain.vpc import AMAZON_PROVIDED_DNS, OptionSet, VpcFacts
 from dns_watchdog.observability import METRICS_NAMESPACE, count, detailed_metrics, logger
-from dns_watchdog.outcome import VpcOutcome, conclude
-from dns_watchdog.preflight import VpcPrediction, candidate_servers, predict, preflight_result
-from dns_watchdog.preflight_alerts import build_preflight_warning
-from dns_watchdog.publisher import AlertPublisher
-from dns_watchdog.reachability import ReachabilityAnalyzer
-from dns_watchdog.request import CheckRequest, PreflightRequest
-from dns_watchdog.state import StateConflict, StateStore
-from dns_watchdog.vpc import AMAZON_PROVIDED_DNS, OptionSet, VpcFacts
+from dns_watchdog.render.alert import AlertContext, build_alert
+from dns_watchdog.render.chat import build_chat_notification, build_preflight_chat_notification
+from dns_watchdog.render.preflight import build_preflight_warning
 
 # Seconds a run always keeps, before its deadline, to publish its alerts and store its state.
 RESERVE_S = 10.0
@@ -360,7 +370,7 @@ class Checker:
             by_vpc = self._canaries.all_by_vpc()
             return list(by_vpc), by_vpc
         vpc_ids: list[str] = []
-        for target in request.targets:
+        for target in request.resources:
             try:
                 if target.kind == "security_group":
                     vpc_id = self._vpcs.vpc_of_security_group(target.resource_id)
@@ -370,7 +380,7 @@ class Checker:
                     vpc_id = target.resource_id
             except UnknownResource as exc:
                 logger.warning(
-                    "Target not checked", extra={"target": target.resource_id, "error": str(exc)}
+                    "Resource not checked", extra={"target": target.resource_id, "error": str(exc)}
                 )
                 results.append({"target": target.resource_id, "status": "error", "error": str(exc)})
                 continue
@@ -605,7 +615,7 @@ class Checker:
         custom = [
             s for s in outcome.facts.option_set.domain_name_servers if s != AMAZON_PROVIDED_DNS
         ]
-        target = analysis_target(outcome.judgement, custom, already_analysed=done)
+        target = analysis_plan(outcome.judgement, custom, already_analysed=done)
         if target is None:
             return ()
         if self._blocking_deadline is None:

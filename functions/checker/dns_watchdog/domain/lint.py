@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from dns_watchdog.vpc import AMAZON_PROVIDED_DNS, OptionSet
+from dns_watchdog.domain.vpc import AMAZON_PROVIDED_DNS, OptionSet
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -8,15 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.blocking import BlockingFinding, finding_document, render_blocking_lines
-from dns_watchdog.flap import confirmation_note
-from dns_watchdog.healing import HealReport
-from dns_watchdog.judge import CanaryReport, Judgement
-from dns_watchdog.lint import LintFinding
-from dns_watchdog.models import ProbeResult, Severity, Verdict
-from dns_watchdog.outcome import Rollback, VpcOutcome
-from dns_watchdog.request import CheckRequest
-from dns_watchdog.vpc import OptionSet, VpcFacts
+from dns_watchdog.domain.blocking import BlockingFinding, finding_document, render_blocking_lines
+from dns_watchdog.domain.flap import confirmation_note
+from dns_watchdog.domain.healing import HealReport
+from dns_watchdog.domain.judge import CanaryReport, Judgement
+from dns_watchdog.domain.lint import LintFinding
+from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
+from dns_watchdog.domain.outcome import Rollback, VpcOutcome
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.vpc import OptionSet, VpcFacts
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters
@@ -580,7 +580,7 @@ def build_access_warning(
     request: CheckRequest, account_id: str, region: str, reason: str, problem: str
 ) -> Alert:
     """A change in a member account the checker cannot enter: one WARNING, so it is not silent."""
-    targets = ", ".join(t.resource_id for t in request.targets) or "its VPCs"
+    targets = ", ".join(t.resource_id for t in request.resources) or "its VPCs"
     label = f"{account_id} ({request.account_name})" if request.account_name else account_id
     subject = f"[WARNING] {label} {region}: cannot check {targets} after {request.event_name}"
     subject = subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
@@ -612,7 +612,7 @@ def build_access_warning(
         "account_id": account_id,
         "account_name": request.account_name,
         "region": region,
-        "targets": [t.resource_id for t in request.targets],
+        "targets": [t.resource_id for t in request.resources],
         "event_name": request.event_name,
         "event_id": request.event_id,
         "access_problem": problem,

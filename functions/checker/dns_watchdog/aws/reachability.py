@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.blocking import (
+from dns_watchdog.constants import ANALYSIS_TAG_KEY, DNS_PORT
+from dns_watchdog.domain.blocking import (
     PROTOCOLS,
     BlockingFinding,
     Protocol,
@@ -51,7 +52,6 @@ from dns_watchdog.blocking import (
     not_analysed,
     unanalysable,
 )
-from dns_watchdog.constants import ANALYSIS_TAG_KEY, DNS_PORT
 from dns_watchdog.observability import logger
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.judge import Judgement, judge
-from dns_watchdog.lint import LintFinding
-from dns_watchdog.models import CanaryRun, Diagnosis, Verdict
-from dns_watchdog.vpc import OptionSet, VpcFacts, expected_nameservers
+from dns_watchdog.domain.judge import Judgement, judge
+from dns_watchdog.domain.lint import LintFinding
+from dns_watchdog.domain.models import CanaryRun, Diagnosis, Verdict
+from dns_watchdog.domain.vpc import OptionSet, VpcFacts, expected_nameservers
 
 # The diagnosis when the candidate names no server at all: nothing to probe, nothing resolves.
 NO_SERVERS_CODE = "NO_CONFIGURED_SERVERS"

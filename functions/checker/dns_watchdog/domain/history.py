@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dns_watchdog.models import Verdict
+from dns_watchdog.domain.models import Verdict
 
 
 @dataclass(frozen=True)

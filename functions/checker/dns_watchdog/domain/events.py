@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from dns_watchdog.request import (
+from dns_watchdog.domain.request import (
     MANUAL_EVENT_NAME,
     OPTION_SET_CREATED,
     SWEEP_EVENT_NAME,
@@ -30,8 +30,8 @@ from dns_watchdog.request import (
     IgnoredEvent,
     ParsedEvent,
     PreflightRequest,
-    Target,
-    TargetKind,
+    Resource,
+    ResourceKind,
 )
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -184,7 +184,7 @@ class ManualPreflightEvent(BaseModel):
 @dataclass(frozen=True)
 class _CallSpec:
     event_source: str
-    kind: TargetKind
+    kind: ResourceKind
     path: tuple[str, ...]
 
 
@@ -243,7 +243,7 @@ def parse_event(event: object) -> ParsedEvent:
         return _parse_cloudtrail(event)
     if detail_type == SCHEDULED_DETAIL_TYPE:
         _validate(event, ScheduledSweepEvent, "scheduled event")
-        return CheckRequest(trigger="sweep", event_name=SWEEP_EVENT_NAME, targets=())
+        return CheckRequest(trigger="sweep", event_name=SWEEP_EVENT_NAME, resources=())
     if detail_type is None:
         raise InvalidEvent(
             "unrecognised event: no 'detail-type' (EventBridge) and no 'action' (manual check); "
@@ -270,7 +270,7 @@ def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
         return CheckRequest(
             trigger="sweep",
             event_name=SWEEP_EVENT_NAME,
-            targets=(),
+            resources=(),
             account_id=sweep.account_id,
             region=sweep.region,
             account_name=printable(sweep.account_name, 200) if sweep.account_name else None,
@@ -280,7 +280,7 @@ def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
     return CheckRequest(
         trigger="manual",
         event_name=MANUAL_EVENT_NAME,
-        targets=tuple(Target("vpc", vpc_id) for vpc_id in vpc_ids),
+        resources=tuple(Resource("vpc", vpc_id) for vpc_id in vpc_ids),
         reason=printable(manual.reason, MAX_REASON_LENGTH),
         account_id=manual.account_id,
         region=manual.region,
@@ -364,7 +364,7 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
     return CheckRequest(
         trigger="change",
         event_name=record.eventName,
-        targets=(Target(spec.kind, raw_id),),
+        resources=(Resource(spec.kind, raw_id),),
         change=change,
         account_id=change.account_id,
         region=_vpc_region(record),

@@ -14,9 +14,9 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.errors import AwsCallFailed
-from dns_watchdog.history import VpcState
-from dns_watchdog.models import Verdict
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.models import Verdict
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dns_watchdog.alerts import ALERT_BUDGET_BYTES, SUBJECT_LIMIT, Alert
-from dns_watchdog.lint import LintFinding
-from dns_watchdog.models import Severity
-from dns_watchdog.preflight import VpcPrediction
-from dns_watchdog.request import ChangeContext
+from dns_watchdog.domain.lint import LintFinding
+from dns_watchdog.domain.models import Severity
+from dns_watchdog.domain.preflight import VpcPrediction
+from dns_watchdog.domain.request import ChangeContext
+from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, SUBJECT_LIMIT, Alert
 
 PREFLIGHT_SCHEMA = "vpc-dns-watchdog/preflight-alert/v1"
 # VPCs listed in full, from most to none, until the alert fits.

@@ -26,7 +26,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.alerts import (
+from dns_watchdog.constants import (
+    CHAT_CONTEXT_REGION,
+    CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
+    CHAT_CONTEXT_VPC_ID,
+)
+from dns_watchdog.domain.blocking import render_blocking_lines
+from dns_watchdog.domain.flap import confirmation_note
+from dns_watchdog.domain.models import Severity, Verdict
+from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.vpc import OptionSet
+from dns_watchdog.render.alert import (
     ALERT_BUDGET_BYTES,
     Alert,
     AlertContext,
@@ -38,16 +48,6 @@ from dns_watchdog.alerts import (
     _worst_first,
     rollback_command,
 )
-from dns_watchdog.blocking import render_blocking_lines
-from dns_watchdog.constants import (
-    CHAT_CONTEXT_REGION,
-    CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
-    CHAT_CONTEXT_VPC_ID,
-)
-from dns_watchdog.flap import confirmation_note
-from dns_watchdog.models import Severity, Verdict
-from dns_watchdog.outcome import VpcOutcome
-from dns_watchdog.vpc import OptionSet
 
 VERSION = "1.0"
 SOURCE = "custom"

@@ -13,15 +13,15 @@ MANUAL_EVENT_NAME = "ManualCheck"
 # The only change whose every occurrence is announced, whatever the verdict.
 OPTION_SET_CHANGE = "AssociateDhcpOptions"
 
-TargetKind = Literal["vpc", "security_group", "network_acl"]
+ResourceKind = Literal["vpc", "security_group", "network_acl"]
 Trigger = Literal["change", "sweep", "manual"]
 
 
 @dataclass(frozen=True)
-class Target:
+class Resource:
     """A resource an event touched: a VPC, or a security group / network ACL inside one."""
 
-    kind: TargetKind
+    kind: ResourceKind
     resource_id: str
 
 
@@ -44,7 +44,7 @@ class ChangeContext:
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """Check these targets (all VPCs with canaries when `targets` is empty and it is a sweep).
+    """Check these resources (all VPCs with canaries when `resources` is empty and it is a sweep).
 
     `account_id` and `region` say where (None: the checker's own account / region); in
     organization mode a change in a member account is checked there through its member role.
@@ -52,7 +52,7 @@ class CheckRequest:
 
     trigger: Trigger
     event_name: str
-    targets: tuple[Target, ...]
+    resources: tuple[Resource, ...]
     change: ChangeContext | None = None
     reason: str = ""
     account_id: str | None = None

@@ -26,8 +26,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from dns_watchdog.constants import DNS_PORT, MAX_SERVERS_ANALYSED
-from dns_watchdog.judge import CanaryReport, Judgement
-from dns_watchdog.models import Verdict
+from dns_watchdog.domain.judge import CanaryReport, Judgement
+from dns_watchdog.domain.models import Verdict
 
 Protocol = Literal["udp", "tcp"]
 PROTOCOLS: tuple[Protocol, ...] = ("udp", "tcp")
@@ -323,7 +323,7 @@ _SILENT_OUTCOMES = frozenset({"TIMEOUT", "NETWORK_ERROR"})
 
 
 @dataclass(frozen=True)
-class AnalysisTarget:
+class AnalysisPlan:
     """What to analyse for one alert: from this canary's placement to these servers."""
 
     canary_arn: str
@@ -340,13 +340,13 @@ def _silent_servers(report: CanaryReport) -> list[str]:
     )
 
 
-def analysis_target(
+def analysis_plan(
     judgement: Judgement,
     custom_servers: Sequence[str],
     *,
     already_analysed: Collection[str] = (),
     limit: int = MAX_SERVERS_ANALYSED,
-) -> AnalysisTarget | None:
+) -> AnalysisPlan | None:
     """The canary and the servers to analyse for this judgement, or None when there are none.
 
     `custom_servers` are the option set's own DNS servers (not AmazonProvidedDNS): only those
@@ -375,7 +375,7 @@ def analysis_target(
             if s in custom_servers and s not in already_analysed and unanalysable(s) is None
         ]
         if servers:
-            return AnalysisTarget(report.function_arn, tuple(servers[:limit]))
+            return AnalysisPlan(report.function_arn, tuple(servers[:limit]))
     return None
 
 

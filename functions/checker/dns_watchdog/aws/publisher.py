@@ -16,14 +16,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.errors import AwsCallFailed
+from dns_watchdog.domain.errors import AwsCallFailed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_sns import SNSClient
 
-    from dns_watchdog.alerts import Alert
-    from dns_watchdog.chat import ChatNotification
+    from dns_watchdog.render.alert import Alert
+    from dns_watchdog.render.chat import ChatNotification
 
 # botocore's standard retry mode handles throttling and transient errors before we give up.
 SNS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})

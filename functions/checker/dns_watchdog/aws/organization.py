@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.errors import AwsCallFailed
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.targets import SweepPlan
 from dns_watchdog.observability import logger
-from dns_watchdog.targets import SweepPlan, SweepTarget
 
 # The boto3 Organizations client (mypy-boto3-organizations is not among the dev requirements).
 OrganizationsClient = Any
@@ -61,7 +62,7 @@ class OrganizationAccount:
 class ResolvedTargets:
     """The sweep's targets, where the accounts came from, and why not from Organizations."""
 
-    targets: tuple[SweepTarget, ...]
+    targets: tuple[Place, ...]
     source: TargetSource
     account_names: Mapping[str, str] = field(default_factory=dict)
     fallback_reason: str | None = None

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.errors import AwsCallFailed
-from dns_watchdog.targets import SweepTarget
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.place import Place
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 BATCH_SIZE = 10
 
 
-def sweep_message(target: SweepTarget, account_name: str | None) -> str:
+def sweep_message(target: Place, account_name: str | None) -> str:
     """The body the checker parses back as `{"action": "sweep", ...}` (events.py)."""
+    if target.account is None:
+        raise ValueError(f"a sweep message names its account: {target}")
     body: dict[str, str] = {
         "action": "sweep",
         "account_id": target.account,
@@ -41,14 +43,14 @@ class SweepQueue:
         self._sqs = client
         self._queue_url = queue_url
 
-    def send(self, targets: Sequence[SweepTarget], names: Mapping[str, str]) -> int:
+    def send(self, targets: Sequence[Place], names: Mapping[str, str]) -> int:
         """Queue one message per target; raise AwsCallFailed naming the targets not queued (the
         sweep is then retried as a whole; targets queued twice are checked twice, harmlessly)."""
         failed: list[str] = []
         for start in range(0, len(targets), BATCH_SIZE):
             chunk = targets[start : start + BATCH_SIZE]
             entries: list[SendMessageBatchRequestEntryTypeDef] = [
-                {"Id": str(i), "MessageBody": sweep_message(t, names.get(t.account))}
+                {"Id": str(i), "MessageBody": sweep_message(t, names.get(t.account or ""))}
                 for i, t in enumerate(chunk)
             ]
             try:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dns_watchdog.constants import CANARY_FUNCTION_NAME_PREFIX, CANARY_TAG_KEY
-from dns_watchdog.models import CanaryRun, Diagnosis, ProbeResult, Verdict
+from dns_watchdog.domain.models import CanaryRun, Diagnosis, ProbeResult, Verdict
 
 # A healthy canary outweighs one that could not report; any failure outweighs both.
 _PRECEDENCE = (Verdict.FAILED, Verdict.DEGRADED, Verdict.OK, Verdict.UNVERIFIED)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dns_watchdog.history import OptionSetHistory, VpcState
-from dns_watchdog.models import Severity, Verdict
+from dns_watchdog.domain.history import OptionSetHistory, VpcState
+from dns_watchdog.domain.models import Severity, Verdict
 
 _PROBLEMS = (Verdict.FAILED, Verdict.DEGRADED)
 _ANNOUNCE = {

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dns_watchdog.constants import SWEEP_TARGETS_ENV
+from dns_watchdog.domain.place import Place
 
 # A twelve-digit account id, and the shape of a region name (`us-east-1`, `us-gov-west-1`,
 # `cn-north-1`, `ap-southeast-5`, `us-isob-east-1`, `eusc-de-east-1`).
@@ -65,17 +66,6 @@ class SweepTargetError(ValueError):
         super().__init__(f"{setting}: " + "; ".join(problems))
 
 
-@dataclass(frozen=True, order=True)
-class SweepTarget:
-    """One account in one region: the unit a sweep fans out."""
-
-    account: str
-    region: str
-
-    def __str__(self) -> str:
-        return f"{self.account}:{self.region}"
-
-
 @dataclass(frozen=True)
 class SweepPlan:
     """What the setting asks for, before the organization's accounts are known.
@@ -84,31 +74,29 @@ class SweepPlan:
     the regions to sweep in every active account (from ``*`` entries).
     """
 
-    targets: tuple[SweepTarget, ...] = ()
+    targets: tuple[Place, ...] = ()
     every_account_regions: tuple[str, ...] = ()
 
     @property
     def named_accounts(self) -> tuple[str, ...]:
         """The accounts the setting names explicitly, sorted."""
-        return tuple(sorted({target.account for target in self.targets}))
+        return tuple(sorted({target.account for target in self.targets if target.account}))
 
     @property
     def wants_every_account(self) -> bool:
         return bool(self.every_account_regions)
 
-    def expand(self, accounts: Iterable[str]) -> tuple[SweepTarget, ...]:
+    def expand(self, accounts: Iterable[str]) -> tuple[Place, ...]:
         """Every target: the explicit pairs, plus `accounts` x the ``*`` regions; deduplicated,
         ordered by account then region."""
         crossed = cross(accounts, self.every_account_regions) if self.wants_every_account else ()
         return tuple(sorted({*self.targets, *crossed}))
 
 
-def cross(accounts: Iterable[str], regions: Iterable[str]) -> tuple[SweepTarget, ...]:
+def cross(accounts: Iterable[str], regions: Iterable[str]) -> tuple[Place, ...]:
     """Every account in every region, deduplicated and ordered (values assumed valid)."""
     region_list = tuple(regions)
-    return tuple(
-        sorted({SweepTarget(account, region) for account in accounts for region in region_list})
-    )
+    return tuple(sorted({Place(account, region) for account in accounts for region in region_list}))
 
 
 def partition_of(region: str) -> str:
@@ -160,7 +148,7 @@ def parse_sweep_targets(
     """
     entries = [entry for entry in _ENTRY_SEPARATORS.split(text.strip()) if entry]
     problems: list[str] = []
-    targets: set[SweepTarget] = set()
+    targets: set[Place] = set()
     every_account_regions: set[str] = set()
     for position, entry in enumerate(entries, start=1):
         found = _entry_problems(entry, partition)

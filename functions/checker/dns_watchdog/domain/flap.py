@@ -10,9 +10,9 @@ needs no confirmation either (it pages no more).
 
 from __future__ import annotations
 
-from dns_watchdog.history import VpcState
-from dns_watchdog.models import Verdict
-from dns_watchdog.request import Trigger
+from dns_watchdog.domain.history import VpcState
+from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.request import Trigger
 
 PROBLEMS = (Verdict.FAILED, Verdict.DEGRADED)
 

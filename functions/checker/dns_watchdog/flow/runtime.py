@@ -21,21 +21,22 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.config import Config
 
 from dns_watchdog import constants as names
-from dns_watchdog.accounts import STS_CLIENT_CONFIG, AccountSessions
-from dns_watchdog.alerts import build_access_warning
-from dns_watchdog.aws_vpc import VpcDirectory
-from dns_watchdog.canaries import CanaryDirectory
-from dns_watchdog.check import Checker
-from dns_watchdog.errors import AccessProblem, MemberAccessDenied
-from dns_watchdog.fanout import SweepQueue
-from dns_watchdog.invoker import CanaryInvoker
+from dns_watchdog.aws.canaries import CanaryDirectory
+from dns_watchdog.aws.invoker import CanaryInvoker
+from dns_watchdog.aws.organization import AccountNames, ResolvedTargets, resolve_sweep_targets
+from dns_watchdog.aws.publisher import SNS_CLIENT_CONFIG, AlertPublisher
+from dns_watchdog.aws.reachability import ReachabilityAnalyzer
+from dns_watchdog.aws.sessions import STS_CLIENT_CONFIG, AccountSessions
+from dns_watchdog.aws.state import StateStore
+from dns_watchdog.aws.sweep_queue import SweepQueue
+from dns_watchdog.aws.vpcs import VpcDirectory
+from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.request import CheckRequest, PreflightRequest
+from dns_watchdog.domain.targets import parse_sweep_targets, partition_of
+from dns_watchdog.flow.run import Checker
 from dns_watchdog.observability import count, logger, tracer
-from dns_watchdog.organization import AccountNames, ResolvedTargets, resolve_sweep_targets
-from dns_watchdog.publisher import SNS_CLIENT_CONFIG, AlertPublisher
-from dns_watchdog.reachability import ReachabilityAnalyzer
-from dns_watchdog.request import CheckRequest, PreflightRequest
-from dns_watchdog.state import StateStore
-from dns_watchdog.targets import SweepTarget, parse_sweep_targets, partition_of
+from dns_watchdog.render.alert import build_access_warning
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -227,7 +228,7 @@ class Places:
             alert = build_access_warning(request, exc.account, region, exc.reason, str(exc.problem))
             key = f"access#{exc.account}#{region}#{request.event_id}"
             published = self._publisher.publish_once(alert, key) is not None
-        targets = [t.resource_id for t in request.targets] or ["*"]
+        targets = [t.resource_id for t in request.resources] or ["*"]
         return {
             "status": "checked",
             "event_name": request.event_name,
@@ -263,7 +264,7 @@ def _fan_out(config: CheckerConfig) -> Callable[[CheckRequest], dict[str, Any]]:
     def fan_out(request: CheckRequest) -> dict[str, Any]:
         organizations = boto3.client("organizations") if plan.wants_every_account else None
         if not plan.targets and not plan.wants_every_account:
-            resolved = ResolvedTargets((SweepTarget(home, config.region),), "setting")
+            resolved = ResolvedTargets((Place(home, config.region),), "setting")
         else:
             resolved = resolve_sweep_targets(plan, home_account=home, client=organizations)
         queued = queue.send(resolved.targets, resolved.account_names)

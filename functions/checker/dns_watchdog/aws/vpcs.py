@@ -9,8 +9,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from dns_watchdog.constants import SELF_HEAL_TAG_KEY, SELF_HEAL_TAG_VALUE
-from dns_watchdog.errors import AwsCallFailed
-from dns_watchdog.vpc import DEFAULT_OPTION_SET, NO_OPTIONS, OptionSet, VpcFacts, vpc_facts
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.vpc import DEFAULT_OPTION_SET, NO_OPTIONS, OptionSet, VpcFacts, vpc_facts
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from dns_watchdog.models import Severity, Verdict
-from dns_watchdog.outcome import Rollback, VpcOutcome
-from dns_watchdog.request import OPTION_SET_CHANGE, CheckRequest
+from dns_watchdog.domain.models import Severity, Verdict
+from dns_watchdog.domain.outcome import Rollback, VpcOutcome
+from dns_watchdog.domain.request import OPTION_SET_CHANGE, CheckRequest
 
 HealMode = Literal["off", "dry-run", "on"]
 

@@ -1,0 +1,1 @@
+"""Renderers: facts into words (e-mail text, JSON document, chat). Import the domain only."""
