@@ -16,6 +16,7 @@ from dns_watchdog import constants as names
 from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.domain.events import InvalidEvent, parse_event
 from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
+from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.runtime import Runtime, build_runtime
 from dns_watchdog.observability import count, logger, metrics
 
@@ -63,10 +64,14 @@ def _ignored(parsed: IgnoredEvent) -> dict[str, Any]:
 
 # What each kind of check request runs: a CloudTrail change once per event id (EventBridge may
 # deliver it twice), sweeps and manual checks every time.
-_DISPATCH: dict[Trigger, Callable[[Runtime, CheckRequest, dict[str, Any]], dict[str, Any]]] = {
-    "change": lambda runtime, request, event: runtime.check_change_once(event, request),
-    "sweep": lambda runtime, request, _: runtime.check(request),
-    "manual": lambda runtime, request, _: runtime.check(request),
+_DISPATCH: dict[
+    Trigger, Callable[[Runtime, CheckRequest, dict[str, Any], RunBudget], dict[str, Any]]
+] = {
+    "change": lambda runtime, request, event, budget: runtime.check_change_once(
+        event, request, budget
+    ),
+    "sweep": lambda runtime, request, _, budget: runtime.check(request, budget),
+    "manual": lambda runtime, request, _, budget: runtime.check(request, budget),
 }
 
 
@@ -88,7 +93,7 @@ def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[st
     )
 
     runtime = _runtime()
-    runtime.register_context(context)
+    budget = runtime.begin(context)
 
     def check_target(record: Any) -> dict[str, Any]:
         parsed = parse_event(json.loads(record.body))
@@ -97,7 +102,7 @@ def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[st
         if parsed.account_id is None:
             raise InvalidEvent("a sweep queue message must name its account_id and region")
         logger.append_keys(trigger="sweep", account_id=parsed.account_id, region=parsed.region)
-        return runtime.check(parsed)
+        return runtime.check(parsed, budget)
 
     processor = BatchProcessor(event_type=EventType.SQS)
     response = process_partial_response(
@@ -121,9 +126,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(parsed, PreflightRequest):
         logger.append_keys(trigger="preflight", event_name=parsed.event_name, region=config.region)
         runtime = _runtime()
-        runtime.register_context(context)
-        return runtime.preflight(parsed)
+        return runtime.preflight(parsed, runtime.begin(context))
     logger.append_keys(trigger=parsed.trigger, event_name=parsed.event_name, region=config.region)
     runtime = _runtime()
-    runtime.register_context(context)
-    return _DISPATCH[parsed.trigger](runtime, parsed, event)
+    return _DISPATCH[parsed.trigger](runtime, parsed, event, runtime.begin(context))

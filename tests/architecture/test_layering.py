@@ -20,12 +20,16 @@ CHECKER = FUNCTIONS / "checker"
 CANARY = FUNCTIONS / "canary"
 
 # The checker's pure domain: plain data in, decisions out.
-CHECKER_PURE = tuple(
-    f"{layer}.{path.stem}"
-    for layer in ("domain", "render")
-    for path in sorted((CHECKER / "dns_watchdog" / layer).glob("*.py"))
-    if path.stem != "__init__"
-) + ("config", "constants")
+CHECKER_PURE = (
+    *(
+        f"{layer}.{path.stem}"
+        for layer in ("domain", "render")
+        for path in sorted((CHECKER / "dns_watchdog" / layer).glob("*.py"))
+        if path.stem != "__init__"
+    ),
+    "config",
+    "constants",
+)
 # The only checker modules allowed to import boto3 / botocore: the adapters, and the wiring that
 # builds them.
 CHECKER_ADAPTERS = {
@@ -34,7 +38,10 @@ CHECKER_ADAPTERS = {
         for path in (CHECKER / "dns_watchdog" / "aws").glob("*.py")
         if path.stem != "__init__"
     ),
+    # The wiring: it builds the adapters' clients.
     "flow.runtime",
+    "flow.places",
+    "flow.fanout",
 }
 # Third-party packages a pure module may use: none of them loads an AWS SDK.
 PURE_THIRD_PARTY = {"pydantic", "dns"}

@@ -7,6 +7,7 @@ one before it, and the last one a check verified healthy (the rollback target).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from dns_watchdog.domain.models import Verdict
@@ -41,6 +42,30 @@ class VpcState:
     def is_newer_than(self, observed_at: str) -> bool:
         """The stored evidence was gathered after `observed_at`."""
         return self.observed_at is not None and self.observed_at > observed_at
+
+    def servers_analysed(self, incident: str | None) -> frozenset[str]:
+        """The servers whose blocking rule was already named in `incident`."""
+        return frozenset(
+            server
+            for started, server in map(_split_analysed, self.blocking_analysed)
+            if started == (incident or "")
+        )
+
+    def with_servers_analysed(self, incident: str | None, servers: Iterable[str]) -> VpcState:
+        """Remember `servers` as analysed in `incident`; other incidents' entries are dropped."""
+        started = incident or ""
+        kept = [key for key in self.blocking_analysed if _split_analysed(key)[0] == started]
+        new = [f"{started}{_ANALYSED_SEPARATOR}{server}" for server in servers]
+        return replace(self, blocking_analysed=tuple(dict.fromkeys([*kept, *new])))
+
+
+# `blocking_analysed` entries are "<incident start>#<server>" (the stored format).
+_ANALYSED_SEPARATOR = "#"
+
+
+def _split_analysed(key: str) -> tuple[str, str]:
+    started, _, server = key.partition(_ANALYSED_SEPARATOR)
+    return started, server
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,224 @@
+"""Where a request is checked: the adapters of each Place, and a run's crew built from them.
+
+Single-account mode: one place, the configured region, the home account's credentials; a
+request for anywhere else is refused with the reason. Organization mode: a place's clients come
+from `AccountSessions` (cached there, renewed with the member role's credentials); state items
+outside the home place are keyed by place.
+
+Adapters (clients) may be cached across invocations; a crew is made per run, with the run's
+budget, so no run's time or findings outlive it. Optional features' code (self-healing, the
+blocking-rule analysis) is imported only when the feature is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from dns_watchdog.aws.canaries import CanaryDirectory
+from dns_watchdog.aws.invoker import CanaryInvoker
+from dns_watchdog.aws.state import StateStore
+from dns_watchdog.aws.vpcs import VpcDirectory
+from dns_watchdog.config import CheckerConfig
+from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.flow.budget import RunBudget
+from dns_watchdog.flow.fleet import CanaryFleet
+from dns_watchdog.flow.notifier import Notifier
+from dns_watchdog.flow.option_sets import OptionSets
+from dns_watchdog.flow.preflight import PreflightCheck
+from dns_watchdog.flow.run import Crew
+from dns_watchdog.flow.scope import Scope
+from dns_watchdog.observability import logger
+
+if TYPE_CHECKING:
+    from dns_watchdog.aws.sessions import AccountSessions
+    from dns_watchdog.flow.blocking_rule import BlockingRuleNamer
+    from dns_watchdog.flow.healer import Healer
+
+
+def lambda_client_config(config: CheckerConfig) -> Config:
+    """The Lambda client's settings: one connection per concurrent Invoke, no hidden retries."""
+    return Config(
+        max_pool_connections=config.max_concurrent_invocations,
+        read_timeout=config.canary_invoke_timeout_s,
+        connect_timeout=5,
+        # Throttling is retried by CanaryInvoker, with full jitter; no hidden retries here.
+        retries={"mode": "standard", "total_max_attempts": 1},
+    )
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """The AWS adapters of one place (no run state: safe to keep between invocations)."""
+
+    place: Place
+    ec2: Any
+    vpcs: VpcDirectory
+    canaries: CanaryDirectory
+    invoker: CanaryInvoker
+    state: StateStore
+
+
+class Places:
+    """The adapters of each place a request names, and the crew of one run there."""
+
+    def __init__(
+        self,
+        config: CheckerConfig,
+        *,
+        dynamodb: Any,
+        notifier: Notifier,
+        sessions: AccountSessions | None,
+    ) -> None:
+        self._config = config
+        self._dynamodb = dynamodb
+        self._notifier = notifier
+        self._sessions = sessions
+        self._home: Adapters | None = None
+
+    @property
+    def home(self) -> Place:
+        return Place(self._config.home_account_id, self._config.region)
+
+    def resolve(self, account_id: str | None, region: str | None) -> Place:
+        """The place a request names; what it leaves out is the checker's own."""
+        return Place(account_id or self.home.account, region or self.home.region)
+
+    def crew(self, place: Place, budget: RunBudget) -> Crew:
+        """One run's collaborators there; raises MemberAccessDenied when it cannot be entered."""
+        config = self._config
+        adapters = self._adapters(place)
+        fleet = CanaryFleet(adapters.invoker, config)
+        option_sets = OptionSets(adapters.vpcs, config.lint_allowed_networks)
+        return Crew(
+            config=config,
+            place=place,
+            organization=config.organization_mode,
+            scope=Scope(adapters.vpcs, adapters.canaries),
+            fleet=fleet,
+            option_sets=option_sets,
+            state=adapters.state,
+            notifier=self._notifier,
+            healer=self._healer(adapters, option_sets, fleet),
+            namer=self._namer(adapters, budget),
+        )
+
+    def preflight(self, place: Place) -> PreflightCheck:
+        """A preflight there; raises MemberAccessDenied when it cannot be entered."""
+        adapters = self._adapters(place)
+        return PreflightCheck(
+            Scope(adapters.vpcs, adapters.canaries),
+            OptionSets(adapters.vpcs, self._config.lint_allowed_networks),
+            CanaryFleet(adapters.invoker, self._config),
+            self._notifier,
+            place.region,
+        )
+
+    def refused(self, request: CheckRequest, exc: MemberAccessDenied) -> dict[str, Any]:
+        """A place the checker cannot enter: that request's targets are UNVERIFIED, with why.
+
+        A change there gets one WARNING (a change nobody can check must not be silent); sweeps
+        and manual checks report it in their result and log.
+        """
+        place = self.resolve(request.account_id, request.region)
+        logger.error(
+            "Cannot check in this account",
+            extra={
+                "account_id": exc.account,
+                "region": place.region,
+                "problem": str(exc.problem),
+                "reason": exc.reason,
+            },
+        )
+        published = False
+        if request.change is not None:
+            published = self._notifier.warn_no_access(request, exc, place)
+        resources = [r.resource_id for r in request.resources] or ["*"]
+        return {
+            "status": "checked",
+            "event_name": request.event_name,
+            "trigger": request.trigger,
+            "account_id": place.account,
+            "region": place.region,
+            "vpcs": [
+                {
+                    "target": resource,
+                    "account_id": exc.account,
+                    "region": place.region,
+                    "status": "error",
+                    "verdict": "UNVERIFIED",
+                    "error": exc.reason,
+                    "access_problem": str(exc.problem),
+                }
+                for resource in resources
+            ],
+            "alerts_published": int(published),
+        }
+
+    def _adapters(self, place: Place) -> Adapters:
+        config = self._config
+        if self._sessions is None or place.account is None:
+            home = config.home_account_id
+            if (place.account != home and home is not None) or place.region != config.region:
+                raise MemberAccessDenied(
+                    place.account or "?",
+                    f"this watchdog runs in single-account mode and watches "
+                    f"{home or 'its own account'} in {config.region} only, not {place.region}",
+                    problem=AccessProblem.SINGLE_ACCOUNT_MODE,
+                )
+            if self._home is None:
+                self._home = self._build(
+                    place,
+                    boto3.client("ec2"),
+                    boto3.client("resourcegroupstaggingapi"),
+                    boto3.client("lambda", config=lambda_client_config(config)),
+                    keyed=False,
+                )
+            return self._home
+        clients = self._sessions.clients(place.account, place.region)
+        return self._build(
+            place, clients.ec2, clients.tagging, clients.lambda_, keyed=place != self.home
+        )
+
+    def _build(
+        self, place: Place, ec2: Any, tagging: Any, lambda_client: Any, *, keyed: bool
+    ) -> Adapters:
+        config = self._config
+        state_place = (place.account or "", place.region) if keyed else None
+        return Adapters(
+            place=place,
+            ec2=ec2,
+            vpcs=VpcDirectory(ec2),
+            canaries=CanaryDirectory(client=tagging),
+            invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
+            state=StateStore(config.state_table_name, self._dynamodb, place=state_place),
+        )
+
+    def _healer(
+        self, adapters: Adapters, option_sets: OptionSets, fleet: CanaryFleet
+    ) -> Healer | None:
+        if self._config.self_healing == "off":
+            return None
+        from dns_watchdog.flow.healer import Healer  # noqa: PLC0415  # opt-in feature
+
+        return Healer(self._config, adapters.vpcs, option_sets, fleet)
+
+    def _namer(self, adapters: Adapters, budget: RunBudget) -> BlockingRuleNamer | None:
+        if not self._config.name_blocking_rule:
+            return None
+        # Opt-in (NameBlockingRule): the place's EC2 client; the canaries' placement comes from
+        # the invoker's Lambda client.
+        from dns_watchdog.aws.reachability import ReachabilityAnalyzer  # noqa: PLC0415
+        from dns_watchdog.flow.blocking_rule import BlockingRuleNamer  # noqa: PLC0415
+
+        return BlockingRuleNamer(
+            ReachabilityAnalyzer(adapters.ec2),
+            adapters.invoker,
+            self._config.blocking_analysis_budget_s,
+            budget,
+        )
