@@ -16,7 +16,7 @@ from typing import Final
 CANARY_TAG_KEY: Final = "dhcp-watchdog:vpc-id"
 
 # Tag on a VPC that opts it in to self-healing (value "true"); the checker's permission to
-# associate option sets is conditioned on it (template.yaml, healing.py).
+# associate option sets is conditioned on it (template.yaml, domain/healing.py).
 SELF_HEAL_TAG_KEY: Final = "dhcp-watchdog:self-heal"
 SELF_HEAL_TAG_VALUE: Final = "true"
 
@@ -53,12 +53,12 @@ LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
 DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
 # Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
 SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
-# Self-healing (healing.py): "off" (default), "dry-run" or "on"; the age limit of the last good
+# Self-healing (domain/healing.py): "off" (default), "dry-run" or "on"; the age limit of the last good
 # option set's verification; the checker's own role (its associations never trigger a heal).
 SELF_HEALING_ENV: Final = "SELF_HEALING"
 SELF_HEALING_MAX_AGE_HOURS_ENV: Final = "SELF_HEALING_MAX_AGE_HOURS"
 CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
-# Naming the blocking rule (blocking.py, reachability.py): "true" runs Reachability Analyzer when
+# Naming the blocking rule (domain/blocking.py, aws/reachability.py): "true" runs Reachability Analyzer when
 # a page says a configured server is unreachable; the seconds one check run may spend on it.
 NAME_BLOCKING_RULE_ENV: Final = "NAME_BLOCKING_RULE"
 BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
@@ -70,7 +70,7 @@ METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
 
 # The member role the checker assumes in every other account (empty or unset: single-account mode).
 MEMBER_ROLE_NAME_ENV: Final = "MEMBER_ROLE_NAME"
-# The sweep's (account, region) targets (grammar: dns_watchdog/targets.py).
+# The sweep's (account, region) targets (grammar: dns_watchdog/domain/targets.py).
 SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
 # The checker's own account (template: AWS::AccountId): the account it needs no role for.
 HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"

@@ -1,6 +1,6 @@
 """What the watchdog remembers about a VPC between checks (pure).
 
-`VpcState` is the stored record (the DynamoDB adapter in `state.py` reads and writes it);
+`VpcState` is the stored record (the DynamoDB adapter in `aws/state.py` reads and writes it);
 `OptionSetHistory` is the one place that says which option sets a VPC had: the current one, the
 one before it, and the last one a check verified healthy (the rollback target).
 """
@@ -36,7 +36,8 @@ class VpcState:
     # at most once per incident (healing.py).
     healed_incident: str | None = None
     # "<incident start>#<server>" for each server whose blocking rule an alert of the open
-    # incident already named (blocking.py): at most one analysis per incident and server.
+    # incident already named (domain/blocking.py; read and written only through
+    # `servers_analysed` and `with_servers_analysed`): at most one analysis per incident and server.
     blocking_analysed: tuple[str, ...] = ()
 
     def is_newer_than(self, observed_at: str) -> bool:

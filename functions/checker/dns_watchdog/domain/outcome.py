@@ -1,7 +1,7 @@
 """A VPC's outcome from one check (pure): the verdict, whether and how loudly to alert, where to
 roll back, and what to remember.
 
-`conclude` is the one decision the checker makes per VPC; `Checker` (check.py) only does the I/O
+`conclude` is the one decision the checker makes per VPC; the run (flow/run.py) only does the I/O
 around it: it reads the stored state, asks the canaries, describes the option sets an alert names,
 publishes, and writes the new state. Tested without AWS or sockets (tests/checker/test_outcome.py).
 """
