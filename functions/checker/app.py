@@ -17,11 +17,11 @@ from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.domain.events import InvalidEvent, parse_event
 from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
 from dns_watchdog.flow.budget import RunBudget
-from dns_watchdog.flow.runtime import Runtime, build_runtime
 from dns_watchdog.observability import count, logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from dns_watchdog.flow.runtime import Runtime
 
 
 @functools.cache
@@ -32,7 +32,11 @@ def _config() -> CheckerConfig:
 
 @functools.cache
 def _runtime() -> Runtime:
-    """Clients are built on first use, so rejected or ignored events never pay for them."""
+    """The check machinery (boto3, the adapters, the run) is imported and built on first use:
+    importing the handler loads only what parsing an event needs, and rejected or ignored
+    events never pay for the rest."""
+    from dns_watchdog.flow.runtime import build_runtime  # noqa: PLC0415
+
     return build_runtime(_config())
 
 
