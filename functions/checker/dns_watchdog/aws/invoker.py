@@ -47,9 +47,9 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pydantic import ValidationError
 
-from dns_watchdog.aws.reachability import CanaryPlacement
 from dns_watchdog.constants import OPTION_SET_ENV_VAR
 from dns_watchdog.domain.models import CanaryFindings, CanaryRun, RunStatus
+from dns_watchdog.domain.vpc import CanaryPlacement
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient

@@ -37,7 +37,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -52,6 +51,7 @@ from dns_watchdog.domain.blocking import (
     not_analysed,
     unanalysable,
 )
+from dns_watchdog.domain.vpc import CanaryPlacement
 from dns_watchdog.observability import logger
 
 if TYPE_CHECKING:
@@ -69,15 +69,6 @@ NO_TIME = "no time left in the analysis budget"
 _DENIED = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"}
 _THROTTLED = {"RequestLimitExceeded", "Throttling", "ThrottlingException"}
 _MAX_MESSAGE_CHARS = 200
-
-
-@dataclass(frozen=True)
-class CanaryPlacement:
-    """Where a canary sits: its function's VpcConfig (GetFunctionConfiguration)."""
-
-    vpc_id: str
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
 
 
 class AnalysisUnavailable(RuntimeError):
