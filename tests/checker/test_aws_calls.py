@@ -96,6 +96,7 @@ def test_a_service_answer_gives_code_message_request_id_and_status(
         request_id=REQUEST_ID,
         http_status=403,
         operation="ListFunctions",
+        answered=True,
     )
     assert not error.retryable
     assert not error.transport
@@ -117,7 +118,7 @@ def test_an_answer_without_message_or_request_id_reads_as_empty(
 def test_an_answer_without_any_error_fields_is_unknown() -> None:
     error = read_error(ClientError({}, "Invoke"))
 
-    assert error == AwsError(code="Unknown", message="", operation="Invoke")
+    assert error == AwsError(code="Unknown", message="", operation="Invoke", answered=True)
     assert not error.retryable
 
 
@@ -206,6 +207,7 @@ def test_transport_errors_are_named_by_class_and_retryable(
     assert error.code == type(fault).__name__
     assert error.message == str(fault)
     assert error.transport
+    assert not error.answered
     assert error.retryable
     assert error.http_status is None
     assert error.request_id == ""
@@ -216,6 +218,7 @@ def test_other_sdk_errors_are_named_and_not_retryable() -> None:
 
     assert error.code == "ParamValidationError"
     assert "FunctionName" in error.message
+    assert not error.answered
     assert not error.transport
     assert not error.retryable
 
@@ -231,12 +234,16 @@ def test_a_waiter_stopped_by_an_error_answer_reads_as_that_answer() -> None:
 
     assert (error.code, error.message) == ("ResourceNotFoundException", "Function not found")
     assert (error.request_id, error.http_status) == (REQUEST_ID, 404)
+    assert error.answered
 
 
 def test_a_waiter_out_of_attempts_reads_as_the_waiter() -> None:
     waited = WaiterError(name="FunctionUpdatedV2", reason="Max attempts exceeded", last_response={})
 
-    assert read_error(waited).code == "WaiterError"
+    error = read_error(waited)
+
+    assert error.code == "WaiterError"
+    assert not error.answered
 
 
 # --- Retry: exponential backoff with full jitter ------------------------------------------------

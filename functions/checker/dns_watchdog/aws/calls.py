@@ -105,6 +105,8 @@ class AwsError:
     request_id: str = ""
     http_status: int | None = None
     operation: str = ""
+    # AWS answered with this error: the code and message are the service's own.
+    answered: bool = False
     # No answer came back (connection refused or closed, timed out, cut short).
     transport: bool = False
 
@@ -156,6 +158,7 @@ def _answered(response: Mapping[str, Any], message_limit: int, *, operation: str
         request_id=str(metadata.get("RequestId") or ""),
         http_status=status if isinstance(status, int) else None,
         operation=operation,
+        answered=True,
     )
 
 

@@ -39,10 +39,15 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from dns_watchdog.aws.invoker import CHECKER_CREDENTIAL_ERRORS
+from dns_watchdog.aws.calls import (
+    CHECKER_CREDENTIAL_ERRORS,
+    THROTTLING_CODES,
+    AwsError,
+    Retry,
+    is_throttled,
+    read_error,
+)
 from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
 from dns_watchdog.domain.targets import account_problem
@@ -73,10 +78,7 @@ STS_CLIENT_CONFIG = Config(
     connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
 )
 
-_THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-)
-_TRANSPORT_ERRORS = (HTTPClientError, BotocoreConnectionError)
+# How much of STS's message a denial quotes (an SCP deny names the role and the policy type).
 _MAX_MESSAGE_CHARS = 300
 
 
@@ -160,11 +162,7 @@ class AccountSessions:
         self._session = session
         self._configs = dict(client_configs or {})
         self._clock = clock
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_attempts = max(1, max_attempts)
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self._retry = Retry(max(1, max_attempts), base_delay_s, max_delay_s, sleep, jitter)
         self._duration_s = duration_s
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
@@ -259,46 +257,47 @@ class AccountSessions:
         )
 
     def _assume(self, account: str) -> AssumedCredentials:
+        """The member role's credentials; AssumeRole throttling is retried, with full jitter."""
         role_arn = self.role_arn(account)
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._sts.assume_role(
-                    RoleArn=role_arn,
-                    RoleSessionName=self.session_name,
-                    DurationSeconds=self._duration_s,
-                )
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code = str(error.get("Code") or "Unknown")
-                message = _clip(str(error.get("Message") or ""))
-                if code in CHECKER_CREDENTIAL_ERRORS:
-                    raise
-                if code in _THROTTLING_CODES and attempt < self._max_attempts:
-                    self._sleep(self._backoff(attempt))
-                    continue
-                raise assume_role_failure(
-                    account, role_arn, code, message, attempts=attempt, sts_region=self._region()
-                ) from exc
-            except _TRANSPORT_ERRORS as exc:
-                raise MemberAccessDenied(
-                    account,
-                    f"STS could not be reached to assume {role_arn} "
-                    f"({type(exc).__name__}: {_clip(str(exc))})",
-                    problem=AccessProblem.UNREACHABLE,
-                    role_arn=role_arn,
-                ) from exc
-            found = response["Credentials"]
-            return AssumedCredentials(
-                access_key_id=found["AccessKeyId"],
-                secret_access_key=found["SecretAccessKey"],
-                session_token=found["SessionToken"],
-                expiration=found["Expiration"],
-            )
-        raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+        tried = self._retry.call(
+            lambda: self._sts.assume_role(
+                RoleArn=role_arn,
+                RoleSessionName=self.session_name,
+                DurationSeconds=self._duration_s,
+            ),
+            retry_if=is_throttled,
+        )
+        if tried.failure is not None:
+            error = read_error(tried.failure, message_limit=_MAX_MESSAGE_CHARS)
+            if error.code in CHECKER_CREDENTIAL_ERRORS:
+                raise tried.failure
+            raise self._refusal(account, role_arn, error, tried.attempts) from tried.failure
+        found = tried.result()["Credentials"]
+        return AssumedCredentials(
+            access_key_id=found["AccessKeyId"],
+            secret_access_key=found["SecretAccessKey"],
+            session_token=found["SessionToken"],
+            expiration=found["Expiration"],
+        )
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_delay_s, self._base_delay_s * 2 ** (attempt - 1))
-        return self._jitter(0.0, ceiling)
+    def _refusal(
+        self, account: str, role_arn: str, error: AwsError, attempts: int
+    ) -> MemberAccessDenied:
+        if error.transport:
+            return MemberAccessDenied(
+                account,
+                f"STS could not be reached to assume {role_arn} ({error.code}: {error.message})",
+                problem=AccessProblem.UNREACHABLE,
+                role_arn=role_arn,
+            )
+        return assume_role_failure(
+            account,
+            role_arn,
+            error.code,
+            error.message,
+            attempts=attempts,
+            sts_region=self._region(),
+        )
 
     def _region(self) -> str:
         return str(self._sts.meta.region_name or "")
@@ -316,7 +315,7 @@ def assume_role_failure(
     """The likely cause of an AssumeRole error, in words on-call can act on."""
     said = f" (STS {code}: {message})" if message else f" (STS {code})"
     lowered = message.lower()
-    if code in _THROTTLING_CODES:
+    if code in THROTTLING_CODES:
         problem = AccessProblem.THROTTLED
         reason = f"STS throttled AssumeRole of {role_arn} {attempts} times in a row{said}"
     elif code == "RegionDisabledException":
@@ -354,7 +353,3 @@ def assume_role_failure(
         problem = AccessProblem.OTHER
         reason = f"AssumeRole of {role_arn} failed{said}"
     return MemberAccessDenied(account, reason, problem=problem, role_arn=role_arn)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"
