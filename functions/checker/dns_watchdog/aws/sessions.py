@@ -1,16 +1,17 @@
-"""AWS clients per (account, region): the home account's own credentials, a member role elsewhere.
+"""AWS clients per place (an account in a region): the home account's own credentials, a member
+role elsewhere.
 
 Organization mode (a member role name is set): for any account other than the home account the
 checker assumes ``arn:<partition>:iam::<account>:role/<member role name>`` with the session
 name ``vpc-dns-watchdog-<home account>`` (what the member account's CloudTrail shows), keeps the
 credentials per account until `CREDENTIAL_REFRESH_MARGIN` before they expire (`renewal_time`),
-and keeps clients per (account, region, service), built with the botocore Config the caller
+and keeps clients per place and service, built with the botocore Config the caller
 gives per service.
 Single-account mode (no role name): only the home account; any other account is refused.
 
 An AssumeRole failure becomes `MemberAccessDenied` naming the likely cause (role missing or its
 trust policy wrong, an SCP deny, the checker's own policy, STS disabled in the region,
-throttling after retries), for the caller to make that target UNVERIFIED with the reason. What
+throttling after retries), for the caller to make that place UNVERIFIED with the reason. What
 raises as is: errors that say the checker's own credentials are unusable (they fail every
 account alike, so the run must fail and be retried) and programming errors.
 
@@ -22,7 +23,7 @@ several threads; boto3 sessions are not safe to build clients from concurrently.
 
 Hand-written rather than botocore's RefreshableCredentials: a refresh there happens inside
 whichever later call notices the expiry, so an AssumeRole failure would surface as an error of
-an EC2 or Lambda call; here it surfaces when a target's clients are asked for, as that target's
+an EC2 or Lambda call; here it surfaces when a place's clients are asked for, as that place's
 evidence.
 """
 
@@ -50,6 +51,7 @@ from dns_watchdog.aws.calls import (
 )
 from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.targets import account_problem
 
 if TYPE_CHECKING:
@@ -126,7 +128,7 @@ class PlaceClients:
 
 
 class AccountSessions:
-    """Clients for (account, region): default credentials at home, the member role elsewhere."""
+    """Clients for a place: default credentials at home, the member role elsewhere."""
 
     def __init__(
         self,
@@ -168,7 +170,7 @@ class AccountSessions:
         self._account_locks: dict[str, threading.Lock] = {}
         # Per account: the credentials and when to renew them.
         self._credentials: dict[str, tuple[AssumedCredentials, datetime]] = {}
-        self._clients: dict[tuple[str, str, str], tuple[AssumedCredentials | None, Any]] = {}
+        self._clients: dict[tuple[Place, str], tuple[AssumedCredentials | None, Any]] = {}
 
     @property
     def organization_mode(self) -> bool:
@@ -210,28 +212,29 @@ class AccountSessions:
     def client(self, service: str, account: str, region: str) -> Any:
         """A `service` client acting in `account` and `region` (cached; rebuilt when the
         account's credentials are renewed). Raises MemberAccessDenied."""
-        return self._client(service, account, region, self.credentials(account))
+        return self._client(service, Place(account, region), self.credentials(account))
 
-    def clients(self, account: str, region: str) -> PlaceClients:
-        """The EC2, Lambda and tagging clients of one target. Raises MemberAccessDenied."""
+    def clients(self, place: Place) -> PlaceClients:
+        """The EC2, Lambda and tagging clients of one place (a place without an account is in
+        the home account). Raises MemberAccessDenied."""
+        account = place.account or self.home_account
+        place = Place(account, place.region)
         credentials = self.credentials(account)
         return PlaceClients(
             account=account,
-            region=region,
-            ec2=self._client("ec2", account, region, credentials),
-            lambda_=self._client("lambda", account, region, credentials),
-            tagging=self._client("resourcegroupstaggingapi", account, region, credentials),
+            region=place.region,
+            ec2=self._client("ec2", place, credentials),
+            lambda_=self._client("lambda", place, credentials),
+            tagging=self._client("resourcegroupstaggingapi", place, credentials),
         )
 
-    def _client(
-        self, service: str, account: str, region: str, credentials: AssumedCredentials | None
-    ) -> Any:
-        key = (account, region, service)
+    def _client(self, service: str, place: Place, credentials: AssumedCredentials | None) -> Any:
+        key = (place, service)
         with self._lock:
             cached = self._clients.get(key)
             if cached is not None and cached[0] is credentials:
                 return cached[1]
-            client = self._build(service, region, credentials)
+            client = self._build(service, place.region, credentials)
             self._clients[key] = (credentials, client)
             return client
 

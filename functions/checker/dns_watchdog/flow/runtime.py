@@ -171,7 +171,7 @@ class Places:
                     place=None,
                 )
             return self._home
-        clients = self._sessions.clients(account, region)
+        clients = self._sessions.clients(Place(account, region))
         at_home = (account, region) == (config.home_account_id, config.region)
         return self._build(
             clients.ec2,
