@@ -40,6 +40,9 @@ CHECKER_ADAPTERS = {
     ),
     "flow.runtime",
 }
+# What an adapter may import from the checker: the domain, the shared names and logger, and the
+# call helpers every adapter shares (aws/calls.py) - never another adapter, a renderer or the run.
+ADAPTER_MAY_IMPORT = ("domain", "constants", "observability", "aws.calls")
 # Third-party packages a pure module may use: none of them loads an AWS SDK.
 PURE_THIRD_PARTY = {"pydantic", "dns"}
 AWS_SDK = {"boto3", "botocore"}
@@ -108,6 +111,24 @@ def test_only_adapters_import_boto3_in_the_checker() -> None:
         if _third_party(_imports(path)) & AWS_SDK
     }
     assert users <= CHECKER_ADAPTERS
+
+
+@pytest.mark.parametrize("module", sorted(CHECKER_ADAPTERS - {"flow.runtime"}))
+def test_an_adapter_imports_no_other_adapter_and_nothing_above_it(module: str) -> None:
+    path = CHECKER / "dns_watchdog" / (module.replace(".", "/") + ".py")
+    own = {
+        name.removeprefix("dns_watchdog.")
+        for name in _imports(path)
+        if name.startswith("dns_watchdog.")
+    }
+    allowed = {module, *ADAPTER_MAY_IMPORT}
+    # `from dns_watchdog.x import y` reads as both `x` and `x.y`: one allowed prefix covers both.
+    outside = {name for name in own if not any(_within(name, prefix) for prefix in allowed)}
+    assert not outside, f"dns_watchdog.{module} imports {sorted(outside)}"
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(f"{prefix}.")
 
 
 def test_the_canary_never_imports_an_aws_sdk() -> None:
