@@ -146,7 +146,13 @@ class CanaryInvoker:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lambda = client
-        self._retry = Retry(max_attempts, base_delay_s, max_delay_s, sleep, jitter)
+        self._retry = Retry(
+            max_attempts=max_attempts,
+            base_delay_s=base_delay_s,
+            max_delay_s=max_delay_s,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self._clock = clock
 
     def invoke(self, function_arn: str, payload: Mapping[str, Any]) -> CanaryRun:

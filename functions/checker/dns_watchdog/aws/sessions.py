@@ -164,7 +164,13 @@ class AccountSessions:
         self._session = session
         self._configs = dict(client_configs or {})
         self._clock = clock
-        self._retry = Retry(max(1, max_attempts), base_delay_s, max_delay_s, sleep, jitter)
+        self._retry = Retry(
+            max_attempts=max(1, max_attempts),
+            base_delay_s=base_delay_s,
+            max_delay_s=max_delay_s,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self._duration_s = duration_s
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
