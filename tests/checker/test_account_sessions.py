@@ -13,6 +13,7 @@ import pytest
 from botocore.config import Config
 from dns_watchdog.aws.sessions import CREDENTIAL_REFRESH_MARGIN, AccountSessions
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.place import Place
 
 from devtools.awsworld import local_aws
 from devtools.orgworld import (
@@ -83,8 +84,8 @@ def test_member_clients_act_in_the_member_account_under_the_watchdogs_session_na
     sessions = sessions_for(gate, clock)
 
     # When the checker asks for each account's clients
-    member = sessions.clients(MEMBER, REGION)
-    home = sessions.clients(HOME, REGION)
+    member = sessions.clients(Place(MEMBER, REGION))
+    home = sessions.clients(Place(HOME, REGION))
 
     # Then each sees its own account's VPCs only
     assert member_vpc in vpc_ids(member.ec2)
@@ -115,10 +116,10 @@ def test_one_assume_role_serves_every_client_and_region_of_an_account(
     create_member_role(OTHER_MEMBER)
     sessions = sessions_for(gate, clock)
 
-    first = sessions.clients(MEMBER, REGION)
-    again = sessions.clients(MEMBER, REGION)
-    elsewhere = sessions.clients(MEMBER, "us-east-1")
-    sessions.clients(OTHER_MEMBER, REGION)
+    first = sessions.clients(Place(MEMBER, REGION))
+    again = sessions.clients(Place(MEMBER, REGION))
+    elsewhere = sessions.clients(Place(MEMBER, "us-east-1"))
+    sessions.clients(Place(OTHER_MEMBER, REGION))
 
     assert [call["RoleArn"].split(":")[4] for call in gate.calls] == [MEMBER, OTHER_MEMBER]
     assert again.ec2 is first.ec2
@@ -133,18 +134,18 @@ def test_credentials_are_renewed_shortly_before_they_expire(
     member_vpc = create_vpc(MEMBER, REGION, "10.2.0.0/16")
     create_member_role(MEMBER)
     sessions = sessions_for(gate, clock)
-    first = sessions.clients(MEMBER, REGION).ec2
+    first = sessions.clients(Place(MEMBER, REGION)).ec2
     credentials = sessions.credentials(MEMBER)
     assert credentials is not None
 
     # Just outside the refresh margin: the cached credentials and clients still serve
     clock.now = credentials.expiration - CREDENTIAL_REFRESH_MARGIN - timedelta(seconds=1)
-    assert sessions.clients(MEMBER, REGION).ec2 is first
+    assert sessions.clients(Place(MEMBER, REGION)).ec2 is first
     assert len(gate.calls) == 1
 
     # Inside the margin: the role is assumed again and the clients are rebuilt with the new keys
     clock.now = credentials.expiration - CREDENTIAL_REFRESH_MARGIN + timedelta(seconds=1)
-    renewed = sessions.clients(MEMBER, REGION).ec2
+    renewed = sessions.clients(Place(MEMBER, REGION)).ec2
     assert len(gate.calls) == 2
     assert renewed is not first
     renewed_credentials = sessions.credentials(MEMBER)
@@ -152,7 +153,7 @@ def test_credentials_are_renewed_shortly_before_they_expire(
     assert renewed_credentials.access_key_id != credentials.access_key_id
     assert member_vpc in vpc_ids(renewed)
     # and the renewed credentials serve in turn
-    assert sessions.clients(MEMBER, REGION).ec2 is renewed
+    assert sessions.clients(Place(MEMBER, REGION)).ec2 is renewed
     assert len(gate.calls) == 2
 
 
@@ -165,7 +166,7 @@ def test_a_missing_member_role_is_member_access_denied_naming_the_role(
     sessions = sessions_for(gate, clock, sleep=pytest.fail)
 
     with pytest.raises(MemberAccessDenied) as denied:
-        sessions.clients(MEMBER, REGION)
+        sessions.clients(Place(MEMBER, REGION))
 
     assert denied.value.account == MEMBER
     assert denied.value.problem is AccessProblem.ROLE_MISSING_OR_UNTRUSTED
@@ -173,8 +174,8 @@ def test_a_missing_member_role_is_member_access_denied_naming_the_role(
     assert f"arn:aws:iam::{MEMBER}:role/{ROLE_NAME}" in denied.value.reason
     assert not denied.value.transient
     # and the other accounts are unaffected
-    assert sessions.clients(OTHER_MEMBER, REGION).ec2 is not None
-    assert sessions.clients(HOME, REGION).ec2 is not None
+    assert sessions.clients(Place(OTHER_MEMBER, REGION)).ec2 is not None
+    assert sessions.clients(Place(HOME, REGION)).ec2 is not None
 
 
 def test_a_role_that_trusts_another_account_is_refused_the_same_way(
@@ -184,7 +185,7 @@ def test_a_role_that_trusts_another_account_is_refused_the_same_way(
     sessions = sessions_for(gate, clock)
 
     with pytest.raises(MemberAccessDenied) as denied:
-        sessions.clients(MEMBER, REGION)
+        sessions.clients(Place(MEMBER, REGION))
 
     assert denied.value.problem is AccessProblem.ROLE_MISSING_OR_UNTRUSTED
     assert "trust policy" in denied.value.reason
@@ -197,7 +198,7 @@ def test_clients_are_built_with_the_config_given_per_service(
     lambda_config = Config(read_timeout=7, retries={"mode": "standard", "total_max_attempts": 1})
     sessions = sessions_for(gate, clock, client_configs={"lambda": lambda_config})
 
-    clients = sessions.clients(MEMBER, REGION)
+    clients = sessions.clients(Place(MEMBER, REGION))
 
     assert clients.lambda_.meta.config.read_timeout == 7
     assert clients.lambda_.meta.config.retries["total_max_attempts"] == 1
@@ -214,7 +215,7 @@ def test_hooks_on_the_session_see_member_account_calls(gate: AssumeRoleGate, clo
     )
     sessions = sessions_for(gate, clock)
 
-    sessions.clients(MEMBER, REGION).ec2.describe_vpcs()
+    sessions.clients(Place(MEMBER, REGION)).ec2.describe_vpcs()
 
     assert seen == ["DescribeVpcs"]
 
@@ -228,7 +229,7 @@ def test_threads_asking_for_one_account_at_once_share_one_assume_role(
     accounts = [MEMBER, OTHER_MEMBER] * 8
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        clients = list(pool.map(lambda account: sessions.clients(account, REGION), accounts))
+        clients = list(pool.map(lambda account: sessions.clients(Place(account, REGION)), accounts))
 
     assert sorted(call["RoleArn"].split(":")[4] for call in gate.calls) == [MEMBER, OTHER_MEMBER]
     assert len({id(c.ec2) for c in clients if c.account == MEMBER}) == 1

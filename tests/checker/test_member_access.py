@@ -22,6 +22,7 @@ from dns_watchdog.aws.sessions import (
     role_session_name,
 )
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.place import Place
 
 pytestmark = pytest.mark.unit
 
@@ -85,7 +86,7 @@ def grant(stubber: Stubber, expiration: datetime = NOW + timedelta(hours=1)) -> 
 
 def denial(sessions: AccountSessions) -> MemberAccessDenied:
     with pytest.raises(MemberAccessDenied) as raised:
-        sessions.clients(MEMBER, "eu-west-1")
+        sessions.clients(Place(MEMBER, "eu-west-1"))
     assert raised.value.account == MEMBER
     assert raised.value.role_arn == ROLE_ARN
     assert str(raised.value).startswith(f"account {MEMBER}: ")
@@ -156,7 +157,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(
     grant(sts[1])
     sessions = sessions_with(sts, stub_session, sleep=slept.append, jitter=lambda _, top: top)
 
-    clients = sessions.clients(MEMBER, "eu-west-1")
+    clients = sessions.clients(Place(MEMBER, "eu-west-1"))
 
     assert slept == [0.2, 0.4]
     assert clients.account == MEMBER
@@ -216,7 +217,7 @@ def test_the_checkers_own_unusable_credentials_raise_for_the_run_to_be_retried(
     refuse(sts[1], code, "The security token included in the request is expired")
 
     with pytest.raises(ClientError) as raised:
-        sessions_with(sts, stub_session).clients(MEMBER, "eu-west-1")
+        sessions_with(sts, stub_session).clients(Place(MEMBER, "eu-west-1"))
 
     assert raised.value.response["Error"]["Code"] == code
 
@@ -226,11 +227,23 @@ def test_the_home_account_uses_the_default_credentials_without_sts(
 ) -> None:
     sessions = sessions_with(sts, stub_session)
 
-    clients = sessions.clients(HOME, "eu-west-1")
+    clients = sessions.clients(Place(HOME, "eu-west-1"))
 
     assert sessions.credentials(HOME) is None
     assert clients.ec2.meta.region_name == "eu-west-1"
     # The Stubber would fail on any AssumeRole; none is pending or made.
+
+
+def test_a_place_without_an_account_is_in_the_home_account(
+    sts: tuple[Any, Stubber], stub_session: boto3.session.Session
+) -> None:
+    sessions = sessions_with(sts, stub_session)
+
+    clients = sessions.clients(Place(None, "eu-west-1"))
+
+    assert (clients.account, clients.region) == (HOME, "eu-west-1")
+    assert clients.ec2 is sessions.clients(Place(HOME, "eu-west-1")).ec2
+    # No AssumeRole: the Stubber has none pending and would fail on one.
 
 
 def test_single_account_mode_refuses_another_account_clearly(
@@ -239,13 +252,13 @@ def test_single_account_mode_refuses_another_account_clearly(
     sessions = sessions_with(sts, stub_session, member_role_name="")
 
     with pytest.raises(MemberAccessDenied) as raised:
-        sessions.clients(MEMBER, "eu-west-1")
+        sessions.clients(Place(MEMBER, "eu-west-1"))
 
     denied = raised.value
     assert not sessions.organization_mode
     assert denied.problem is AccessProblem.SINGLE_ACCOUNT_MODE
     assert "MEMBER_ROLE_NAME is not set" in denied.reason
-    assert sessions.clients(HOME, "eu-west-1").region == "eu-west-1"
+    assert sessions.clients(Place(HOME, "eu-west-1")).region == "eu-west-1"
 
 
 @pytest.mark.parametrize(

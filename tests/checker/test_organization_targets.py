@@ -229,7 +229,7 @@ def test_a_sweep_enters_every_organization_account_and_one_missing_role_blinds_n
     denied: dict[str, MemberAccessDenied] = {}
     for target in resolved.targets:
         try:
-            ec2 = sessions.clients(target.account, target.region).ec2
+            ec2 = sessions.clients(target).ec2
         except MemberAccessDenied as exc:
             denied[target.account] = exc
             continue

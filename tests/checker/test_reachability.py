@@ -17,13 +17,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from dns_watchdog.aws.reachability import (
-    TIMED_OUT,
-    CanaryPlacement,
-    ReachabilityAnalyzer,
-)
+from dns_watchdog.aws.reachability import TIMED_OUT, ReachabilityAnalyzer
 from dns_watchdog.constants import ANALYSIS_TAG_KEY
 from dns_watchdog.domain.blocking import BlockingKind
+from dns_watchdog.domain.vpc import CanaryPlacement
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ canary is still judged and alerted on:
   the reason, and never rewrites variables it could not read.
 
 What raises: only errors that say the checker's own credentials are unusable
-(`CHECKER_CREDENTIAL_ERRORS`: unknown or expired keys, bad signatures, clock skew) and
+(`calls.CHECKER_CREDENTIAL_ERRORS`: unknown or expired keys, bad signatures, clock skew) and
 programming errors (botocore parameter validation, missing credentials). Those fail every call
 alike, so the run would judge nothing; raising lets EventBridge retry the event and keeps it in
 the dead-letter queue. `AccessDeniedException` on one function is that canary's error (the
@@ -38,18 +38,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import (
-    ClientError,
-    HTTPClientError,
-    IncompleteReadError,
-    WaiterError,
-)
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from pydantic import ValidationError
 
-from dns_watchdog.aws.reachability import CanaryPlacement
+from dns_watchdog.aws.calls import (
+    AWS_CALL_ERRORS,
+    CHECKER_CREDENTIAL_ERRORS,
+    AwsError,
+    Retry,
+    read_error,
+)
 from dns_watchdog.constants import OPTION_SET_ENV_VAR
 from dns_watchdog.domain.models import CanaryFindings, CanaryRun, RunStatus
+from dns_watchdog.domain.text import clip
+from dns_watchdog.domain.vpc import CanaryPlacement
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -96,25 +98,10 @@ PLACEMENT_ERRORS: dict[str, str] = {
     ),
 }
 
-# Errors that say the checker's own credentials are unusable: every call fails alike.
-CHECKER_CREDENTIAL_ERRORS = frozenset(
-    {
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "InvalidSignatureException",
-        "SignatureDoesNotMatch",
-        "IncompleteSignature",
-        "MissingAuthenticationToken",
-        "MissingAuthenticationTokenException",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "RequestExpired",
-        "InvalidAccessKeyId",
-    }
-)
 ACCESS_DENIED = "AccessDeniedException"
-# Transport failures: the checker could not talk to Lambda (the canary's state is unknown).
-_TRANSPORT_ERRORS = (HTTPClientError, BotocoreConnectionError, IncompleteReadError)
+# Lambda throttled the Invoke: the function did not run, so asking again is safe. (After a 5xx
+# answer or a transport error it may have run: those are that canary's error, not retried.)
+THROTTLED = "TooManyRequestsException"
 _UNREACHABLE_CODES = frozenset(
     {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError", "SSLError"}
 )
@@ -159,47 +146,43 @@ class CanaryInvoker:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lambda = client
-        self._max_attempts = max_attempts
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
-        self._sleep = sleep
-        self._jitter = jitter
+        self._retry = Retry(
+            max_attempts=max_attempts,
+            base_delay_s=base_delay_s,
+            max_delay_s=max_delay_s,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self._clock = clock
 
     def invoke(self, function_arn: str, payload: Mapping[str, Any]) -> CanaryRun:
         body = json.dumps(payload).encode()
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._lambda.invoke(
-                    FunctionName=function_arn, InvocationType="RequestResponse", Payload=body
-                )
-                stream = response["Payload"]
-                try:
-                    raw = stream.read(MAX_ANSWER_BYTES + 1)
-                finally:
-                    stream.close()
-            except ClientError as exc:
-                code, message = _error_of(exc)
-                if code in CHECKER_CREDENTIAL_ERRORS:
-                    raise
-                if code == "TooManyRequestsException" and attempt < self._max_attempts:
-                    self._sleep(self._backoff(attempt))
-                    continue
-                return _invoke_failure(function_arn, code, message, attempt)
-            except _TRANSPORT_ERRORS as exc:
-                return _transport_failure(function_arn, exc, attempt)
-            if len(raw) > MAX_ANSWER_BYTES:
-                return CanaryRun(
-                    function_arn,
-                    "error",
-                    detail=(
-                        f"its answer is larger than {MAX_ANSWER_BYTES:,} bytes, far more than a "
-                        "canary's findings can be; not read further"
-                    ),
-                    attempts=attempt,
-                )
-            return _classify(function_arn, response.get("FunctionError"), raw, attempt)
-        raise AssertionError("unreachable: the loop returns on its last attempt")
+        tried = self._retry.call(lambda: self._invoke_once(function_arn, body), retry_if=_throttled)
+        if tried.failure is not None:
+            return _failed_invoke(function_arn, tried.failure, tried.attempts)
+        function_error, raw = tried.result()
+        if len(raw) > MAX_ANSWER_BYTES:
+            return CanaryRun(
+                function_arn,
+                "error",
+                detail=(
+                    f"its answer is larger than {MAX_ANSWER_BYTES:,} bytes, far more than a "
+                    "canary's findings can be; not read further"
+                ),
+                attempts=tried.attempts,
+            )
+        return _classify(function_arn, function_error, raw, tried.attempts)
+
+    def _invoke_once(self, function_arn: str, body: bytes) -> tuple[str | None, bytes]:
+        """One synchronous Invoke: its FunctionError and at most one byte over the cap."""
+        response = self._lambda.invoke(
+            FunctionName=function_arn, InvocationType="RequestResponse", Payload=body
+        )
+        stream = response["Payload"]
+        try:
+            return response.get("FunctionError"), stream.read(MAX_ANSWER_BYTES + 1)
+        finally:
+            stream.close()
 
     def refresh(self, function_arn: str, option_set_id: str, refresh_expiry: float) -> str | None:
         """Make the canary start fresh execution environments; return why not, or None.
@@ -214,13 +197,13 @@ class CanaryInvoker:
             return "no refresh budget left to refresh it"
         try:
             return self._update_and_wait(function_arn, option_set_id, refresh_expiry)
-        except ClientError as exc:
-            code, message = _error_of(exc)
-            if code in CHECKER_CREDENTIAL_ERRORS:
+        except AWS_CALL_ERRORS as exc:
+            error = _read(exc)
+            if error.code in CHECKER_CREDENTIAL_ERRORS:
                 raise
-            return _refresh_failure(code, message)
-        except _TRANSPORT_ERRORS as exc:
-            return f"Lambda could not be reached ({type(exc).__name__}): {_clip(str(exc))}"
+            if error.transport:
+                return f"Lambda could not be reached ({error.code}): {error.message}"
+            return _refresh_failure(error.code, error.message)
 
     def placement(self, function_arn: str, vpc_id: str) -> CanaryPlacement | str:
         """Where the canary watching `vpc_id` sits (its VpcConfig's subnets and security groups),
@@ -229,11 +212,11 @@ class CanaryInvoker:
         attached elsewhere simply has no interface there, which the analysis then says."""
         try:
             config = self._lambda.get_function_configuration(FunctionName=function_arn)
-        except ClientError as exc:
-            code, message = _error_of(exc)
-            return f"GetFunctionConfiguration of the canary failed ({code}: {message})"
-        except _TRANSPORT_ERRORS as exc:
-            return f"Lambda could not be reached ({type(exc).__name__})"
+        except AWS_CALL_ERRORS as exc:
+            error = _read(exc)
+            if error.transport:
+                return f"Lambda could not be reached ({error.code})"
+            return f"GetFunctionConfiguration of the canary failed ({error.code}: {error.message})"
         vpc = config.get("VpcConfig") or {}
         if not vpc.get("SubnetIds"):
             return "the canary is not attached to a VPC"
@@ -261,20 +244,29 @@ class CanaryInvoker:
             )
         except WaiterError as exc:
             # An error response (e.g. the function was deleted meanwhile) ends the wait too.
-            error = exc.last_response.get("Error", {}) if exc.last_response else {}
-            if error.get("Code"):
-                return _refresh_failure(str(error["Code"]), _clip(str(error.get("Message") or "")))
+            error = _read(exc)
+            if error.answered:
+                return _refresh_failure(error.code, error.message)
             return f"its configuration update did not finish in time: {exc}"
         return None
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_delay_s, self._base_delay_s * 2 ** (attempt - 1))
-        return self._jitter(0.0, ceiling)
+
+def _read(exc: ClientError | BotoCoreError) -> AwsError:
+    return read_error(exc, message_limit=_MAX_MESSAGE_CHARS)
 
 
-def _error_of(exc: ClientError) -> tuple[str, str]:
-    error = exc.response.get("Error", {})
-    return str(error.get("Code") or "Unknown"), _clip(str(error.get("Message") or ""))
+def _throttled(error: AwsError) -> bool:
+    return error.code == THROTTLED
+
+
+def _failed_invoke(function_arn: str, exc: ClientError | BotoCoreError, attempts: int) -> CanaryRun:
+    """The canary's run after Invoke failed; raises when the checker's credentials are bad."""
+    error = _read(exc)
+    if error.code in CHECKER_CREDENTIAL_ERRORS:
+        raise exc
+    if error.transport:
+        return _transport_failure(function_arn, error, attempts)
+    return _invoke_failure(function_arn, error.code, error.message, attempts)
 
 
 def _invoke_failure(function_arn: str, code: str, message: str, attempts: int) -> CanaryRun:
@@ -283,7 +275,7 @@ def _invoke_failure(function_arn: str, code: str, message: str, attempts: int) -
         return CanaryRun(
             function_arn, "gone", detail="function no longer exists", attempts=attempts
         )
-    if code == "TooManyRequestsException":
+    if code == THROTTLED:
         return CanaryRun(
             function_arn,
             "error",
@@ -314,13 +306,12 @@ def _invoke_failure(function_arn: str, code: str, message: str, attempts: int) -
     )
 
 
-def _transport_failure(function_arn: str, exc: Exception, attempts: int) -> CanaryRun:
-    name = type(exc).__name__
-    if name == "ReadTimeoutError":
+def _transport_failure(function_arn: str, error: AwsError, attempts: int) -> CanaryRun:
+    if error.code == "ReadTimeoutError":
         detail = "no response to Invoke in time (ReadTimeoutError)"
     else:
-        detail = f"Lambda could not be reached ({name}): {_clip(str(exc))}"
-    return CanaryRun(function_arn, "error", detail=detail, attempts=attempts, error_code=name)
+        detail = f"Lambda could not be reached ({error.code}): {error.message}"
+    return CanaryRun(function_arn, "error", detail=detail, attempts=attempts, error_code=error.code)
 
 
 def _merged_update(
@@ -331,7 +322,7 @@ def _merged_update(
     error = environment.get("Error")
     if error:
         code = error.get("ErrorCode") or "Unknown"
-        message = _clip(error.get("Message") or "")
+        message = clip(error.get("Message") or "", _MAX_MESSAGE_CHARS)
         return (
             f"its environment variables cannot be read ({code}: {message}); "
             "they were left untouched",
@@ -373,7 +364,7 @@ def _classify(
         return CanaryRun(
             function_arn,
             "error",
-            detail=f"malformed findings: not a JSON object: {_clip(text)!r}",
+            detail=f"malformed findings: not a JSON object: {clip(text, _MAX_MESSAGE_CHARS)!r}",
             attempts=attempts,
         )
     try:
@@ -398,7 +389,7 @@ def _parse(text: str) -> tuple[object, str]:
     except RecursionError:
         return None, "not valid JSON (nested too deeply)"
     except ValueError:  # JSONDecodeError, or an integer too long to convert
-        return None, f"not a JSON object: {_clip(text)!r}"
+        return None, f"not a JSON object: {clip(text, _MAX_MESSAGE_CHARS)!r}"
 
 
 def _validation_problem(exc: ValidationError) -> str:
@@ -418,7 +409,7 @@ def _classify_error(
 ) -> CanaryRun:
     """FunctionError: a timeout (itself evidence of hanging DNS), a rejected plan, or a crash."""
     error_type, message = _error_fields(document, text)
-    function_error = _clip(function_error)
+    function_error = clip(function_error, _MAX_MESSAGE_CHARS)
     if error_type == SANDBOX_TIMEOUT or TIMEOUT_MARKER in message:
         detail = message or error_type
         return CanaryRun(function_arn, "timed_out", detail=detail, attempts=attempts)
@@ -438,11 +429,7 @@ def _error_fields(document: object, text: str) -> tuple[str, str]:
         error_type = document.get("errorType")
         message = document.get("errorMessage")
         return (
-            _clip(error_type) if isinstance(error_type, str) else "",
-            _clip(message, _MAX_CANARY_MESSAGE_CHARS) if isinstance(message, str) else "",
+            clip(error_type, _MAX_MESSAGE_CHARS) if isinstance(error_type, str) else "",
+            clip(message, _MAX_CANARY_MESSAGE_CHARS) if isinstance(message, str) else "",
         )
-    return "", _clip(text)
-
-
-def _clip(text: str, limit: int = _MAX_MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return "", clip(text, _MAX_MESSAGE_CHARS)

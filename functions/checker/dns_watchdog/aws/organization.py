@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dns_watchdog.aws.calls import read_error
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.targets import SweepPlan
@@ -84,10 +85,9 @@ def list_active_accounts(client: OrganizationsClient) -> tuple[OrganizationAccou
                     OrganizationAccount(str(account["Id"]), str(account.get("Name", "")), state)
                 )
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code") or "Unknown")
-        if code in LISTING_REFUSED_CODES:
-            raise ListingRefused(code, str(error.get("Message") or "")) from exc
+        error = read_error(exc)
+        if error.code in LISTING_REFUSED_CODES:
+            raise ListingRefused(error.code, error.message) from exc
         raise AwsCallFailed(f"could not list the organization's accounts: {exc}") from exc
     active = {account.account_id: account for account in accounts if account.state == ACTIVE}
     return tuple(active[account_id] for account_id in sorted(active))
@@ -148,9 +148,14 @@ class AccountNames:
         try:
             account = self._client.describe_account(AccountId=account_id)["Account"]
         except (ClientError, BotoCoreError) as exc:
+            error = read_error(exc)
             logger.info(
                 "No account name from Organizations",
-                extra={"account_id": account_id, "error": str(exc)},
+                extra={
+                    "account_id": account_id,
+                    "error": str(error),
+                    "request_id": error.request_id,
+                },
             )
             return None
         name = account.get("Name")

@@ -1,8 +1,13 @@
-"""Publishing alerts to SNS, once per alert decision."""
+"""Publishing alerts to SNS, once per alert decision.
+
+What is published is described here by what the publisher reads (`PublishableAlert`,
+`PublishableChat`), so this adapter needs nothing from the renderers that build them.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -22,13 +27,35 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_sns import SNSClient
 
-    from dns_watchdog.render.alert import Alert
-    from dns_watchdog.render.chat import ChatNotification
-
 # botocore's standard retry mode handles throttling and transient errors before we give up.
 SNS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 # A decided alert is remembered as long as EventBridge may retry the event behind it (24 hours).
 PUBLISHED_TTL_S = 25 * 60 * 60
+
+
+class PublishableAlert(Protocol):
+    """An alert as SNS takes it (render.alert.Alert)."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def attributes(self) -> Mapping[str, str]: ...
+
+    def sns_message(self) -> str:
+        """The MessageStructure=json body."""
+        ...
+
+
+class PublishableChat(Protocol):
+    """A chat custom notification as SNS takes it (render.chat.ChatNotification)."""
+
+    @property
+    def document(self) -> Mapping[str, Any]: ...
+
+    def sns_message(self) -> str:
+        """The whole message: the notification's JSON document."""
+        ...
 
 
 class AlertPublishError(AwsCallFailed):
@@ -80,7 +107,7 @@ class AlertPublisher:
                 config=self.idempotency,
             )(self._publish_chat_keyed)
 
-    def publish_once(self, alert: Alert, alert_key: str) -> str | None:
+    def publish_once(self, alert: PublishableAlert, alert_key: str) -> str | None:
         """Publish unless this alert decision was already published; return the message id,
         or None when it was (or is being) published by an earlier or concurrent invocation."""
         if self._once is None:
@@ -91,10 +118,10 @@ class AlertPublisher:
             return None
         return None if outcome.get("replayed") else str(outcome["message_id"])
 
-    def _publish_keyed(self, alert_key: str, alert: Alert) -> dict[str, str]:
+    def _publish_keyed(self, alert_key: str, alert: PublishableAlert) -> dict[str, str]:
         return {"message_id": self.publish(alert)}
 
-    def publish_chat_once(self, notification: ChatNotification, alert_key: str) -> str | None:
+    def publish_chat_once(self, notification: PublishableChat, alert_key: str) -> str | None:
         """Publish the chat document of an alert decision once; None when there is no chat topic
         or it was (or is being) published already."""
         if self.chat_topic_arn is None:
@@ -107,10 +134,10 @@ class AlertPublisher:
             return None
         return None if outcome.get("replayed") else str(outcome["message_id"])
 
-    def _publish_chat_keyed(self, chat_key: str, notification: ChatNotification) -> dict[str, str]:
+    def _publish_chat_keyed(self, chat_key: str, notification: PublishableChat) -> dict[str, str]:
         return {"message_id": self.publish_chat(notification)}
 
-    def publish_chat(self, notification: ChatNotification) -> str:
+    def publish_chat(self, notification: PublishableChat) -> str:
         """Publish the custom notification as the whole message (chat reads no other body)."""
         if self.chat_topic_arn is None:
             raise ValueError("no chat topic is configured")
@@ -125,7 +152,7 @@ class AlertPublisher:
             ) from exc
         return response["MessageId"]
 
-    def publish(self, alert: Alert) -> str:
+    def publish(self, alert: PublishableAlert) -> str:
         """Publish the alert; return the SNS message id."""
         try:
             response = self._sns.publish(

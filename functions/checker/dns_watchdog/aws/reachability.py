@@ -37,12 +37,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dns_watchdog.aws.calls import read_error
 from dns_watchdog.constants import ANALYSIS_TAG_KEY, DNS_PORT
 from dns_watchdog.domain.blocking import (
     PROTOCOLS,
@@ -52,6 +52,8 @@ from dns_watchdog.domain.blocking import (
     not_analysed,
     unanalysable,
 )
+from dns_watchdog.domain.text import clip
+from dns_watchdog.domain.vpc import CanaryPlacement
 from dns_watchdog.observability import logger
 
 if TYPE_CHECKING:
@@ -67,17 +69,7 @@ DEFAULT_POLL_INTERVAL_S = 2.0
 TIMED_OUT = "no result within the analysis budget"
 NO_TIME = "no time left in the analysis budget"
 _DENIED = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"}
-_THROTTLED = {"RequestLimitExceeded", "Throttling", "ThrottlingException"}
 _MAX_MESSAGE_CHARS = 200
-
-
-@dataclass(frozen=True)
-class CanaryPlacement:
-    """Where a canary sits: its function's VpcConfig (GetFunctionConfiguration)."""
-
-    vpc_id: str
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
 
 
 class AnalysisUnavailable(RuntimeError):
@@ -86,24 +78,22 @@ class AnalysisUnavailable(RuntimeError):
 
 def failure_reason(exc: ClientError | BotoCoreError) -> str:
     """A short, specific reason for an AWS or transport error."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "")) or "error"
-        message = " ".join(str(error.get("Message", "")).split())[:_MAX_MESSAGE_CHARS]
-        operation = exc.operation_name
-        if code in _DENIED:
-            return f"the checker may not call {operation} ({code})"
-        if code in _THROTTLED:
-            return f"EC2 throttled {operation} ({code})"
-        return f"{operation} failed: {code}" + (f": {message}" if message else "")
-    return f"EC2 could not be reached: {type(exc).__name__}"
+    error = read_error(exc, message_limit=_MAX_MESSAGE_CHARS)
+    if not error.answered:
+        return f"EC2 could not be reached: {error.code}"
+    if error.code in _DENIED:
+        return f"the checker may not call {error.operation} ({error.code})"
+    if error.throttled:
+        return f"EC2 throttled {error.operation} ({error.code})"
+    message = " ".join(error.message.split())
+    return f"{error.operation} failed: {error.code}" + (f": {message}" if message else "")
 
 
 def _log_failure(reason: str, exc: Exception, server: str) -> None:
     # Not raised (the feature is optional), but never silent: a parameter error here is a bug.
     logger.warning(
         "Could not name the blocking rule",
-        extra={"server": server, "reason": reason, "error": repr(exc)[:_MAX_MESSAGE_CHARS]},
+        extra={"server": server, "reason": reason, "error": clip(repr(exc), _MAX_MESSAGE_CHARS)},
     )
 
 

@@ -1,16 +1,17 @@
-"""AWS clients per (account, region): the home account's own credentials, a member role elsewhere.
+"""AWS clients per place (an account in a region): the home account's own credentials, a member
+role elsewhere.
 
 Organization mode (a member role name is set): for any account other than the home account the
 checker assumes ``arn:<partition>:iam::<account>:role/<member role name>`` with the session
 name ``vpc-dns-watchdog-<home account>`` (what the member account's CloudTrail shows), keeps the
 credentials per account until `CREDENTIAL_REFRESH_MARGIN` before they expire (`renewal_time`),
-and keeps clients per (account, region, service), built with the botocore Config the caller
+and keeps clients per place and service, built with the botocore Config the caller
 gives per service.
 Single-account mode (no role name): only the home account; any other account is refused.
 
 An AssumeRole failure becomes `MemberAccessDenied` naming the likely cause (role missing or its
 trust policy wrong, an SCP deny, the checker's own policy, STS disabled in the region,
-throttling after retries), for the caller to make that target UNVERIFIED with the reason. What
+throttling after retries), for the caller to make that place UNVERIFIED with the reason. What
 raises as is: errors that say the checker's own credentials are unusable (they fail every
 account alike, so the run must fail and be retried) and programming errors.
 
@@ -22,7 +23,7 @@ several threads; boto3 sessions are not safe to build clients from concurrently.
 
 Hand-written rather than botocore's RefreshableCredentials: a refresh there happens inside
 whichever later call notices the expiry, so an AssumeRole failure would surface as an error of
-an EC2 or Lambda call; here it surfaces when a target's clients are asked for, as that target's
+an EC2 or Lambda call; here it surfaces when a place's clients are asked for, as that place's
 evidence.
 """
 
@@ -39,12 +40,18 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from dns_watchdog.aws.invoker import CHECKER_CREDENTIAL_ERRORS
+from dns_watchdog.aws.calls import (
+    CHECKER_CREDENTIAL_ERRORS,
+    THROTTLING_CODES,
+    AwsError,
+    Retry,
+    is_throttled,
+    read_error,
+)
 from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.targets import account_problem
 
 if TYPE_CHECKING:
@@ -73,10 +80,7 @@ STS_CLIENT_CONFIG = Config(
     connect_timeout=5, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}
 )
 
-_THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-)
-_TRANSPORT_ERRORS = (HTTPClientError, BotocoreConnectionError)
+# How much of STS's message a denial quotes (an SCP deny names the role and the policy type).
 _MAX_MESSAGE_CHARS = 300
 
 
@@ -124,7 +128,7 @@ class PlaceClients:
 
 
 class AccountSessions:
-    """Clients for (account, region): default credentials at home, the member role elsewhere."""
+    """Clients for a place: default credentials at home, the member role elsewhere."""
 
     def __init__(
         self,
@@ -160,17 +164,19 @@ class AccountSessions:
         self._session = session
         self._configs = dict(client_configs or {})
         self._clock = clock
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_attempts = max(1, max_attempts)
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self._retry = Retry(
+            max_attempts=max(1, max_attempts),
+            base_delay_s=base_delay_s,
+            max_delay_s=max_delay_s,
+            sleep=sleep,
+            jitter=jitter,
+        )
         self._duration_s = duration_s
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         # Per account: the credentials and when to renew them.
         self._credentials: dict[str, tuple[AssumedCredentials, datetime]] = {}
-        self._clients: dict[tuple[str, str, str], tuple[AssumedCredentials | None, Any]] = {}
+        self._clients: dict[tuple[Place, str], tuple[AssumedCredentials | None, Any]] = {}
 
     @property
     def organization_mode(self) -> bool:
@@ -212,28 +218,29 @@ class AccountSessions:
     def client(self, service: str, account: str, region: str) -> Any:
         """A `service` client acting in `account` and `region` (cached; rebuilt when the
         account's credentials are renewed). Raises MemberAccessDenied."""
-        return self._client(service, account, region, self.credentials(account))
+        return self._client(service, Place(account, region), self.credentials(account))
 
-    def clients(self, account: str, region: str) -> PlaceClients:
-        """The EC2, Lambda and tagging clients of one target. Raises MemberAccessDenied."""
+    def clients(self, place: Place) -> PlaceClients:
+        """The EC2, Lambda and tagging clients of one place (a place without an account is in
+        the home account). Raises MemberAccessDenied."""
+        account = place.account or self.home_account
+        place = Place(account, place.region)
         credentials = self.credentials(account)
         return PlaceClients(
             account=account,
-            region=region,
-            ec2=self._client("ec2", account, region, credentials),
-            lambda_=self._client("lambda", account, region, credentials),
-            tagging=self._client("resourcegroupstaggingapi", account, region, credentials),
+            region=place.region,
+            ec2=self._client("ec2", place, credentials),
+            lambda_=self._client("lambda", place, credentials),
+            tagging=self._client("resourcegroupstaggingapi", place, credentials),
         )
 
-    def _client(
-        self, service: str, account: str, region: str, credentials: AssumedCredentials | None
-    ) -> Any:
-        key = (account, region, service)
+    def _client(self, service: str, place: Place, credentials: AssumedCredentials | None) -> Any:
+        key = (place, service)
         with self._lock:
             cached = self._clients.get(key)
             if cached is not None and cached[0] is credentials:
                 return cached[1]
-            client = self._build(service, region, credentials)
+            client = self._build(service, place.region, credentials)
             self._clients[key] = (credentials, client)
             return client
 
@@ -259,46 +266,47 @@ class AccountSessions:
         )
 
     def _assume(self, account: str) -> AssumedCredentials:
+        """The member role's credentials; AssumeRole throttling is retried, with full jitter."""
         role_arn = self.role_arn(account)
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                response = self._sts.assume_role(
-                    RoleArn=role_arn,
-                    RoleSessionName=self.session_name,
-                    DurationSeconds=self._duration_s,
-                )
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                code = str(error.get("Code") or "Unknown")
-                message = _clip(str(error.get("Message") or ""))
-                if code in CHECKER_CREDENTIAL_ERRORS:
-                    raise
-                if code in _THROTTLING_CODES and attempt < self._max_attempts:
-                    self._sleep(self._backoff(attempt))
-                    continue
-                raise assume_role_failure(
-                    account, role_arn, code, message, attempts=attempt, sts_region=self._region()
-                ) from exc
-            except _TRANSPORT_ERRORS as exc:
-                raise MemberAccessDenied(
-                    account,
-                    f"STS could not be reached to assume {role_arn} "
-                    f"({type(exc).__name__}: {_clip(str(exc))})",
-                    problem=AccessProblem.UNREACHABLE,
-                    role_arn=role_arn,
-                ) from exc
-            found = response["Credentials"]
-            return AssumedCredentials(
-                access_key_id=found["AccessKeyId"],
-                secret_access_key=found["SecretAccessKey"],
-                session_token=found["SessionToken"],
-                expiration=found["Expiration"],
-            )
-        raise AssertionError("unreachable: the loop returns or raises on its last attempt")
+        tried = self._retry.call(
+            lambda: self._sts.assume_role(
+                RoleArn=role_arn,
+                RoleSessionName=self.session_name,
+                DurationSeconds=self._duration_s,
+            ),
+            retry_if=is_throttled,
+        )
+        if tried.failure is not None:
+            error = read_error(tried.failure, message_limit=_MAX_MESSAGE_CHARS)
+            if error.code in CHECKER_CREDENTIAL_ERRORS:
+                raise tried.failure
+            raise self._refusal(account, role_arn, error, tried.attempts) from tried.failure
+        found = tried.result()["Credentials"]
+        return AssumedCredentials(
+            access_key_id=found["AccessKeyId"],
+            secret_access_key=found["SecretAccessKey"],
+            session_token=found["SessionToken"],
+            expiration=found["Expiration"],
+        )
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._max_delay_s, self._base_delay_s * 2 ** (attempt - 1))
-        return self._jitter(0.0, ceiling)
+    def _refusal(
+        self, account: str, role_arn: str, error: AwsError, attempts: int
+    ) -> MemberAccessDenied:
+        if error.transport:
+            return MemberAccessDenied(
+                account,
+                f"STS could not be reached to assume {role_arn} ({error.code}: {error.message})",
+                problem=AccessProblem.UNREACHABLE,
+                role_arn=role_arn,
+            )
+        return assume_role_failure(
+            account,
+            role_arn,
+            error.code,
+            error.message,
+            attempts=attempts,
+            sts_region=self._region(),
+        )
 
     def _region(self) -> str:
         return str(self._sts.meta.region_name or "")
@@ -316,7 +324,7 @@ def assume_role_failure(
     """The likely cause of an AssumeRole error, in words on-call can act on."""
     said = f" (STS {code}: {message})" if message else f" (STS {code})"
     lowered = message.lower()
-    if code in _THROTTLING_CODES:
+    if code in THROTTLING_CODES:
         problem = AccessProblem.THROTTLED
         reason = f"STS throttled AssumeRole of {role_arn} {attempts} times in a row{said}"
     elif code == "RegionDisabledException":
@@ -354,7 +362,3 @@ def assume_role_failure(
         problem = AccessProblem.OTHER
         reason = f"AssumeRole of {role_arn} failed{said}"
     return MemberAccessDenied(account, reason, problem=problem, role_arn=role_arn)
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE_CHARS else text[: _MAX_MESSAGE_CHARS - 1] + "…"

@@ -14,6 +14,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dns_watchdog.aws.calls import read_error
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.models import Verdict
@@ -111,7 +112,7 @@ class StateStore:
                 ExpressionAttributeValues={":read": {"N": str(state.version)}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if read_error(exc).code == "ConditionalCheckFailedException":
                 raise StateConflict(
                     f"the state of {state.vpc_id} changed since it was read (version "
                     f"{state.version})"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.exceptions import ClientError
 
+from dns_watchdog.aws.calls import read_error
 from dns_watchdog.constants import SELF_HEAL_TAG_KEY, SELF_HEAL_TAG_VALUE
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.vpc import DEFAULT_OPTION_SET, NO_OPTIONS, OptionSet, VpcFacts, vpc_facts
@@ -30,7 +31,7 @@ class VpcDirectory:
         try:
             vpcs = self._ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
         except ClientError as exc:
-            if _code(exc).startswith("InvalidVpcID"):
+            if read_error(exc).code.startswith("InvalidVpcID"):
                 raise UnknownResource(f"VPC {vpc_id} does not exist in this region") from exc
             raise
         if not vpcs:
@@ -58,7 +59,7 @@ class VpcDirectory:
             self._ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
         except ClientError as exc:
             raise AwsCallFailed(
-                f"AssociateDhcpOptions {option_set_id} -> {vpc_id} failed: {_code(exc)}"
+                f"AssociateDhcpOptions {option_set_id} -> {vpc_id} failed: {read_error(exc).code}"
             ) from exc
 
     def describe_option_set(self, option_set_id: str) -> OptionSet | None:
@@ -68,7 +69,7 @@ class VpcDirectory:
         try:
             found = self._ec2.describe_dhcp_options(DhcpOptionsIds=[option_set_id])["DhcpOptions"]
         except ClientError as exc:
-            if _code(exc).startswith("InvalidDhcpOption"):
+            if read_error(exc).code.startswith("InvalidDhcpOption"):
                 return None
             raise AwsCallFailed(f"could not describe option set {option_set_id}: {exc}") from exc
         if not found:
@@ -128,7 +129,7 @@ class VpcDirectory:
         try:
             groups = self._ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
         except ClientError as exc:
-            if _code(exc).startswith("InvalidGroup"):
+            if read_error(exc).code.startswith("InvalidGroup"):
                 raise UnknownResource(f"security group {group_id} does not exist") from exc
             raise
         if not groups or not groups[0].get("VpcId"):
@@ -139,13 +140,9 @@ class VpcDirectory:
         try:
             acls = self._ec2.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"]
         except ClientError as exc:
-            if _code(exc).startswith("InvalidNetworkAclID"):
+            if read_error(exc).code.startswith("InvalidNetworkAclID"):
                 raise UnknownResource(f"network ACL {acl_id} does not exist") from exc
             raise
         if not acls or not acls[0].get("VpcId"):
             raise UnknownResource(f"network ACL {acl_id} does not exist")
         return acls[0]["VpcId"]
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

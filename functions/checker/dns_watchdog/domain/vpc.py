@@ -1,4 +1,5 @@
-"""A VPC as the checker reasons about it: its primary CIDR, option set and DNS settings (pure)."""
+"""A VPC as the checker reasons about it: its primary CIDR, option set and DNS settings, and where
+a canary sits in it (pure)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,12 @@ def vpc_facts(
         expected_nameservers=expected_nameservers(option_set.domain_name_servers, cidr_block),
         self_heal_opt_in=self_heal_opt_in,
     )
+
+
+@dataclass(frozen=True)
+class CanaryPlacement:
+    """Where a canary sits: its function's VpcConfig (GetFunctionConfiguration)."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]

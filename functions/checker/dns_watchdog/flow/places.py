@@ -180,7 +180,7 @@ class Places:
                     keyed=False,
                 )
             return self._home
-        clients = self._sessions.clients(place.account, place.region)
+        clients = self._sessions.clients(place)
         return self._build(
             place, clients.ec2, clients.tagging, clients.lambda_, keyed=place != self.home
         )
