@@ -20,38 +20,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dns.message
 import dns.query
 
+from devtools.bench_canary_tcp import report as report_real_servers
+from devtools.benchkit import Row
 from devtools.dnslab import DnsLab
 from devtools.lambdakit import CANARY_DIR, CHECKER_DIR, REPO_ROOT, FakeLambdaContext, load_handler
 
 NAMES = [f"svc{i:02d}.corp.example" for i in range(20)]
 RECORDS = {name: {"A": [f"10.20.0.{i + 1}"]} for i, name in enumerate(NAMES)}
-
-
-@dataclass
-class Row:
-    """One line of the report: a measurement, its baseline and the target it must meet."""
-
-    name: str
-    value_ms: float
-    baseline_name: str
-    baseline_ms: float
-    target: str
-    passed: bool
-
-    def render(self) -> str:
-        ratio = self.value_ms / self.baseline_ms if self.baseline_ms else float("nan")
-        verdict = "PASS" if self.passed else "FAIL"
-        return (
-            f"{self.name:<44} {self.value_ms:>9.1f} ms | {self.baseline_name:<38} "
-            f"{self.baseline_ms:>9.1f} ms | ratio {ratio:5.2f} | {self.target:<18} {verdict}"
-        )
 
 
 def median_ms(runs: int, action: Callable[[], object]) -> float:
@@ -389,10 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         print(row.render())
     if args.json:
         args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2))
-    from devtools.bench_canary_tcp import report  # real DNS servers, CPU quota (as root)
-
-    # Always run: the real-server rows are reported even when an earlier row missed its target.
-    real_servers_passed = report(args.runs, args.only)
+    # Always run: the real-server rows (real DNS servers, CPU quota; as root) are reported even
+    # when an earlier row missed its target.
+    real_servers_passed = report_real_servers(args.runs, args.only)
     return 0 if all(row.passed for row in rows) and real_servers_passed else 1
 
 
