@@ -434,23 +434,40 @@ def _loop(
         pending = [exchange for exchange in pending if exchange.result is None]
         if not pending:
             return
-        wake = expiry
-        for exchange in pending:
-            if exchange.next_send is not None:
-                if exchange.next_send <= now:
-                    exchange.send_udp(selector, now)
-                if exchange.next_send is not None:
-                    wake = min(wake, exchange.next_send)
-        for key, mask in selector.select(timeout=max(0.0, wake - clock())):
-            handler = key.data
-            if isinstance(handler, _Exchange):
-                if handler.result is None and handler.sock is key.fileobj:
-                    handler.read_udp(selector, pools, clock)
-            elif isinstance(handler, _TcpConnection):
-                handler.on_event(selector, mask, clock)
-            if clock() >= expiry:
-                return
+        wake = _retransmit_due(selector, pending, now, expiry)
+        if not _serve_events(selector, pools, wake, expiry, clock):
+            return
         now = clock()
+
+
+def _retransmit_due(
+    selector: selectors.BaseSelector, pending: list[_Exchange], now: float, expiry: float
+) -> float:
+    """Send the UDP retransmits that are due; returns when the next one is (at most the expiry)."""
+    wake = expiry
+    for exchange in pending:
+        if exchange.next_send is not None:
+            if exchange.next_send <= now:
+                exchange.send_udp(selector, now)
+            if exchange.next_send is not None:
+                wake = min(wake, exchange.next_send)
+    return wake
+
+
+def _serve_events(
+    selector: selectors.BaseSelector, pools: _TcpPools, wake: float, expiry: float, clock: Clock
+) -> bool:
+    """Handle the socket events that come before ``wake``; False once the expiry has passed."""
+    for key, mask in selector.select(timeout=max(0.0, wake - clock())):
+        handler = key.data
+        if isinstance(handler, _Exchange):
+            if handler.result is None and handler.sock is key.fileobj:
+                handler.read_udp(selector, pools, clock)
+        elif isinstance(handler, _TcpConnection):
+            handler.on_event(selector, mask, clock)
+        if clock() >= expiry:
+            return False
+    return True
 
 
 def _build_query(probe: Probe) -> _Query:
