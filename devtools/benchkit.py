@@ -19,11 +19,15 @@ class Row:
     baseline_ms: float
     target: str
     passed: bool
+    # Given when the ratio is not that of the medians (e.g. the median of per-pair ratios).
+    ratio: float | None = None
 
     def render(self) -> str:
-        ratio = self.value_ms / self.baseline_ms if self.baseline_ms else float("nan")
+        ratio = self.ratio
+        if ratio is None:
+            ratio = self.value_ms / self.baseline_ms if self.baseline_ms else float("nan")
         verdict = "PASS" if self.passed else "FAIL"
         return (
             f"{self.name:<44} {self.value_ms:>9.1f} ms | {self.baseline_name:<38} "
-            f"{self.baseline_ms:>9.1f} ms | ratio {ratio:5.2f} | {self.target:<18} {verdict}"
+            f"{self.baseline_ms:>9.1f} ms | ratio {ratio:5.2f} | {self.target:<22} {verdict}"
         )
