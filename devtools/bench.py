@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -17,41 +16,22 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dns.message
 import dns.query
 
+from devtools.bench_canary_tcp import report as report_real_servers
+from devtools.bench_cold_import import bench_cold_imports
+from devtools.benchkit import Row
 from devtools.dnslab import DnsLab
-from devtools.lambdakit import CANARY_DIR, CHECKER_DIR, REPO_ROOT, FakeLambdaContext, load_handler
+from devtools.lambdakit import CANARY_DIR, REPO_ROOT, FakeLambdaContext, load_handler
 
 NAMES = [f"svc{i:02d}.corp.example" for i in range(20)]
 RECORDS = {name: {"A": [f"10.20.0.{i + 1}"]} for i, name in enumerate(NAMES)}
-
-
-@dataclass
-class Row:
-    """One line of the report: a measurement, its baseline and the target it must meet."""
-
-    name: str
-    value_ms: float
-    baseline_name: str
-    baseline_ms: float
-    target: str
-    passed: bool
-
-    def render(self) -> str:
-        ratio = self.value_ms / self.baseline_ms if self.baseline_ms else float("nan")
-        verdict = "PASS" if self.passed else "FAIL"
-        return (
-            f"{self.name:<44} {self.value_ms:>9.1f} ms | {self.baseline_name:<38} "
-            f"{self.baseline_ms:>9.1f} ms | ratio {ratio:5.2f} | {self.target:<18} {verdict}"
-        )
 
 
 def median_ms(runs: int, action: Callable[[], object]) -> float:
@@ -209,129 +189,6 @@ def bench_canary_healthy(runs: int) -> list[Row]:
     ]
 
 
-def _cold_import_ms(code_dir: Path, module: str, runs: int, *, deps: Path | None = None) -> float:
-    """Median time to import `module` in a fresh interpreter.
-
-    With `deps`, the interpreter runs without site-packages (`-S`) and sees only `code_dir` and
-    `deps`, as a deployed function sees its package and the runtime's boto3.
-    """
-    paths = [str(code_dir)] + ([str(deps)] if deps else [])
-    code = (
-        "import sys,time\n"
-        f"sys.path[:0] = {paths!r}\n"
-        "t=time.perf_counter()\n"
-        f"import {module}\n"
-        "print((time.perf_counter()-t)*1000)\n"
-    )
-    command = [sys.executable, *(["-S"] if deps else []), "-c", code]
-    samples = []
-    for _ in range(runs):
-        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(samples)
-
-
-def _deployed_dependencies(function_dir: Path) -> Path:
-    """The function's requirements plus the runtime's boto3, installed once into .venv.
-
-    The dev virtualenv holds far more than a Lambda package (the SAM CLI, moto...), and some
-    libraries scan every installed distribution at import, so imports are timed against this.
-    """
-    requirements = (function_dir / "requirements.txt").read_text()
-    boto3_pin = next(
-        line.strip()
-        for line in (REPO_ROOT / "requirements-dev.txt").read_text().splitlines()
-        if line.startswith("boto3==")
-    )
-    key = hashlib.sha256(f"{requirements}\n{boto3_pin}".encode()).hexdigest()[:12]
-    target = REPO_ROOT / ".venv" / "bench-deps" / f"{function_dir.name}-{key}"
-    if not (target / ".complete").exists():
-        shutil.rmtree(target, ignore_errors=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--target",
-                str(target),
-                "-r",
-                str(function_dir / "requirements.txt"),
-                boto3_pin,
-            ],
-            check=True,
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "compileall",
-                "-q",
-                "--invalidation-mode",
-                "unchecked-hash",
-                str(target),
-            ],
-            check=True,
-        )
-        (target / ".complete").touch()
-    return target
-
-
-def _as_built(function_dir: Path, into: Path) -> Path:
-    """The canary's code as `sam build` ships it: bytecode compiled ahead, checked by hash."""
-    target = into / function_dir.name
-    shutil.copytree(function_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", target],
-        check=True,
-    )
-    return target
-
-
-def bench_imports(runs: int) -> list[Row]:
-    with tempfile.TemporaryDirectory() as scratch:
-        built = _as_built(CANARY_DIR, Path(scratch))
-        boto3_ms = _cold_import_ms(REPO_ROOT, "boto3", runs)
-        canary_built_ms = _cold_import_ms(built, "app", runs)
-        canary_source_ms = _cold_import_ms(CANARY_DIR, "app", runs)
-    rows = [
-        Row(
-            "cold import: canary handler, as built",
-            canary_built_ms,
-            "cold import: boto3",
-            boto3_ms,
-            "<= 0.5 x boto3",
-            canary_built_ms <= 0.5 * boto3_ms,
-        ),
-        Row(
-            "cold import: canary handler, from source",
-            canary_source_ms,
-            "cold import: boto3",
-            boto3_ms,
-            "(reported)",
-            True,
-        ),
-    ]
-    with tempfile.TemporaryDirectory() as scratch:
-        deps = _deployed_dependencies(CHECKER_DIR)
-        checker_built = _as_built(CHECKER_DIR, Path(scratch))
-        deployed_boto3_ms = _cold_import_ms(Path(scratch), "boto3", runs, deps=deps)
-        checker_ms = _cold_import_ms(checker_built, "app", runs, deps=deps)
-    rows.append(
-        Row(
-            "cold import: checker handler, as deployed",
-            checker_ms,
-            "cold import: boto3, as deployed",
-            deployed_boto3_ms,
-            "<= 1.5 x boto3",
-            checker_ms <= 1.5 * deployed_boto3_ms,
-        )
-    )
-    return rows
-
-
 def bench_checker_fanout(runs: int) -> list[Row]:
     from devtools.fanout import fanout_wall_ms
 
@@ -366,7 +223,7 @@ def bench_checker_fanout(runs: int) -> list[Row]:
 
 SUITES: dict[str, Callable[[int], list[Row]]] = {
     "canary": lambda runs: bench_canary_blackholed(runs) + bench_canary_healthy(runs),
-    "import": bench_imports,
+    "import": bench_cold_imports,
     "checker": bench_checker_fanout,
 }
 
@@ -389,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         print(row.render())
     if args.json:
         args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2))
-    from devtools.bench_canary_tcp import report  # real DNS servers, CPU quota (as root)
-
-    # Always run: the real-server rows are reported even when an earlier row missed its target.
-    real_servers_passed = report(args.runs, args.only)
+    # Always run: the real-server rows (real DNS servers, CPU quota; as root) are reported even
+    # when an earlier row missed its target.
+    real_servers_passed = report_real_servers(args.runs, args.only)
     return 0 if all(row.passed for row in rows) and real_servers_passed else 1
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import dns.message
 import dns.query
 
-from devtools.bench import Row
+from devtools.benchkit import Row
 from devtools.dnslab import DnsLab
 from devtools.realdns import BIG_NAMES, BIND_FORWARDING, REPO_ROOT, RealDnsWorld, why_unavailable
 

@@ -43,7 +43,6 @@ import statistics
 import sys
 import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +64,7 @@ from devtools.lambdakit import (
     LambdaHandler,
     environment_variables,
     load_handler,
+    quiet_empty_metrics,
 )
 from devtools.orgworld import (
     HOME,
@@ -320,8 +320,7 @@ def _measure(targets: int, concurrency: int, runs: int) -> Figures:
     slow: list[SweepRun] = []
     instant: list[SweepRun] = []
     findings = recorded_healthy_findings(VPC_CIDR)
-    with local_aws(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with local_aws(), quiet_empty_metrics():
         bench = OrgBench(accounts, REGIONS)
         canaries = SimulatedCanaries(latency_ms=CANARY_LATENCY_S * 1000, findings=findings)
         with canaries.routing(), environment_variables(bench.settings):

@@ -44,6 +44,7 @@ from devtools.lambdakit import (
     environment_variables,
     load_event,
     load_handler,
+    quiet_empty_metrics,
 )
 from devtools.local_lambda import LocalCanaryPlatform
 
@@ -283,7 +284,7 @@ def run(say: Callable[[str], None] = print) -> bool:
     """Play the timeline; True when every step produced exactly the expected alerts."""
     started = time.monotonic()
     all_ok = True
-    with DnsLab() as lab, local_aws():
+    with DnsLab() as lab, local_aws(), quiet_empty_metrics():
         demo = Demo(lab, say)
         checker_env = demo.build_aws()
         platform = LocalCanaryPlatform(lab, demo.amazon, region=REGION)

@@ -26,7 +26,6 @@ import io
 import json
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +42,7 @@ from devtools.lambdakit import (
     LambdaHandler,
     environment_variables,
     load_handler,
+    quiet_empty_metrics,
 )
 from devtools.local_lambda import LocalCanaryPlatform
 from devtools.orgworld import (
@@ -350,9 +350,7 @@ def run(say: Callable[[str], None] = print) -> bool:
     """Play the story; True when every step produced exactly the expected alerts."""
     started = time.monotonic()
     all_ok = True
-    with DnsLab() as lab, local_aws(), warnings.catch_warnings():
-        # Powertools warns when an invocation publishes no metric: expected for quiet steps.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
+    with DnsLab() as lab, local_aws(), quiet_empty_metrics():
         org = Organization(lab)
         gate = AssumeRoleGate(caller_account=HOME)
         assert boto3.DEFAULT_SESSION is not None

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,6 +148,20 @@ def environment_variables(variables: Mapping[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+# Powertools' Metrics warns (UserWarning) whenever an invocation flushes no metric. The checker
+# publishes only alarmed metrics unless DETAILED_METRICS is on, so most invocations have none by
+# design: for the tools that drive it many times in one process, the warning is noise.
+EMPTY_METRICS_WARNING = "No application metrics to publish"
+
+
+@contextmanager
+def quiet_empty_metrics() -> Iterator[None]:
+    """Keep Powertools' empty-metrics warning out of a demo's or benchmark's output (only it)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=EMPTY_METRICS_WARNING, category=UserWarning)
+        yield
 
 
 # --- lambda.Invoke -------------------------------------------------------------------------------

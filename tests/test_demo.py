@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from devtools.demo import CONFIRM_DELAY_S, run
+from devtools.lambdakit import REPO_ROOT
 
 pytestmark = pytest.mark.integration
+
+# What Python's warnings module prints: "...: UserWarning: ...", "DeprecationWarning", "Warning".
+WARNING_LINE = re.compile(r"\b\w*Warning\b")
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +80,21 @@ def test_the_sweep_finds_a_silent_server_confirms_it_then_sees_it_recover(
     # And the next sweep sees it answer again
     assert transcript.count("Lambda DNS OK again in ScheduledSweep") == 1
     assert transcript.rstrip().endswith("the story played out as expected.")
+
+
+def test_make_demo_prints_the_story_only() -> None:
+    # When the demo runs as `make demo` runs it
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.demo"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    # Then it exits 0 and prints the story, with no library warning between the steps
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "the story played out as expected." in done.stdout
+    output = done.stdout.splitlines() + done.stderr.splitlines()
+    assert [line for line in output if WARNING_LINE.search(line)] == []
+    assert done.stderr == ""

@@ -14,6 +14,9 @@ from devtools.orgworld import HOME, MEMBER, ROLE_NAME
 
 pytestmark = pytest.mark.integration
 
+# What Python's warnings module prints: "...: UserWarning: ...", "DeprecationWarning", "Warning".
+WARNING_LINE = re.compile(r"\b\w*Warning\b")
+
 
 @pytest.fixture(scope="module")
 def transcript() -> str:
@@ -83,7 +86,7 @@ def test_the_organization_sweep_goes_through_the_queue_and_keeps_state_per_place
     assert transcript.rstrip().endswith("the story played out as expected.")
 
 
-def test_make_demo_org_exits_zero() -> None:
+def test_make_demo_org_exits_zero_and_prints_the_story_only() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "devtools.demo_org"],
         cwd=REPO_ROOT,
@@ -94,3 +97,7 @@ def test_make_demo_org_exits_zero() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "the story played out as expected." in done.stdout
+    # No library warning between the steps
+    output = done.stdout.splitlines() + done.stderr.splitlines()
+    assert [line for line in output if WARNING_LINE.search(line)] == []
+    assert done.stderr == ""

@@ -12,7 +12,16 @@ from test_layering import CHECKER_PURE
 pytestmark = pytest.mark.integration
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
-CANARY_PURE = ("canary", "diagnose", "plan", "probe", "resolv_conf", "findings", "settings")
+CANARY_PURE = (
+    "canary",
+    "diagnose",
+    "names",
+    "plan",
+    "probe",
+    "resolv_conf",
+    "findings",
+    "settings",
+)
 
 
 def test_pure_modules_of_both_functions_load_neither_boto3_nor_botocore() -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from dns_canary.diagnose import Context, diagnose
 from dns_canary.findings import Findings, NameReport, QueryResult
 from dns_canary.plan import ProbePlan
-from dns_canary.probe import Target, run_probes
+from dns_canary.probe import Hop, run_probes
 from dns_canary.resolv_conf import read_resolv_conf
 from dns_canary.settings import CanarySettings
 
@@ -64,20 +64,20 @@ def run_canary(
         and resolv.found
         and set(plan.expected_nameservers) != set(resolv.configured_nameservers)
     )
-    targets = [
-        *(Target(server, "forwarder") for server in resolv.nameservers),
-        *(Target(server, "configured") for server in resolv.configured_nameservers),
-        Target(settings.amazon_dns_server, "amazon"),
+    hops = [
+        *(Hop(server, "forwarder") for server in resolv.nameservers),
+        *(Hop(server, "configured") for server in resolv.configured_nameservers),
+        Hop(settings.amazon_dns_server, "amazon"),
     ]
     results = run_probes(
         plan.probes,
-        targets,
+        hops,
         port=settings.dns_port,
         expiry=window.expiry,
         deadline_ms=window.deadline_ms,
         clock=clock,
     )
-    reports = _reports(plan, targets, results)
+    reports = _reports(plan, hops, results)
     diagnosis = diagnose(
         reports,
         Context(
@@ -122,13 +122,13 @@ def _preflight(
     live = read_resolv_conf(settings.resolv_conf_path)
     forwarders = live.nameservers or (PREDICTED_FORWARDER,)
     resolv = replace(live, nameservers=forwarders, configured_nameservers=candidates)
-    targets = [
-        *(Target(server, "configured") for server in candidates),
-        Target(settings.amazon_dns_server, "amazon"),
+    hops = [
+        *(Hop(server, "configured") for server in candidates),
+        Hop(settings.amazon_dns_server, "amazon"),
     ]
     results = run_probes(
         plan.probes,
-        targets,
+        hops,
         port=settings.dns_port,
         expiry=window.expiry,
         deadline_ms=window.deadline_ms,
@@ -136,7 +136,7 @@ def _preflight(
     )
     reports = [
         replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
-        for report in _reports(plan, targets, results)
+        for report in _reports(plan, hops, results)
     ]
     diagnosis = diagnose(
         reports,
@@ -175,12 +175,10 @@ def _predicted_forwarder(configured: tuple[QueryResult, ...], forwarder: str) ->
     )
 
 
-def _reports(
-    plan: ProbePlan, targets: list[Target], results: list[QueryResult]
-) -> list[NameReport]:
-    """Regroup the flat results (probe order, then target order) per probe."""
+def _reports(plan: ProbePlan, hops: list[Hop], results: list[QueryResult]) -> list[NameReport]:
+    """Regroup the flat results (probe order, then hop order) per probe."""
     reports = []
-    width = len(targets)
+    width = len(hops)
     for index, probe in enumerate(plan.probes):
         own = results[index * width : (index + 1) * width]
         amazon = [result for result in own if result.role == "amazon"]

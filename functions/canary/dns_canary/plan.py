@@ -11,10 +11,6 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-import dns.exception
-import dns.name
 
 from dns_canary.constants import (
     ADDRESS_TYPES,
@@ -22,26 +18,19 @@ from dns_canary.constants import (
     MAX_CIDRS,
     MAX_DEADLINE_MS,
     MAX_EXPECTED_NAMESERVERS,
-    MAX_LABEL_LENGTH,
     MAX_LATENCY_MS,
-    MAX_NAME_LENGTH,
     MAX_PATTERN_LENGTH,
     MAX_PROBES,
     MIN_DEADLINE_MS,
-    RECORD_TYPES,
 )
-
-if TYPE_CHECKING:
-    from dns_canary.settings import CanarySettings
+from dns_canary.names import InvalidName, check_name, check_type, describe
+from dns_canary.settings import CanarySettings
 
 _PLAN_FIELDS = ("candidate_nameservers", "deadline_ms", "expected_nameservers", "probes")
 _PROBE_FIELDS = ("expect", "max_latency_ms", "name", "type")
 _EXPECT_FIELDS = ("answers_in", "answers_match", "rcode")
-# ASCII characters a probe name may hold; non-ASCII names go through IDNA.
-_NAME_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._*-")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_KINDS = {type(None): "null", bool: "a boolean", list: "a list", dict: "an object"}
 
 
 class InvalidProbePlan(ValueError):
@@ -117,51 +106,9 @@ def expand_region(name: str, region: str | None, path: str) -> str:
     return name.replace("{region}", region)
 
 
-def check_name(value: object, path: str) -> str:
-    """A valid DNS name, returned absolute without the final dot (IDNA-encoded when needed)."""
-    if not isinstance(value, str):
-        raise InvalidProbePlan(f"{path}: expected a DNS name string, got {_kind(value)}")
-    text = value.strip()
-    if not text or text == ".":
-        raise InvalidProbePlan(f"{path}: empty name")
-    bad = next((char for char in text if char < "\x80" and char not in _NAME_ASCII), None)
-    if bad is not None:
-        raise InvalidProbePlan(f"{path}: {value!r} contains the character {bad!r}")
-    text = text.removesuffix(".")
-    if len(text) > MAX_NAME_LENGTH:
-        raise InvalidProbePlan(
-            f"{path}: name is {len(text)} characters long (at most {MAX_NAME_LENGTH})"
-        )
-    for label in text.split("."):
-        if not label:
-            raise InvalidProbePlan(f"{path}: {value!r} has an empty label")
-        if len(label) > MAX_LABEL_LENGTH:
-            raise InvalidProbePlan(
-                f"{path}: label {label[:20]!r}... is {len(label)} characters long "
-                f"(at most {MAX_LABEL_LENGTH})"
-            )
-    try:
-        absolute = dns.name.from_text(text).to_text(omit_final_dot=True)
-    except dns.exception.DNSException as exc:
-        raise InvalidProbePlan(f"{path}: {value!r} is not a valid DNS name ({exc})") from exc
-    if len(absolute) > MAX_NAME_LENGTH:
-        raise InvalidProbePlan(
-            f"{path}: name is {len(absolute)} characters long (at most {MAX_NAME_LENGTH})"
-        )
-    return absolute
-
-
-def check_type(value: object, path: str) -> str:
-    if not isinstance(value, str) or value.strip().upper() not in RECORD_TYPES:
-        raise InvalidProbePlan(
-            f"{path}: unsupported record type {_kind(value)} (use one of {', '.join(RECORD_TYPES)})"
-        )
-    return value.strip().upper()
-
-
 def _probes(value: object, settings: CanarySettings) -> tuple[Probe, ...]:
     if not isinstance(value, list):
-        raise InvalidProbePlan(f"probes: expected a list of probes, got {_kind(value)}")
+        raise InvalidProbePlan(f"probes: expected a list of probes, got {describe(value)}")
     if not 1 <= len(value) <= MAX_PROBES:
         raise InvalidProbePlan(f"probes: {len(value)} probes given, expected 1 to {MAX_PROBES}")
     return tuple(_probe(item, f"probes[{index}]", settings) for index, item in enumerate(value))
@@ -174,8 +121,11 @@ def _probe(value: object, path: str, settings: CanarySettings) -> Probe:
     raw_name = probe["name"]
     if isinstance(raw_name, str):
         raw_name = expand_region(raw_name, settings.region, f"{path}.name")
-    name = check_name(raw_name, f"{path}.name")
-    rdtype = check_type(probe.get("type", "A"), f"{path}.type")
+    try:
+        name = check_name(raw_name, f"{path}.name")
+        rdtype = check_type(probe.get("type", "A"), f"{path}.type")
+    except InvalidName as exc:
+        raise InvalidProbePlan(str(exc)) from exc
     expect = Expectation()
     if "expect" in probe:
         expect = _expectation(probe["expect"], f"{path}.expect", rdtype)
@@ -192,7 +142,8 @@ def _expectation(value: object, path: str, rdtype: str) -> Expectation:
     rcode = expect.get("rcode", "NOERROR")
     if not isinstance(rcode, str) or rcode.upper() not in EXPECTED_RCODES:
         raise InvalidProbePlan(
-            f"{path}.rcode: unsupported rcode {_kind(rcode)} (use {' or '.join(EXPECTED_RCODES)})"
+            f"{path}.rcode: unsupported rcode {describe(rcode)} "
+            f"(use {' or '.join(EXPECTED_RCODES)})"
         )
     pattern = None
     if "answers_match" in expect:
@@ -209,7 +160,9 @@ def _expectation(value: object, path: str, rdtype: str) -> Expectation:
 
 def _pattern(value: object, path: str) -> re.Pattern[str]:
     if not isinstance(value, str):
-        raise InvalidProbePlan(f"{path}: expected a regular expression string, got {_kind(value)}")
+        raise InvalidProbePlan(
+            f"{path}: expected a regular expression string, got {describe(value)}"
+        )
     if len(value) > MAX_PATTERN_LENGTH:
         raise InvalidProbePlan(
             f"{path}: {len(value)} characters long (at most {MAX_PATTERN_LENGTH})"
@@ -222,13 +175,13 @@ def _pattern(value: object, path: str) -> re.Pattern[str]:
 
 def _networks(value: object, path: str) -> tuple[Network, ...]:
     if not isinstance(value, list):
-        raise InvalidProbePlan(f"{path}: expected a list of CIDR blocks, got {_kind(value)}")
+        raise InvalidProbePlan(f"{path}: expected a list of CIDR blocks, got {describe(value)}")
     if len(value) > MAX_CIDRS:
         raise InvalidProbePlan(f"{path}: {len(value)} CIDR blocks given (at most {MAX_CIDRS})")
     networks = []
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            raise InvalidProbePlan(f"{path}[{index}]: expected a CIDR string, got {_kind(item)}")
+            raise InvalidProbePlan(f"{path}[{index}]: expected a CIDR string, got {describe(item)}")
         try:
             networks.append(ipaddress.ip_network(item.strip()))
         except ValueError as exc:
@@ -240,7 +193,7 @@ def _networks(value: object, path: str) -> tuple[Network, ...]:
 
 def _nameservers(value: object, path: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise InvalidProbePlan(f"{path}: expected a list of IP addresses, got {_kind(value)}")
+        raise InvalidProbePlan(f"{path}: expected a list of IP addresses, got {describe(value)}")
     if len(value) > MAX_EXPECTED_NAMESERVERS:
         raise InvalidProbePlan(
             f"{path}: {len(value)} addresses given (at most {MAX_EXPECTED_NAMESERVERS})"
@@ -248,7 +201,7 @@ def _nameservers(value: object, path: str) -> tuple[str, ...]:
     addresses = []
     for index, item in enumerate(value):
         if not isinstance(item, str):
-            raise InvalidProbePlan(f"{path}[{index}]: expected an IP address, got {_kind(item)}")
+            raise InvalidProbePlan(f"{path}[{index}]: expected an IP address, got {describe(item)}")
         try:
             addresses.append(str(ipaddress.ip_address(item.strip())))
         except ValueError as exc:
@@ -258,7 +211,7 @@ def _nameservers(value: object, path: str) -> tuple[str, ...]:
 
 def _integer(value: object, path: str, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidProbePlan(f"{path}: expected an integer (milliseconds), got {_kind(value)}")
+        raise InvalidProbePlan(f"{path}: expected an integer (milliseconds), got {describe(value)}")
     if not minimum <= value <= maximum:
         raise InvalidProbePlan(f"{path}: {value} is outside {minimum}..{maximum}")
     return value
@@ -268,15 +221,9 @@ def _mapping(
     value: object, path: str, allowed: tuple[str, ...], *, prefix: str
 ) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
-        raise InvalidProbePlan(f"{path}: expected a JSON object, got {_kind(value)}")
+        raise InvalidProbePlan(f"{path}: expected a JSON object, got {describe(value)}")
     for key in value:
         if key not in allowed:
             raise InvalidProbePlan(f"{prefix}{key}: unknown field (allowed: {', '.join(allowed)})")
     # JSON null means "not given": the field takes its default.
     return {key: item for key, item in value.items() if item is not None}
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return repr(value)
-    return _KINDS.get(type(value), type(value).__name__)

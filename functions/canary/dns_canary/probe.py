@@ -64,7 +64,7 @@ Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
-class Target:
+class Hop:
     """A server to ask and the part it plays in the DNS path."""
 
     server: str
@@ -88,9 +88,9 @@ class _Query:
 class _Exchange:
     """One probe asked of one server: UDP with retransmits, then TCP (pooled) if truncated."""
 
-    def __init__(self, query: _Query, target: Target, port: int, attempt_s: float) -> None:
+    def __init__(self, query: _Query, hop: Hop, port: int, attempt_s: float) -> None:
         self.query = query
-        self.target = target
+        self.hop = hop
         self.port = port
         self.attempt_s = attempt_s
         self.transport: Transport = "udp"
@@ -105,10 +105,10 @@ class _Exchange:
 
     def start(self, selector: selectors.BaseSelector, now: float) -> None:
         try:
-            self.sock = _udp_socket(self.target.server, self.port)
+            self.sock = _udp_socket(self.hop.server, self.port)
             selector.register(self.sock, selectors.EVENT_READ, self)
         except OSError as exc:
-            self.fail(selector, now, _os_error_text(exc, self.target.server, self.port, "udp"))
+            self.fail(selector, now, _os_error_text(exc, self.hop.server, self.port, "udp"))
             return
         self.send_udp(selector, now)
 
@@ -123,7 +123,7 @@ class _Exchange:
         except BlockingIOError:
             pass  # the retransmit timer sends it again
         except OSError as exc:
-            self.fail(selector, now, _os_error_text(exc, self.target.server, self.port, "udp"))
+            self.fail(selector, now, _os_error_text(exc, self.hop.server, self.port, "udp"))
 
     def read_udp(self, selector: selectors.BaseSelector, pools: _TcpPools, clock: Clock) -> None:
         """Read what is queued, at most MAX_DATAGRAMS_PER_READ datagrams: the loop then looks at
@@ -135,7 +135,7 @@ class _Exchange:
             except BlockingIOError:
                 return
             except OSError as exc:
-                text = _os_error_text(exc, self.target.server, self.port, "udp")
+                text = _os_error_text(exc, self.hop.server, self.port, "udp")
                 self.fail(selector, clock(), text)
                 return
             flags = _reply_flags(data, self.query)
@@ -158,12 +158,12 @@ class _Exchange:
         elapsed_ms = self._elapsed_ms(receipt)
         try:
             outcome, ok, rcode_text, answers, detail = classify(
-                self.query.probe, self.target.role, rcode, wire, elapsed_ms
+                self.query.probe, self.hop.role, rcode, wire, elapsed_ms
             )
         except MalformedAnswer:
             if self.transport == "udp":
                 return  # a mangled datagram: keep listening, the retransmit may fare better
-            self.fail(selector, receipt, f"{self.target.server} sent an unusable answer over TCP")
+            self.fail(selector, receipt, f"{self.hop.server} sent an unusable answer over TCP")
             return
         self.result = self._result(outcome, ok, rcode_text, answers, elapsed_ms, detail)
         self.close(selector)
@@ -204,8 +204,8 @@ class _Exchange:
         return QueryResult(
             name=self.query.probe.name,
             type=self.query.probe.type,
-            server=self.target.server,
-            role=self.target.role,
+            server=self.hop.server,
+            role=self.hop.role,
             ok=ok,
             outcome=outcome,
             rcode=rcode,
@@ -370,7 +370,7 @@ class _TcpPools:
         self.pools: dict[str, _TcpPool] = {}
 
     def submit(self, exchange: _Exchange, selector: selectors.BaseSelector, now: float) -> None:
-        server = exchange.target.server
+        server = exchange.hop.server
         pool = self.pools.get(server)
         if pool is None:
             pool = self.pools[server] = _TcpPool(server, self.port)
@@ -385,23 +385,21 @@ class _TcpPools:
 
 def run_probes(
     probes: Sequence[Probe],
-    targets: Sequence[Target],
+    hops: Sequence[Hop],
     *,
     port: int,
     expiry: float,
     deadline_ms: int,
     clock: Clock = time.monotonic,
 ) -> list[QueryResult]:
-    """Ask every probe of every target until ``expiry`` (a ``clock`` reading).
+    """Ask every probe of every hop until ``expiry`` (a ``clock`` reading).
 
-    Results come in probe order, then target order. ``deadline_ms`` is the run's deadline, named
+    Results come in probe order, then hop order. ``deadline_ms`` is the run's deadline, named
     in the detail of queries it cut short ("no answer within D ms").
     """
     attempt_s = max(MIN_ATTEMPT_S, deadline_ms / 1000 / ATTEMPTS_PER_DEADLINE)
     queries = [_build_query(probe) for probe in probes]
-    exchanges = [
-        _Exchange(query, target, port, attempt_s) for query in queries for target in targets
-    ]
+    exchanges = [_Exchange(query, hop, port, attempt_s) for query in queries for hop in hops]
     pools = _TcpPools(port)
     with selectors.DefaultSelector() as selector:
         try:
@@ -436,23 +434,40 @@ def _loop(
         pending = [exchange for exchange in pending if exchange.result is None]
         if not pending:
             return
-        wake = expiry
-        for exchange in pending:
-            if exchange.next_send is not None:
-                if exchange.next_send <= now:
-                    exchange.send_udp(selector, now)
-                if exchange.next_send is not None:
-                    wake = min(wake, exchange.next_send)
-        for key, mask in selector.select(timeout=max(0.0, wake - clock())):
-            handler = key.data
-            if isinstance(handler, _Exchange):
-                if handler.result is None and handler.sock is key.fileobj:
-                    handler.read_udp(selector, pools, clock)
-            elif isinstance(handler, _TcpConnection):
-                handler.on_event(selector, mask, clock)
-            if clock() >= expiry:
-                return
+        wake = _retransmit_due(selector, pending, now, expiry)
+        if not _serve_events(selector, pools, wake, expiry, clock):
+            return
         now = clock()
+
+
+def _retransmit_due(
+    selector: selectors.BaseSelector, pending: list[_Exchange], now: float, expiry: float
+) -> float:
+    """Send the UDP retransmits that are due; returns when the next one is (at most the expiry)."""
+    wake = expiry
+    for exchange in pending:
+        if exchange.next_send is not None:
+            if exchange.next_send <= now:
+                exchange.send_udp(selector, now)
+            if exchange.next_send is not None:
+                wake = min(wake, exchange.next_send)
+    return wake
+
+
+def _serve_events(
+    selector: selectors.BaseSelector, pools: _TcpPools, wake: float, expiry: float, clock: Clock
+) -> bool:
+    """Handle the socket events that come before ``wake``; False once the expiry has passed."""
+    for key, mask in selector.select(timeout=max(0.0, wake - clock())):
+        handler = key.data
+        if isinstance(handler, _Exchange):
+            if handler.result is None and handler.sock is key.fileobj:
+                handler.read_udp(selector, pools, clock)
+        elif isinstance(handler, _TcpConnection):
+            handler.on_event(selector, mask, clock)
+        if clock() >= expiry:
+            return False
+    return True
 
 
 def _build_query(probe: Probe) -> _Query:

@@ -29,7 +29,7 @@ from dns_canary.constants import (
     MAX_PROBES,
     MIN_DEADLINE_MS,
 )
-from dns_canary.plan import InvalidProbePlan, check_name, check_type
+from dns_canary.names import InvalidName, check_name, check_type
 
 
 class InvalidSettings(ValueError):
@@ -135,7 +135,7 @@ def _probe_names(
                     type=check_type(rdtype.strip() or "A", "type"),
                 )
             )
-        except InvalidProbePlan as exc:
+        except InvalidName as exc:
             raise InvalidSettings(f"{ENV_PROBE_NAMES}: entry {entry!r}: {exc}") from exc
     if region is None and "{region}" in value:
         # Lambda always sets AWS_REGION; elsewhere this only matters when the defaults are used.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dns_watchdog.constants import CANARY_FUNCTION_NAME_PREFIX, CANARY_TAG_KEY
-from dns_watchdog.domain.models import CanaryRun, Diagnosis, ProbeResult, Verdict
+from dns_watchdog.domain.models import CanaryRun, Diagnosis, ProbeResult, RunStatus, Verdict
 
 # A healthy canary outweighs one that could not report; any failure outweighs both.
 _PRECEDENCE = (Verdict.FAILED, Verdict.DEGRADED, Verdict.OK, Verdict.UNVERIFIED)
@@ -126,66 +126,81 @@ def _report(run: CanaryRun) -> CanaryReport:
 
 
 def _synthetic_diagnosis(run: CanaryRun) -> Diagnosis:
-    if run.status == "timed_out":
-        return Diagnosis(
-            code="CANARY_TIMED_OUT",
-            severity=Verdict.FAILED,
-            failing_hop="configured_server",
-            summary=(
-                f"The canary {run.name} timed out ({run.detail}): DNS lookups hang, as they do "
-                "when the option set's DNS server does not answer the link-local forwarder."
-            ),
-            likely_causes=list(HANG_CAUSES),
-        )
-    if run.status == "invalid_plan":
-        return Diagnosis(
-            code="INVALID_PROBE_PLAN",
-            severity=Verdict.UNVERIFIED,
-            failing_hop=None,
-            summary=(
-                f"Configuration error: the canary {run.name} rejected the probe plan: "
-                f"{run.detail}. Fix the checker's PROBE_PLAN setting."
-            ),
-            likely_causes=["PROBE_PLAN holds a probe the canary does not accept"],
-        )
-    if run.status == "stale":
-        return Diagnosis(
-            code="STALE_CONFIG",
-            severity=Verdict.UNVERIFIED,
-            failing_hop="environment",
-            summary=(
-                f"The canary {run.name} still runs with an older option set than the VPC's "
-                f"current one: {run.detail or 'refresh did not help'}."
-            ),
-            likely_causes=[
-                "Lambda kept warm execution environments from before the change",
-                "the canary's configuration update is still in progress",
-            ],
-        )
-    if run.status == "placement_error":
-        return Diagnosis(
-            code="CANARY_PLACEMENT_FAILED",
-            severity=Verdict.DEGRADED,
-            failing_hop="vpc_placement",
-            summary=(
-                f"Lambda cannot start the canary {run.name} in its VPC: {run.detail}. New "
-                "execution environments of Lambda functions in the same subnets and security "
-                "groups fail the same way; DNS could not be checked from there."
-            ),
-            likely_causes=[
-                "network interface quota used up (ENILimitReachedException)",
-                "no free IP addresses in the function's subnets",
-                "a subnet or security group of the function was deleted",
-                "EC2 throttling or errors while Lambda attaches network interfaces",
-            ],
-            option_set_at_fault=False,
-        )
-    if run.status == "gone":
-        return Diagnosis(
-            code="CANARY_GONE",
-            severity=Verdict.UNVERIFIED,
-            summary=f"The canary {run.name} no longer exists.",
-        )
+    """The diagnosis of a canary that gave no findings, from how its run ended."""
+    return _SYNTHETIC.get(run.status, _canary_error)(run)
+
+
+def _timed_out(run: CanaryRun) -> Diagnosis:
+    return Diagnosis(
+        code="CANARY_TIMED_OUT",
+        severity=Verdict.FAILED,
+        failing_hop="configured_server",
+        summary=(
+            f"The canary {run.name} timed out ({run.detail}): DNS lookups hang, as they do "
+            "when the option set's DNS server does not answer the link-local forwarder."
+        ),
+        likely_causes=list(HANG_CAUSES),
+    )
+
+
+def _invalid_plan(run: CanaryRun) -> Diagnosis:
+    return Diagnosis(
+        code="INVALID_PROBE_PLAN",
+        severity=Verdict.UNVERIFIED,
+        failing_hop=None,
+        summary=(
+            f"Configuration error: the canary {run.name} rejected the probe plan: "
+            f"{run.detail}. Fix the checker's PROBE_PLAN setting."
+        ),
+        likely_causes=["PROBE_PLAN holds a probe the canary does not accept"],
+    )
+
+
+def _stale(run: CanaryRun) -> Diagnosis:
+    return Diagnosis(
+        code="STALE_CONFIG",
+        severity=Verdict.UNVERIFIED,
+        failing_hop="environment",
+        summary=(
+            f"The canary {run.name} still runs with an older option set than the VPC's "
+            f"current one: {run.detail or 'refresh did not help'}."
+        ),
+        likely_causes=[
+            "Lambda kept warm execution environments from before the change",
+            "the canary's configuration update is still in progress",
+        ],
+    )
+
+
+def _placement_failed(run: CanaryRun) -> Diagnosis:
+    return Diagnosis(
+        code="CANARY_PLACEMENT_FAILED",
+        severity=Verdict.DEGRADED,
+        failing_hop="vpc_placement",
+        summary=(
+            f"Lambda cannot start the canary {run.name} in its VPC: {run.detail}. New "
+            "execution environments of Lambda functions in the same subnets and security "
+            "groups fail the same way; DNS could not be checked from there."
+        ),
+        likely_causes=[
+            "network interface quota used up (ENILimitReachedException)",
+            "no free IP addresses in the function's subnets",
+            "a subnet or security group of the function was deleted",
+            "EC2 throttling or errors while Lambda attaches network interfaces",
+        ],
+        option_set_at_fault=False,
+    )
+
+
+def _gone(run: CanaryRun) -> Diagnosis:
+    return Diagnosis(
+        code="CANARY_GONE",
+        severity=Verdict.UNVERIFIED,
+        summary=f"The canary {run.name} no longer exists.",
+    )
+
+
+def _canary_error(run: CanaryRun) -> Diagnosis:
     return Diagnosis(
         code="CANARY_ERROR",
         severity=Verdict.UNVERIFIED,
@@ -193,6 +208,16 @@ def _synthetic_diagnosis(run: CanaryRun) -> Diagnosis:
         summary=f"The canary {run.name} gave no usable findings: {run.detail}.",
         likely_causes=["the canary function is broken or misconfigured; see its logs"],
     )
+
+
+# How a run without findings ended -> its diagnosis; any other ending is a CANARY_ERROR.
+_SYNTHETIC: dict[RunStatus, Callable[[CanaryRun], Diagnosis]] = {
+    "timed_out": _timed_out,
+    "invalid_plan": _invalid_plan,
+    "stale": _stale,
+    "placement_error": _placement_failed,
+    "gone": _gone,
+}
 
 
 def _no_canaries(vpc_id: str, all_gone: bool) -> Diagnosis:

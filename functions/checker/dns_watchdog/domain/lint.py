@@ -171,18 +171,38 @@ def lint_option_set(
     destinations of its route tables' active routes that leave the VPC) enables
     PUBLIC_SERVER_NO_ROUTE. Without them those are not checked.
     """
-    name = option_set.option_set_id
-    servers = option_set.domain_name_servers
-    findings: list[LintFinding] = []
-    if not servers:
-        findings.append(
-            LintFinding(
-                LintCode.NO_SERVERS,
-                LintSeverity.ERROR,
-                f"{name} names no domain-name-servers: Lambdas in a VPC using it cannot resolve "
-                "any name.",
-            )
+    findings = [
+        *_no_servers(option_set),
+        *_bad_addresses(option_set, allowed_networks),
+        *_nobody_at_address(option_set, vpc_cidrs or {}, held_addresses),
+        *_unroutable(option_set, routes_out or {}),
+        *_too_many_servers(option_set),
+        *_amazon_mixed_with_custom(option_set),
+        *_several_domain_names(option_set),
+    ]
+    order = {LintSeverity.ERROR: 0, LintSeverity.WARNING: 1}
+    return sorted(findings, key=lambda f: order[f.severity])
+
+
+def _no_servers(option_set: OptionSet) -> list[LintFinding]:
+    if option_set.domain_name_servers:
+        return []
+    return [
+        LintFinding(
+            LintCode.NO_SERVERS,
+            LintSeverity.ERROR,
+            f"{option_set.option_set_id} names no domain-name-servers: Lambdas in a VPC using it "
+            "cannot resolve any name.",
         )
+    ]
+
+
+def _bad_addresses(
+    option_set: OptionSet, allowed_networks: Sequence[IpNetwork]
+) -> list[LintFinding]:
+    """Custom servers that are not IP addresses, or at addresses no DNS server can answer on."""
+    name = option_set.option_set_id
+    findings: list[LintFinding] = []
     for server in _custom_servers(option_set):
         address = _address(server)
         if address is None:
@@ -204,55 +224,74 @@ def lint_option_set(
                     f"{name} names {server}, {reason}: no DNS server can answer there.",
                 )
             )
-    if held_addresses is not None and vpc_cidrs:
-        for server, vpcs in addresses_to_look_up(option_set, vpc_cidrs).items():
-            if server not in held_addresses:
-                findings.append(
-                    LintFinding(
-                        LintCode.NOBODY_AT_ADDRESS,
-                        LintSeverity.ERROR,
-                        f"{name} names {server}, inside {', '.join(vpcs)}, but no network "
-                        "interface holds that address: nothing is there to answer.",
-                    )
-                )
-    findings += _unroutable(option_set, routes_out or {})
+    return findings
+
+
+def _nobody_at_address(
+    option_set: OptionSet, vpc_cidrs: Mapping[str, str], held_addresses: Collection[str] | None
+) -> list[LintFinding]:
+    """Servers inside a watched VPC that no network interface holds (when the facts are given)."""
+    if held_addresses is None or not vpc_cidrs:
+        return []
+    return [
+        LintFinding(
+            LintCode.NOBODY_AT_ADDRESS,
+            LintSeverity.ERROR,
+            f"{option_set.option_set_id} names {server}, inside {', '.join(vpcs)}, but no "
+            "network interface holds that address: nothing is there to answer.",
+        )
+        for server, vpcs in addresses_to_look_up(option_set, vpc_cidrs).items()
+        if server not in held_addresses
+    ]
+
+
+def _too_many_servers(option_set: OptionSet) -> list[LintFinding]:
+    name = option_set.option_set_id
+    servers = option_set.domain_name_servers
     if len(servers) > EC2_MAX_SERVERS:
-        findings.append(
+        return [
             LintFinding(
                 LintCode.TOO_MANY_SERVERS,
                 LintSeverity.ERROR,
                 f"{name} names {len(servers)} servers; EC2 accepts at most {EC2_MAX_SERVERS} "
                 f"and glibc's resolver reads only the first {GLIBC_MAX_SERVERS}.",
             )
-        )
-    elif len(servers) > GLIBC_MAX_SERVERS:
-        findings.append(
+        ]
+    if len(servers) > GLIBC_MAX_SERVERS:
+        return [
             LintFinding(
                 LintCode.TOO_MANY_SERVERS,
                 LintSeverity.WARNING,
                 f"{name} names {len(servers)} servers; glibc's resolver reads only the first "
                 f"{GLIBC_MAX_SERVERS}, so {servers[-1]} is never asked by most clients.",
             )
+        ]
+    return []
+
+
+def _amazon_mixed_with_custom(option_set: OptionSet) -> list[LintFinding]:
+    if AMAZON_PROVIDED_DNS not in option_set.domain_name_servers or not _custom_servers(option_set):
+        return []
+    return [
+        LintFinding(
+            LintCode.AMAZON_MIXED_WITH_CUSTOM,
+            LintSeverity.WARNING,
+            f"{option_set.option_set_id} mixes {AMAZON_PROVIDED_DNS} with custom servers: the "
+            "order in which they are asked is not defined, so names may resolve differently "
+            "from call to call.",
         )
-    if AMAZON_PROVIDED_DNS in servers and _custom_servers(option_set):
-        findings.append(
-            LintFinding(
-                LintCode.AMAZON_MIXED_WITH_CUSTOM,
-                LintSeverity.WARNING,
-                f"{name} mixes {AMAZON_PROVIDED_DNS} with custom servers: the order in which "
-                "they are asked is not defined, so names may resolve differently from call to "
-                "call.",
-            )
-        )
+    ]
+
+
+def _several_domain_names(option_set: OptionSet) -> list[LintFinding]:
     domain = option_set.domain_name or ""
-    if len(domain.split()) > 1:
-        findings.append(
-            LintFinding(
-                LintCode.SEVERAL_DOMAIN_NAMES,
-                LintSeverity.WARNING,
-                f"{name} has several space-separated domain names ({domain!r}): some operating "
-                "systems take the whole string as one malformed name.",
-            )
+    if len(domain.split()) <= 1:
+        return []
+    return [
+        LintFinding(
+            LintCode.SEVERAL_DOMAIN_NAMES,
+            LintSeverity.WARNING,
+            f"{option_set.option_set_id} has several space-separated domain names ({domain!r}): "
+            "some operating systems take the whole string as one malformed name.",
         )
-    order = {LintSeverity.ERROR: 0, LintSeverity.WARNING: 1}
-    return sorted(findings, key=lambda f: order[f.severity])
+    ]
