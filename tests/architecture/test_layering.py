@@ -20,12 +20,16 @@ CHECKER = FUNCTIONS / "checker"
 CANARY = FUNCTIONS / "canary"
 
 # The checker's pure domain: plain data in, decisions out.
-CHECKER_PURE = tuple(
-    f"{layer}.{path.stem}"
-    for layer in ("domain", "render")
-    for path in sorted((CHECKER / "dns_watchdog" / layer).glob("*.py"))
-    if path.stem != "__init__"
-) + ("config", "constants")
+CHECKER_PURE = (
+    *(
+        f"{layer}.{path.stem}"
+        for layer in ("domain", "render")
+        for path in sorted((CHECKER / "dns_watchdog" / layer).glob("*.py"))
+        if path.stem != "__init__"
+    ),
+    "config",
+    "constants",
+)
 # The only checker modules allowed to import boto3 / botocore: the adapters, and the wiring that
 # builds them.
 CHECKER_ADAPTERS = {
