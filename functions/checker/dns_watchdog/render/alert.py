@@ -16,6 +16,7 @@ from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
 from dns_watchdog.domain.outcome import Rollback, VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
@@ -194,7 +195,7 @@ def _subject(view: _View) -> str:
         f"[{view.severity.value}] {where}: Lambda DNS {state} "
         f"{'after' if request.trigger == 'change' else 'in'} {request.event_name}"
     )
-    return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
+    return clip(subject, SUBJECT_LIMIT)
 
 
 def _servers(option_set: OptionSet | None, option_set_id: str | None) -> str:
@@ -583,7 +584,7 @@ def build_access_warning(
     targets = ", ".join(t.resource_id for t in request.resources) or "its VPCs"
     label = f"{account_id} ({request.account_name})" if request.account_name else account_id
     subject = f"[WARNING] {label} {region}: cannot check {targets} after {request.event_name}"
-    subject = subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
+    subject = clip(subject, SUBJECT_LIMIT)
     change = request.change
     lines = [
         f"WARNING: DNS for Lambda functions in {targets} cannot be verified after "

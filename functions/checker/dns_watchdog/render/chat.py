@@ -35,6 +35,7 @@ from dns_watchdog.domain.blocking import render_blocking_lines
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import (
     ALERT_BUDGET_BYTES,
@@ -106,10 +107,6 @@ def thread_id(vpc_id: str, incident_started_at: str | None, option_set_id: str) 
     return re.sub(r"[^A-Za-z0-9_.:-]", "-", raw)[:128]
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _description(view: _View, budget: int, canaries: int) -> str:
     facts = view.facts
     judgement = view.judgement
@@ -150,7 +147,7 @@ def _description(view: _View, budget: int, canaries: int) -> str:
             lines.append(f"• … and {len(reports) - canaries} more")
     lines.append(f"_Full findings: {_where_in_full(view)}_")
     text = "\n".join(lines)
-    return _clip(text, budget)
+    return clip(text, budget)
 
 
 def _next_steps(view: _View, rollback: str | None) -> list[str]:
@@ -181,7 +178,7 @@ def _next_steps(view: _View, rollback: str | None) -> list[str]:
             "Check again after a fix: invoke the checker with "
             f'`{{"action": "check", "vpc_ids": ["{view.facts.vpc_id}"]}}`'
         )
-    return [_clip(step, NEXT_STEP_LIMIT) for step in steps[:NEXT_STEPS_LIMIT]]
+    return [clip(step, NEXT_STEP_LIMIT) for step in steps[:NEXT_STEPS_LIMIT]]
 
 
 def _document(view: _View, description_budget: int, canaries: int) -> dict[str, Any]:
@@ -225,13 +222,13 @@ def _document(view: _View, description_budget: int, canaries: int) -> dict[str, 
     return {
         "version": VERSION,
         "source": SOURCE,
-        "id": _clip(view.outcome.alert_key, 128),
+        "id": clip(view.outcome.alert_key, 128),
         "content": {
             "textType": TEXT_TYPE,
-            "title": _clip(f"{_ICONS[severity]} {subject}", TITLE_LIMIT),
+            "title": clip(f"{_ICONS[severity]} {subject}", TITLE_LIMIT),
             "description": _description(view, description_budget, canaries),
             "nextSteps": _next_steps(view, rollback),
-            "keywords": [_clip(k, KEYWORD_LIMIT) for k in dict.fromkeys(keywords)][:KEYWORDS_LIMIT],
+            "keywords": [clip(k, KEYWORD_LIMIT) for k in dict.fromkeys(keywords)][:KEYWORDS_LIMIT],
         },
         "metadata": {
             "threadId": thread_id(
@@ -239,10 +236,10 @@ def _document(view: _View, description_budget: int, canaries: int) -> dict[str, 
                 view.outcome.decision.incident_started_at,
                 facts.option_set.option_set_id,
             ),
-            "summary": _clip(subject, SUMMARY_LIMIT),
+            "summary": clip(subject, SUMMARY_LIMIT),
             "eventType": f"{EVENT_TYPE_PREFIX}{severity.value.title()}",
             "relatedResources": related_unique,
-            "additionalContext": {k: _clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
+            "additionalContext": {k: clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
         },
     }
 
@@ -266,7 +263,7 @@ def build_preflight_chat_notification(
 ) -> ChatNotification:
     """The chat form of a preflight WARNING (`preflight_alerts.py`): its own thread per set."""
     text = alert.text
-    description = _clip(text, DESCRIPTION_LIMIT)
+    description = clip(text, DESCRIPTION_LIMIT)
     steps = [
         f"Do not associate {option_set_id} with {', '.join(vpc_ids[:5])}"
         + (f" and {len(vpc_ids) - 5} more VPCs" if len(vpc_ids) > 5 else "")
@@ -286,20 +283,20 @@ def build_preflight_chat_notification(
         {
             "version": VERSION,
             "source": SOURCE,
-            "id": _clip(f"preflight#{option_set_id}", 128),
+            "id": clip(f"preflight#{option_set_id}", 128),
             "content": {
                 "textType": TEXT_TYPE,
-                "title": _clip(f"{_ICONS[Severity.WARNING]} {alert.subject}", TITLE_LIMIT),
+                "title": clip(f"{_ICONS[Severity.WARNING]} {alert.subject}", TITLE_LIMIT),
                 "description": description,
-                "nextSteps": [_clip(step, NEXT_STEP_LIMIT) for step in steps],
+                "nextSteps": [clip(step, NEXT_STEP_LIMIT) for step in steps],
                 "keywords": [Severity.WARNING.value, "PREFLIGHT", option_set_id, region],
             },
             "metadata": {
                 "threadId": thread_id("preflight", None, option_set_id),
-                "summary": _clip(alert.subject, SUMMARY_LIMIT),
+                "summary": clip(alert.subject, SUMMARY_LIMIT),
                 "eventType": f"{EVENT_TYPE_PREFIX}PreflightWarning",
                 "relatedResources": related,
-                "additionalContext": {k: _clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
+                "additionalContext": {k: clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
             },
         }
     )
