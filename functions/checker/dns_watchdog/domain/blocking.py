@@ -68,6 +68,16 @@ class BlockingFinding(BaseModel):
     def blocked(self) -> bool:
         return self.kind not in (BlockingKind.REACHABLE, BlockingKind.NOT_ANALYSED)
 
+    @property
+    def path(self) -> str:
+        """The path the finding is about, the way `text` starts: "UDP 53 to 10.1.1.10"."""
+        return _label(self.protocol, self.server)
+
+    @property
+    def statement(self) -> str:
+        """What `text` says about that path (`text` without the path it starts with)."""
+        return self.text.removeprefix(self.path)
+
 
 def _one_line(value: object, limit: int = _MAX_FIELD_CHARS) -> str:
     """An EC2 field as alert text: whitespace folded to single spaces, clipped to `limit`."""
@@ -279,33 +289,6 @@ def blocking_finding(
     )
 
 
-def render_blocking_lines(findings: Sequence[BlockingFinding]) -> list[str]:
-    """The alert lines: one per protocol and server, in the order given.
-
-    UDP and TCP answers that say the same thing about the same server share one line (the same
-    words: two entries of one network ACL are two lines).
-    """
-    lines: list[str] = []
-    seen: dict[tuple[str, BlockingKind, str], tuple[int, Protocol]] = {}
-    for finding in findings:
-        said = finding.text.replace(_label(finding.protocol, finding.server), "", 1)
-        key = (finding.server, finding.kind, said)
-        earlier = seen.get(key)
-        if (
-            earlier is not None
-            and earlier[1] != finding.protocol
-            and finding.kind is not BlockingKind.NOT_ANALYSED
-        ):
-            index, protocol = earlier
-            lines[index] = lines[index].replace(
-                _label(protocol, finding.server), f"UDP and TCP {DNS_PORT} to {finding.server}", 1
-            )
-            continue
-        seen[key] = (len(lines), finding.protocol)
-        lines.append(f"Blocking rule: {finding.text}")
-    return lines
-
-
 # --- when to analyse (the check asks before a page goes out) ------------------------------------
 
 # Diagnoses that say a configured server does not answer the canary at all (or not over TCP):
@@ -378,18 +361,3 @@ def analysis_plan(
         if servers:
             return AnalysisPlan(report.function_arn, tuple(servers[:limit]))
     return None
-
-
-def finding_document(finding: BlockingFinding) -> dict[str, Any]:
-    """One finding as the alert document's `blocking_rules` entry."""
-    return {
-        "server": finding.server,
-        "protocol": finding.protocol,
-        "port": DNS_PORT,
-        "kind": finding.kind.value,
-        "blocked": finding.blocked,
-        "component_id": finding.component_id,
-        "explanation_code": finding.explanation_code,
-        "other_codes": list(finding.other_codes),
-        "text": finding.text,
-    }

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.domain.blocking import BlockingFinding, finding_document, render_blocking_lines
+from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.healing import HealReport
 from dns_watchdog.domain.judge import CanaryReport, Judgement
@@ -18,6 +18,7 @@ from dns_watchdog.domain.outcome import Rollback, VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
+from dns_watchdog.render.blocking import finding_document, render_blocking_lines
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters

@@ -31,7 +31,6 @@ from dns_watchdog.constants import (
     CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
     CHAT_CONTEXT_VPC_ID,
 )
-from dns_watchdog.domain.blocking import render_blocking_lines
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import VpcOutcome
@@ -49,6 +48,7 @@ from dns_watchdog.render.alert import (
     _worst_first,
     rollback_command,
 )
+from dns_watchdog.render.blocking import render_blocking_lines
 
 VERSION = "1.0"
 SOURCE = "custom"
@@ -134,8 +134,7 @@ def _description(view: _View, budget: int, canaries: int) -> str:
         lines.append(f"> {diagnosis.summary}")
     if diagnosis.likely_causes:
         lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
-    for line in render_blocking_lines(view.context.blocking):
-        lines.append(line.replace("Blocking rule:", "*Blocking rule:*", 1))
+    lines += render_blocking_lines(view.context.blocking, markdown=True)
     if view.context.confirmed_after_s is not None:
         lines.append(f"_{confirmation_note(view.context.confirmed_after_s)}_")
     reports = _worst_first(judgement.canaries)
