@@ -44,9 +44,10 @@ from dns_watchdog.domain.preflight import (
 from dns_watchdog.domain.request import CheckRequest, PreflightRequest
 from dns_watchdog.domain.vpc import AMAZON_PROVIDED_DNS, OptionSet, VpcFacts
 from dns_watchdog.observability import METRICS_NAMESPACE, count, detailed_metrics, logger
-from dns_watchdog.render.alert import AlertContext, build_alert
+from dns_watchdog.render.alert import build_alert
 from dns_watchdog.render.chat import build_chat_notification, build_preflight_chat_notification
 from dns_watchdog.render.preflight import build_preflight_warning
+from dns_watchdog.render.view import AlertContext
 
 # Seconds a run always keeps, before its deadline, to publish its alerts and store its state.
 RESERVE_S = 10.0

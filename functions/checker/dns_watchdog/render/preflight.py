@@ -14,7 +14,8 @@ from dns_watchdog.domain.models import Severity
 from dns_watchdog.domain.preflight import VpcPrediction
 from dns_watchdog.domain.request import ChangeContext
 from dns_watchdog.domain.text import clip
-from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, SUBJECT_LIMIT, Alert
+from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
+from dns_watchdog.render.view import SUBJECT_LIMIT
 
 PREFLIGHT_SCHEMA = "vpc-dns-watchdog/preflight-alert/v1"
 # VPCs listed in full, from most to none, until the alert fits.
