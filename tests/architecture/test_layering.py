@@ -1,5 +1,6 @@
 """The layering rule (docs/architecture.md): pure domain modules import no AWS SDK, adapters are
-the only boto3 users, and the canary never imports boto3.
+the only boto3 users, renderers build on the domain alone, no checker module borrows another's
+private names, and the canary never imports boto3.
 
 Read from the source (the import statements, followed through each function's own package), so
 the rule holds for every module, whatever a test process happens to have loaded already.
@@ -40,6 +41,8 @@ CHECKER_ADAPTERS = {
     ),
     "flow.runtime",
 }
+# What the renderers (facts into words) may build on: the domain, the constants, each other.
+RENDER_MAY_IMPORT = ("dns_watchdog.domain", "dns_watchdog.constants", "dns_watchdog.render")
 # Third-party packages a pure module may use: none of them loads an AWS SDK.
 PURE_THIRD_PARTY = {"pydantic", "dns"}
 AWS_SDK = {"boto3", "botocore"}
@@ -114,3 +117,26 @@ def test_the_canary_never_imports_an_aws_sdk() -> None:
     modules = [CANARY / "app.py", *(CANARY / "dns_canary").glob("*.py")]
     for path in modules:
         assert not (_third_party(_imports(path)) & AWS_SDK), path.name
+
+
+def _own_imports(path: Path) -> list[tuple[str, str | None]]:
+    """(module, name) for every `dns_watchdog` import in the file (name None: `import module`)."""
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(a.name, None) for a in node.names if a.name.startswith("dns_watchdog")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dns_watchdog"):
+            found += [(node.module or "", alias.name) for alias in node.names]
+    return found
+
+
+def test_renderers_build_on_the_domain_alone() -> None:
+    for path in sorted((CHECKER / "dns_watchdog" / "render").glob("*.py")):
+        for module, _ in _own_imports(path):
+            assert module.startswith(RENDER_MAY_IMPORT), f"render/{path.name} imports {module}"
+
+
+def test_no_checker_module_imports_another_modules_private_names() -> None:
+    for path in sorted((CHECKER / "dns_watchdog").rglob("*.py")):
+        private = [f"{m}.{n}" for m, n in _own_imports(path) if n and n.startswith("_")]
+        assert not private, f"{path.relative_to(CHECKER)} imports {private}"
