@@ -22,7 +22,7 @@ from dns_watchdog.domain.history import OptionSetHistory
 from dns_watchdog.domain.judge import CanaryReport, Judgement
 from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import Severity, Verdict
-from dns_watchdog.domain.outcome import Rollback, VpcOutcome
+from dns_watchdog.domain.outcome import Rollback, RollbackKind, VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
@@ -234,7 +234,7 @@ class AlertView:
 
 
 # The reasons that need no fact besides the kind (the others: AlertView.rollback_reason).
-_ROLLBACK_SENTENCES = {
+_ROLLBACK_SENTENCES: dict[RollbackKind, str] = {
     "none_needed": "No action needed",
     "last_good": "Roll back to the last option set verified healthy",
     "previous": "Roll back the option set",
@@ -251,7 +251,7 @@ def _rollback_why(rollback: Rollback, history: OptionSetHistory) -> str:
     verified = history.last_good_verified_at or "earlier"
     kind = rollback.kind
     if kind == "none_needed":
-        return "no action is needed"
+        return "no action needed"
     if kind == "not_option_set":
         return "the evidence does not point at the option set"
     if kind == "current_is_last_good":
