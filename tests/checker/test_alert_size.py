@@ -17,7 +17,8 @@ from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity, Verd
 from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
-from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES, AlertContext, build_alert
+from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES, build_alert
+from dns_watchdog.render.view import AlertContext
 
 pytestmark = pytest.mark.unit
 

@@ -14,9 +14,9 @@ from dns_watchdog.domain.blocking import (
     BlockingKind,
     blocking_finding,
     not_analysed,
-    render_blocking_lines,
     unanalysable,
 )
+from dns_watchdog.render.blocking import render_blocking_lines
 from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
@@ -221,6 +221,26 @@ def test_different_answers_get_a_line_each_in_order() -> None:
         "routes allow it): look at the server.",
         "Blocking rule: UDP 53 to 10.2.2.2: could not analyse: the checker may not call X",
     ]
+
+
+def test_chat_markdown_labels_the_same_lines_in_bold() -> None:
+    udp = blocking_finding(analysis(SG_EGRESS), protocol="udp", server=SERVER)
+    tcp = blocking_finding(analysis(SG_EGRESS), protocol="tcp", server=SERVER)
+    other = not_analysed("the checker may not call X", protocol="udp", server="10.2.2.2")
+    text = render_blocking_lines([udp, tcp, other])
+    markdown = render_blocking_lines([udp, tcp, other], markdown=True)
+    assert [line.removeprefix("*Blocking rule:*") for line in markdown] == [
+        line.removeprefix("Blocking rule:") for line in text
+    ]
+    assert all(line.startswith("*Blocking rule:* ") for line in markdown)
+    assert markdown[0].startswith("*Blocking rule:* UDP and TCP 53 to 10.1.1.10 is blocked: ")
+
+
+def test_a_finding_is_its_path_and_what_it_says_about_it() -> None:
+    finding = blocking_finding(analysis(found=True), protocol="tcp", server=SERVER)
+    assert finding.path == "TCP 53 to 10.1.1.10"
+    assert finding.path + finding.statement == finding.text
+    assert finding.statement.startswith(" is reachable")
 
 
 @pytest.mark.parametrize(

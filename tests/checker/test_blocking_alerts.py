@@ -21,8 +21,9 @@ from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity
 from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
-from dns_watchdog.render.alert import AlertContext, build_alert
+from dns_watchdog.render.alert import build_alert
 from dns_watchdog.render.chat import build_chat_notification
+from dns_watchdog.render.view import AlertContext
 
 pytestmark = pytest.mark.unit
 

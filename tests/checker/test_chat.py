@@ -15,9 +15,10 @@ from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render import chat
-from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES, AlertContext
+from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES
 from dns_watchdog.render.chat import build_chat_notification
 from dns_watchdog.render.preflight import build_preflight_warning
+from dns_watchdog.render.view import AlertContext
 from test_alert_size import DEAD, ROLLBACK, VPC, critical_outcome
 from test_preflight_alerts import DEAD as DEAD_SET
 from test_preflight_alerts import _breaking

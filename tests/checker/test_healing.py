@@ -1,7 +1,8 @@
 """Self-healing's guard rails (pure): when the watchdog may put the last good option set back.
 
 Each test plays a short story through `conclude` (healthy, then a bad association) and asks
-`plan_heal` what self-healing would do, the way the checker does after judging the change.
+`plan_heal` what self-healing would do, the way the checker does after judging the change; what
+the alert then says about it is the alert view's sentence (render/view.py).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import replace
 import pytest
 from dns_watchdog.domain.healing import HealMode, HealPlan, HealReport, is_own_change, plan_heal
 from dns_watchdog.domain.models import Verdict
-from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.outcome import Rollback, VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet
+from dns_watchdog.render.view import AlertContext, build_view
 from test_outcome import AMAZON, DEAD, SWEEP, VPC, Vpc, associate, evidence
 
 pytestmark = pytest.mark.unit
@@ -54,6 +56,14 @@ def plan(
     )
 
 
+def said(outcome: VpcOutcome, report: HealReport, request: CheckRequest | None = None) -> str:
+    """The sentence the alert about `outcome` says about self-healing."""
+    context = AlertContext(request or associate(DEAD), "us-east-1", "now", healing=report)
+    sentence = build_view(outcome, KNOWN, context).healing_sentence
+    assert sentence is not None
+    return sentence
+
+
 def test_a_failed_association_heals_to_the_last_good_set() -> None:
     outcome = broken_after_association()
     healing = plan(outcome)
@@ -71,8 +81,9 @@ def test_dry_run_says_what_it_would_do_and_does_not_act() -> None:
     assert healing.dry_run
     assert healing.option_set_id == AMAZON.option_set_id
     report = HealReport(healing)
-    assert report.sentence.startswith("Self-healing (dry run): would have associated dopt-amazon")
-    assert report.sentence.endswith("nothing was changed.")
+    sentence = said(broken_after_association(), report)
+    assert sentence.startswith("Self-healing (dry run): would have associated dopt-amazon")
+    assert sentence.endswith("nothing was changed.")
     assert not report.healed
 
 
@@ -142,10 +153,16 @@ def test_a_last_good_set_verified_too_long_ago_is_not_trusted() -> None:
 
 
 def test_a_last_good_set_that_no_longer_exists_is_not_used() -> None:
-    healing = plan(broken_after_association(), known={AMAZON.option_set_id: None})
+    outcome = broken_after_association()
+    healing = plan(outcome, known={AMAZON.option_set_id: None})
     assert healing is not None
     assert not healing.act
-    assert healing.reason == "the last option set verified healthy no longer exists"
+    # held back by the rollback advice itself, which the alert words once
+    assert healing.held_by == Rollback("previous", AMAZON.option_set_id, last_good_gone=True)
+    assert said(outcome, HealReport(healing)) == (
+        "Self-healing did not act: the last option set verified healthy, dopt-amazon (verified "
+        "2024-05-14T09:01:00Z), no longer exists."
+    )
 
 
 def test_never_to_the_set_that_just_failed() -> None:
@@ -157,7 +174,11 @@ def test_never_to_the_set_that_just_failed() -> None:
     healing = plan(outcome)
     assert healing is not None
     assert not healing.act
-    assert "dopt-dead is the last one verified healthy" in healing.reason
+    assert healing.held_by == Rollback("current_is_last_good")
+    assert said(outcome, HealReport(healing)) == (
+        "Self-healing did not act: the current one, dopt-dead, is the last option set verified "
+        "healthy (verified 2024-05-14T09:01:00Z)."
+    )
 
 
 def test_no_heal_without_a_critical() -> None:
@@ -192,8 +213,14 @@ def test_no_heal_without_a_critical() -> None:
     ],
 )
 def test_the_report_says_what_happened(report: dict[str, object], sentence: str) -> None:
-    healing = plan(broken_after_association())
+    outcome = broken_after_association()
+    healing = plan(outcome)
     assert healing is not None
     result = HealReport(healing, **report)  # type: ignore[arg-type]
-    assert result.sentence == sentence
-    assert result.as_dict()["healed"] is (report.get("verified_verdict") == Verdict.OK)
+    assert said(outcome, result) == sentence
+    assert result.healed is (report.get("verified_verdict") == Verdict.OK)
+    context = AlertContext(associate(DEAD), "us-east-1", "now", healing=result)
+    document = build_view(outcome, KNOWN, context).healing_document()
+    assert document is not None
+    assert document["healed"] is result.healed
+    assert document["summary"] == sentence

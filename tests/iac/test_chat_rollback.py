@@ -1,9 +1,10 @@
 """The opt-in "Roll back" button of the chat channels (template.yaml, ChatRollbackAction).
 
 Off, nothing of it exists. On, the custom action's command, filled from a chat document the
-checker really renders (chat.build_chat_notification), is the alert's rollback command; its button
-shows only on notifications that advise a rollback; and the channel role and the channels'
-guardrails allow exactly ec2:AssociateDhcpOptions, in this account and region.
+checker really renders (chat.build_chat_notification), is the alert's rollback command (the
+view's, which the e-mail shows too); its button shows only on notifications that advise a
+rollback; and the channel role and the channels' guardrails allow exactly
+ec2:AssociateDhcpOptions, in this account and region.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dns_watchdog.domain.models import Diagnosis, Severity, Verdict
 from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
-from dns_watchdog.render.alert import AlertContext, rollback_command
 from dns_watchdog.render.chat import build_chat_notification
+from dns_watchdog.render.view import AlertContext, build_view
 from iac_template import MAIN_TEMPLATE, SAMPLE_ACCOUNT, SAMPLE_REGION, Resolver, load_template
 
 pytestmark = pytest.mark.iac
@@ -196,7 +197,7 @@ def test_the_button_runs_the_alerts_rollback_command(vpc_id: str, region: str) -
 
     # Then the button shows, and runs exactly the rollback command of the alert
     assert button_shown(attachment, variables)
-    expected = rollback_command(outcome.rollback(KNOWN), vpc_id, region)
+    expected = build_view(outcome, KNOWN, alert_context(region)).rollback_command
     assert expected == (
         f"aws ec2 associate-dhcp-options --dhcp-options-id dopt-0good --vpc-id {vpc_id} "
         f"--region {region}"

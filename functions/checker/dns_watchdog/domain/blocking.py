@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from dns_watchdog.constants import DNS_PORT, MAX_SERVERS_ANALYSED
 from dns_watchdog.domain.judge import CanaryReport, Judgement
 from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.text import clip
 
 Protocol = Literal["udp", "tcp"]
 PROTOCOLS: tuple[Protocol, ...] = ("udp", "tcp")
@@ -67,10 +68,20 @@ class BlockingFinding(BaseModel):
     def blocked(self) -> bool:
         return self.kind not in (BlockingKind.REACHABLE, BlockingKind.NOT_ANALYSED)
 
+    @property
+    def path(self) -> str:
+        """The path the finding is about, the way `text` starts: "UDP 53 to 10.1.1.10"."""
+        return _label(self.protocol, self.server)
 
-def _clip(value: object, limit: int = _MAX_FIELD_CHARS) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    @property
+    def statement(self) -> str:
+        """What `text` says about that path (`text` without the path it starts with)."""
+        return self.text.removeprefix(self.path)
+
+
+def _one_line(value: object, limit: int = _MAX_FIELD_CHARS) -> str:
+    """An EC2 field as alert text: whitespace folded to single spaces, clipped to `limit`."""
+    return clip(" ".join(str(value).split()), limit)
 
 
 def _label(protocol: Protocol, server: str) -> str:
@@ -84,7 +95,7 @@ def _id(component: Any) -> str | None:
     for key in ("Id", "Name", "Arn"):
         value = component.get(key)
         if isinstance(value, str) and value:
-            return _clip(value)
+            return _one_line(value)
     return None
 
 
@@ -121,7 +132,7 @@ def _kind(explanation: Mapping[str, Any]) -> BlockingKind:
 
 def _direction(explanation: Mapping[str, Any], fallback: str = "") -> str:
     direction = explanation.get("Direction")
-    return _clip(direction).lower() if isinstance(direction, str) and direction else fallback
+    return _one_line(direction).lower() if isinstance(direction, str) and direction else fallback
 
 
 def _security_group(
@@ -130,7 +141,7 @@ def _security_group(
     rule = explanation.get("SecurityGroupRule") or {}
     groups = _ids(explanation.get("SecurityGroups"))
     single = _id(explanation.get("SecurityGroup")) or (
-        _clip(rule["SecurityGroupId"]) if rule.get("SecurityGroupId") else None
+        _one_line(rule["SecurityGroupId"]) if rule.get("SecurityGroupId") else None
     )
     if single and single not in groups:
         groups.insert(0, single)
@@ -154,7 +165,7 @@ def _network_acl(explanation: Mapping[str, Any], label: str, code: str) -> tuple
     of_subnet = f" of subnet {subnet}" if subnet else ""
     named = f"network ACL {acl}" if acl else "a network ACL"
     if isinstance(rule.get("RuleNumber"), int):
-        action = _clip(rule.get("RuleAction") or "deny").lower()
+        action = _one_line(rule.get("RuleAction") or "deny").lower()
         way = f"{direction} " if direction else ""
         entry = f"{way}entry #{rule['RuleNumber']} ({action})"
         text = f"{label} is blocked by {entry} of {named}{of_subnet} ({code})."
@@ -171,8 +182,8 @@ def _route_table(explanation: Mapping[str, Any], label: str, code: str) -> tuple
     destination = route.get("DestinationCidr") or route.get("DestinationPrefixListId")
     if destination:
         state = route.get("State")
-        how = f" is {_clip(state)}" if state else " cannot carry it"
-        text = f"{label} is blocked: route {_clip(destination)} in {named}{how} ({code})."
+        how = f" is {_one_line(state)}" if state else " cannot carry it"
+        text = f"{label} is blocked: route {_one_line(destination)} in {named}{how} ({code})."
     else:
         text = f"{label} is blocked: {named} has no usable route to it ({code})."
     return table, text
@@ -202,7 +213,7 @@ def unanalysable(server: str) -> str | None:
     try:
         address = ipaddress.ip_address(server)
     except ValueError:
-        return f"{_clip(server)!r} is not an IP address"
+        return f"{_one_line(server)!r} is not an IP address"
     if address.version != 4:
         return "Reachability Analyzer analyses IPv4 addresses only"
     if address.is_link_local:
@@ -212,7 +223,7 @@ def unanalysable(server: str) -> str | None:
 
 def not_analysed(reason: str, *, protocol: Protocol, server: str) -> BlockingFinding:
     """The answer when no analysis result is at hand (denied, throttled, out of time, failed)."""
-    reason = _clip(reason, _MAX_REASON_CHARS)
+    reason = _one_line(reason, _MAX_REASON_CHARS)
     return BlockingFinding(
         protocol=protocol,
         server=server,
@@ -256,11 +267,11 @@ def blocking_finding(
     # The first explanation naming a security group, ACL or route; else the first one.
     index = next((i for i, k in enumerate(kinds) if k is not BlockingKind.OTHER), 0)
     chosen, kind = explanations[index], kinds[index]
-    code = _clip(chosen.get("ExplanationCode") or "no explanation code")
+    code = _one_line(chosen.get("ExplanationCode") or "no explanation code")
     component_id, text = _DESCRIBE[kind](chosen, label, code)
     others = tuple(
         dict.fromkeys(
-            _clip(e["ExplanationCode"])
+            _one_line(e["ExplanationCode"])
             for i, e in enumerate(explanations)
             if i != index and e.get("ExplanationCode")
         )
@@ -276,33 +287,6 @@ def blocking_finding(
         other_codes=others,
         text=text,
     )
-
-
-def render_blocking_lines(findings: Sequence[BlockingFinding]) -> list[str]:
-    """The alert lines: one per protocol and server, in the order given.
-
-    UDP and TCP answers that say the same thing about the same server share one line (the same
-    words: two entries of one network ACL are two lines).
-    """
-    lines: list[str] = []
-    seen: dict[tuple[str, BlockingKind, str], tuple[int, Protocol]] = {}
-    for finding in findings:
-        said = finding.text.replace(_label(finding.protocol, finding.server), "", 1)
-        key = (finding.server, finding.kind, said)
-        earlier = seen.get(key)
-        if (
-            earlier is not None
-            and earlier[1] != finding.protocol
-            and finding.kind is not BlockingKind.NOT_ANALYSED
-        ):
-            index, protocol = earlier
-            lines[index] = lines[index].replace(
-                _label(protocol, finding.server), f"UDP and TCP {DNS_PORT} to {finding.server}", 1
-            )
-            continue
-        seen[key] = (len(lines), finding.protocol)
-        lines.append(f"Blocking rule: {finding.text}")
-    return lines
 
 
 # --- when to analyse (the check asks before a page goes out) ------------------------------------
@@ -377,18 +361,3 @@ def analysis_plan(
         if servers:
             return AnalysisPlan(report.function_arn, tuple(servers[:limit]))
     return None
-
-
-def finding_document(finding: BlockingFinding) -> dict[str, Any]:
-    """One finding as the alert document's `blocking_rules` entry."""
-    return {
-        "server": finding.server,
-        "protocol": finding.protocol,
-        "port": DNS_PORT,
-        "kind": finding.kind.value,
-        "blocked": finding.blocked,
-        "component_id": finding.component_id,
-        "explanation_code": finding.explanation_code,
-        "other_codes": list(finding.other_codes),
-        "text": finding.text,
-    }

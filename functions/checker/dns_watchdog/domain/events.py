@@ -33,6 +33,7 @@ from dns_watchdog.domain.request import (
     Resource,
     ResourceKind,
 )
+from dns_watchdog.domain.text import clip
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
@@ -294,7 +295,7 @@ def printable(text: str, limit: int) -> str:
         char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
         for char in text
     )
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+    return clip(shown, limit)
 
 
 def _shaped(value: str | None, pattern: re.Pattern[str], what: str) -> str | None:
@@ -493,5 +494,4 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(repr(value), 80)

@@ -1,6 +1,6 @@
 """Opt-in self-healing (pure): whether to put a VPC's last good option set back by itself.
 
-The checker (check.py) asks `plan_heal` after a change was judged; when the plan says `act`, it
+The checker (flow/run.py) asks `plan_heal` after a change was judged; when the plan says `act`, it
 associates the option set, asks the VPC's canaries again and reports with `HealReport`. Off by
 default. The guard rails, each a reason in the plan when it holds the watchdog back:
 
@@ -15,13 +15,16 @@ default. The guard rails, each a reason in the plan when it holds the watchdog b
 - the evidence blames the option set (a zone broken everywhere is not fixed by a rollback).
 
 In dry-run mode the plan is made and reported ("would have rolled back ..."), nothing associated.
+A plan held back by the rollback advice (the evidence does not blame the option set, the last
+good set is gone or current) carries that advice as `held_by`: the alert words it the way it
+words the advice (render/view.py), so the page says one reason, once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import Rollback, VpcOutcome
@@ -37,9 +40,13 @@ class HealPlan:
     act: bool
     dry_run: bool
     option_set_id: str | None
+    # Why, as a short phrase for the log and the alert; when the rollback advice itself holds
+    # self-healing back, `held_by` is that advice and the renderers word it (render/view.py) the
+    # way they word the advice.
     reason: str
     # The incident the plan belongs to (remembered so a VPC is healed at most once per incident).
     incident_started_at: str | None
+    held_by: Rollback | None = None
 
 
 @dataclass(frozen=True)
@@ -56,42 +63,6 @@ class HealReport:
     @property
     def healed(self) -> bool:
         return self.associated_at is not None and self.verified_verdict == Verdict.OK
-
-    @property
-    def sentence(self) -> str:
-        """One line for the alert (the headline's neighbour)."""
-        plan = self.plan
-        if plan.dry_run:
-            return f"Self-healing (dry run): {plan.reason}; nothing was changed."
-        if not plan.act:
-            return f"Self-healing did not act: {plan.reason}."
-        if self.error is not None:
-            return f"Self-healing could not roll back to {plan.option_set_id}: {self.error}."
-        verdict = self.verified_verdict.value if self.verified_verdict else "not verified"
-        detail = (
-            f" ({self.verified_diagnosis})"
-            if self.verified_diagnosis and self.verified_verdict != Verdict.OK
-            else ""
-        )
-        return (
-            f"Rolled back automatically to {plan.option_set_id} at {self.associated_at}; "
-            f"verified {verdict}{detail}."
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        plan = self.plan
-        return {
-            "mode": "dry-run" if plan.dry_run else "on",
-            "acted": plan.act,
-            "option_set_id": plan.option_set_id,
-            "reason": plan.reason,
-            "associated_at": self.associated_at,
-            "verified_verdict": self.verified_verdict.value if self.verified_verdict else None,
-            "verified_diagnosis": self.verified_diagnosis,
-            "error": self.error,
-            "healed": self.healed,
-            "summary": self.sentence,
-        }
 
 
 def is_own_change(request: CheckRequest, own_role_arn: str | None) -> bool:
@@ -126,8 +97,7 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-# One return per guard rail reads as the list in the module docstring.
-def plan_heal(  # noqa: PLR0911
+def plan_heal(
     outcome: VpcOutcome,
     rollback: Rollback,
     request: CheckRequest,
@@ -142,53 +112,71 @@ def plan_heal(  # noqa: PLR0911
     """The self-healing plan for this outcome, or None when self-healing has nothing to say.
 
     `rollback` is the outcome's rollback advice (it knows whether the last good set still
-    exists); `healed_incident` is the incident the stored state says was already healed.
+    exists); `healed_incident` is the incident the stored state says was already healed. The
+    first guard rail that holds the watchdog back is the plan's reason.
     """
-    if mode == "off" or outcome.severity != Severity.CRITICAL:
-        return None
-    if outcome.judgement.verdict != Verdict.FAILED:
-        return None
-    if request.trigger != "change" or request.event_name != OPTION_SET_CHANGE:
+    if mode == "off" or not _heals_after(outcome, request):
         return None
     incident = outcome.decision.incident_started_at
     dry_run = mode == "dry-run"
-
-    def hold(reason: str) -> HealPlan:
-        return HealPlan(False, dry_run, None, reason, incident)
-
-    vpc_id = outcome.facts.vpc_id
-    current = outcome.facts.option_set.option_set_id
-    history = outcome.history
-    if is_own_change(request, own_role_arn):
-        return hold("the change was the watchdog's own association (it never reacts to itself)")
-    if incident is not None and healed_incident == incident:
-        return hold("it already acted once in this incident")
-    if not opted_in:
-        return hold(f"{vpc_id} is not tagged dhcp-watchdog:self-heal=true")
+    held = _held_back(
+        outcome, request, opted_in=opted_in, own_role_arn=own_role_arn, healed=healed_incident
+    )
+    if held is not None:
+        return HealPlan(False, dry_run, None, held, incident)
     if rollback.kind != "last_good" or rollback.option_set_id is None:
-        why = {
-            "not_option_set": "the evidence does not blame the option set",
-            "current_is_last_good": f"the current set {current} is the last one verified healthy",
-            "previous": "the last option set verified healthy no longer exists",
-        }.get(rollback.kind, "no option set was ever verified healthy in this VPC")
-        return hold(why)
+        reason = f"the rollback advice is {rollback.kind}"
+        return HealPlan(False, dry_run, None, reason, incident, held_by=rollback)
     target = rollback.option_set_id
-    if target == current:  # pragma: no cover - rollback advice never names the current set
-        return hold(f"{target} is the option set that just failed")
-    age = _age_s(history.last_good_verified_at, now)
-    if age is None or age > max_age_s:
-        verified = history.last_good_verified_at or "at an unknown time"
-        return hold(
-            f"{target} was last verified healthy {verified}, longer ago than the "
-            f"{_duration(max_age_s)} allowed"
-        )
+    untrusted = _untrusted(target, outcome, max_age_s=max_age_s, now=now)
+    if untrusted is not None:
+        return HealPlan(False, dry_run, None, untrusted, incident)
+    vpc_id = outcome.facts.vpc_id
     if dry_run:
-        return HealPlan(
-            False,
-            True,
-            target,
-            f"would have associated {target} (verified healthy {history.last_good_verified_at}) "
-            f"with {vpc_id}",
-            incident,
-        )
+        verified = outcome.history.last_good_verified_at
+        reason = f"would have associated {target} (verified healthy {verified}) with {vpc_id}"
+        return HealPlan(False, True, target, reason, incident)
     return HealPlan(True, False, target, f"associate {target} with {vpc_id}", incident)
+
+
+def _heals_after(outcome: VpcOutcome, request: CheckRequest) -> bool:
+    """Only a CRITICAL (FAILED) verdict right after an association is self-healing's business."""
+    return (
+        outcome.severity == Severity.CRITICAL
+        and outcome.judgement.verdict == Verdict.FAILED
+        and request.trigger == "change"
+        and request.event_name == OPTION_SET_CHANGE
+    )
+
+
+def _held_back(
+    outcome: VpcOutcome,
+    request: CheckRequest,
+    *,
+    opted_in: bool,
+    own_role_arn: str | None,
+    healed: str | None,
+) -> str | None:
+    """Why the VPC and the change rule self-healing out (None: they do not)."""
+    incident = outcome.decision.incident_started_at
+    if is_own_change(request, own_role_arn):
+        return "the change was the watchdog's own association (it never reacts to itself)"
+    if incident is not None and healed == incident:
+        return "it already acted once in this incident"
+    if not opted_in:
+        return f"{outcome.facts.vpc_id} is not tagged dhcp-watchdog:self-heal=true"
+    return None
+
+
+def _untrusted(target: str, outcome: VpcOutcome, *, max_age_s: float, now: str) -> str | None:
+    """Why the last good option set is not to be trusted now (None: it is)."""
+    if target == outcome.facts.option_set.option_set_id:  # pragma: no cover - never advised
+        return f"{target} is the option set that just failed"
+    verified_at = outcome.history.last_good_verified_at
+    age = _age_s(verified_at, now)
+    if age is None or age > max_age_s:
+        return (
+            f"{target} was last verified healthy {verified_at or 'at an unknown time'}, longer "
+            f"ago than the {_duration(max_age_s)} allowed"
+        )
+    return None

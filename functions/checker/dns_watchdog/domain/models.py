@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from dns_watchdog.domain.text import clip
 
 # The canary contract: a plan has 1 to 50 probes; each name is asked directly of every
 # configured server (EC2 allows 4 per option set) and the Amazon resolver: 5 per name, plus one
@@ -41,11 +44,8 @@ MAX_TEXT_ITEMS = 20
 MAX_ELAPSED_MS = 900_000.0
 
 
-def _clip_text(limit: int) -> AfterValidator:
-    def clip(text: str) -> str:
-        return text if len(text) <= limit else text[: limit - 1] + "…"
-
-    return AfterValidator(clip)
+def _clipped(limit: int) -> AfterValidator:
+    return AfterValidator(partial(clip, limit=limit))
 
 
 def _clip_items(limit: int) -> BeforeValidator:
@@ -59,10 +59,10 @@ def _clip_items(limit: int) -> BeforeValidator:
     return BeforeValidator(clip)
 
 
-Text = Annotated[str, _clip_text(MAX_TEXT_CHARS)]
-Summary = Annotated[str, _clip_text(MAX_SUMMARY_CHARS)]
+Text = Annotated[str, _clipped(MAX_TEXT_CHARS)]
+Summary = Annotated[str, _clipped(MAX_SUMMARY_CHARS)]
 TextList = Annotated[list[Text], _clip_items(MAX_TEXT_ITEMS)]
-AnswerList = Annotated[list[Annotated[str, _clip_text(MAX_ANSWER_CHARS)]], _clip_items(MAX_ANSWERS)]
+AnswerList = Annotated[list[Annotated[str, _clipped(MAX_ANSWER_CHARS)]], _clip_items(MAX_ANSWERS)]
 DnsName = Annotated[str, Field(max_length=MAX_DNS_NAME_CHARS)]
 Identifier = Annotated[str, Field(max_length=MAX_IDENTIFIER_CHARS)]
 ServerList = Annotated[list[Identifier], Field(max_length=MAX_SERVERS_LISTED)]

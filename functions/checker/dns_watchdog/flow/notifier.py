@@ -19,7 +19,8 @@ from dns_watchdog.domain.request import CheckRequest, PreflightRequest
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.flow import telemetry
 from dns_watchdog.observability import count, logger
-from dns_watchdog.render.alert import AlertContext, build_access_warning, build_alert
+from dns_watchdog.render.alert import build_access_warning, render_alert
+from dns_watchdog.render.view import AlertContext, build_view
 
 # The log lines of a publication: (already published before, published now).
 _ALERT_LINES = ("Alert already published", "Alert published")
@@ -43,17 +44,18 @@ class Notifier:
         context: AlertContext,
     ) -> bool:
         """Publish the outcome's alert unless it already went out; say whether it did now."""
-        alert = build_alert(outcome, known, context)
+        view = build_view(outcome, known, context)
+        alert = render_alert(view)
         if alert.document["shortened"]:
             # The alert shows part of the evidence and points at these lines for the rest.
             telemetry.log_full_findings(outcome)
         message_id = self._publisher.publish_once(alert, outcome.alert_key)
         extra = {"vpc_id": outcome.facts.vpc_id, "subject": alert.subject}
         if self.chat_enabled:
-            from dns_watchdog.render.chat import build_chat_notification  # noqa: PLC0415
+            from dns_watchdog.render.chat import render_chat  # noqa: PLC0415
 
             # After the page: a broken chat topic fails the run (retried) but never holds it up.
-            chat = build_chat_notification(outcome, known, context)
+            chat = render_chat(view)
             chat_id = self._publisher.publish_chat_once(chat, outcome.alert_key)
             logger.info("Chat notification", extra={**extra, "message_id": chat_id})
         return self._published(message_id, extra, outcome.alert_key, _ALERT_LINES)

@@ -35,7 +35,7 @@ from dns_watchdog.flow.notifier import Notifier
 from dns_watchdog.flow.option_sets import OptionSets
 from dns_watchdog.flow.scope import Scope, Watched
 from dns_watchdog.observability import logger
-from dns_watchdog.render.alert import AlertContext
+from dns_watchdog.render.view import AlertContext
 
 if TYPE_CHECKING:
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named

@@ -1,81 +1,35 @@
-"""Alert text and document for on-call engineers (pure formatting)."""
+"""Alert text and document for on-call engineers (pure formatting).
+
+The pieces every channel shares (headline, subject, option sets described, the rollback command
+and its reason, self-healing's sentence) come from the alert's view (`view.py`); this module lays
+them out as the e-mail text and the JSON document, and fits both into one SNS message.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.domain.blocking import BlockingFinding, finding_document, render_blocking_lines
-from dns_watchdog.domain.flap import confirmation_note
-from dns_watchdog.domain.healing import HealReport
-from dns_watchdog.domain.judge import CanaryReport, Judgement
+from dns_watchdog.domain.judge import CanaryReport
 from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
-from dns_watchdog.domain.outcome import Rollback, VpcOutcome
-from dns_watchdog.domain.request import CheckRequest
-from dns_watchdog.domain.vpc import OptionSet, VpcFacts
+from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
+from dns_watchdog.domain.request import ChangeContext, CheckRequest
+from dns_watchdog.domain.text import clip
+from dns_watchdog.domain.vpc import OptionSet
+from dns_watchdog.render.blocking import finding_document, render_blocking_lines
+from dns_watchdog.render.view import SUBJECT_LIMIT, AlertContext, AlertView, build_view
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
-SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters
 MAX_CANARIES_IN_TEXT = 20
 # SNS takes at most 256 KiB per message (all protocols' bodies, subject and attributes); the
 # margin covers SNS's own envelope fields.
 SNS_MESSAGE_LIMIT_BYTES = 262_144
 ALERT_BUDGET_BYTES = SNS_MESSAGE_LIMIT_BYTES - 8_192
 ROLLBACK_HEADER = "What to do (from EC2 and the watchdog's records, not from the event):"
-
-
-@dataclass(frozen=True)
-class AlertContext:
-    """What an alert says besides the VPC's outcome: the request, the region, the time, and the
-    checker invocation whose log holds every canary's full findings."""
-
-    request: CheckRequest
-    region: str
-    checked_at: str
-    request_id: str | None = None
-    # The lint of the option set a change alert announces (empty: none, or not linted).
-    lint: tuple[LintFinding, ...] = ()
-    # A sweep's failure confirmed by a second canary run this many seconds later (flap.py).
-    confirmed_after_s: float | None = None
-    # What opt-in self-healing did (or would have done) for this alert (healing.py).
-    healing: HealReport | None = None
-    # Organization mode: the account the VPC is in (and its name when known); None otherwise.
-    account_id: str | None = None
-    account_name: str | None = None
-    # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
-    blocking: tuple[BlockingFinding, ...] = ()
-
-
-@dataclass(frozen=True)
-class _View:
-    """One alert's facts, gathered once from the outcome and the described option sets."""
-
-    severity: Severity
-    outcome: VpcOutcome
-    context: AlertContext
-    known: Mapping[str, OptionSet | None]
-    rollback: Rollback
-
-    @property
-    def facts(self) -> VpcFacts:
-        return self.outcome.facts
-
-    @property
-    def judgement(self) -> Judgement:
-        return self.outcome.judgement
-
-    @property
-    def request(self) -> CheckRequest:
-        return self.context.request
-
-    def option_set(self, option_set_id: str | None) -> OptionSet | None:
-        if option_set_id == self.facts.option_set.option_set_id:
-            return self.facts.option_set
-        return self.known.get(option_set_id) if option_set_id else None
 
 
 @dataclass(frozen=True)
@@ -121,18 +75,12 @@ DETAIL_LEVELS = (
 )
 
 
-def build_alert(
-    outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
-) -> Alert:
-    """The alert for `outcome`; `known` holds the option sets it names (None: no longer exist).
+def render_alert(view: AlertView) -> Alert:
+    """The alert of `view`: e-mail text, JSON document, subject and attributes.
 
     The alert always fits SNS's limit: when the full evidence does not, it shows less of it
     (failing canaries and lookups first, the rest counted) and says where the rest is.
     """
-    severity = outcome.severity
-    if severity is None:
-        raise ValueError(f"no alert was decided for {outcome.facts.vpc_id}")
-    view = _View(severity, outcome, context, known, outcome.rollback(known))
     alert = _render(view, DETAIL_LEVELS[0])
     for detail in DETAIL_LEVELS[1:]:
         if alert.size_bytes() <= ALERT_BUDGET_BYTES:
@@ -141,126 +89,83 @@ def build_alert(
     return alert
 
 
-def _render(view: _View, detail: Detail) -> Alert:
-    rollback = rollback_command(view.rollback, view.facts.vpc_id, view.context.region)
-    text = _text(view, rollback, detail)
+def build_alert(
+    outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
+) -> Alert:
+    """The alert for `outcome` (`known`: the option sets it names, None when gone)."""
+    return render_alert(build_view(outcome, known, context))
+
+
+def _render(view: AlertView, detail: Detail) -> Alert:
     return Alert(
-        subject=_subject(view),
-        text=text,
-        document=_document(view, rollback, detail),
-        attributes={
-            "severity": view.severity.value,
-            "vpc_id": view.facts.vpc_id,
-            "event_name": view.request.event_name,
-            "verdict": view.judgement.verdict.value,
-            # Organization mode: subscription filter policies can route per account / region.
-            **(
-                {"account_id": view.context.account_id, "region": view.context.region}
-                if view.context.account_id
-                else {}
-            ),
-        },
+        subject=view.subject,
+        text=_text(view, detail),
+        document=_document(view, detail),
+        attributes=_attributes(view),
     )
 
 
-def rollback_command(rollback: Rollback, vpc_id: str, region: str) -> str | None:
-    """The command that puts the rollback target back, when there is one."""
-    if rollback.option_set_id is None:
-        return None
-    return (
-        f"aws ec2 associate-dhcp-options --dhcp-options-id {rollback.option_set_id} "
-        f"--vpc-id {vpc_id} --region {region}"
-    )
+def _attributes(view: AlertView) -> dict[str, str]:
+    attributes = {
+        "severity": view.severity.value,
+        "vpc_id": view.facts.vpc_id,
+        "event_name": view.request.event_name,
+        "verdict": view.judgement.verdict.value,
+    }
+    if view.context.account_id:
+        # Organization mode: subscription filter policies can route per account / region.
+        attributes |= {"account_id": view.context.account_id, "region": view.region}
+    return attributes
 
 
-def _account_label(context: AlertContext) -> str | None:
-    """Organization mode: the account, with its name when known."""
-    if context.account_id is None:
-        return None
-    if context.account_name:
-        return f"{context.account_id} ({context.account_name})"
-    return context.account_id
+# --- the e-mail text ----------------------------------------------------------------------------
 
 
-def _subject(view: _View) -> str:
-    verdict = view.judgement.verdict
-    state = "OK again" if view.severity == Severity.RECOVERED else verdict.value
-    request = view.request
-    where = view.facts.vpc_id
-    account = _account_label(view.context)
-    if account:
-        where = f"{account} {view.context.region} {where}"
-    subject = (
-        f"[{view.severity.value}] {where}: Lambda DNS {state} "
-        f"{'after' if request.trigger == 'change' else 'in'} {request.event_name}"
-    )
-    return subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
+def _text(view: AlertView, detail: Detail) -> str:
+    judgement = view.judgement
+    lines = [*_headline_lines(view), "", *_vpc_lines(view), *_trigger_lines(view)]
+    lines += ["", f"Verdict: {judgement.verdict.value}", *_diagnosis_lines(view)]
+    lines += _notes(view)
+    lines += ["", f"Canaries ({len(judgement.canaries)}):"]
+    if not judgement.canaries:
+        lines.append("  none")
+    reports = view.canaries_worst_first
+    for report in reports[: detail.text_canaries]:
+        lines += _canary_lines(report, detail.text_lookups)
+    hidden = reports[detail.text_canaries :]
+    if hidden:
+        lines.append(f"  ... and {len(hidden)} more: {_counted(hidden)}")
+    if detail != DETAIL_LEVELS[0]:
+        lines.append(f"  (shortened to fit an alert; {view.where_in_full})")
+    lines += _advice_lines(view)
+    lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
+    return "\n".join(lines).rstrip() + "\n"
 
 
-def _servers(option_set: OptionSet | None, option_set_id: str | None) -> str:
-    if option_set_id is None:
-        return "unknown"
-    if option_set is None:
-        return f"{option_set_id} (no longer exists)"
-    if option_set.option_set_id == "default":
-        return "default (no DNS servers handed out)"
-    servers = ", ".join(option_set.domain_name_servers) or "no DNS servers"
-    return f"{option_set.option_set_id} ({servers})"
+def _headline_lines(view: AlertView) -> list[str]:
+    healing = view.healing_sentence
+    return [view.headline, *([healing] if healing is not None else [])]
 
 
-def _described(view: _View, option_set_id: str | None) -> str:
-    return _servers(view.option_set(option_set_id), option_set_id)
-
-
-def _headline(view: _View) -> str:
-    vpc_id = view.facts.vpc_id
-    verdict = view.judgement.verdict
-    event_name = view.request.event_name
-    cause = f"after {event_name}" if view.request.change else f"({event_name})"
-    if view.severity == Severity.RECOVERED:
-        return f"RECOVERED: DNS for Lambda functions in {vpc_id} works again {cause}."
-    state = "cannot be verified" if verdict == Verdict.UNVERIFIED else f"is {verdict.value}"
-    return f"{view.severity.value}: DNS for Lambda functions in {vpc_id} {state} {cause}."
-
-
-def _headline_lines(view: _View) -> list[str]:
-    healing = view.context.healing
-    return [_headline(view), *([healing.sentence] if healing is not None else [])]
-
-
-def _healed_lines(view: _View) -> list[str]:
-    """The rollback section when self-healing already rolled back and verified it."""
-    healing = view.context.healing
-    if healing is None or not healing.healed:
-        return []
-    return [
-        healing.sentence,
-        "Nothing to run. The association's own CloudTrail event is checked like any other "
-        "and closes the incident (RECOVERED).",
-    ]
-
-
-def _vpc_lines(view: _View) -> list[str]:
+def _vpc_lines(view: AlertView) -> list[str]:
     facts = view.facts
-    history = view.outcome.history
-    lines = [f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.context.region})"]
-    account = _account_label(view.context)
-    if account:
-        lines.append(f"Account:      {account}")
-    current = _described(view, history.current)
-    previous = _described(view, history.previous)
+    history = view.history
+    lines = [f"VPC:          {facts.vpc_id} ({facts.cidr_block}, {view.region})"]
+    if view.account_label:
+        lines.append(f"Account:      {view.account_label}")
+    current = view.described(history.current)
+    previous = view.described(history.previous)
     lines.append(f"Option set:   {previous} -> {current}")
     if history.last_good:
-        last_good = _described(view, history.last_good)
-        verified = history.last_good_verified_at or "earlier"
-        lines.append(f"Last good:    {last_good}, verified healthy {verified}")
+        last_good = view.described(history.last_good)
+        lines.append(f"Last good:    {last_good}, verified healthy {view.last_good_verified}")
     expected = ", ".join(facts.expected_nameservers) or "none"
     lines.append(f"Lambdas should see configured nameservers: {expected}")
     lines.append(f"enableDnsSupport: {'true' if facts.dns_support else 'false'}")
     return lines + _lint_lines(view.context.lint)
 
 
-def _trigger_lines(view: _View) -> list[str]:
+def _trigger_lines(view: AlertView) -> list[str]:
     change = view.request.change
     if change is not None:
         who = change.actor_arn or "unknown"
@@ -280,36 +185,7 @@ def _trigger_lines(view: _View) -> list[str]:
     return lines
 
 
-def _advice_lines(view: _View, rollback: str | None) -> list[str]:
-    # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
-    lines = ["", ROLLBACK_HEADER]
-    if view.context.account_id and rollback:
-        lines.append(f"(run it with credentials for account {view.context.account_id})")
-    return lines + (_healed_lines(view) or _rollback_lines(view, rollback))
-
-
-def _text(view: _View, rollback: str | None, detail: Detail) -> str:
-    judgement = view.judgement
-    lines = [*_headline_lines(view), "", *_vpc_lines(view), *_trigger_lines(view)]
-    lines += ["", f"Verdict: {judgement.verdict.value}", *_diagnosis_lines(view)]
-    lines += _notes(view)
-    lines += ["", f"Canaries ({len(judgement.canaries)}):"]
-    if not judgement.canaries:
-        lines.append("  none")
-    reports = _worst_first(judgement.canaries)
-    for report in reports[: detail.text_canaries]:
-        lines += _canary_lines(report, detail.text_lookups)
-    hidden = reports[detail.text_canaries :]
-    if hidden:
-        lines.append(f"  ... and {len(hidden)} more: {_counted(hidden)}")
-    if detail != DETAIL_LEVELS[0]:
-        lines.append(f"  (shortened to fit an alert; {_where_in_full(view)})")
-    lines += _advice_lines(view, rollback)
-    lines += ["", f"Checked at {view.context.checked_at} by vpc-dns-watchdog."]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _diagnosis_lines(view: _View) -> list[str]:
+def _diagnosis_lines(view: AlertView) -> list[str]:
     """The diagnosis, its likely causes, and what blocks the path when that was analysed."""
     diagnosis = view.judgement.diagnosis
     lines = [f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})"]
@@ -321,6 +197,233 @@ def _diagnosis_lines(view: _View) -> list[str]:
     return lines + render_blocking_lines(view.context.blocking)
 
 
+def _notes(view: AlertView) -> list[str]:
+    lines = [f"Note: {note}" for note in view.judgement.notes]
+    return lines + ([view.confirmation] if view.confirmation is not None else [])
+
+
+# --- what to do: the rollback section -----------------------------------------------------------
+
+
+def _advice_lines(view: AlertView) -> list[str]:
+    # The advice stands apart, and only EC2 and the watchdog's own state fill it, never the event.
+    lines = ["", ROLLBACK_HEADER]
+    if view.context.account_id and view.rollback_command:
+        lines.append(f"(run it with credentials for account {view.context.account_id})")
+    return lines + (_healed_lines(view) or _rollback_lines(view))
+
+
+def _healed_lines(view: AlertView) -> list[str]:
+    """The rollback section when self-healing already rolled back and verified it."""
+    healing = view.context.healing
+    if healing is None or not healing.healed or view.healing_sentence is None:
+        return []
+    return [
+        view.healing_sentence,
+        "Nothing to run. The association's own CloudTrail event is checked like any other "
+        "and closes the incident (RECOVERED).",
+    ]
+
+
+def _rollback_lines(view: AlertView) -> list[str]:
+    """The rollback advice: its reason (view.py) and what to run or where to look."""
+    kind = view.rollback.kind
+    if kind == "none_needed":
+        return [f"{view.rollback_reason}."]
+    return _revert_the_change_lines(view) + _ADVICE_LINES[kind](view)
+
+
+def _revert_the_change_lines(view: AlertView) -> list[str]:
+    change = view.request.change
+    if change is None or change.event_name == "AssociateDhcpOptions":
+        return []
+    return [
+        f"This check followed {change.event_name}: consider reverting that call "
+        f"(CloudTrail event {change.event_id})."
+    ]
+
+
+def _not_option_set_lines(view: AlertView) -> list[str]:
+    return [
+        f"{view.rollback_reason} (see the diagnosis); rolling it back would not fix these names."
+    ]
+
+
+def _last_good_lines(view: AlertView) -> list[str]:
+    return [
+        f"{view.rollback_reason}: {view.rollback.option_set_id} "
+        f"(verified {view.last_good_verified})",
+        f"  {view.rollback_command}",
+        *_unverified_previous_lines(view),
+    ]
+
+
+def _current_is_last_good_lines(view: AlertView) -> list[str]:
+    return [
+        f"{view.rollback_reason}.",
+        "  Something else changed (the DNS server itself, security groups, network ACLs, "
+        "Resolver rules, enableDnsSupport); find it in CloudTrail:",
+        f"    {_find_in_cloudtrail(view.facts.vpc_id, view.region)}",
+        *_unverified_previous_lines(view),
+    ]
+
+
+def _previous_lines(view: AlertView) -> list[str]:
+    return [*_gone_lines(view), f"{view.rollback_reason}:", f"  {view.rollback_command}"]
+
+
+def _unknown_lines(view: AlertView) -> list[str]:
+    vpc_id, region = view.facts.vpc_id, view.region
+    return [
+        *_gone_lines(view),
+        f"{view.rollback_reason}.",
+        "  Find it in CloudTrail (the earlier AssociateDhcpOptions for this VPC):",
+        f"    {_find_in_cloudtrail(vpc_id, region)}",
+        "  or in AWS Config:",
+        f"    aws configservice get-resource-config-history --resource-type AWS::EC2::VPC "
+        f"--resource-id {vpc_id} --region {region}",
+        "  then:",
+        f"    aws ec2 associate-dhcp-options --dhcp-options-id <previous dopt id> "
+        f"--vpc-id {vpc_id} --region {region}",
+    ]
+
+
+_ADVICE_LINES: dict[RollbackKind, Callable[[AlertView], list[str]]] = {
+    "not_option_set": _not_option_set_lines,
+    "last_good": _last_good_lines,
+    "current_is_last_good": _current_is_last_good_lines,
+    "previous": _previous_lines,
+    "unknown": _unknown_lines,
+}
+
+
+def _gone_lines(view: AlertView) -> list[str]:
+    note = view.last_good_gone_note
+    return [note] if note is not None else []
+
+
+def _unverified_previous_lines(view: AlertView) -> list[str]:
+    """Warn off the immediately previous option set when the watchdog never found it healthy."""
+    history = view.history
+    if not history.previous or history.previous in (history.last_good, history.current):
+        return []
+    previous = view.described(history.previous)
+    return [
+        f"Not the option set just before this one, {previous}: the watchdog did not verify it "
+        "healthy."
+    ]
+
+
+# --- the JSON document --------------------------------------------------------------------------
+
+
+def _document(view: AlertView, detail: Detail) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "subject": view.subject,
+        "headline": view.headline,
+        **_where_fields(view),
+        **_option_set_fields(view),
+        "change": _change_document(view.request.change),
+        **_evidence_fields(view),
+        **_canary_fields(view, detail),
+        **_rollback_fields(view),
+    }
+
+
+def _where_fields(view: AlertView) -> dict[str, Any]:
+    """Which VPC, where, and what asked for the check."""
+    request = view.request
+    return {
+        "severity": view.severity.value,
+        "verdict": view.judgement.verdict.value,
+        "vpc_id": view.facts.vpc_id,
+        "region": view.region,
+        "account_id": view.context.account_id,
+        "account_name": view.context.account_name,
+        "cidr_block": view.facts.cidr_block,
+        "event_name": request.event_name,
+        "trigger": request.trigger,
+        "reason": request.reason or None,
+        "checked_at": view.context.checked_at,
+        "dns_support": view.facts.dns_support,
+    }
+
+
+def _option_set_fields(view: AlertView) -> dict[str, Any]:
+    history = view.history
+    current = view.facts.option_set
+    last_good = _option_set_document(view.option_set(history.last_good), history.last_good)
+    if last_good is not None:
+        last_good["verified_at"] = history.last_good_verified_at
+    return {
+        "option_set": _option_set_document(current, current.option_set_id),
+        "previous_option_set": _option_set_document(
+            view.option_set(history.previous), history.previous
+        ),
+        "last_good_option_set": last_good,
+        "expected_nameservers": list(view.facts.expected_nameservers),
+        "lint": [finding.as_dict() for finding in view.context.lint],
+    }
+
+
+def _change_document(change: ChangeContext | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "event_id": change.event_id,
+        "event_name": change.event_name,
+        "event_source": change.event_source,
+        "event_time": change.event_time,
+        "actor_arn": change.actor_arn,
+        "actor_type": change.actor_type,
+        "session_issuer_arn": change.session_issuer_arn,
+        "source_ip": change.source_ip,
+        "account_id": change.account_id,
+        "requested_option_set_id": change.requested_option_set_id,
+    }
+
+
+def _evidence_fields(view: AlertView) -> dict[str, Any]:
+    """The diagnosis and what the checker found beside the canaries."""
+    return {
+        "self_healing": view.healing_document(),
+        "blocking_rules": [finding_document(f) for f in view.context.blocking],
+        "diagnosis": view.judgement.diagnosis.model_dump(mode="json"),
+        "notes": list(view.judgement.notes),
+        "confirmed_after_s": view.context.confirmed_after_s,
+    }
+
+
+def _canary_fields(view: AlertView, detail: Detail) -> dict[str, Any]:
+    """The canaries shown at this level of detail, and what the rest were."""
+    reports = view.canaries_worst_first
+    listed = reports if detail.document_canaries is None else reports[: detail.document_canaries]
+    omitted = reports[len(listed) :]
+    shortened = detail != DETAIL_LEVELS[0]
+    return {
+        "canaries": [_canary_document(r, detail.document_lookups) for r in listed],
+        "canaries_total": len(reports),
+        "canaries_omitted": len(omitted),
+        "canaries_omitted_by_diagnosis": dict(
+            Counter(f"{r.severity.value} {r.diagnosis.code}" for r in omitted)
+        ),
+        "shortened": shortened,
+        "full_findings": view.where_in_full if shortened else None,
+    }
+
+
+def _rollback_fields(view: AlertView) -> dict[str, Any]:
+    return {
+        "rollback_command": view.rollback_command,
+        "rollback_option_set_id": view.rollback.option_set_id,
+        "rollback": view.rollback.kind,
+    }
+
+
+# --- the evidence, line by line -----------------------------------------------------------------
+
+
 def _lint_lines(findings: Sequence[LintFinding]) -> list[str]:
     if not findings:
         return []
@@ -330,30 +433,9 @@ def _lint_lines(findings: Sequence[LintFinding]) -> list[str]:
     ]
 
 
-def _notes(view: _View) -> list[str]:
-    lines = [f"Note: {note}" for note in view.judgement.notes]
-    if view.context.confirmed_after_s is not None:
-        lines.append(confirmation_note(view.context.confirmed_after_s))
-    return lines
-
-
-def _worst_first(reports: Sequence[CanaryReport]) -> list[CanaryReport]:
-    """Failing canaries first (FAILED, DEGRADED, UNVERIFIED, then OK), by name within each."""
-    rank = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.OK: 3}
-    return sorted(reports, key=lambda r: (r.status == "gone", rank[r.severity], r.name))
-
-
 def _counted(reports: Sequence[CanaryReport]) -> str:
     counts = Counter(f"{r.severity.value} - {r.diagnosis.code}" for r in reports)
     return ", ".join(f"{count} {what}" for what, count in counts.most_common())
-
-
-def _where_in_full(view: _View) -> str:
-    request_id = view.context.request_id or "unknown"
-    return (
-        f"every canary's full findings are in the checker's log, request id {request_id}, "
-        f"lines 'Canary findings' for {view.facts.vpc_id}"
-    )
 
 
 def _shown(lookups: Sequence[ProbeResult], limit: int | None) -> tuple[list[ProbeResult], str]:
@@ -406,77 +488,6 @@ def _find_in_cloudtrail(vpc_id: str, region: str) -> str:
     )
 
 
-def _rollback_lines(view: _View, rollback: str | None) -> list[str]:
-    advice = view.rollback
-    if advice.kind == "none_needed":
-        return ["No action needed."]
-    vpc_id = view.facts.vpc_id
-    region = view.context.region
-    history = view.outcome.history
-    verified = history.last_good_verified_at or "earlier"
-    lines = []
-    change = view.request.change
-    if change and change.event_name != "AssociateDhcpOptions":
-        lines.append(
-            f"This check followed {change.event_name}: consider reverting that call "
-            f"(CloudTrail event {change.event_id})."
-        )
-    if advice.kind == "not_option_set":
-        lines += [
-            "No rollback advised: the evidence does not point at the option set (see the "
-            "diagnosis); rolling it back would not fix these names.",
-        ]
-        return lines
-    if advice.kind == "last_good":
-        lines += [
-            f"Roll back to the last option set verified healthy: {advice.option_set_id} "
-            f"(verified {verified})",
-            f"  {rollback}",
-        ]
-        return lines + _unverified_previous_lines(view)
-    if advice.kind == "current_is_last_good":
-        lines += [
-            f"No option set to roll back to: the current one, {history.current}, is the last "
-            f"option set verified healthy (verified {verified}).",
-            "  Something else changed (the DNS server itself, security groups, network ACLs, "
-            "Resolver rules, enableDnsSupport); find it in CloudTrail:",
-            f"    {_find_in_cloudtrail(vpc_id, region)}",
-        ]
-        return lines + _unverified_previous_lines(view)
-    if advice.last_good_gone:
-        lines.append(
-            f"The last option set verified healthy, {history.last_good} (verified "
-            f"{verified}), no longer exists."
-        )
-    if rollback:
-        return [*lines, "Roll back the option set:", f"  {rollback}"]
-    return [
-        *lines,
-        "Roll back: the previous option set is not known to the watchdog (it had not "
-        "seen this VPC with another option set).",
-        "  Find it in CloudTrail (the earlier AssociateDhcpOptions for this VPC):",
-        f"    {_find_in_cloudtrail(vpc_id, region)}",
-        "  or in AWS Config:",
-        f"    aws configservice get-resource-config-history --resource-type AWS::EC2::VPC "
-        f"--resource-id {vpc_id} --region {region}",
-        "  then:",
-        f"    aws ec2 associate-dhcp-options --dhcp-options-id <previous dopt id> "
-        f"--vpc-id {vpc_id} --region {region}",
-    ]
-
-
-def _unverified_previous_lines(view: _View) -> list[str]:
-    """Warn off the immediately previous option set when the watchdog never found it healthy."""
-    history = view.outcome.history
-    if not history.previous or history.previous in (history.last_good, history.current):
-        return []
-    previous = _described(view, history.previous)
-    return [
-        f"Not the option set just before this one, {previous}: the watchdog did not verify it "
-        "healthy."
-    ]
-
-
 def _option_set_document(option_set: OptionSet | None, option_set_id: str | None) -> Any:
     if option_set_id is None:
         return None
@@ -508,74 +519,6 @@ def _canary_document(report: CanaryReport, lookups: int | None) -> dict[str, Any
     }
 
 
-def _document(view: _View, rollback: str | None, detail: Detail) -> dict[str, Any]:
-    facts = view.facts
-    judgement = view.judgement
-    request = view.request
-    change = request.change
-    history = view.outcome.history
-    reports = _worst_first(judgement.canaries)
-    listed = reports if detail.document_canaries is None else reports[: detail.document_canaries]
-    omitted = reports[len(listed) :]
-    last_good = _option_set_document(view.option_set(history.last_good), history.last_good)
-    if last_good is not None:
-        last_good["verified_at"] = history.last_good_verified_at
-    return {
-        "schema": SCHEMA,
-        "subject": _subject(view),
-        "severity": view.severity.value,
-        "verdict": judgement.verdict.value,
-        "vpc_id": facts.vpc_id,
-        "region": view.context.region,
-        "account_id": view.context.account_id,
-        "account_name": view.context.account_name,
-        "cidr_block": facts.cidr_block,
-        "event_name": request.event_name,
-        "trigger": request.trigger,
-        "reason": request.reason or None,
-        "checked_at": view.context.checked_at,
-        "dns_support": facts.dns_support,
-        "option_set": _option_set_document(facts.option_set, facts.option_set.option_set_id),
-        "previous_option_set": _option_set_document(
-            view.option_set(history.previous), history.previous
-        ),
-        "last_good_option_set": last_good,
-        "expected_nameservers": list(facts.expected_nameservers),
-        "lint": [finding.as_dict() for finding in view.context.lint],
-        "self_healing": view.context.healing.as_dict() if view.context.healing else None,
-        "blocking_rules": [finding_document(f) for f in view.context.blocking],
-        "change": None
-        if change is None
-        else {
-            "event_id": change.event_id,
-            "event_name": change.event_name,
-            "event_source": change.event_source,
-            "event_time": change.event_time,
-            "actor_arn": change.actor_arn,
-            "actor_type": change.actor_type,
-            "session_issuer_arn": change.session_issuer_arn,
-            "source_ip": change.source_ip,
-            "account_id": change.account_id,
-            "requested_option_set_id": change.requested_option_set_id,
-        },
-        "diagnosis": judgement.diagnosis.model_dump(mode="json"),
-        "notes": list(judgement.notes),
-        "confirmed_after_s": view.context.confirmed_after_s,
-        "canaries": [_canary_document(r, detail.document_lookups) for r in listed],
-        "canaries_total": len(reports),
-        "canaries_omitted": len(omitted),
-        "canaries_omitted_by_diagnosis": dict(
-            Counter(f"{r.severity.value} {r.diagnosis.code}" for r in omitted)
-        ),
-        "shortened": detail != DETAIL_LEVELS[0],
-        "full_findings": _where_in_full(view) if detail != DETAIL_LEVELS[0] else None,
-        "rollback_command": rollback,
-        "rollback_option_set_id": view.rollback.option_set_id,
-        "rollback": view.rollback.kind,
-        "headline": _headline(view),
-    }
-
-
 def build_access_warning(
     request: CheckRequest, account_id: str, region: str, reason: str, problem: str
 ) -> Alert:
@@ -583,7 +526,7 @@ def build_access_warning(
     targets = ", ".join(t.resource_id for t in request.resources) or "its VPCs"
     label = f"{account_id} ({request.account_name})" if request.account_name else account_id
     subject = f"[WARNING] {label} {region}: cannot check {targets} after {request.event_name}"
-    subject = subject if len(subject) <= SUBJECT_LIMIT else subject[: SUBJECT_LIMIT - 3] + "..."
+    subject = clip(subject, SUBJECT_LIMIT)
     change = request.change
     lines = [
         f"WARNING: DNS for Lambda functions in {targets} cannot be verified after "

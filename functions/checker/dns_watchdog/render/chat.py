@@ -3,7 +3,8 @@
 Amazon Q Developer (formerly AWS Chatbot) posts an SNS message to Slack or Microsoft Teams only
 when it is an AWS service notification or a *custom notification* document; anything else is
 dropped without a trace. This module renders that document from the same `VpcOutcome` and
-`AlertContext` as the e-mail text (`alerts.py`), so both say the same thing.
+`AlertContext` as the e-mail text (`alert.py`): both render one `AlertView` (`view.py`), so they
+say the same thing in the same words.
 
 Why a topic of its own (docs/alerts.md): SNS's per-protocol bodies (`MessageStructure=json`) have
 keys for email, sqs, lambda, https, sms..., but none for chat: Amazon Q Developer reads the
@@ -31,23 +32,13 @@ from dns_watchdog.constants import (
     CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
     CHAT_CONTEXT_VPC_ID,
 )
-from dns_watchdog.domain.blocking import render_blocking_lines
-from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.models import Severity, Verdict
-from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
+from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet
-from dns_watchdog.render.alert import (
-    ALERT_BUDGET_BYTES,
-    Alert,
-    AlertContext,
-    _described,
-    _headline,
-    _subject,
-    _View,
-    _where_in_full,
-    _worst_first,
-    rollback_command,
-)
+from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
+from dns_watchdog.render.blocking import render_blocking_lines
+from dns_watchdog.render.view import AlertContext, AlertView, build_view
 
 VERSION = "1.0"
 SOURCE = "custom"
@@ -106,132 +97,34 @@ def thread_id(vpc_id: str, incident_started_at: str | None, option_set_id: str) 
     return re.sub(r"[^A-Za-z0-9_.:-]", "-", raw)[:128]
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def render_chat(view: AlertView) -> ChatNotification:
+    """The custom notification of `view`, within the field limits and SNS's budget."""
+    notification = ChatNotification(_document(view, DESCRIPTION_LIMIT, CANARIES_IN_DESCRIPTION))
+    if notification.size_bytes() > ALERT_BUDGET_BYTES:  # pragma: no cover - fields are bounded
+        notification = ChatNotification(_document(view, 500, 0))
+    return notification
 
 
-def _description(view: _View, budget: int, canaries: int) -> str:
-    facts = view.facts
-    judgement = view.judgement
-    diagnosis = judgement.diagnosis
-    history = view.outcome.history
-    lines = [_headline(view)]
-    if view.context.healing is not None:
-        lines.append(f"*{view.context.healing.sentence}*")
-    lines += [
-        "",
-        f"*VPC* `{facts.vpc_id}` ({facts.cidr_block}, {view.context.region})",
-        f"*Option set* {_described(view, history.previous)} → {_described(view, history.current)}",
-    ]
-    if history.last_good:
-        verified = history.last_good_verified_at or "earlier"
-        lines.append(f"*Last good* {_described(view, history.last_good)}, verified {verified}")
-    change = view.request.change
-    if change is not None:
-        lines.append(
-            f"*Change* {change.event_name} by {change.actor_arn or 'unknown'} at "
-            f"{change.event_time}"
-        )
-    lines.append(f"*Verdict* {judgement.verdict.value} - `{diagnosis.code}`")
-    if diagnosis.summary:
-        lines.append(f"> {diagnosis.summary}")
-    if diagnosis.likely_causes:
-        lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
-    for line in render_blocking_lines(view.context.blocking):
-        lines.append(line.replace("Blocking rule:", "*Blocking rule:*", 1))
-    if view.context.confirmed_after_s is not None:
-        lines.append(f"_{confirmation_note(view.context.confirmed_after_s)}_")
-    reports = _worst_first(judgement.canaries)
-    if reports:
-        lines.append(f"*Canaries ({len(reports)})*")
-        for report in reports[:canaries]:
-            lines.append(f"• `{report.name}`: {report.severity.value} - {report.diagnosis.code}")
-        if len(reports) > canaries:
-            lines.append(f"• … and {len(reports) - canaries} more")
-    lines.append(f"_Full findings: {_where_in_full(view)}_")
-    text = "\n".join(lines)
-    return _clip(text, budget)
+def build_chat_notification(
+    outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
+) -> ChatNotification:
+    """The custom notification for `outcome`'s alert (`known`: the option sets it names)."""
+    return render_chat(build_view(outcome, known, context))
 
 
-def _next_steps(view: _View, rollback: str | None) -> list[str]:
-    kind = view.rollback.kind
-    steps: list[str] = []
-    healing = view.context.healing
-    if healing is not None and healing.healed:
-        steps.append(f"Nothing to roll back: {healing.sentence}")
-    elif rollback and kind in ("last_good", "previous", "unknown"):
-        label = "last option set verified healthy" if kind == "last_good" else "previous set"
-        steps.append(f"Roll back to the {label}: `{rollback}`")
-    elif kind == "current_is_last_good":
-        steps.append(
-            "The current option set is the last one verified healthy: look for what else "
-            "changed (the DNS server, security groups, network ACLs, Resolver rules)."
-        )
-    elif kind == "not_option_set":
-        steps.append("No rollback advised: the evidence does not point at the option set.")
-    elif kind == "unknown":
-        steps.append(
-            "The previous option set is not known: find the earlier AssociateDhcpOptions in "
-            "CloudTrail, then associate it again."
-        )
-    elif kind == "none_needed":
-        steps.append("No action needed.")
-    if view.judgement.verdict != Verdict.OK:
-        steps.append(
-            "Check again after a fix: invoke the checker with "
-            f'`{{"action": "check", "vpc_ids": ["{view.facts.vpc_id}"]}}`'
-        )
-    return [_clip(step, NEXT_STEP_LIMIT) for step in steps[:NEXT_STEPS_LIMIT]]
-
-
-def _document(view: _View, description_budget: int, canaries: int) -> dict[str, Any]:
-    facts = view.facts
-    judgement = view.judgement
+def _document(view: AlertView, description_budget: int, canaries: int) -> dict[str, Any]:
     severity = view.severity
-    rollback = rollback_command(view.rollback, facts.vpc_id, view.context.region)
-    subject = _subject(view)
-    history = view.outcome.history
-    keywords = [
-        severity.value,
-        judgement.verdict.value,
-        judgement.diagnosis.code,
-        facts.vpc_id,
-        view.context.region,
-    ]
-    related = [facts.vpc_id, history.current, history.previous, history.last_good]
-    related += [r.function_arn for r in _worst_first(judgement.canaries)]
-    related_unique = [r for r in dict.fromkeys(related) if r][:RELATED_RESOURCES_LIMIT]
-    context = {
-        CHAT_CONTEXT_VPC_ID: facts.vpc_id,
-        CHAT_CONTEXT_REGION: view.context.region,
-        "severity": severity.value,
-        "verdict": judgement.verdict.value,
-        "diagnosis": judgement.diagnosis.code,
-        "option_set_id": facts.option_set.option_set_id,
-        "event_name": view.request.event_name,
-        "trigger": view.request.trigger,
-        "checked_at": view.context.checked_at,
-        "confirmed": "yes" if view.context.confirmed_after_s is not None else "no",
-        "rollback_command": rollback or "",
-        "request_id": view.context.request_id or "",
-    }
-    if view.context.account_id is not None:
-        # Organization mode: the account the VPC is in. No "Roll back" button: the channel role
-        # acts in the central account only.
-        context["account_id"] = view.context.account_id
-    elif rollback is not None and view.rollback.option_set_id is not None:
-        # Only when a rollback is advised: the "Roll back" button's criterion (HAS_VALUE).
-        context[CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID] = view.rollback.option_set_id
+    facts = view.facts
     return {
         "version": VERSION,
         "source": SOURCE,
-        "id": _clip(view.outcome.alert_key, 128),
+        "id": clip(view.outcome.alert_key, 128),
         "content": {
             "textType": TEXT_TYPE,
-            "title": _clip(f"{_ICONS[severity]} {subject}", TITLE_LIMIT),
+            "title": clip(f"{_ICONS[severity]} {view.subject}", TITLE_LIMIT),
             "description": _description(view, description_budget, canaries),
-            "nextSteps": _next_steps(view, rollback),
-            "keywords": [_clip(k, KEYWORD_LIMIT) for k in dict.fromkeys(keywords)][:KEYWORDS_LIMIT],
+            "nextSteps": _next_steps(view),
+            "keywords": _keywords(view),
         },
         "metadata": {
             "threadId": thread_id(
@@ -239,34 +132,159 @@ def _document(view: _View, description_budget: int, canaries: int) -> dict[str, 
                 view.outcome.decision.incident_started_at,
                 facts.option_set.option_set_id,
             ),
-            "summary": _clip(subject, SUMMARY_LIMIT),
+            "summary": clip(view.subject, SUMMARY_LIMIT),
             "eventType": f"{EVENT_TYPE_PREFIX}{severity.value.title()}",
-            "relatedResources": related_unique,
-            "additionalContext": {k: _clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
+            "relatedResources": _related_resources(view),
+            "additionalContext": {
+                k: clip(v, CONTEXT_VALUE_LIMIT) for k, v in _additional_context(view).items()
+            },
         },
     }
 
 
-def build_chat_notification(
-    outcome: VpcOutcome, known: Mapping[str, OptionSet | None], context: AlertContext
-) -> ChatNotification:
-    """The custom notification for `outcome`'s alert, within the field limits and SNS's budget."""
-    severity = outcome.severity
-    if severity is None:
-        raise ValueError(f"no alert was decided for {outcome.facts.vpc_id}")
-    view = _View(severity, outcome, context, known, outcome.rollback(known))
-    notification = ChatNotification(_document(view, DESCRIPTION_LIMIT, CANARIES_IN_DESCRIPTION))
-    if notification.size_bytes() > ALERT_BUDGET_BYTES:  # pragma: no cover - fields are bounded
-        notification = ChatNotification(_document(view, 500, 0))
-    return notification
+def _description(view: AlertView, budget: int, canaries: int) -> str:
+    lines = [
+        *_situation_lines(view),
+        *_verdict_lines(view),
+        *_canary_lines(view, canaries),
+        f"_Full findings: {view.where_in_full}_",
+    ]
+    return clip("\n".join(lines), budget)
+
+
+def _situation_lines(view: AlertView) -> list[str]:
+    """The headline, what self-healing did, the VPC, its option sets and the change."""
+    facts = view.facts
+    history = view.history
+    lines = [view.headline]
+    if view.healing_sentence is not None:
+        lines.append(f"*{view.healing_sentence}*")
+    lines += [
+        "",
+        f"*VPC* `{facts.vpc_id}` ({facts.cidr_block}, {view.region})",
+        f"*Option set* {view.described(history.previous)} → {view.described(history.current)}",
+    ]
+    if history.last_good:
+        last_good = view.described(history.last_good)
+        lines.append(f"*Last good* {last_good}, verified {view.last_good_verified}")
+    change = view.request.change
+    if change is not None:
+        lines.append(
+            f"*Change* {change.event_name} by {change.actor_arn or 'unknown'} at "
+            f"{change.event_time}"
+        )
+    return lines
+
+
+def _verdict_lines(view: AlertView) -> list[str]:
+    """The verdict, the diagnosis, the blocking rule, and whether a second run confirmed it."""
+    diagnosis = view.judgement.diagnosis
+    lines = [f"*Verdict* {view.judgement.verdict.value} - `{diagnosis.code}`"]
+    if diagnosis.summary:
+        lines.append(f"> {diagnosis.summary}")
+    if diagnosis.likely_causes:
+        lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
+    lines += render_blocking_lines(view.context.blocking, markdown=True)
+    if view.confirmation is not None:
+        lines.append(f"_{view.confirmation}_")
+    return lines
+
+
+def _canary_lines(view: AlertView, canaries: int) -> list[str]:
+    reports = view.canaries_worst_first
+    if not reports:
+        return []
+    lines = [f"*Canaries ({len(reports)})*"]
+    for report in reports[:canaries]:
+        lines.append(f"• `{report.name}`: {report.severity.value} - {report.diagnosis.code}")
+    if len(reports) > canaries:
+        lines.append(f"• … and {len(reports) - canaries} more")
+    return lines
+
+
+# What chat adds to a reason that advises no command: where to look instead (the e-mail text
+# gives the commands).
+_LOOK_INSTEAD: dict[RollbackKind, str] = {
+    "current_is_last_good": (
+        " Look for what else changed (the DNS server, security groups, network ACLs, Resolver "
+        "rules)."
+    ),
+    "unknown": " Find the earlier AssociateDhcpOptions in CloudTrail, then associate it again.",
+}
+
+
+def _next_steps(view: AlertView) -> list[str]:
+    steps = _rollback_steps(view)
+    if view.judgement.verdict != Verdict.OK:
+        steps.append(
+            "Check again after a fix: invoke the checker with "
+            f'`{{"action": "check", "vpc_ids": ["{view.facts.vpc_id}"]}}`'
+        )
+    return [clip(step, NEXT_STEP_LIMIT) for step in steps[:NEXT_STEPS_LIMIT]]
+
+
+def _rollback_steps(view: AlertView) -> list[str]:
+    """The rollback advice: the view's reason, with the command when there is one."""
+    healing = view.context.healing
+    if healing is not None and healing.healed:
+        return [f"Nothing to roll back: {view.healing_sentence}"]
+    gone = [view.last_good_gone_note] if view.last_good_gone_note is not None else []
+    if view.rollback_command is not None:
+        return [*gone, f"{view.rollback_reason}: `{view.rollback_command}`"]
+    look_instead = _LOOK_INSTEAD.get(view.rollback.kind, "")
+    return [*gone, f"{view.rollback_reason}.{look_instead}"]
+
+
+def _keywords(view: AlertView) -> list[str]:
+    keywords = [
+        view.severity.value,
+        view.judgement.verdict.value,
+        view.judgement.diagnosis.code,
+        view.facts.vpc_id,
+        view.region,
+    ]
+    return [clip(k, KEYWORD_LIMIT) for k in dict.fromkeys(keywords)][:KEYWORDS_LIMIT]
+
+
+def _related_resources(view: AlertView) -> list[str]:
+    history = view.history
+    related = [view.facts.vpc_id, history.current, history.previous, history.last_good]
+    related += [r.function_arn for r in view.canaries_worst_first]
+    return [r for r in dict.fromkeys(related) if r][:RELATED_RESOURCES_LIMIT]
+
+
+def _additional_context(view: AlertView) -> dict[str, str]:
+    """What chat's custom actions may read (event.metadata.additionalContext.<key>)."""
+    context = {
+        CHAT_CONTEXT_VPC_ID: view.facts.vpc_id,
+        CHAT_CONTEXT_REGION: view.region,
+        "severity": view.severity.value,
+        "verdict": view.judgement.verdict.value,
+        "diagnosis": view.judgement.diagnosis.code,
+        "option_set_id": view.facts.option_set.option_set_id,
+        "event_name": view.request.event_name,
+        "trigger": view.request.trigger,
+        "checked_at": view.context.checked_at,
+        "confirmed": "yes" if view.context.confirmed_after_s is not None else "no",
+        "rollback_command": view.rollback_command or "",
+        "request_id": view.context.request_id or "",
+    }
+    if view.context.account_id is not None:
+        # Organization mode: the account the VPC is in. No "Roll back" button: the channel role
+        # acts in the central account only.
+        context["account_id"] = view.context.account_id
+    elif view.rollback_command is not None and view.rollback.option_set_id is not None:
+        # Only when a rollback is advised: the "Roll back" button's criterion (HAS_VALUE).
+        context[CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID] = view.rollback.option_set_id
+    return context
 
 
 def build_preflight_chat_notification(
     alert: Alert, option_set_id: str, vpc_ids: Sequence[str], region: str
 ) -> ChatNotification:
-    """The chat form of a preflight WARNING (`preflight_alerts.py`): its own thread per set."""
+    """The chat form of a preflight WARNING (`preflight.py`): its own thread per option set."""
     text = alert.text
-    description = _clip(text, DESCRIPTION_LIMIT)
+    description = clip(text, DESCRIPTION_LIMIT)
     steps = [
         f"Do not associate {option_set_id} with {', '.join(vpc_ids[:5])}"
         + (f" and {len(vpc_ids) - 5} more VPCs" if len(vpc_ids) > 5 else "")
@@ -286,20 +304,20 @@ def build_preflight_chat_notification(
         {
             "version": VERSION,
             "source": SOURCE,
-            "id": _clip(f"preflight#{option_set_id}", 128),
+            "id": clip(f"preflight#{option_set_id}", 128),
             "content": {
                 "textType": TEXT_TYPE,
-                "title": _clip(f"{_ICONS[Severity.WARNING]} {alert.subject}", TITLE_LIMIT),
+                "title": clip(f"{_ICONS[Severity.WARNING]} {alert.subject}", TITLE_LIMIT),
                 "description": description,
-                "nextSteps": [_clip(step, NEXT_STEP_LIMIT) for step in steps],
+                "nextSteps": [clip(step, NEXT_STEP_LIMIT) for step in steps],
                 "keywords": [Severity.WARNING.value, "PREFLIGHT", option_set_id, region],
             },
             "metadata": {
                 "threadId": thread_id("preflight", None, option_set_id),
-                "summary": _clip(alert.subject, SUMMARY_LIMIT),
+                "summary": clip(alert.subject, SUMMARY_LIMIT),
                 "eventType": f"{EVENT_TYPE_PREFIX}PreflightWarning",
                 "relatedResources": related,
-                "additionalContext": {k: _clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
+                "additionalContext": {k: clip(v, CONTEXT_VALUE_LIMIT) for k, v in context.items()},
             },
         }
     )

@@ -1,6 +1,6 @@
 """The WARNING published when a newly created option set would break Lambda DNS (pure).
 
-Same envelope and size rule as `alerts.py` (`Alert`, SNS's 256 KiB less a margin): when every VPC
+Same envelope and size rule as `alert.py` (`Alert`, SNS's 256 KiB less a margin): when every VPC
 does not fit, fewer are listed and the rest counted.
 """
 
@@ -13,7 +13,9 @@ from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import Severity
 from dns_watchdog.domain.preflight import VpcPrediction
 from dns_watchdog.domain.request import ChangeContext
-from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, SUBJECT_LIMIT, Alert
+from dns_watchdog.domain.text import clip
+from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
+from dns_watchdog.render.view import SUBJECT_LIMIT
 
 PREFLIGHT_SCHEMA = "vpc-dns-watchdog/preflight-alert/v1"
 # VPCs listed in full, from most to none, until the alert fits.
@@ -57,30 +59,20 @@ def _render(
     listed = list(breaking) if limit is None else list(breaking)[:limit]
     omitted = len(breaking) - len(listed)
     subject = f"[WARNING] {option_set_id} would break Lambda DNS in {len(breaking)} VPC(s)"
-    subject = subject[:SUBJECT_LIMIT]
+    subject = clip(subject, SUBJECT_LIMIT)
     first = (
         f"WARNING: {headline(option_set_id, listed)}"
         if not omitted
         else f"WARNING: {option_set_id} would break Lambda DNS in {len(breaking)} VPCs"
     )
-    lines = [first, "", f"Option set:   {option_set_id} ({', '.join(servers) or 'no DNS servers'})"]
-    lines.append(f"Region:       {region}")
-    lines.append("Not associated anywhere yet: this is a prediction by the VPCs' canaries.")
-    if change is not None:
-        lines.append(f"Created by:   {change.actor_arn or 'unknown'} at {change.event_time}")
-    if lint:
-        lines.append("Option-set lint:")
-        lines += [f"  [{f.severity.value}] {f.code.value}: {f.message}" for f in lint]
-    lines += ["", "Would break:"]
-    for prediction in listed:
-        diagnosis = prediction.judgement.diagnosis
-        servers_seen = ", ".join(prediction.candidate_servers)
-        lines.append(
-            f"  {prediction.facts.vpc_id} ({prediction.facts.cidr_block}): {diagnosis.code} "
-            f"(failing hop: {diagnosis.failing_hop or 'none'}) via {servers_seen}"
-        )
-        if diagnosis.summary:
-            lines.append(f"    {diagnosis.summary}")
+    lines = [
+        first,
+        "",
+        *_option_set_lines(option_set_id, servers, lint, change, region),
+        "",
+        "Would break:",
+        *_prediction_lines(listed),
+    ]
     if omitted:
         lines.append(f"  ... and {omitted} more VPCs (the checker's log lists them all)")
     lines += ["", "Do not associate it with these VPCs until the servers answer for them."]
@@ -109,3 +101,39 @@ def _render(
             "verdict": "FAILED",
         },
     )
+
+
+def _option_set_lines(
+    option_set_id: str,
+    servers: Sequence[str],
+    lint: Sequence[LintFinding],
+    change: ChangeContext | None,
+    region: str,
+) -> list[str]:
+    """The new option set: its servers, where, who created it, and its lint."""
+    lines = [
+        f"Option set:   {option_set_id} ({', '.join(servers) or 'no DNS servers'})",
+        f"Region:       {region}",
+        "Not associated anywhere yet: this is a prediction by the VPCs' canaries.",
+    ]
+    if change is not None:
+        lines.append(f"Created by:   {change.actor_arn or 'unknown'} at {change.event_time}")
+    if lint:
+        lines.append("Option-set lint:")
+        lines += [f"  [{f.severity.value}] {f.code.value}: {f.message}" for f in lint]
+    return lines
+
+
+def _prediction_lines(listed: Sequence[VpcPrediction]) -> list[str]:
+    """One VPC that would break per line, with the diagnosis its canaries predict."""
+    lines = []
+    for prediction in listed:
+        diagnosis = prediction.judgement.diagnosis
+        servers_seen = ", ".join(prediction.candidate_servers)
+        lines.append(
+            f"  {prediction.facts.vpc_id} ({prediction.facts.cidr_block}): {diagnosis.code} "
+            f"(failing hop: {diagnosis.failing_hop or 'none'}) via {servers_seen}"
+        )
+        if diagnosis.summary:
+            lines.append(f"    {diagnosis.summary}")
+    return lines

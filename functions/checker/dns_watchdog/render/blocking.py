@@ -1,0 +1,63 @@
+"""The blocking rule in words (pure): what Reachability Analyzer named in the way of the DNS
+servers (domain/blocking.py's findings), as alert lines for e-mail text or chat markdown and as
+the alert document's `blocking_rules` entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dns_watchdog.constants import DNS_PORT
+from dns_watchdog.domain.blocking import BlockingFinding, BlockingKind, Protocol
+
+TEXT_LABEL = "Blocking rule:"
+MARKDOWN_LABEL = "*Blocking rule:*"
+
+
+def render_blocking_lines(
+    findings: Sequence[BlockingFinding], *, markdown: bool = False
+) -> list[str]:
+    """The alert lines: one per protocol and server, in the order given, labelled for plain
+    text or (`markdown`) for chat.
+
+    UDP and TCP answers that say the same thing about the same server share one line (the same
+    words: two entries of one network ACL are two lines).
+    """
+    label = MARKDOWN_LABEL if markdown else TEXT_LABEL
+    return [f"{label} {path}{statement}" for path, statement in _merged(findings)]
+
+
+def _merged(findings: Sequence[BlockingFinding]) -> list[tuple[str, str]]:
+    """(path, statement) per line, the paths of UDP and TCP answers that agree merged."""
+    lines: list[tuple[str, str]] = []
+    seen: dict[tuple[str, BlockingKind, str], tuple[int, Protocol]] = {}
+    for finding in findings:
+        key = (finding.server, finding.kind, finding.statement)
+        earlier = seen.get(key)
+        if (
+            earlier is not None
+            and earlier[1] != finding.protocol
+            and finding.kind is not BlockingKind.NOT_ANALYSED
+        ):
+            index = earlier[0]
+            lines[index] = (f"UDP and TCP {DNS_PORT} to {finding.server}", lines[index][1])
+            continue
+        seen[key] = (len(lines), finding.protocol)
+        lines.append((finding.path, finding.statement))
+    return lines
+
+
+def finding_document(finding: BlockingFinding) -> dict[str, Any]:
+    """One finding as the alert document's `blocking_rules` entry."""
+    return {
+        "server": finding.server,
+        "protocol": finding.protocol,
+        "port": DNS_PORT,
+        "kind": finding.kind.value,
+        "blocked": finding.blocked,
+        "component_id": finding.component_id,
+        "explanation_code": finding.explanation_code,
+        "other_codes": list(finding.other_codes),
+        "text": finding.text,
+    }
