@@ -63,3 +63,10 @@ def test_event_text_is_escaped_then_clipped_by_the_same_rule() -> None:
 def test_blocking_reasons_are_clipped_by_the_same_rule() -> None:
     finding = not_analysed("z" * 5000, protocol="udp", server="10.1.1.10")
     assert finding.text.endswith(ELLIPSIS)
+
+
+def test_an_ascii_marker_ends_a_clipped_subject() -> None:
+    assert clip("x" * 120, 99, marker="...") == "x" * 96 + "..."
+    assert clip("short", 99, marker="...") == "short"
+    with pytest.raises(ValueError, match="at least one character"):
+        clip("abcdef", 2, marker="...")

@@ -13,11 +13,11 @@ from canary_findings import zone_broken_everywhere
 from dns_watchdog.domain.healing import HealPlan, HealReport
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
-from dns_watchdog.domain.text import ELLIPSIS, clip
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import render_alert
 from dns_watchdog.render.chat import render_chat
-from dns_watchdog.render.view import SUBJECT_LIMIT, AlertContext, AlertView, build_view
+from dns_watchdog.render.escape import SUBJECT_LIMIT
+from dns_watchdog.render.view import AlertContext, AlertView, build_view
 from test_outcome import AMAZON, DC, DEAD, SWEEP, VPC, Vpc, associate, evidence, known, run
 
 pytestmark = pytest.mark.unit
@@ -184,16 +184,16 @@ def test_a_plan_of_its_own_keeps_its_reason() -> None:
     assert story("last_good").view().healing_document() is None
 
 
-def test_the_subject_is_clipped_by_the_one_clip_rule() -> None:
+def test_the_subject_is_clipped_to_sns_limit_in_ascii() -> None:
     # Given an event name too long for an SNS subject
     long_event = CheckRequest(trigger="sweep", event_name="E" * 150, resources=())
     view = replace(story("last_good"), request=long_event).view()
 
-    # Then the subject is cut to SNS's limit the way every field is, ending with "…"
+    # Then the subject is cut to SNS's limit, ending with "..." (SNS subjects are ASCII)
     full = f"[CRITICAL] {VPC}: Lambda DNS FAILED in {'E' * 150}"
-    assert view.subject == clip(full, SUBJECT_LIMIT)
+    assert view.subject == full[: SUBJECT_LIMIT - 3] + "..."
     assert len(view.subject) == SUBJECT_LIMIT < 100
-    assert view.subject.endswith(ELLIPSIS)
+    assert view.subject.isascii()
     # ... and e-mail, document and chat carry that very subject
     alert = render_alert(view)
     chat = render_chat(view).document
@@ -252,3 +252,14 @@ def test_no_alert_no_view() -> None:
     skipped = replace(quiet.outcome, skipped="the stored state comes from newer evidence")
     with pytest.raises(ValueError, match="no alert was decided"):
         build_view(skipped, quiet.known, AlertContext(quiet.request, REGION, CHECKED_AT))
+
+
+def test_an_account_name_in_another_script_keeps_the_subject_ascii() -> None:
+    # Given an organization account whose name SNS could not carry in a subject
+    view = story("last_good").view(account_id="222222222222", account_name="Zürich\n\u65e5\u672c")
+
+    # Then the subject is printable ASCII on one line; the body keeps the name as written
+    assert view.subject.isascii()
+    assert "\n" not in view.subject
+    assert "222222222222 (Z?rich ??)" in view.subject
+    assert "Zürich" in render_alert(view).text

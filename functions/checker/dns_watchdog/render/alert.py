@@ -18,10 +18,10 @@ from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
 from dns_watchdog.domain.request import ChangeContext, CheckRequest
-from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.blocking import finding_document, render_blocking_lines
-from dns_watchdog.render.view import SUBJECT_LIMIT, AlertContext, AlertView, build_view
+from dns_watchdog.render.escape import sns_subject
+from dns_watchdog.render.view import AlertContext, AlertView, build_view
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 MAX_CANARIES_IN_TEXT = 20
@@ -526,7 +526,7 @@ def build_access_warning(
     targets = ", ".join(t.resource_id for t in request.resources) or "its VPCs"
     label = f"{account_id} ({request.account_name})" if request.account_name else account_id
     subject = f"[WARNING] {label} {region}: cannot check {targets} after {request.event_name}"
-    subject = clip(subject, SUBJECT_LIMIT)
+    subject = sns_subject(subject)
     change = request.change
     lines = [
         f"WARNING: DNS for Lambda functions in {targets} cannot be verified after "

@@ -13,9 +13,8 @@ from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import Severity
 from dns_watchdog.domain.preflight import VpcPrediction
 from dns_watchdog.domain.request import ChangeContext
-from dns_watchdog.domain.text import clip
 from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
-from dns_watchdog.render.view import SUBJECT_LIMIT
+from dns_watchdog.render.escape import sns_subject
 
 PREFLIGHT_SCHEMA = "vpc-dns-watchdog/preflight-alert/v1"
 # VPCs listed in full, from most to none, until the alert fits.
@@ -59,7 +58,7 @@ def _render(
     listed = list(breaking) if limit is None else list(breaking)[:limit]
     omitted = len(breaking) - len(listed)
     subject = f"[WARNING] {option_set_id} would break Lambda DNS in {len(breaking)} VPC(s)"
-    subject = clip(subject, SUBJECT_LIMIT)
+    subject = sns_subject(subject)
     first = (
         f"WARNING: {headline(option_set_id, listed)}"
         if not omitted

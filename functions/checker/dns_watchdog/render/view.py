@@ -24,10 +24,9 @@ from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import Rollback, RollbackKind, VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
-from dns_watchdog.domain.text import clip
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
+from dns_watchdog.render.escape import sns_subject
 
-SUBJECT_LIMIT = 99  # SNS subjects must stay under 100 characters
 # Worst first: failing canaries lead every list of them.
 _RANK = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.OK: 3}
 
@@ -129,7 +128,7 @@ class AlertView:
             f"[{self.severity.value}] {where}: Lambda DNS {state} "
             f"{preposition} {self.request.event_name}"
         )
-        return clip(subject, SUBJECT_LIMIT)
+        return sns_subject(subject)
 
     @property
     def account_label(self) -> str | None:
