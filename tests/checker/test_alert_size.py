@@ -15,6 +15,7 @@ from dns_watchdog.domain.incidents import decide
 from dns_watchdog.domain.judge import judge
 from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity, Verdict
 from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES, build_alert
@@ -93,7 +94,9 @@ def critical_outcome(canaries: int) -> VpcOutcome:
 def alert_for(canaries: int) -> Any:
     outcome = critical_outcome(canaries)
     request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
-    context = AlertContext(request, "us-east-1", "2024-05-14T09:16:00Z", request_id="req-42")
+    context = AlertContext(
+        request, Place(None, "us-east-1"), "2024-05-14T09:16:00Z", request_id="req-42"
+    )
     known = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
     return build_alert(outcome, known, context)
 
@@ -141,7 +144,9 @@ def test_a_small_alert_shows_every_lookup_and_is_not_shortened() -> None:
     outcome = critical_outcome(1)
     small = VpcOutcome(outcome.facts, judge(VPC, [run], dns_support=True), outcome.decision)
     request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
-    alert = build_alert(small, {}, AlertContext(request, "us-east-1", "2024-05-14T09:16:00Z"))
+    alert = build_alert(
+        small, {}, AlertContext(request, Place(None, "us-east-1"), "2024-05-14T09:16:00Z")
+    )
     assert alert.document["shortened"] is False
     assert alert.document["full_findings"] is None
     assert alert.document["canaries"][0]["lookups_omitted"] == 0

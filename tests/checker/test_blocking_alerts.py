@@ -19,6 +19,7 @@ from dns_watchdog.domain.incidents import Decision
 from dns_watchdog.domain.judge import Judgement, judge
 from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity
 from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render.alert import build_alert
@@ -84,7 +85,7 @@ def _outcome() -> VpcOutcome:
 
 def _context(blocking: tuple[BlockingFinding, ...] = ()) -> AlertContext:
     request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
-    return AlertContext(request, REGION, "2024-05-14T09:16:00Z", blocking=blocking)
+    return AlertContext(request, Place(None, REGION), "2024-05-14T09:16:00Z", blocking=blocking)
 
 
 # --- the alert ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dns_watchdog.domain.incidents import decide
 from dns_watchdog.domain.judge import judge
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render import chat
@@ -33,7 +34,9 @@ KNOWN = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
 
 def context(trigger: str = "sweep") -> AlertContext:
     request = CheckRequest(trigger=trigger, event_name="ScheduledSweep", resources=())  # type: ignore[arg-type]
-    return AlertContext(request, "us-east-1", "2024-05-14T09:16:00Z", request_id="req-42")
+    return AlertContext(
+        request, Place(None, "us-east-1"), "2024-05-14T09:16:00Z", request_id="req-42"
+    )
 
 
 def assert_schema(document: dict[str, object]) -> None:
@@ -229,7 +232,7 @@ def test_no_rollback_target_where_no_rollback_is_advised() -> None:
 def test_in_organization_mode_the_document_names_the_account_and_offers_no_roll_back_button() -> (
     None
 ):
-    org = replace(context(), account_id="222222222222")
+    org = replace(context(), place=Place("222222222222", "us-east-1"), names_account=True)
     document = build_chat_notification(critical_outcome(1), KNOWN, org).document
     extra = document["metadata"]["additionalContext"]
     assert extra["account_id"] == "222222222222"

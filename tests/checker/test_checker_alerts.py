@@ -16,6 +16,7 @@ from dns_watchdog.domain.judge import judge
 from dns_watchdog.domain.lint import LintFinding, lint_option_set
 from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity
 from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render.alert import build_alert
@@ -63,7 +64,7 @@ def _alert(
     if last_good_id:
         known[last_good_id] = last_good
     request = CheckRequest(trigger="sweep", event_name=event_name, resources=())
-    context = AlertContext(request, REGION, "2024-05-14T09:16:00Z", lint=lint)
+    context = AlertContext(request, Place(None, REGION), "2024-05-14T09:16:00Z", lint=lint)
     return build_alert(outcome, known, context)
 
 

@@ -13,6 +13,7 @@ import pytest
 from dns_watchdog.domain.healing import HealMode, HealPlan, HealReport, is_own_change, plan_heal
 from dns_watchdog.domain.models import Verdict
 from dns_watchdog.domain.outcome import Rollback, VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.view import AlertContext, build_view
@@ -58,7 +59,9 @@ def plan(
 
 def said(outcome: VpcOutcome, report: HealReport, request: CheckRequest | None = None) -> str:
     """The sentence the alert about `outcome` says about self-healing."""
-    context = AlertContext(request or associate(DEAD), "us-east-1", "now", healing=report)
+    context = AlertContext(
+        request or associate(DEAD), Place(None, "us-east-1"), "now", healing=report
+    )
     sentence = build_view(outcome, KNOWN, context).healing_sentence
     assert sentence is not None
     return sentence
@@ -219,7 +222,7 @@ def test_the_report_says_what_happened(report: dict[str, object], sentence: str)
     result = HealReport(healing, **report)  # type: ignore[arg-type]
     assert said(outcome, result) == sentence
     assert result.healed is (report.get("verified_verdict") == Verdict.OK)
-    context = AlertContext(associate(DEAD), "us-east-1", "now", healing=result)
+    context = AlertContext(associate(DEAD), Place(None, "us-east-1"), "now", healing=result)
     document = build_view(outcome, KNOWN, context).healing_document()
     assert document is not None
     assert document["healed"] is result.healed

@@ -12,6 +12,7 @@ import pytest
 from canary_findings import zone_broken_everywhere
 from dns_watchdog.domain.healing import HealPlan, HealReport
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import render_alert
@@ -35,7 +36,7 @@ class Story:
     request: CheckRequest
 
     def view(self, **context: object) -> AlertView:
-        alert_context = AlertContext(self.request, REGION, CHECKED_AT, "req-7")
+        alert_context = AlertContext(self.request, Place(None, REGION), CHECKED_AT, "req-7")
         return build_view(self.outcome, self.known, replace(alert_context, **context))  # type: ignore[arg-type]
 
 
@@ -123,7 +124,7 @@ def test_e_mail_and_chat_show_the_same_rollback_reason_and_command(
 
 
 def test_the_rollback_command_puts_the_target_back_in_the_vpcs_region() -> None:
-    view = story("last_good").view(region="eu-west-1")
+    view = story("last_good").view(place=Place(None, "eu-west-1"))
     assert view.rollback.option_set_id == AMAZON.option_set_id
     assert view.rollback_command == (
         f"aws ec2 associate-dhcp-options --dhcp-options-id dopt-amazon --vpc-id {VPC} "
@@ -222,11 +223,18 @@ def test_the_headline_and_where_the_findings_are_are_shared() -> None:
 
 
 def test_organization_mode_labels_the_account_in_subject_and_text() -> None:
-    view = story("last_good").view(account_id="222222222222", account_name="prod")
+    view = story("last_good").view(
+        place=Place("222222222222", REGION), names_account=True, account_name="prod"
+    )
     assert view.account_label == "222222222222 (prod)"
     assert view.subject.startswith(f"[CRITICAL] 222222222222 (prod) {REGION} {VPC}: ")
     assert "Account:      222222222222 (prod)" in render_alert(view).text
-    assert story("last_good").view(account_id="222222222222").account_label == "222222222222"
+    assert (
+        story("last_good")
+        .view(place=Place("222222222222", REGION), names_account=True)
+        .account_label
+        == "222222222222"
+    )
     assert story("last_good").view().account_label is None
 
 
@@ -251,12 +259,16 @@ def test_no_alert_no_view() -> None:
     quiet = story("last_good")
     skipped = replace(quiet.outcome, skipped="the stored state comes from newer evidence")
     with pytest.raises(ValueError, match="no alert was decided"):
-        build_view(skipped, quiet.known, AlertContext(quiet.request, REGION, CHECKED_AT))
+        build_view(
+            skipped, quiet.known, AlertContext(quiet.request, Place(None, REGION), CHECKED_AT)
+        )
 
 
 def test_an_account_name_in_another_script_keeps_the_subject_ascii() -> None:
     # Given an organization account whose name SNS could not carry in a subject
-    view = story("last_good").view(account_id="222222222222", account_name="Zürich\n\u65e5\u672c")
+    view = story("last_good").view(
+        place=Place("222222222222", REGION), names_account=True, account_name="Zürich\n\u65e5\u672c"
+    )
 
     # Then the subject is printable ASCII on one line; the body keeps the name as written
     assert view.subject.isascii()

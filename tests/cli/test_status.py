@@ -8,6 +8,7 @@ import pytest
 from dns_watchdog.aws.state import StateStore
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.place import Place
 from vpc_dns_watchdog_cli.main import main
 
 from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, local_aws
@@ -86,7 +87,7 @@ def test_status_names_the_account_and_region_of_organization_vpcs(
 ) -> None:
     # Given the central checker stored a VPC at home and one in a member account's region
     StateStore(TABLE, world.dynamodb).put(state("vpc-000000000000aaaa", Verdict.OK))
-    member = StateStore(TABLE, world.dynamodb, place=("222222222222", "eu-west-1"))
+    member = StateStore(TABLE, world.dynamodb, place=Place("222222222222", "eu-west-1"))
     member.put(state("vpc-000000000000bbbb", Verdict.FAILED, incident="2024-05-14T09:16:00Z"))
 
     assert main(["status", "--table", TABLE, "--region", "us-east-1"]) == 0

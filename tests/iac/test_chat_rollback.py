@@ -19,6 +19,7 @@ from dns_watchdog.domain.incidents import decide
 from dns_watchdog.domain.judge import Judgement
 from dns_watchdog.domain.models import Diagnosis, Severity, Verdict
 from dns_watchdog.domain.outcome import VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render.chat import build_chat_notification
@@ -129,7 +130,7 @@ KNOWN = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
 
 def alert_context(region: str) -> AlertContext:
     request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
-    return AlertContext(request, region, "2024-05-14T09:16:00Z", request_id="req-42")
+    return AlertContext(request, Place(None, region), "2024-05-14T09:16:00Z", request_id="req-42")
 
 
 def variables_from(attachment: dict[str, Any], document: dict[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from dns_watchdog.aws.calls import read_error
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.place import Place
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,15 +35,15 @@ class StateConflict(RuntimeError):
     """Another check wrote the VPC's state between this check's read and its write."""
 
 
-def state_key(vpc_id: str, place: tuple[str, str] | None = None) -> str:
-    """The item key of a VPC's state; `place` is (account, region) outside the home place."""
-    return f"vpc#{place[0]}#{place[1]}#{vpc_id}" if place else f"vpc#{vpc_id}"
+def state_key(vpc_id: str, place: Place | None = None) -> str:
+    """The item key of a VPC's state; `place` is given outside the home place."""
+    return f"vpc#{place.account or ''}#{place.region}#{vpc_id}" if place else f"vpc#{vpc_id}"
 
 
 class StateStore:
     """Reads and writes VpcState items (client injectable for tests).
 
-    `place` is the (account, region) whose VPCs this store keeps; None for the checker's own.
+    `place` is where the VPCs this store keeps are; None for the checker's own place.
     """
 
     def __init__(
@@ -50,7 +51,7 @@ class StateStore:
         table_name: str,
         client: DynamoDBClient | None = None,
         *,
-        place: tuple[str, str] | None = None,
+        place: Place | None = None,
     ) -> None:
         self._table_name = table_name
         self._dynamodb = client or boto3.client("dynamodb")
@@ -99,8 +100,8 @@ class StateStore:
         item = {"pk": _serializer.serialize(state_key(stored.vpc_id, self._place))}
         item.update({key: _serializer.serialize(value) for key, value in fields.items()})
         if self._place is not None:
-            item["account_id"] = _serializer.serialize(self._place[0])
-            item["region"] = _serializer.serialize(self._place[1])
+            item["account_id"] = _serializer.serialize(self._place.account or "")
+            item["region"] = _serializer.serialize(self._place.region)
         try:
             # Version 0: the item does not exist yet, or was written before versions existed.
             self._dynamodb.put_item(

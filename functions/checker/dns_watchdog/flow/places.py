@@ -189,14 +189,15 @@ class Places:
         self, place: Place, ec2: Any, tagging: Any, lambda_client: Any, *, keyed: bool
     ) -> Adapters:
         config = self._config
-        state_place = (place.account or "", place.region) if keyed else None
         return Adapters(
             place=place,
             ec2=ec2,
             vpcs=VpcDirectory(ec2),
             canaries=CanaryDirectory(client=tagging),
             invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
-            state=StateStore(config.state_table_name, self._dynamodb, place=state_place),
+            state=StateStore(
+                config.state_table_name, self._dynamodb, place=place if keyed else None
+            ),
         )
 
     def _healer(

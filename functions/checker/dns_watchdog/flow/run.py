@@ -224,13 +224,13 @@ class CheckRun:
         known = crew.option_sets.known(outcome.option_sets_to_describe)
         context = AlertContext(
             request,
-            crew.place.region,
+            crew.place,
             now,
             self._budget.request_id,
             lint=self._announced_lint(request, outcome),
             confirmed_after_s=confirmed_after_s,
             healing=paging.healing,
-            account_id=crew.place.account if crew.organization else None,
+            names_account=crew.organization,
             account_name=request.account_name,
             blocking=paging.named.findings if paging.named else (),
         )

@@ -23,6 +23,7 @@ from dns_watchdog.domain.judge import CanaryReport, Judgement
 from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import Rollback, RollbackKind, VpcOutcome
+from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
 from dns_watchdog.render.escape import sns_subject
@@ -33,11 +34,11 @@ _RANK = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.
 
 @dataclass(frozen=True)
 class AlertContext:
-    """What an alert says besides the VPC's outcome: the request, the region, the time, and the
-    checker invocation whose log holds every canary's full findings."""
+    """What an alert says besides the VPC's outcome: the request, where the VPC is, the time,
+    and the checker invocation whose log holds every canary's full findings."""
 
     request: CheckRequest
-    region: str
+    place: Place
     checked_at: str
     request_id: str | None = None
     # The lint of the option set a change alert announces (empty: none, or not linted).
@@ -46,11 +47,20 @@ class AlertContext:
     confirmed_after_s: float | None = None
     # What opt-in self-healing did (or would have done) for this alert (healing.py).
     healing: HealReport | None = None
-    # Organization mode: the account the VPC is in (and its name when known); None otherwise.
-    account_id: str | None = None
+    # Organization mode: alerts name the place's account (and its name when known).
+    names_account: bool = False
     account_name: str | None = None
     # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
     blocking: tuple[BlockingFinding, ...] = ()
+
+    @property
+    def region(self) -> str:
+        return self.place.region
+
+    @property
+    def account_id(self) -> str | None:
+        """The account an alert names: organization mode only (None otherwise)."""
+        return self.place.account if self.names_account else None
 
 
 def build_view(
