@@ -283,6 +283,14 @@ def blocking_finding(
             ),
         )
     explanations = [e for e in analysis.get("Explanations") or [] if isinstance(e, Mapping)]
+    return _explained(explanations, protocol=protocol, server=server)
+
+
+def _explained(
+    explanations: Sequence[Mapping[str, Any]], *, protocol: Protocol, server: str
+) -> BlockingFinding:
+    """An unreachable path's finding from its explanations (the first naming a component)."""
+    label = _label(protocol, server)
     unanswered = [e for e in explanations if cannot_analyse(_code_of(e))]
     explanations = [e for e in explanations if not cannot_analyse(_code_of(e))]
     if unanswered and not explanations:
