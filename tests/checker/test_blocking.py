@@ -260,3 +260,37 @@ def test_servers_no_path_analysis_can_explain_are_refused_with_a_reason(
 def test_an_ordinary_ipv4_server_can_be_analysed() -> None:
     assert unanalysable("10.1.1.10") is None
     assert unanalysable("192.168.50.53") is None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "NO_PATH",
+        "UNSUPPORTED_COMPONENT",
+        "UNKNOWN_RESOURCE",
+        "UNASSOCIATED_COMPONENT",
+        "NO_SOURCE_OR_DESTINATION",
+        "DISCONNECTED_VPCS",
+        "FILTER_AT_SOURCE",
+        "FILTER_AT_DESTINATION",
+    ],
+)
+def test_an_analysis_that_could_not_follow_the_path_is_not_paged_as_blocked(code: str) -> None:
+    # Given an answer that says the analyzer could not model the path (e.g. a Lambda interface
+    # as the source), not that something blocks it
+    explanation = {"ExplanationCode": code, "Component": {"Id": CANARY_ENI}}
+    finding = blocking_finding(analysis(explanation), protocol="udp", server=SERVER)
+    # Then the page says it could not be analysed, and why, and blames nothing
+    assert finding.kind is BlockingKind.NOT_ANALYSED
+    assert not finding.blocked
+    assert finding.component_id is None
+    assert "is blocked" not in finding.text
+    assert finding.text.startswith(f"UDP 53 to {SERVER}: could not analyse: ")
+    assert code in finding.text
+
+
+def test_a_real_obstacle_beside_an_unanalysable_part_is_still_named() -> None:
+    unsupported = {"ExplanationCode": "UNSUPPORTED_COMPONENT", "Component": {"Id": "x-1"}}
+    finding = blocking_finding(analysis(unsupported, ACL_DENY), protocol="udp", server=SERVER)
+    assert finding.kind is BlockingKind.NETWORK_ACL
+    assert "UNSUPPORTED_COMPONENT" not in finding.other_codes

@@ -99,10 +99,35 @@ def test_eni_limit_detail_says_what_on_call_must_know(lambda_client: Any, stub: 
     assert "network interface" in run.detail
 
 
+def test_a_canary_whose_interface_was_reclaimed_is_asked_again(
+    lambda_client: Any, stub: Stubber
+) -> None:
+    # Given an idle canary whose VPC network interface Lambda reclaimed: the first Invoke wakes it
+    stub.add_client_error("invoke", "ResourceNotReadyException", "inactive function", 502)
+    stub.add_response("invoke", _answer(json.dumps({"not": "findings"}).encode()))
+    # When the checker asks it
+    run = _invoker(lambda_client).invoke(ARN, PAYLOAD)
+    # Then it was asked again once restored, and its answer is what counts
+    assert run.attempts == 2
+    assert run.error_code != "ResourceNotReadyException"
+
+
+def test_a_canary_still_being_restored_is_not_a_dns_failure(
+    lambda_client: Any, stub: Stubber
+) -> None:
+    for _ in range(4):
+        stub.add_client_error("invoke", "ResourceNotReadyException", "inactive function", 502)
+    run = _invoker(lambda_client).invoke(ARN, PAYLOAD)
+    assert run.status == "error"
+    assert run.error_code == "ResourceNotReadyException"
+    assert run.attempts == 4
+    assert "reclaimed its network interface" in run.detail
+    assert "says nothing about DNS" in run.detail
+
+
 @pytest.mark.parametrize(
     ("code", "status"),
     [
-        ("ResourceNotReadyException", 502),
         ("ServiceException", 500),
         ("KMSAccessDeniedException", 502),
         ("KMSDisabledException", 502),

@@ -102,6 +102,11 @@ ACCESS_DENIED = "AccessDeniedException"
 # Lambda throttled the Invoke: the function did not run, so asking again is safe. (After a 5xx
 # answer or a transport error it may have run: those are that canary's error, not retried.)
 THROTTLED = "TooManyRequestsException"
+# An idle VPC function whose network interface Lambda reclaimed: Lambda restores it on this
+# very Invoke (the function goes Pending, then Active), so it is asked again like throttling.
+NOT_READY = "ResourceNotReadyException"
+# Invoke errors that say the function did not run yet and may run if asked again shortly.
+_ASK_AGAIN = frozenset({THROTTLED, NOT_READY})
 _UNREACHABLE_CODES = frozenset(
     {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError", "SSLError"}
 )
@@ -157,7 +162,7 @@ class CanaryInvoker:
 
     def invoke(self, function_arn: str, payload: Mapping[str, Any]) -> CanaryRun:
         body = json.dumps(payload).encode()
-        tried = self._retry.call(lambda: self._invoke_once(function_arn, body), retry_if=_throttled)
+        tried = self._retry.call(lambda: self._invoke_once(function_arn, body), retry_if=_ask_again)
         if tried.failure is not None:
             return _failed_invoke(function_arn, tried.failure, tried.attempts)
         function_error, raw = tried.result()
@@ -255,8 +260,8 @@ def _read(exc: ClientError | BotoCoreError) -> AwsError:
     return read_error(exc, message_limit=_MAX_MESSAGE_CHARS)
 
 
-def _throttled(error: AwsError) -> bool:
-    return error.code == THROTTLED
+def _ask_again(error: AwsError) -> bool:
+    return error.code in _ASK_AGAIN
 
 
 def _failed_invoke(function_arn: str, exc: ClientError | BotoCoreError, attempts: int) -> CanaryRun:
@@ -280,6 +285,18 @@ def _invoke_failure(function_arn: str, code: str, message: str, attempts: int) -
             function_arn,
             "error",
             detail=f"throttled by Lambda (TooManyRequestsException) {attempts} times",
+            attempts=attempts,
+            error_code=code,
+        )
+    if code == NOT_READY:
+        return CanaryRun(
+            function_arn,
+            "error",
+            detail=(
+                f"the canary was idle and Lambda reclaimed its network interface; Lambda is "
+                f"restoring it ({code}, asked {attempts} times): this says nothing about DNS "
+                f"yet, the next check will ask it again{said}"
+            ),
             attempts=attempts,
             error_code=code,
         )

@@ -195,6 +195,33 @@ def _other(explanation: Mapping[str, Any], label: str, code: str) -> tuple[str |
     return where, f"{label} is blocked{at} ({code})."
 
 
+# Explanation codes that say the analysis could not follow the path (its configuration or query
+# was outside what Reachability Analyzer models), not that something blocks it: the explanation
+# codes' "Configuration" and "Search filter" groups. Such an answer names nothing to fix.
+_CANNOT_ANALYSE_CODES = frozenset(
+    {
+        "NO_PATH",
+        "UNSUPPORTED_COMPONENT",
+        "UNKNOWN_RESOURCE",
+        "UNASSOCIATED_COMPONENT",
+        "NO_SOURCE_OR_DESTINATION",
+        "DISCONNECTED_VPCS",
+        "INVALID_NETWORK_PATH",
+    }
+)
+_CANNOT_ANALYSE_PREFIXES = ("FILTER_AT_",)
+
+
+def cannot_analyse(code: str) -> bool:
+    """The explanation code says the path could not be analysed (not that it is blocked)."""
+    code = code.upper()
+    return code in _CANNOT_ANALYSE_CODES or code.startswith(_CANNOT_ANALYSE_PREFIXES)
+
+
+def _code_of(explanation: Mapping[str, Any]) -> str:
+    return str(explanation.get("ExplanationCode") or "")
+
+
 _DESCRIBE = {
     BlockingKind.SECURITY_GROUP: _security_group,
     BlockingKind.NETWORK_ACL: _network_acl,
@@ -256,6 +283,24 @@ def blocking_finding(
             ),
         )
     explanations = [e for e in analysis.get("Explanations") or [] if isinstance(e, Mapping)]
+    return _explained(explanations, protocol=protocol, server=server)
+
+
+def _explained(
+    explanations: Sequence[Mapping[str, Any]], *, protocol: Protocol, server: str
+) -> BlockingFinding:
+    """An unreachable path's finding from its explanations (the first naming a component)."""
+    label = _label(protocol, server)
+    unanswered = [e for e in explanations if cannot_analyse(_code_of(e))]
+    explanations = [e for e in explanations if not cannot_analyse(_code_of(e))]
+    if unanswered and not explanations:
+        codes = ", ".join(dict.fromkeys(_one_line(_code_of(e)) for e in unanswered))
+        return not_analysed(
+            f"Reachability Analyzer could not follow this path ({codes}): the answer names "
+            "nothing that blocks it",
+            protocol=protocol,
+            server=server,
+        )
     if not explanations:
         return BlockingFinding(
             protocol=protocol,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from dns_watchdog import constants as names
+from dns_watchdog.aws.chat_pace import ChatPace
 from dns_watchdog.aws.publisher import AlertPublisher
 from dns_watchdog.domain.errors import MemberAccessDenied
 from dns_watchdog.domain.lint import LintFinding
@@ -18,6 +19,7 @@ from dns_watchdog.domain.preflight import VpcPrediction
 from dns_watchdog.domain.request import CheckRequest, PreflightRequest
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.flow import telemetry
+from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.observability import count, logger
 from dns_watchdog.render.alert import build_access_warning, render_alert
 from dns_watchdog.render.view import AlertContext, build_view
@@ -27,11 +29,17 @@ _ALERT_LINES = ("Alert already published", "Alert published")
 _PREFLIGHT_LINES = ("Preflight warning already published", "Preflight warning published")
 
 
-class Notifier:
-    """Publishes each decided alert once (the publisher remembers what went out)."""
+# The longest a chat post waits for a slot of the channel's rate (aws/chat_pace.py).
+CHAT_WAIT_MAX_S = 10.0
 
-    def __init__(self, publisher: AlertPublisher) -> None:
+
+class Notifier:
+    """Publishes each decided alert once (the publisher remembers what went out); chat posts
+    wait for a slot of the channel's rate when `chat_pace` is given."""
+
+    def __init__(self, publisher: AlertPublisher, chat_pace: ChatPace | None = None) -> None:
         self._publisher = publisher
+        self._chat_pace = chat_pace
 
     @property
     def chat_enabled(self) -> bool:
@@ -42,6 +50,7 @@ class Notifier:
         outcome: VpcOutcome,
         known: Mapping[str, OptionSet | None],
         context: AlertContext,
+        budget: RunBudget | None = None,
     ) -> bool:
         """Publish the outcome's alert unless it already went out; say whether it did now."""
         view = build_view(outcome, known, context)
@@ -56,6 +65,7 @@ class Notifier:
 
             # After the page: a broken chat topic fails the run (retried) but never holds it up.
             chat = render_chat(view)
+            self._pace(budget, extra)
             chat_id = self._publisher.publish_chat_once(chat, outcome.alert_key)
             logger.info("Chat notification", extra={**extra, "message_id": chat_id})
         return self._published(message_id, extra, outcome.alert_key, _ALERT_LINES)
@@ -67,6 +77,7 @@ class Notifier:
         lint: Sequence[LintFinding],
         breaking: Sequence[VpcPrediction],
         region: str,
+        budget: RunBudget | None = None,
     ) -> bool:
         """After CreateDhcpOptions: one WARNING when a watched VPC would break, else nothing."""
         from dns_watchdog.render.preflight import build_preflight_warning  # noqa: PLC0415
@@ -93,6 +104,7 @@ class Notifier:
             chat = build_preflight_chat_notification(
                 alert, candidate.option_set_id, [p.facts.vpc_id for p in breaking], region
             )
+            self._pace(budget, extra)
             chat_id = self._publisher.publish_chat_once(chat, key)
             logger.info("Chat notification", extra={**extra, "message_id": chat_id})
         return self._published(message_id, extra, key, _PREFLIGHT_LINES)
@@ -106,6 +118,16 @@ class Notifier:
         )
         key = f"access#{refused.account}#{place.region}#{request.event_id}"
         return self._publisher.publish_once(alert, key) is not None
+
+    def _pace(self, budget: RunBudget | None, extra: Mapping[str, object]) -> None:
+        """Wait for a slot of the chat channel's rate, within the run's spare time."""
+        if self._chat_pace is None:
+            return
+        budget = budget or RunBudget()
+        deadline = budget.monotonic() + budget.slice_s(CHAT_WAIT_MAX_S)
+        unpaced = self._chat_pace.claim(deadline)
+        if unpaced is not None:
+            logger.warning("Chat post not paced", extra={**extra, "reason": unpaced})
 
     @staticmethod
     def _published(

@@ -65,6 +65,11 @@ class PreflightCheck:
         )
         if request.change is not None:
             result["alert_published"] = self._notifier.warn_before_association(
-                request, candidate, lint, [p for p in predictions if p.breaks], self._region
+                request,
+                candidate,
+                lint,
+                [p for p in predictions if p.breaks],
+                self._region,
+                budget,
             )
         return result

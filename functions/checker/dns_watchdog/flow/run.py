@@ -234,7 +234,9 @@ class CheckRun:
             account_name=request.account_name,
             blocking=paging.named.findings if paging.named else (),
         )
-        paging.published = crew.notifier.page(outcome, known, context) or paging.published
+        paging.published = (
+            crew.notifier.page(outcome, known, context, self._budget) or paging.published
+        )
         paging.paged.add(page)
 
     def _announced_lint(

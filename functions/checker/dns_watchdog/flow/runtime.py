@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from dns_watchdog import constants as names
+from dns_watchdog.aws.chat_pace import ChatPace
 from dns_watchdog.aws.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.domain.errors import MemberAccessDenied
@@ -172,8 +173,13 @@ def build_runtime(config: CheckerConfig) -> Runtime:
         persistence=persistence(),
         chat_topic_arn=config.chat_topic_arn,
     )
+    # Chat posts share the channel's rate across every checker running at once.
+    pace = ChatPace(config.state_table_name, dynamodb) if config.chat_topic_arn else None
     places = Places(
-        config, dynamodb=dynamodb, notifier=Notifier(publisher), sessions=_sessions(config)
+        config,
+        dynamodb=dynamodb,
+        notifier=Notifier(publisher, pace),
+        sessions=_sessions(config),
     )
     changes = IdempotencyConfig(
         event_key_jmespath="detail.eventID",
