@@ -15,7 +15,7 @@ PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command 
 	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
 
 .PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo cost bench sam-local clean \
-	package-org demo-org bench-org
+	package-org demo-org bench-org bench-burst
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
@@ -27,6 +27,7 @@ help:
 	@echo "make test   - lint, type-check and every test tier (what CI runs)"
 	@echo "make bench  - benchmarks (medians and ratios, side by side in one run)"
 	@echo "make bench-org - the organization sweep benchmark alone (200 targets, concurrency 50)"
+	@echo "make bench-burst - a 10,000-change burst through the change queue alone (model from a measured check)"
 	@echo "make sam-local - sam build + real 'sam local invoke' of each function (needs Docker with Lambda images)"
 	@echo "make package-org CODE_BUCKET_PREFIX=... REGIONS=\"...\" - the canary for StackSets, once per region (AWS credentials)"
 
@@ -98,6 +99,10 @@ bench: $(STAMP)
 # The organization sweep alone: 200 (account, region) targets through the SQS fan-out, concurrency 50.
 bench-org: $(STAMP)
 	$(BIN)/python -m devtools.bench_org
+
+# A 10,000-change burst from one member account through the change queue, alone (also in `make bench`).
+bench-burst: $(STAMP)
+	$(BIN)/python -m devtools.bench_burst
 
 # Real `sam build` + `sam local invoke` of each function, asserted (devtools/sam_local.py).
 # Needs a Docker engine (DOCKER_HOST) that has the Lambda Python images for the host architecture.

@@ -1,6 +1,6 @@
 """Benchmarks: medians and ratios, each measured side by side with its baseline in one run.
 
-    make bench            # or: python -m devtools.bench [--runs N] [--only canary|checker|import]
+    make bench     # or: python -m devtools.bench [--runs N] [--only canary|checker|import|burst]
 
 Everything talks to the DNS lab on loopback or to moto in this process; nothing leaves the machine.
 """
@@ -24,6 +24,7 @@ from typing import Any
 import dns.message
 import dns.query
 
+from devtools.bench_burst import bench_burst
 from devtools.bench_canary_tcp import report as report_real_servers
 from devtools.bench_cold_import import bench_cold_imports
 from devtools.benchkit import Row
@@ -225,6 +226,8 @@ SUITES: dict[str, Callable[[int], list[Row]]] = {
     "canary": lambda runs: bench_canary_blackholed(runs) + bench_canary_healthy(runs),
     "import": bench_cold_imports,
     "checker": bench_checker_fanout,
+    # A 10,000-change burst through the change queue: modelled from one measured change check.
+    "burst": bench_burst,
 }
 
 

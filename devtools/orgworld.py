@@ -32,6 +32,8 @@ MEMBER = "222222222222"
 OTHER_MEMBER = "333333333333"
 ROLE_NAME = "vpc-dns-watchdog-member"
 SWEEP_QUEUE_NAME = "vpc-dns-watchdog-sweep"
+# Organization mode: the organization bus's rule puts forwarded changes on this queue.
+CHANGE_QUEUE_NAME = "vpc-dns-watchdog-changes"
 
 
 @contextmanager
@@ -129,6 +131,38 @@ def sqs_batch_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> di
             for message in messages
         ]
     }
+
+
+@dataclass
+class ChangeQueue:
+    """The central account's change queue in moto: the organization bus's rule puts each
+    forwarded change on it (the event, as the message body), and its event source mapping hands
+    the checker one message at a time (`batches`)."""
+
+    sqs: Any
+    url: str = ""
+    arn: str = ""
+
+    def __post_init__(self) -> None:
+        self.url = self.sqs.create_queue(QueueName=CHANGE_QUEUE_NAME)["QueueUrl"]
+        self.arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+
+    def put(self, *events: Mapping[str, Any]) -> None:
+        """What EventBridge does for each event the rule matches."""
+        for event in events:
+            self.sqs.send_message(QueueUrl=self.url, MessageBody=json.dumps(event))
+
+    def batches(self) -> Iterator[dict[str, Any]]:
+        """Every waiting message as a one-record batch (the mapping's batch size), deleted once
+        handed out (the tests look at the checker's batch item failures themselves)."""
+        while messages := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+                yield sqs_batch_event([message], self.arn)
 
 
 def access_denied(role_arn: str, caller: str = HOME) -> tuple[AWSResponse, dict[str, Any]]:

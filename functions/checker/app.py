@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from dns_watchdog import constants as names
 from dns_watchdog.config import CheckerConfig, load_config
-from dns_watchdog.domain.events import InvalidEvent, parse_event
+from dns_watchdog.domain.events import (
+    InvalidEvent,
+    check_queue_batch,
+    is_cloudtrail_event,
+    is_queue_batch,
+    parse_event,
+)
 from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.observability import count, logger, metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from dns_watchdog.domain.origins import ChangeOrigins
     from dns_watchdog.flow.runtime import Runtime
 
 
@@ -28,6 +35,13 @@ if TYPE_CHECKING:
 def _config() -> CheckerConfig:
     """Read once per execution environment; a missing setting fails every invocation loudly."""
     return load_config(os.environ)
+
+
+@functools.cache
+def _origins() -> ChangeOrigins:
+    """Where a change may make the checker act (its partition; organization mode: the swept
+    regions)."""
+    return _config().change_origins()
 
 
 @functools.cache
@@ -79,17 +93,54 @@ _DISPATCH: dict[
 }
 
 
-def _is_sweep_queue_batch(event: Any) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    return (
-        bool(records) and isinstance(records, list) and records[0].get("eventSource") == "aws:sqs"
-    )
+def _admitted(event: Any) -> CheckRequest | PreflightRequest | dict[str, Any]:
+    """The request `event` makes, or the final answer when there is nothing to run: rejected
+    (garbage; a change whose record disagrees with its envelope, or from a region the watchdog
+    does not act in) or ignored (a failed call)."""
+    try:
+        parsed = parse_event(event)
+    except InvalidEvent as exc:
+        return _rejected(exc)
+    if isinstance(parsed, IgnoredEvent):
+        return _ignored(parsed)
+    problem = _origins().problem(parsed)
+    if problem is not None:
+        return _rejected(InvalidEvent(problem))
+    return parsed
 
 
-def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Organization sweep targets from the fan-out queue, one check each; the failed ones are
-    reported as batch item failures, so SQS retries them alone (then its dead-letter queue)."""
-    # Imported here: only the fan-out queue's invocations pay for it.
+def _run(
+    runtime: Runtime,
+    request: CheckRequest | PreflightRequest,
+    event: dict[str, Any],
+    budget: RunBudget,
+) -> dict[str, Any]:
+    region = _config().region
+    if isinstance(request, PreflightRequest):
+        logger.append_keys(trigger="preflight", event_name=request.event_name, region=region)
+        return runtime.preflight(request, budget)
+    logger.append_keys(trigger=request.trigger, event_name=request.event_name, region=region)
+    return _DISPATCH[request.trigger](runtime, request, event, budget)
+
+
+def _sweep_target(runtime: Runtime, body: Any, budget: RunBudget) -> dict[str, Any]:
+    """A fan-out queue message: the checker wrote it, so a garbled one is a fault (raised: SQS
+    delivers it again, then dead-letters it)."""
+    parsed = parse_event(body)
+    if not isinstance(parsed, CheckRequest) or parsed.trigger != "sweep":
+        raise InvalidEvent('a sweep queue message must be {"action": "sweep", ...}')
+    if parsed.account_id is None:
+        raise InvalidEvent("a sweep queue message must name its account_id and region")
+    logger.append_keys(trigger="sweep", account_id=parsed.account_id, region=parsed.region)
+    return runtime.check(parsed, budget)
+
+
+def _queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Messages of the checker's queues, one check each: organization sweep targets (the fan-out
+    queue) and changes forwarded by member accounts (the change queue, which caps how many are
+    checked at once). A failed check is reported as a batch item failure, so SQS retries it alone
+    (then its dead-letter queue); a change rejected or ignored is done, never retried."""
+    # Imported here: only the queues' invocations pay for it.
     from aws_lambda_powertools.utilities.batch import (  # noqa: PLC0415
         BatchProcessor,
         EventType,
@@ -99,18 +150,18 @@ def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[st
     runtime = _runtime()
     budget = runtime.begin(context)
 
-    def check_target(record: Any) -> dict[str, Any]:
-        parsed = parse_event(json.loads(record.body))
-        if not isinstance(parsed, CheckRequest) or parsed.trigger != "sweep":
-            raise InvalidEvent('a sweep queue message must be {"action": "sweep", ...}')
-        if parsed.account_id is None:
-            raise InvalidEvent("a sweep queue message must name its account_id and region")
-        logger.append_keys(trigger="sweep", account_id=parsed.account_id, region=parsed.region)
-        return runtime.check(parsed, budget)
+    def check_message(record: Any) -> dict[str, Any]:
+        body = json.loads(record.body)
+        if not is_cloudtrail_event(body):
+            return _sweep_target(runtime, body, budget)
+        admitted = _admitted(body)
+        if isinstance(admitted, dict):
+            return admitted
+        return _run(runtime, admitted, body, budget)
 
     processor = BatchProcessor(event_type=EventType.SQS)
     response = process_partial_response(
-        event=event, record_handler=check_target, processor=processor, context=context
+        event=event, record_handler=check_message, processor=processor, context=context
     )
     return dict(response)
 
@@ -118,19 +169,15 @@ def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[st
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    config = _config()
-    if _is_sweep_queue_batch(event):
-        return _sweep_queue_batch(event, context)
-    try:
-        parsed = parse_event(event)
-    except InvalidEvent as exc:
-        return _rejected(exc)
-    if isinstance(parsed, IgnoredEvent):
-        return _ignored(parsed)
-    if isinstance(parsed, PreflightRequest):
-        logger.append_keys(trigger="preflight", event_name=parsed.event_name, region=config.region)
-        runtime = _runtime()
-        return runtime.preflight(parsed, runtime.begin(context))
-    logger.append_keys(trigger=parsed.trigger, event_name=parsed.event_name, region=config.region)
+    _config()
+    if is_queue_batch(event):
+        try:
+            check_queue_batch(event)
+        except InvalidEvent as exc:
+            return _rejected(exc)
+        return _queue_batch(event, context)
+    admitted = _admitted(event)
+    if isinstance(admitted, dict):
+        return admitted
     runtime = _runtime()
-    return _DISPATCH[parsed.trigger](runtime, parsed, event, runtime.begin(context))
+    return _run(runtime, admitted, event, runtime.begin(context))

@@ -416,3 +416,77 @@ def test_manual_checks_and_sweep_targets_may_name_an_account_and_region() -> Non
     home = parse_event({"action": "sweep"})
     assert isinstance(home, CheckRequest)
     assert (home.account_id, home.region) == (None, None)
+
+
+# ---------------------------------------------------------------- the envelope is what counts
+
+
+def test_a_record_naming_another_account_than_its_envelope_is_rejected() -> None:
+    # Given an event 333333333333 put on the bus whose CloudTrail record names 222222222222
+    event = load_event("associate_dhcp_options")
+    event["account"] = "333333333333"
+    event["detail"]["recipientAccountId"] = "222222222222"
+    # Then it is rejected, naming both
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(event)
+    assert str(raised.value) == (
+        "detail.recipientAccountId '222222222222' differs from the envelope account "
+        "'333333333333': the checker acts only in the account EventBridge vouches for"
+    )
+
+
+def test_a_record_naming_another_region_than_its_envelope_is_rejected() -> None:
+    event = load_event("associate_dhcp_options")
+    event["region"] = "eu-west-1"
+    with pytest.raises(InvalidEvent) as raised:
+        parse_event(event)
+    assert str(raised.value).startswith(
+        "detail.awsRegion 'us-east-1' differs from the envelope region 'eu-west-1'"
+    )
+
+
+@pytest.mark.parametrize(
+    "sample", ["associate_dhcp_options_failed", "create_dhcp_options", "modify_vpc_attribute"]
+)
+def test_every_kind_of_cloudtrail_event_must_agree_with_its_envelope(sample: str) -> None:
+    # failed calls and new option sets too: a forged one must not even be logged as ignored
+    event = load_event(sample)
+    event["account"] = "333333333333"
+    with pytest.raises(InvalidEvent, match="differs from the envelope account '333333333333'"):
+        parse_event(event)
+
+
+@pytest.mark.parametrize(
+    "source", ["forger", "ec2", "custom.aws.ec2", "AWS.ec2", "aws.", "aws.partner/forger.example/1"]
+)
+def test_a_cloudtrail_event_from_anything_but_an_aws_service_is_rejected(source: str) -> None:
+    event = load_event("associate_dhcp_options")
+    event["source"] = source
+    with pytest.raises(InvalidEvent, match=r"source .* is not an AWS service's source"):
+        parse_event(event)
+
+
+def test_a_change_is_checked_in_the_envelopes_account_when_the_record_names_none() -> None:
+    event = load_event("associate_dhcp_options")
+    event["account"] = "222222222222"
+    del event["detail"]["recipientAccountId"]
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert request.account_id == "222222222222"
+    assert request.change is not None
+    assert request.change.account_id == "222222222222"
+
+
+def test_a_hosted_zone_association_naming_no_vpc_region_is_checked_in_the_envelopes() -> None:
+    event = load_event("associate_vpc_with_hosted_zone")
+    del event["detail"]["requestParameters"]["vPC"]["vPCRegion"]
+    request = parse_event(event)
+    assert isinstance(request, CheckRequest)
+    assert request.region == "us-east-1"
+
+
+def test_a_hosted_zone_association_naming_a_malformed_vpc_region_is_rejected() -> None:
+    event = load_event("associate_vpc_with_hosted_zone")
+    event["detail"]["requestParameters"]["vPC"]["vPCRegion"] = "eu-west-1\nRoll back"
+    with pytest.raises(InvalidEvent, match=r"vPCRegion: .* is not an AWS region"):
+        parse_event(event)

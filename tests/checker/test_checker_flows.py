@@ -10,6 +10,7 @@ import pytest
 from checker_doubles import FakeCanary, World
 
 from devtools.lambdakit import REGION, cloudtrail_event, load_event
+from devtools.orgworld import sqs_batch_event
 
 pytestmark = pytest.mark.integration
 
@@ -468,6 +469,76 @@ def test_garbage_is_rejected_without_raising_or_alerting(
     assert result["status"] == "rejected"
     assert message in result["error"]
     assert world.alerts() == []
+
+
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:vpc-dns-watchdog-sweep"
+SQS_RECORD = {
+    "messageId": "m-1",
+    "receiptHandle": "r-1",
+    "body": '{"action": "sweep"}',
+    "attributes": {},
+    "messageAttributes": {},
+    "md5OfBody": "0",
+    "eventSource": "aws:sqs",
+    "eventSourceARN": QUEUE_ARN,
+    "awsRegion": REGION,
+}
+
+
+def _without(record: dict[str, Any], key: str) -> dict[str, Any]:
+    return {name: value for name, value in record.items() if name != key}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"Records": ["x"]}, "invalid SQS batch: Records.0: Input should be a valid dictionary"),
+        ({"Records": [{}]}, "invalid SQS batch: Records.0.messageId: Field required"),
+        ({"Records": "x"}, "invalid SQS batch: Records: Input should be a valid list"),
+        ({"Records": None}, "invalid SQS batch: Records: Input should be a valid list"),
+        ({"Records": []}, "invalid SQS batch: Records: List should have at least 1 item"),
+        (
+            {"Records": [_without(SQS_RECORD, "eventSource")]},
+            "invalid SQS batch: Records.0.eventSource: Field required",
+        ),
+        (
+            {"Records": [{**SQS_RECORD, "eventSource": "aws:kinesis"}]},
+            "invalid SQS batch: Records.0.eventSource: Input should be 'aws:sqs'",
+        ),
+        (
+            {"Records": [{**SQS_RECORD, "body": {"action": "sweep"}}]},
+            "invalid SQS batch: Records.0.body: Input should be a valid string",
+        ),
+        (
+            {"Records": [SQS_RECORD, _without(SQS_RECORD, "messageId")]},
+            "invalid SQS batch: Records.1.messageId: Field required",
+        ),
+    ],
+)
+def test_sqs_shaped_garbage_is_rejected_without_raising(
+    world: World, checker_app: Invoke, event: Any, message: str
+) -> None:
+    result = checker_app(event)
+    assert result["status"] == "rejected"
+    assert result["error"].startswith(message)
+    assert world.alerts() == []
+
+
+def test_a_real_sqs_batch_is_still_checked(
+    world: World, vpc: dict[str, str], checker_app: Invoke
+) -> None:
+    # Given a sweep target message for this account and region on a real (moto) queue
+    queue = world.sqs.create_queue(QueueName="vpc-dns-watchdog-sweep")["QueueUrl"]
+    body = {"action": "sweep", "account_id": "123456789012", "region": REGION}
+    world.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+    messages = world.sqs.receive_message(QueueUrl=queue)["Messages"]
+    batch = sqs_batch_event(messages, QUEUE_ARN)
+    # When the event source mapping hands it to the checker
+    response = checker_app(batch)
+    # Then it is checked, and nothing fails
+    assert response == {"batchItemFailures": []}
+    items = world.dynamodb.scan(TableName=world.table_name)["Items"]
+    assert f"vpc#{vpc['vpc_id']}" in {item["pk"]["S"] for item in items}
 
 
 def test_unsupported_cloudtrail_call_is_rejected(world: World, checker_app: Invoke) -> None:

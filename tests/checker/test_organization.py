@@ -3,7 +3,8 @@ forwarded to it, the real canary in the member's VPC answering through the DNS l
 
 moto plays every account: the central account is moto's default, 222222222222 holds the member
 role (the checker's AssumeRole lands there), 333333333333 has none. `AssumeRoleGate` makes STS
-refuse a role that does not exist, as AWS does.
+refuse a role that does not exist, as AWS does. The checker sweeps (and so accepts changes from)
+the central account's region and eu-west-1.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from devtools.orgworld import (
     ROLE_NAME,
     SWEEP_QUEUE_NAME,
     AssumeRoleGate,
+    ChangeQueue,
     create_member_role,
     forwarded_change,
     session_in,
@@ -80,6 +82,7 @@ def organization(moto_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("MEMBER_ROLE_NAME", ROLE_NAME)
     monkeypatch.setenv("HOME_ACCOUNT_ID", HOME)
+    monkeypatch.setenv("SWEEP_TARGETS", f"{HOME}:{REGION} {MEMBER}|{OTHER_MEMBER}:{MEMBER_REGION}")
     with DnsLab() as lab:
         amazon = lab.add_server("amazon", records={**AWS_RECORDS, **MEMBER_RECORDS}, host=2)
         dead = lab.add_server("corp-dead", behaviour="blackhole")
@@ -284,3 +287,191 @@ def error_free(parsed: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         **parsed,
         "ResponseMetadata": {"HTTPStatusCode": 200},
     }
+
+
+# ---------------------------------------------------------------- trust the envelope
+
+
+def _rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.error for r in caplog.records if r.getMessage() == "Rejected event"]  # type: ignore[attr-defined]
+
+
+def _counted_rejections(out: str) -> int:
+    """EventsRejected, summed over the EMF documents on stdout."""
+    total = 0
+    for line in out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            value = json.loads(line).get("EventsRejected", 0)
+            total += int(sum(value) if isinstance(value, list) else value)
+    return total
+
+
+def test_a_change_put_by_one_member_account_naming_another_is_rejected_and_nothing_happens(
+    organization: Organization,
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DETAILED_METRICS", "true")
+    app = load_handler("checker")
+    victim = organization.member
+    victim.world.associate(victim.vpc_id, victim.bad)
+    # Given an event that 333333333333 put on the central bus (the envelope says so: EventBridge
+    # vouches for it) whose CloudTrail record names 222222222222 and its VPC
+    forged = _forwarded(victim, MEMBER, victim.bad)
+    forged["account"] = OTHER_MEMBER
+    capsys.readouterr()
+
+    # When it reaches the checker through the change queue
+    queue = ChangeQueue(organization.central.sqs)
+    queue.put(forged)
+    [batch] = queue.batches()
+    response = app.lambda_handler(batch, lambda_context)
+
+    # Then the message is done with (not retried, not dead-lettered) and nothing else happens:
+    # no role assumed, no canary invoked, no alert, no state
+    assert response == {"batchItemFailures": []}
+    assert organization.gate.calls == []
+    assert organization.platform.invocations == []
+    assert organization.central.alerts() == []
+    assert not any(MEMBER in key for key in _state_keys(organization.central))
+    # but one logged rejection naming both accounts, counted
+    [reason] = _rejections(caplog)
+    assert f"detail.recipientAccountId '{MEMBER}'" in reason
+    assert f"envelope account '{OTHER_MEMBER}'" in reason
+    assert _counted_rejections(capsys.readouterr().out) == 1
+
+    # And invoked directly, the same event is rejected with the same reason
+    direct = app.lambda_handler(forged, lambda_context)
+    assert direct == {"status": "rejected", "error": reason}
+    assert organization.gate.calls == []
+    assert organization.platform.invocations == []
+
+
+@pytest.mark.parametrize(
+    ("forge", "reason"),
+    [
+        (
+            {"source": "forger.ec2"},
+            "source 'forger.ec2' is not an AWS service's source (aws.<service>)",
+        ),
+        (
+            {"source": "aws.partner/forger.example/1/changes"},
+            "is not an AWS service's source",
+        ),
+        (
+            {"region": REGION},
+            f"detail.awsRegion '{MEMBER_REGION}' differs from the envelope region '{REGION}'",
+        ),
+    ],
+)
+def test_a_change_whose_envelope_is_not_an_aws_services_in_its_place_is_rejected(
+    organization: Organization,
+    central_checker: Invoke,
+    caplog: pytest.LogCaptureFixture,
+    forge: dict[str, str],
+    reason: str,
+) -> None:
+    member = organization.member
+    member.world.associate(member.vpc_id, member.bad)
+    event = {**_forwarded(member, MEMBER, member.bad), **forge}
+
+    result = central_checker(event)
+
+    assert result["status"] == "rejected"
+    assert reason in result["error"]
+    assert _rejections(caplog) == [result["error"]]
+    assert organization.gate.calls == []
+    assert organization.platform.invocations == []
+    assert organization.central.alerts() == []
+
+
+def test_a_change_from_a_region_the_watchdog_does_not_sweep_is_rejected(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    # Given a genuine change (record and envelope agree) in a region SWEEP_TARGETS leaves out
+    member = organization.member
+    event = forwarded_change(
+        "associate_dhcp_options",
+        account=MEMBER,
+        region="ap-southeast-2",
+        vpcId=member.vpc_id,
+        dhcpOptionsId=member.bad,
+    )
+
+    result = central_checker(event)
+
+    assert result["status"] == "rejected"
+    assert "region 'ap-southeast-2' of account 222222222222 is not watched" in result["error"]
+    assert f"{MEMBER_REGION}, {REGION} (SWEEP_TARGETS)" in result["error"]
+    assert organization.gate.calls == []
+    assert organization.central.alerts() == []
+
+
+def test_a_change_in_another_partitions_region_is_rejected(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    member = organization.member
+    event = forwarded_change(
+        "associate_dhcp_options",
+        account=MEMBER,
+        region="cn-north-1",
+        vpcId=member.vpc_id,
+        dhcpOptionsId=member.bad,
+    )
+
+    result = central_checker(event)
+
+    assert result["status"] == "rejected"
+    assert "region 'cn-north-1' is in partition aws-cn" in result["error"]
+    assert organization.gate.calls == []
+
+
+def test_a_hosted_zone_association_is_checked_in_the_envelopes_account_and_the_vpcs_region(
+    organization: Organization, central_checker: Invoke
+) -> None:
+    # Given a member VPC now on the dead-server set
+    member = organization.member
+    member.world.associate(member.vpc_id, member.bad)
+    organization.platform.recycle(MEMBER_CANARY)
+    # When Route 53 (global: a us-east-1 envelope) reports a hosted zone associated with it
+    event = forwarded_change(
+        "associate_vpc_with_hosted_zone",
+        account=MEMBER,
+        region="us-east-1",
+        vPC={"vPCId": member.vpc_id, "vPCRegion": MEMBER_REGION},
+    )
+    result = central_checker(event)
+
+    # Then the VPC is checked in the envelope's account and the region the request names
+    assert result["status"] == "checked"
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    [alert] = organization.central.alerts()
+    assert alert.attributes["account_id"] == MEMBER
+    assert alert.attributes["region"] == MEMBER_REGION
+
+
+# ---------------------------------------------------------------- the change queue
+
+
+def test_a_forwarded_change_is_checked_from_the_change_queue(
+    organization: Organization, load_handler: Callable[[str], ModuleType], lambda_context: Any
+) -> None:
+    app = load_handler("checker")
+    member = organization.member
+    member.world.associate(member.vpc_id, member.bad)
+    organization.platform.recycle(MEMBER_CANARY)
+    queue = ChangeQueue(organization.central.sqs)
+    # When the organization bus's rule queues the change and a duplicate delivery of it
+    event = _forwarded(member, MEMBER, member.bad)
+    queue.put(event, event)
+    responses = [app.lambda_handler(batch, lambda_context) for batch in queue.batches()]
+
+    # Then both messages succeed, and one CRITICAL names the member account
+    assert responses == [{"batchItemFailures": []}] * 2
+    [critical] = organization.central.alerts()
+    assert critical.severity == "CRITICAL"
+    assert critical.attributes["account_id"] == MEMBER
+    assert f"vpc#{MEMBER}#{MEMBER_REGION}#{member.vpc_id}" in _state_keys(organization.central)

@@ -55,6 +55,7 @@ ROLE_REGION = "eu-west-1"
 CENTRAL_BUS_ARN = f"arn:aws:events:{CENTRAL_REGION}:{CENTRAL_ACCOUNT}:event-bus/{CENTRAL_BUS}"
 CENTRAL_CHECKER_ROLE_ARN = f"arn:aws:iam::{CENTRAL_ACCOUNT}:role/{CENTRAL_CHECKER_ROLE}"
 OTHER_SG_ID = "sg-0fedcba987654321f"
+ALARM_TOPIC = "aws-controltower-SecurityNotifications"
 
 # Not meant for any rule: the canary's invocation payload and sam local's env file.
 NOT_BUS_EVENTS = {"canary_probe.json", "env.json"}
@@ -88,6 +89,7 @@ def member_resolver(
     region: str = "us-east-1",
     account: str = MEMBER_ACCOUNT,
     watched_security_groups: list[str] | None = None,
+    alarm_topic_account: str | None = None,
 ) -> Resolver:
     """The member template as CloudFormation would see it in ``account`` and ``region``."""
     values: dict[str, Any] = {
@@ -97,15 +99,19 @@ def member_resolver(
         "CentralCheckerRoleName": CENTRAL_CHECKER_ROLE,
         "OrganizationId": ORGANIZATION,
         "RoleRegion": ROLE_REGION,
+        "AlarmTopicName": ALARM_TOPIC,
         "AWS::Region": region,
         "AWS::AccountId": account,
     }
     if watched_security_groups is not None:
         values["WatchedSecurityGroupIds"] = watched_security_groups
+    if alarm_topic_account is not None:
+        values["AlarmTopicAccountId"] = alarm_topic_account
     for logical_id, resource in MEMBER["Resources"].items():
         arn = fake_arn(logical_id, resource, region, account)
         values[logical_id] = arn  # Ref (the queue's URL stands in as its ARN: only compared)
         values[f"{logical_id}.Arn"] = arn
+        values[f"{logical_id}.QueueName"] = logical_id
     return Resolver(MEMBER, values)
 
 
@@ -349,11 +355,50 @@ def test_the_dead_letter_queue_admits_the_forwarding_rules_only(region: str) -> 
     assert set(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == rule_arns
 
 
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_a_change_that_could_not_be_forwarded_raises_an_alarm_to_the_named_topic(
+    region: str,
+) -> None:
+    # Given a member stack naming its alarm topic (a topic in each region it is deployed to)
+    alarm = deployed(member_resolver(region))["ForwardingDeadLetterQueueAlarm"]
+    # Then a single change waiting in the forwarding dead-letter queue raises the alarm
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "ForwardingDeadLetterQueue"}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Maximum", 300, 1)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["TreatMissingData"] == "notBreaching"
+    # to that region's topic of this account, and says so again when the queue is empty
+    topic = f"arn:aws:sns:{region}:{MEMBER_ACCOUNT}:{ALARM_TOPIC}"
+    assert alarm["AlarmActions"] == [topic]
+    assert alarm["OKActions"] == [topic]
+
+
+def test_the_alarm_topic_may_be_another_accounts_in_the_same_region() -> None:
+    resolver = member_resolver("eu-west-1", alarm_topic_account=CENTRAL_ACCOUNT)
+    alarm = deployed(resolver)["ForwardingDeadLetterQueueAlarm"]
+    assert alarm["AlarmActions"] == [f"arn:aws:sns:eu-west-1:{CENTRAL_ACCOUNT}:{ALARM_TOPIC}"]
+
+
+def test_the_alarm_topic_must_be_named_and_is_a_name() -> None:
+    # a forwarding failure must reach someone: no default, and a name (one template, many regions)
+    parameter = MEMBER["Parameters"]["AlarmTopicName"]
+    assert "Default" not in parameter
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch(ALARM_TOPIC)
+    assert not pattern.fullmatch(f"arn:aws:sns:us-east-1:{MEMBER_ACCOUNT}:{ALARM_TOPIC}")
+    account = re.compile(MEMBER["Parameters"]["AlarmTopicAccountId"]["AllowedPattern"])
+    assert account.fullmatch("")
+    assert account.fullmatch(CENTRAL_ACCOUNT)
+    assert not account.fullmatch("1234")
+
+
 def test_the_central_accounts_home_region_forwards_nothing() -> None:
     # the central stack's own rules watch that default bus: forwarding would double every event
     resources = deployed(member_resolver(CENTRAL_REGION, account=CENTRAL_ACCOUNT))
     assert forwarding_rules(member_resolver(CENTRAL_REGION, account=CENTRAL_ACCOUNT)) == {}
     assert "ForwarderRole" not in resources
+    assert "ForwardingDeadLetterQueueAlarm" not in resources  # nothing to fail
     assert resources  # a stack needs at least one resource: the (empty) queue stays
     # ...while its other regions forward as any member account's do
     elsewhere = forwarding_rules(member_resolver("us-east-1", account=CENTRAL_ACCOUNT))
@@ -461,6 +506,7 @@ def deploy_member_stack(session: boto3.Session) -> None:
         "CentralCheckerRoleName": CENTRAL_CHECKER_ROLE,
         "OrganizationId": ORGANIZATION,
         "RoleRegion": ROLE_REGION,
+        "AlarmTopicName": ALARM_TOPIC,
     }
     cloudformation = session.client("cloudformation")
     cloudformation.create_stack(
@@ -512,8 +558,11 @@ def put_on_default_bus(session: boto3.Session, event: dict[str, Any]) -> None:
     assert response["FailedEntryCount"] == 0, response
 
 
-# moto's CloudFormation cannot create AWS::SQS::QueuePolicy (the queue policy is checked above).
-DEPLOYED = pytest.mark.filterwarnings("ignore:Tried to parse AWS..SQS..QueuePolicy:UserWarning")
+# moto's CloudFormation cannot create AWS::SQS::QueuePolicy or AWS::CloudWatch::Alarm (the queue
+# policy and the alarm are checked above).
+DEPLOYED = pytest.mark.filterwarnings(
+    "ignore:Tried to parse AWS..(SQS..QueuePolicy|CloudWatch..Alarm):UserWarning"
+)
 
 
 @DEPLOYED

@@ -23,6 +23,8 @@ OWN_FAILURE_ALARMS = {
     "CheckerFailureQueueAlarm",
     "HeartbeatAlarm",
     "SweepDeadLetterQueueAlarm",
+    "ChangeDeadLetterQueueAlarm",
+    "ChangeQueueAgeAlarm",
 }
 YOUR_TOPIC = "arn:aws:sns:us-east-1:123456789012:platform-oncall"
 
@@ -35,6 +37,8 @@ def resolver(**values: Any) -> Resolver:
         "EventsDeadLetterQueue.QueueName": "events-dlq",
         "CheckerFailureQueue.QueueName": "checker-failures",
         "SweepDeadLetterQueue.QueueName": "sweep-dlq",
+        "ChangeQueue.QueueName": "changes",
+        "ChangeDeadLetterQueue.QueueName": "changes-dlq",
     }
     return Resolver(TEMPLATE, {**defaults, **values})
 

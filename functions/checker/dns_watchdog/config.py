@@ -17,6 +17,7 @@ from pydantic import (
 
 from dns_watchdog import constants as names
 from dns_watchdog.domain.lint import IpNetwork, parse_allowed_networks
+from dns_watchdog.domain.origins import ChangeOrigins
 from dns_watchdog.domain.targets import SweepTargetError, parse_sweep_targets, partition_of
 
 
@@ -93,6 +94,15 @@ class CheckerConfig(BaseModel):
     @property
     def organization_mode(self) -> bool:
         return bool(self.member_role_name)
+
+    def change_origins(self) -> ChangeOrigins:
+        """Where a change may make the checker act: any region of its partition; in organization
+        mode only the regions it sweeps (an empty SWEEP_TARGETS sweeps the home region)."""
+        partition = partition_of(self.region)
+        if not self.organization_mode:
+            return ChangeOrigins(partition)
+        plan = parse_sweep_targets(self.sweep_targets, partition=partition)
+        return ChangeOrigins(partition, plan.regions or (self.region,))
 
     @model_validator(mode="after")
     def _organization_mode_is_complete(self) -> CheckerConfig:

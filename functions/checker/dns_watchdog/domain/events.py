@@ -5,6 +5,12 @@ EventBridge, the scheduled sweep, and a manual `{"action": "check", ...}`. Anyth
 `InvalidEvent`, whose message says what was wrong; the handler rejects such events without
 raising, so garbage does not trigger Lambda/EventBridge retries.
 
+Of a CloudTrail change, EventBridge vouches for the envelope only (`source`, `account`,
+`region`): nobody can put an event with an `aws.*` source, and an event forwarded from another
+account's bus keeps that account and region. Everything in `detail` was written by whoever
+forwarded it. So the checker acts in the envelope's account and region, and rejects a record
+that names another account or region than its envelope (docs/security.md).
+
 The EventBridge envelope is declared here with pydantic rather than imported from the Powertools
 parser: importing that package loads every AWS event model it knows (about 70 ms of the
 checker's cold start) for the one envelope the checker reads. Its fields match Powertools'
@@ -17,7 +23,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -57,6 +63,9 @@ _ARN = re.compile(
 _SERVICE_HOST = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63}){1,5}")
 _PRINCIPAL_ID = re.compile(r"[\w+=,.@:-]{1,256}")
 _OPTION_SET_ID = re.compile(r"dopt-[0-9a-f]{8,17}|default")
+# An AWS service's event source (`aws.ec2`): only AWS services put events with these; partner
+# sources (`aws.partner/...`) are not services.
+_AWS_SOURCE = re.compile(r"aws\.[a-z0-9][a-z0-9.-]{0,63}")
 MAX_REASON_LENGTH = 200
 
 VpcId = Annotated[str, StringConstraints(pattern=f"^{VPC_ID_PATTERN}$")]
@@ -166,6 +175,24 @@ class SweepTargetEvent(BaseModel):
     account_name: str | None = Field(default=None, max_length=200)
 
 
+class SqsRecord(BaseModel):
+    """One message of an SQS batch, as Lambda's event source mapping delivers it (the fields the
+    checker reads; the rest is ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messageId: str = Field(min_length=1)
+    body: str
+    eventSource: Literal["aws:sqs"]
+    eventSourceARN: str = Field(pattern=r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]{1,80}$")
+
+
+class SqsBatchEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    Records: list[SqsRecord] = Field(min_length=1)
+
+
 # A created option set (never `default`).
 _NEW_OPTION_SET_ID = re.compile(r"dopt-[0-9a-f]{8,17}")
 OptionSetId = Annotated[str, StringConstraints(pattern=r"^dopt-[0-9a-f]{8,17}$")]
@@ -231,6 +258,22 @@ CLOUDTRAIL_CALLS: dict[str, _CallSpec] = {
         _EC2, "network_acl", ("requestParameters", "networkAclId")
     ),
 }
+
+
+def is_queue_batch(event: object) -> TypeGuard[dict[str, Any]]:
+    """Whether `event` claims to be an SQS batch (then `check_queue_batch` says if it is one)."""
+    return isinstance(event, dict) and "Records" in event
+
+
+def is_cloudtrail_event(body: object) -> TypeGuard[dict[str, Any]]:
+    """Whether a queue message's body is a CloudTrail change as EventBridge delivers it."""
+    return isinstance(body, dict) and body.get("detail-type") == CLOUDTRAIL_DETAIL_TYPE
+
+
+def check_queue_batch(event: dict[str, Any]) -> None:
+    """An SQS batch as the event source mapping delivers it: a non-empty list of SQS records,
+    each with its id, body and queue; raise InvalidEvent naming what is wrong otherwise."""
+    _validate(event, SqsBatchEvent, "SQS batch")
 
 
 def parse_event(event: object) -> ParsedEvent:
@@ -328,8 +371,35 @@ def _check_record(record: CloudTrailRecord) -> None:
         raise InvalidEvent(f"detail.recipientAccountId: {_show(account)} is not an account id")
 
 
+def _check_envelope(parsed: CloudTrailChangeEvent) -> None:
+    """The record must agree with the envelope EventBridge vouches for: an AWS service's source,
+    the same account (when the record names one) and the same region."""
+    record = parsed.detail
+    _check_record(record)
+    if not _AWS_SOURCE.fullmatch(parsed.source):
+        raise InvalidEvent(
+            f"source {_show(parsed.source)} is not an AWS service's source (aws.<service>): "
+            "only the AWS service that recorded a call puts its CloudTrail event"
+        )
+    account = _account(parsed.account)
+    if not _REGION.fullmatch(parsed.region):
+        raise InvalidEvent(f"region: {_show(parsed.region)} is not an AWS region")
+    recipient = record.recipientAccountId
+    if recipient is not None and recipient != account:
+        raise InvalidEvent(
+            f"detail.recipientAccountId {recipient!r} differs from the envelope account "
+            f"{account!r}: the checker acts only in the account EventBridge vouches for"
+        )
+    if record.awsRegion != parsed.region:
+        raise InvalidEvent(
+            f"detail.awsRegion {record.awsRegion!r} differs from the envelope region "
+            f"{parsed.region!r}: the checker acts only in the region EventBridge vouches for"
+        )
+
+
 def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
     parsed = _validate(event, CloudTrailChangeEvent, "CloudTrail event")
+    _check_envelope(parsed)
     record = parsed.detail
     if record.eventName == OPTION_SET_CREATED:
         return _parse_option_set_created(parsed)
@@ -344,7 +414,6 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
             f"detail.eventSource: {record.eventName} comes from {spec.event_source!r}, "
             f"not {record.eventSource!r}"
         )
-    _check_record(record)
     raw_id = _lookup(record, spec.path)
     if record.errorCode:
         return IgnoredEvent(
@@ -368,7 +437,7 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
         resources=(Resource(spec.kind, raw_id),),
         change=change,
         account_id=change.account_id,
-        region=_vpc_region(record),
+        region=_vpc_region(parsed),
     )
 
 
@@ -380,7 +449,6 @@ def _parse_option_set_created(parsed: CloudTrailChangeEvent) -> ParsedEvent:
             f"detail.eventSource: {record.eventName} comes from {_EC2!r}, "
             f"not {record.eventSource!r}"
         )
-    _check_record(record)
     path = ("responseElements", "dhcpOptions", "dhcpOptionsId")
     raw_id = _lookup(record, path)
     if record.errorCode:
@@ -402,21 +470,28 @@ def _parse_option_set_created(parsed: CloudTrailChangeEvent) -> ParsedEvent:
         event_name=record.eventName,
         change=change,
         account_id=change.account_id,
-        region=record.awsRegion,
+        region=parsed.region,
     )
 
 
 _KIND_NAMES = {"vpc": "VPC", "security_group": "security group", "network_acl": "network ACL"}
 
 
-def _vpc_region(record: CloudTrailRecord) -> str:
-    """The VPC's region: Route 53 is global (its calls are recorded in us-east-1) and names the
-    VPC's region in the request; every other call happens in the VPC's region."""
+def _vpc_region(parsed: CloudTrailChangeEvent) -> str:
+    """The VPC's region: Route 53 is global (its calls arrive with a us-east-1 envelope) and names
+    the VPC's region in the request (same account); every other call happens in the envelope's
+    region."""
+    record = parsed.detail
     if record.eventSource == _ROUTE53:
         region = _lookup(record, ("requestParameters", "vPC", "vPCRegion"))
-        if isinstance(region, str) and _REGION.fullmatch(region):
-            return region
-    return record.awsRegion
+        if region is None:
+            return parsed.region
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            raise InvalidEvent(
+                f"detail.requestParameters.vPC.vPCRegion: {_show(region)} is not an AWS region"
+            )
+        return region
+    return parsed.region
 
 
 def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
@@ -429,8 +504,9 @@ def _change_context(parsed: CloudTrailChangeEvent) -> ChangeContext:
         event_name=record.eventName,
         event_source=record.eventSource,
         event_time=record.eventTime.isoformat().replace("+00:00", "Z"),
-        region=record.awsRegion,
-        account_id=record.recipientAccountId or _account(parsed.account),
+        # The envelope's (the record agrees: `_check_envelope`).
+        region=parsed.region,
+        account_id=parsed.account,
         actor_arn=_actor(identity),
         actor_type=printable(identity.type, 40) if identity.type else None,
         session_issuer_arn=_shaped(issuer.arn if issuer else None, _ARN, "ARN"),

@@ -86,6 +86,11 @@ class SweepPlan:
     def wants_every_account(self) -> bool:
         return bool(self.every_account_regions)
 
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Every region the setting names (explicit pairs and ``*`` entries), sorted."""
+        return tuple(sorted({t.region for t in self.targets} | set(self.every_account_regions)))
+
     def expand(self, accounts: Iterable[str]) -> tuple[Place, ...]:
         """Every target: the explicit pairs, plus `accounts` x the ``*`` regions; deduplicated,
         ordered by account then region."""
