@@ -11,7 +11,8 @@ region in its request. The scheduled sweep fans out one SQS message per (account
 the queue's messages come back to the checker as SQS batches, as the event source mapping would
 hand them over.
 
-The story: an organization sweep finds both VPCs healthy; the member account associates a
+The story: an organization sweep finds both VPCs healthy; a second member account forges a change
+naming the first (rejected: nothing runs, nothing pages); the member account associates a
 private hosted zone with its VPC (checked in eu-west-1, healthy); the member account points its
 VPC at a dead DNS server (one CRITICAL naming the account and region, with a rollback command for
 that account and region); a sweep finds the incident still open (no second page); the member
@@ -63,6 +64,9 @@ HOME_CANARY = "vpc-dns-canary-central"
 MEMBER_CANARY = "vpc-dns-canary-member"
 MEMBER_ADMIN_ROLE = f"arn:aws:iam::{MEMBER}:role/NetworkAdmin"
 MEMBER_ADMIN = f"arn:aws:sts::{MEMBER}:assumed-role/NetworkAdmin/raj.patel"
+# A second member account with a foothold, trying to make the watchdog act in MEMBER.
+INTRUDER = "333333333333"
+INTRUDER_ADMIN = f"arn:aws:sts::{INTRUDER}:assumed-role/Admin/mallory"
 PRIVATE_ZONE = "corp.example"
 # A sweep's failure is asked again this much later before it may page (template default 30 s).
 CONFIRM_DELAY_S = 1
@@ -96,6 +100,8 @@ class Step:
     expected_alerts: list[str]  # severities, in order
     # The canaries that must have run in this step (a change is checked where it happened).
     expected_canaries: set[str] = field(default_factory=set)
+    # True: nothing may happen but the rejection (no canary runs, no alert).
+    quiet: bool = False
     seconds: float = 0.0
     alerts: list[DeliveredAlert] = field(default_factory=list)
     canaries: set[str] = field(default_factory=set)
@@ -104,6 +110,8 @@ class Step:
     @property
     def ok(self) -> bool:
         severities = [alert.severity for alert in self.alerts]
+        if self.quiet and self.canaries:
+            return False
         return severities == self.expected_alerts and self.expected_canaries <= self.canaries
 
 
@@ -165,14 +173,7 @@ class Organization:
     def associate(self, option_set: str) -> dict[str, Any]:
         member = self.member
         member.world.associate(member.vpc_id, option_set)
-        event = forwarded_change(
-            "associate_dhcp_options",
-            account=MEMBER,
-            region=MEMBER_REGION,
-            vpcId=member.vpc_id,
-            dhcpOptionsId=option_set,
-        )
-        return _by_member_admin(event)
+        return self.associate_event(option_set)
 
     def associate_private_zone(self) -> dict[str, Any]:
         """The member account associates a private hosted zone with its VPC (Route 53 records
@@ -192,6 +193,26 @@ class Organization:
             region="us-east-1",
             hostedZoneId=zone_id,
             vPC={"vPCRegion": MEMBER_REGION, "vPCId": member.vpc_id},
+        )
+        return _by_member_admin(event)
+
+    def forged(self) -> dict[str, Any]:
+        """What INTRUDER can put on the central bus (its principals may PutEvents there): its own
+        envelope, a detail naming MEMBER's VPC and the dead DNS server, and a made-up "Who"."""
+        event = self.associate_event(self.member.bad)
+        event["account"] = INTRUDER
+        identity = event["detail"]["userIdentity"]
+        identity.update({"arn": INTRUDER_ADMIN, "accountId": INTRUDER})
+        return event
+
+    def associate_event(self, option_set: str) -> dict[str, Any]:
+        """The member admin's AssociateDhcpOptions event, without making the call."""
+        event = forwarded_change(
+            "associate_dhcp_options",
+            account=MEMBER,
+            region=MEMBER_REGION,
+            vpcId=self.member.vpc_id,
+            dhcpOptionsId=option_set,
         )
         return _by_member_admin(event)
 
@@ -276,6 +297,23 @@ def _change(org: Organization, checker: LambdaHandler, step: Step, event: dict[s
         )
 
 
+def _forgery(org: Organization, checker: LambdaHandler, step: Step) -> None:
+    event = org.forged()
+    step.lines.append(
+        f"    put on the central bus by account {event['account']}: AssociateDhcpOptions whose "
+        f"detail names account {event['detail']['recipientAccountId']}, {org.member.vpc_id} and "
+        f"the dead server, 'by' {INTRUDER_ADMIN}"
+    )
+    result = _invoke(checker, event)
+    step.lines.append(f"    checker: {result.get('status')} - {result.get('error')}")
+    step.lines.append(
+        "    (one log line 'Rejected event', one EventsRejected metric; no role assumed)"
+    )
+    if result.get("status") != "rejected":
+        step.quiet = True
+        step.canaries = {"(the forgery was not rejected)"}
+
+
 Action = Callable[[Step], None]
 
 
@@ -285,6 +323,14 @@ def timeline(org: Organization, checker: LambdaHandler) -> list[tuple[Step, Acti
         (
             Step("Scheduled organization sweep: both accounts healthy", [], both),
             lambda step: _sweep(org, checker, step),
+        ),
+        (
+            Step(
+                f"Account {INTRUDER} forges a change in account {MEMBER}: rejected, nothing else",
+                [],
+                quiet=True,
+            ),
+            lambda step: _forgery(org, checker, step),
         ),
         (
             Step(

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from devtools.demo_org import MEMBER_REGION, run
+from devtools.demo_org import INTRUDER, MEMBER_REGION, run
 from devtools.lambdakit import REGION, REPO_ROOT
 from devtools.orgworld import HOME, MEMBER, ROLE_NAME
 
@@ -36,7 +36,7 @@ def test_the_member_accounts_dead_server_pages_once_naming_account_and_region(
 ) -> None:
     # Exactly one page in the whole story, for the member account's change
     assert transcript.count("SNS Subject: [CRITICAL]") == 1
-    page = _step(transcript, 2)
+    page = _step(transcript, 3)
     assert f"SNS Subject: [CRITICAL] {MEMBER} {MEMBER_REGION} vpc-" in page
     assert f'"account_id": "{MEMBER}"' in page
     assert f'"region": "{MEMBER_REGION}"' in page
@@ -51,13 +51,13 @@ def test_the_member_accounts_dead_server_pages_once_naming_account_and_region(
     )
     # And the rollback recovers it, named the same way
     assert transcript.count("SNS Subject: [RECOVERED]") == 1
-    assert f"SNS Subject: [RECOVERED] {MEMBER} {MEMBER_REGION} vpc-" in _step(transcript, 4)
+    assert f"SNS Subject: [RECOVERED] {MEMBER} {MEMBER_REGION} vpc-" in _step(transcript, 5)
 
 
 def test_the_route53_association_recorded_in_us_east_1_is_checked_in_the_vpcs_region(
     transcript: str,
 ) -> None:
-    step = _step(transcript, 1)
+    step = _step(transcript, 2)
     assert (
         f"AssociateVPCWithHostedZone from account {MEMBER}, recorded in us-east-1 for a VPC in "
         f"{MEMBER_REGION}"
@@ -70,7 +70,7 @@ def test_the_route53_association_recorded_in_us_east_1_is_checked_in_the_vpcs_re
 def test_the_organization_sweep_goes_through_the_queue_and_keeps_state_per_place(
     transcript: str,
 ) -> None:
-    healthy, still_failing = _step(transcript, 0), _step(transcript, 3)
+    healthy, still_failing = _step(transcript, 0), _step(transcript, 4)
     for sweep in (healthy, still_failing):
         assert "2 (account, region) targets" in sweep
         assert f"SQS batch of 2 ({HOME}:{REGION}, {MEMBER}:{MEMBER_REGION})" in sweep
@@ -84,6 +84,21 @@ def test_the_organization_sweep_goes_through_the_queue_and_keeps_state_per_place
     assert re.search(r"vpc#vpc-\w+ +OK", still_failing)
     assert f"assumed arn:aws:iam::{MEMBER}:role/{ROLE_NAME} 1 time(s)" in transcript
     assert transcript.rstrip().endswith("the story played out as expected.")
+
+
+def test_a_second_member_account_forging_a_change_is_rejected_and_nothing_happens(
+    transcript: str,
+) -> None:
+    step = _step(transcript, 1)
+    assert f"put on the central bus by account {INTRUDER}" in step
+    assert (
+        f"checker: rejected - detail.recipientAccountId '{MEMBER}' differs from the envelope "
+        f"account '{INTRUDER}'"
+    ) in step
+    assert "no alert" in step
+    assert "real canaries run: none" in step
+    # The member role was assumed for the real checks only, never for the forgery
+    assert f"assumed arn:aws:iam::{MEMBER}:role/{ROLE_NAME} 1 time(s)" in transcript
 
 
 def test_make_demo_org_exits_zero_and_prints_the_story_only() -> None:
