@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from dns_watchdog import constants as names
+from dns_watchdog.domain.identity import OwnIdentity
 from dns_watchdog.domain.lint import IpNetwork, parse_allowed_networks
 from dns_watchdog.domain.targets import SweepTargetError, parse_sweep_targets, partition_of
 
@@ -94,6 +95,13 @@ class CheckerConfig(BaseModel):
     def organization_mode(self) -> bool:
         return bool(self.member_role_name)
 
+    @property
+    def own_identity(self) -> OwnIdentity | None:
+        """How the watchdog's own calls look in CloudTrail (None: its role is not known)."""
+        if not self.checker_role_arn:
+            return None
+        return OwnIdentity(self.checker_role_arn, self.member_role_name)
+
     @model_validator(mode="after")
     def _organization_mode_is_complete(self) -> CheckerConfig:
         if self.organization_mode and not self.home_account_id:
@@ -118,6 +126,13 @@ class CheckerConfig(BaseModel):
             raise ValueError(
                 f"{names.CHECKER_ROLE_ARN_ENV} is required when {names.SELF_HEALING_ENV} is "
                 f"{self.self_healing}"
+            )
+        own = self.own_identity
+        if own is not None and self.home_account_id and own.home_account != self.home_account_id:
+            # Its own calls are recognised in the role's account: it must be the home account.
+            raise ValueError(
+                f"{names.CHECKER_ROLE_ARN_ENV} is a role of account {own.home_account}, not of "
+                f"{names.HOME_ACCOUNT_ID_ENV} {self.home_account_id}"
             )
         return self
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
-from dns_watchdog.domain.healing import HealPlan, HealReport
+from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch
 from dns_watchdog.domain.history import OptionSetHistory
 from dns_watchdog.domain.judge import CanaryReport, Judgement
 from dns_watchdog.domain.lint import LintFinding
@@ -238,6 +238,8 @@ class AlertView:
         }
 
     def _heal_reason(self, plan: HealPlan) -> str:
+        if plan.mismatch is not None:
+            return _mismatch_why(plan.mismatch, self.facts.vpc_id)
         # Held back by the rollback advice: the same words as the advice itself.
         return plan.reason if plan.held_by is None else _rollback_why(plan.held_by, self.history)
 
@@ -277,6 +279,22 @@ def _rollback_why(rollback: Rollback, history: OptionSetHistory) -> str:
             "no longer exists"
         )
     return "no option set was ever verified healthy in this VPC"
+
+
+def _mismatch_why(mismatch: OptionSetMismatch, vpc_id: str) -> str:
+    """Why the VPC's option set is not one to act on, as a clause."""
+    if mismatch.kind == "unchanged":
+        return (
+            f"{vpc_id} was already on {mismatch.current} when last checked: the event changed "
+            "nothing the watchdog saw"
+        )
+    if mismatch.kind == "not_requested":
+        named = mismatch.expected or "no option set"
+        return f"{vpc_id} is on {mismatch.current}, not on {named}, the option set the event names"
+    return (
+        f"{vpc_id} moved to {mismatch.current} while it was checked (it was judged on "
+        f"{mismatch.expected}): that change stands, nothing was associated"
+    )
 
 
 def _described(option_set: OptionSet | None, option_set_id: str | None) -> str:
