@@ -1,7 +1,8 @@
 """Checker Lambda: an event in, verdicts and alerts out (docs/checker-contract.md).
 
 The handler parses the event and dispatches on its kind (the table below); everything else lives
-in `dns_watchdog` (docs/architecture.md).
+in `dns_watchdog` (docs/architecture.md). Invoked through its chat alias (the only way the chat
+channel role may invoke it), it takes rollback requests and nothing else.
 """
 
 from __future__ import annotations
@@ -10,12 +11,19 @@ import functools
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dns_watchdog import constants as names
 from dns_watchdog.config import CheckerConfig, load_config
 from dns_watchdog.domain.events import InvalidEvent, parse_event
-from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
+from dns_watchdog.domain.request import (
+    CheckRequest,
+    IgnoredEvent,
+    PreflightRequest,
+    RollbackRequest,
+    Trigger,
+)
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.observability import count, logger, metrics
 
@@ -115,18 +123,62 @@ def _sweep_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[st
     return dict(response)
 
 
+def _via_chat_alias(context: LambdaContext) -> bool:
+    """Invoked as `function:<name>:chat`, the alias the chat channel role may invoke."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    return len(parts) == 8 and parts[7] == names.CHAT_ROLLBACK_ALIAS
+
+
+def _rollback(request: RollbackRequest, context: LambdaContext) -> dict[str, Any]:
+    config = _config()
+    logger.append_keys(trigger="rollback", event_name=request.event_name, region=config.region)
+    runtime = _runtime()
+    return runtime.rollback(request, runtime.begin(context))
+
+
+def _is_rollback(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("action") == "rollback"
+
+
+def _chat_request(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """Through the chat alias: a rollback request, or a rejection."""
+    try:
+        parsed = parse_event(event) if _is_rollback(event) else None
+        if not isinstance(parsed, RollbackRequest):
+            raise InvalidEvent(
+                f"through its {names.CHAT_ROLLBACK_ALIAS!r} alias the checker takes rollback "
+                'requests only ({"action": "rollback", ...})'
+            )
+    except InvalidEvent as exc:
+        return _rejected(exc)
+    return _rollback(replace(parsed, via_chat=True), context)
+
+
+def _routed(event: Any, context: LambdaContext) -> dict[str, Any] | None:
+    """Invocations answered before any event parsing: through the chat alias (rollbacks only,
+    whatever the event looks like) and the fan-out queue's batches."""
+    if _via_chat_alias(context):
+        return _chat_request(event, context)
+    if _is_sweep_queue_batch(event):
+        return _sweep_queue_batch(event, context)
+    return None
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     config = _config()
-    if _is_sweep_queue_batch(event):
-        return _sweep_queue_batch(event, context)
+    routed = _routed(event, context)
+    if routed is not None:
+        return routed
     try:
         parsed = parse_event(event)
     except InvalidEvent as exc:
         return _rejected(exc)
     if isinstance(parsed, IgnoredEvent):
         return _ignored(parsed)
+    if isinstance(parsed, RollbackRequest):
+        return _rollback(parsed, context)
     if isinstance(parsed, PreflightRequest):
         logger.append_keys(trigger="preflight", event_name=parsed.event_name, region=config.region)
         runtime = _runtime()

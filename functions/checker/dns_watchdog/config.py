@@ -64,6 +64,10 @@ class CheckerConfig(BaseModel):
     self_healing_max_age_hours: float = Field(
         168, alias=names.SELF_HEALING_MAX_AGE_HOURS_ENV, gt=0, le=366 * 24
     )
+    # The chat "Roll back" button is on (template: ChatRollbackAction with a channel).
+    chat_rollback: bool = Field(False, alias=names.CHAT_ROLLBACK_ENV)
+    # Set by Lambda: the chat button invokes this function's chat alias.
+    function_name: str | None = Field(None, alias="AWS_LAMBDA_FUNCTION_NAME", max_length=64)
     checker_role_arn: str | None = Field(
         None, alias=names.CHECKER_ROLE_ARN_ENV, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
     )
@@ -94,6 +98,12 @@ class CheckerConfig(BaseModel):
     @property
     def organization_mode(self) -> bool:
         return bool(self.member_role_name)
+
+    @property
+    def rollback_enabled(self) -> bool:
+        """The checker may associate option sets on a rollback request: its IAM permission (the
+        tag-scoped association) exists when self-healing is on or the chat button is."""
+        return self.self_healing == "on" or self.chat_rollback
 
     @property
     def own_identity(self) -> OwnIdentity | None:

@@ -214,7 +214,16 @@ def _untrusted(target: str, outcome: VpcOutcome, *, max_age_s: float, now: str) 
     """Why the last good option set is not to be trusted now (None: it is)."""
     if target == outcome.facts.option_set.option_set_id:  # pragma: no cover - never advised
         return f"{target} is the option set that just failed"
-    verified_at = outcome.history.last_good_verified_at
+    return verified_too_long_ago(
+        target, outcome.history.last_good_verified_at, max_age_s=max_age_s, now=now
+    )
+
+
+def verified_too_long_ago(
+    target: str, verified_at: str | None, *, max_age_s: float, now: str
+) -> str | None:
+    """Why `target`'s verification is too old to trust it now (None: recent enough); shared
+    with the rollbacks people ask for (domain/rollback.py)."""
     age = _age_s(verified_at, now)
     if age is None or age > max_age_s:
         return (

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.constants import CHAT_REQUESTED_BY
 from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch
@@ -30,6 +31,15 @@ from dns_watchdog.render.escape import sns_subject
 
 # Worst first: failing canaries lead every list of them.
 _RANK = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.OK: 3}
+
+
+@dataclass(frozen=True)
+class RollbackButton:
+    """The chat "Roll back" button is on: its command invokes `function` (the checker's chat
+    alias, "<name>:chat") in `region` (the checker's) with the view's `rollback_request`."""
+
+    function: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class AlertContext:
     account_name: str | None = None
     # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
     blocking: tuple[BlockingFinding, ...] = ()
+    # The chat "Roll back" button, when it is on.
+    rollback_button: RollbackButton | None = None
 
     @property
     def region(self) -> str:
@@ -190,6 +202,27 @@ class AlertView:
             f"aws ec2 associate-dhcp-options --dhcp-options-id {self.rollback.option_set_id} "
             f"--vpc-id {self.facts.vpc_id} --region {self.region}"
         )
+
+    @property
+    def rollback_request(self) -> dict[str, str] | None:
+        """What the chat "Roll back" button asks the checker (None: no button on this alert).
+
+        Only when the button is on and the alert advises the last option set verified healthy,
+        the only set the checker puts back itself, which self-healing did not already put back.
+        """
+        healing = self.context.healing
+        if (
+            self.context.rollback_button is None
+            or self.rollback.kind != "last_good"
+            or (healing is not None and healing.healed)
+        ):
+            return None
+        request = {"action": "rollback", "vpc_id": self.facts.vpc_id}
+        if self.context.account_id is not None:
+            request["account_id"] = self.context.account_id
+        request["region"] = self.region
+        request["requested_by"] = CHAT_REQUESTED_BY
+        return request
 
     @property
     def rollback_reason(self) -> str:
