@@ -124,3 +124,38 @@ def test_a_role_named_like_the_checker_role_in_another_account_is_not_the_watchd
         f"Rolled back automatically to {member.good} at "
     )
     assert critical.document["self_healing"]["healed"] is True
+
+
+def test_a_rollback_request_for_a_member_vpc_is_made_there_through_the_member_role(
+    organization: Organization,  # noqa: F811
+    healing_checker: Invoke,
+) -> None:
+    member = organization.member
+    # Given the member VPC broke by the watchdog's own hand (so self-healing held back)
+    own_session = f"arn:aws:sts::{MEMBER}:assumed-role/{ROLE_NAME}/vpc-dns-watchdog-{HOME}"
+    healing_checker(
+        _broken_by(organization, own_session, f"arn:aws:iam::{MEMBER}:role/{ROLE_NAME}")
+    )
+    [critical] = organization.central.alerts()
+    assert critical.severity == "CRITICAL"
+
+    # When the chat button's request (it names the account) reaches the central checker
+    result = healing_checker(
+        {
+            "action": "rollback",
+            "vpc_id": member.vpc_id,
+            "account_id": MEMBER,
+            "region": MEMBER_REGION,
+            "requested_by": "chat",
+        }
+    )
+
+    # Then the member VPC is back on its last good set, verified by its canary, and the record
+    # names the account
+    assert result["status"] == "rolled_back"
+    assert result["verified_verdict"] == "OK"
+    assert (result["account_id"], result["region"]) == (MEMBER, MEMBER_REGION)
+    assert _association(member) == member.good
+    [record] = organization.central.alerts()
+    assert record.subject.startswith(f"[INFO] {MEMBER} {MEMBER_REGION} {member.vpc_id}: rolled ")
+    assert record.attributes["account_id"] == MEMBER
