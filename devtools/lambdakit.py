@@ -99,11 +99,14 @@ class FakeLambdaContext:
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_stream_name: str = "2024/01/01/[$LATEST]0123456789abcdef"
+    # The alias or version the caller named (None: the function itself, unqualified).
+    qualifier: str | None = None
     _started: float = field(default_factory=time.monotonic, repr=False)
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+        return f"{arn}:{self.qualifier}" if self.qualifier else arn
 
     @property
     def log_group_name(self) -> str:

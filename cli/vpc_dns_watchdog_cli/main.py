@@ -3,9 +3,11 @@
     vpc-dns-watchdog preflight dopt-... [--vpc vpc-...] [--stack-name NAME | --function-name NAME]
     vpc-dns-watchdog check --vpc vpc-... [--stack-name NAME | --function-name NAME]
     vpc-dns-watchdog status [--stack-name NAME | --table NAME]
+    vpc-dns-watchdog rollback --vpc vpc-... [--account-id ID] [--region REGION]
 
-Exit codes: 0 every VPC OK (or DEGRADED); 1 a VPC would break / is FAILED, or could not be
-verified; 2 usage errors; 3 the watchdog could not be asked or answered with an error.
+Exit codes: 0 every VPC OK (or DEGRADED) / rolled back and verified OK; 1 a VPC would break / is
+FAILED, could not be verified, or a rollback was refused or not verified OK; 2 usage errors; 3
+the watchdog could not be asked or answered with an error (a failed association included).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TextIO
 
 import boto3
 
-from vpc_dns_watchdog_cli import ask, status
+from vpc_dns_watchdog_cli import ask, rollback, status
 from vpc_dns_watchdog_cli.common import EXIT_ERROR, EXIT_USAGE, CliError
 
 
@@ -29,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     ask.register(commands)
     status.register(commands)
+    rollback.register(commands)
     return parser
 
 

@@ -1,7 +1,8 @@
 """Checker Lambda: an event in, verdicts and alerts out (docs/checker-contract.md).
 
 The handler parses the event and dispatches on its kind (the table below); everything else lives
-in `dns_watchdog` (docs/architecture.md).
+in `dns_watchdog` (docs/architecture.md). Invoked through its chat alias (the only way the chat
+channel role may invoke it), it takes rollback requests and nothing else.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import functools
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dns_watchdog import constants as names
@@ -21,7 +23,13 @@ from dns_watchdog.domain.events import (
     is_queue_batch,
     parse_event,
 )
-from dns_watchdog.domain.request import CheckRequest, IgnoredEvent, PreflightRequest, Trigger
+from dns_watchdog.domain.request import (
+    CheckRequest,
+    IgnoredEvent,
+    PreflightRequest,
+    RollbackRequest,
+    Trigger,
+)
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.observability import count, logger, metrics
 
@@ -93,7 +101,9 @@ _DISPATCH: dict[
 }
 
 
-def _admitted(event: Any) -> CheckRequest | PreflightRequest | dict[str, Any]:
+def _admitted(
+    event: Any,
+) -> CheckRequest | PreflightRequest | RollbackRequest | dict[str, Any]:
     """The request `event` makes, or the final answer when there is nothing to run: rejected
     (garbage; a change whose record disagrees with its envelope, or from a region the watchdog
     does not act in) or ignored (a failed call)."""
@@ -103,6 +113,8 @@ def _admitted(event: Any) -> CheckRequest | PreflightRequest | dict[str, Any]:
         return _rejected(exc)
     if isinstance(parsed, IgnoredEvent):
         return _ignored(parsed)
+    if isinstance(parsed, RollbackRequest):
+        return parsed
     problem = _origins().problem(parsed)
     if problem is not None:
         return _rejected(InvalidEvent(problem))
@@ -157,6 +169,8 @@ def _queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
         admitted = _admitted(body)
         if isinstance(admitted, dict):
             return admitted
+        if isinstance(admitted, RollbackRequest):
+            return _rejected(InvalidEvent("a rollback request does not come through a queue"))
         return _run(runtime, admitted, body, budget)
 
     processor = BatchProcessor(event_type=EventType.SQS)
@@ -166,10 +180,40 @@ def _queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any
     return dict(response)
 
 
+def _via_chat_alias(context: LambdaContext) -> bool:
+    """Invoked as `function:<name>:chat`, the alias the chat channel role may invoke."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    return len(parts) == 8 and parts[7] == names.CHAT_ROLLBACK_ALIAS
+
+
+def _rollback(request: RollbackRequest, context: LambdaContext) -> dict[str, Any]:
+    config = _config()
+    logger.append_keys(trigger="rollback", event_name=request.event_name, region=config.region)
+    runtime = _runtime()
+    return runtime.rollback(request, runtime.begin(context))
+
+
+def _chat_request(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """Through the chat alias: a rollback request, or a rejection (whatever the event is)."""
+    try:
+        is_rollback = isinstance(event, dict) and event.get("action") == "rollback"
+        parsed = parse_event(event) if is_rollback else None
+        if not isinstance(parsed, RollbackRequest):
+            raise InvalidEvent(
+                f"through its {names.CHAT_ROLLBACK_ALIAS!r} alias the checker takes rollback "
+                'requests only ({"action": "rollback", ...})'
+            )
+    except InvalidEvent as exc:
+        return _rejected(exc)
+    return _rollback(replace(parsed, via_chat=True), context)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     _config()
+    if _via_chat_alias(context):
+        return _chat_request(event, context)
     if is_queue_batch(event):
         try:
             check_queue_batch(event)
@@ -179,5 +223,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     admitted = _admitted(event)
     if isinstance(admitted, dict):
         return admitted
+    if isinstance(admitted, RollbackRequest):
+        return _rollback(admitted, context)
     runtime = _runtime()
     return _run(runtime, admitted, event, runtime.begin(context))

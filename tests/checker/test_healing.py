@@ -10,18 +10,27 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from dns_watchdog.domain.healing import HealMode, HealPlan, HealReport, is_own_change, plan_heal
+from dns_watchdog.domain.healing import (
+    HealMode,
+    HealPlan,
+    HealReport,
+    OptionSetMismatch,
+    is_own_change,
+    plan_heal,
+)
+from dns_watchdog.domain.identity import Caller, OwnIdentity
 from dns_watchdog.domain.models import Verdict
-from dns_watchdog.domain.outcome import Rollback, VpcOutcome
+from dns_watchdog.domain.outcome import Rollback, VpcOutcome, conclude
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
-from dns_watchdog.domain.vpc import OptionSet
+from dns_watchdog.domain.vpc import OptionSet, vpc_facts
 from dns_watchdog.render.view import AlertContext, build_view
-from test_outcome import AMAZON, DEAD, SWEEP, VPC, Vpc, associate, evidence
+from test_outcome import AMAZON, DC, DEAD, SWEEP, VPC, Vpc, associate, evidence
 
 pytestmark = pytest.mark.unit
 
 OWN_ROLE = "arn:aws:iam::123456789012:role/vpc-dns-watchdog-CheckerRole-AbC123"
+OWN = OwnIdentity(OWN_ROLE)
 WEEK_S = 7 * 24 * 3600.0
 # The option sets the checker found described (all exist unless a test says otherwise).
 KNOWN: dict[str, OptionSet | None] = {AMAZON.option_set_id: AMAZON, DEAD.option_set_id: DEAD}
@@ -50,7 +59,7 @@ def plan(
         request or associate(DEAD),
         mode=mode,
         opted_in=opted_in,
-        own_role_arn=OWN_ROLE,
+        own=OWN,
         max_age_s=max_age_s,
         healed_incident=healed_incident,
         now="2024-05-14T09:02:00Z",
@@ -120,8 +129,8 @@ def test_the_watchdogs_own_association_never_heals() -> None:
     assert healing is not None
     assert not healing.act
     assert "own association" in healing.reason
-    assert is_own_change(own, OWN_ROLE)
-    assert not is_own_change(associate(DEAD), OWN_ROLE)
+    assert is_own_change(own, OWN)
+    assert not is_own_change(associate(DEAD), OWN)
 
 
 def test_at_most_once_per_incident() -> None:
@@ -169,9 +178,11 @@ def test_a_last_good_set_that_no_longer_exists_is_not_used() -> None:
 
 
 def test_never_to_the_set_that_just_failed() -> None:
-    # Given the dead set was itself once verified healthy (its server died later) and is current
+    # Given the dead set was itself once verified healthy (its server died later), the VPC then
+    # moved to another set that failed, and the dead set is associated again
     vpc = Vpc(option_set=DEAD)
     vpc.check(SWEEP, evidence(DEAD))
+    vpc.check(associate(DC, "e-0"), evidence(DC, dead=True))
     outcome = vpc.check(associate(DEAD), evidence(DEAD, dead=True))
     assert outcome.history.last_good == DEAD.option_set_id
     healing = plan(outcome)
@@ -227,3 +238,130 @@ def test_the_report_says_what_happened(report: dict[str, object], sentence: str)
     assert document is not None
     assert document["healed"] is result.healed
     assert document["summary"] == sentence
+
+
+def judged_on(option_set: OptionSet, request: CheckRequest, stored: Vpc) -> VpcOutcome:
+    """The outcome of `request` for a VPC on `option_set`, after the story `stored` told."""
+    return conclude(
+        facts=vpc_facts(VPC, "10.0.0.0/16", option_set, True),
+        runs=[evidence(option_set, dead=option_set == DEAD)],
+        stored=stored.stored,
+        request=request,
+        now="2024-05-14T09:30:00Z",
+    )
+
+
+def test_an_event_about_a_vpc_whose_set_never_changed_heals_nothing() -> None:
+    # Given the VPC was verified healthy, then found FAILED on the dead set by a sweep (the
+    # association's own event never arrived)
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    vpc.option_set = DEAD
+    vpc.check(SWEEP, evidence(DEAD, dead=True))
+    # When a hand-made AssociateDhcpOptions event with a made-up id names another set
+    forged = associate(DC, "e-forged")
+    outcome = judged_on(DEAD, forged, vpc)
+    healing = plan(outcome, forged)
+
+    # Then nothing is associated, and the alert says why
+    assert healing is not None
+    assert not healing.act
+    assert healing.mismatch == OptionSetMismatch("unchanged", DEAD.option_set_id)
+    assert said(outcome, HealReport(healing), forged) == (
+        f"Self-healing did not act: {VPC} was already on dopt-dead when last checked: the event "
+        "changed nothing the watchdog saw."
+    )
+    # and the same event naming the current set changes nothing either
+    replayed = associate(DEAD, "e-replayed")
+    again = plan(judged_on(DEAD, replayed, vpc), replayed)
+    assert again is not None
+    assert again.mismatch == OptionSetMismatch("unchanged", DEAD.option_set_id)
+
+
+def test_an_event_naming_another_set_than_the_vpcs_heals_nothing() -> None:
+    # Given the VPC moved from its healthy set to the dead one, but the event names a third set
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    mislabelled = associate(DC, "e-mislabelled")
+    outcome = judged_on(DEAD, mislabelled, vpc)
+
+    healing = plan(outcome, mislabelled)
+
+    assert healing is not None
+    assert not healing.act
+    assert healing.mismatch == OptionSetMismatch("not_requested", "dopt-dead", "dopt-dc")
+    assert said(outcome, HealReport(healing), mislabelled) == (
+        f"Self-healing did not act: {VPC} is on dopt-dead, not on dopt-dc, the option set the "
+        "event names."
+    )
+
+
+def test_a_vpc_that_moved_during_the_check_is_left_as_it_is() -> None:
+    outcome = broken_after_association()
+    healing = plan(outcome)
+    assert healing is not None
+    # When the checker, right before associating, finds the VPC on another set
+    held = replace(
+        healing, act=False, mismatch=OptionSetMismatch("moved", "dopt-dc", DEAD.option_set_id)
+    )
+    assert said(outcome, HealReport(held)) == (
+        f"Self-healing did not act: {VPC} moved to dopt-dc while it was checked (it was judged "
+        "on dopt-dead): that change stands, nothing was associated."
+    )
+
+
+HOME = "123456789012"
+MEMBER = "222222222222"
+MEMBER_ROLE = "vpc-dns-watchdog-member"
+ORGANIZATION = OwnIdentity(OWN_ROLE, MEMBER_ROLE)
+MEMBER_SESSION = f"arn:aws:sts::{MEMBER}:assumed-role/{MEMBER_ROLE}/vpc-dns-watchdog-{HOME}"
+
+
+@pytest.mark.parametrize(
+    ("caller", "account", "own"),
+    [
+        # home: a session of the checker role (any session name: only Lambda assumes it)
+        (
+            Caller(f"arn:aws:sts::{HOME}:assumed-role/vpc-dns-watchdog-CheckerRole-AbC123/fn"),
+            HOME,
+            True,
+        ),
+        (
+            Caller(
+                f"arn:aws:sts::{HOME}:assumed-role/vpc-dns-watchdog-CheckerRole-AbC123/fn", OWN_ROLE
+            ),
+            None,
+            True,
+        ),
+        # member: the member role with the watchdog's session name, in that account
+        (Caller(MEMBER_SESSION), MEMBER, True),
+        (Caller(MEMBER_SESSION, f"arn:aws:iam::{MEMBER}:role/{MEMBER_ROLE}"), MEMBER, True),
+        # a role named like the checker role in another account is somebody else
+        (
+            Caller(f"arn:aws:sts::{MEMBER}:assumed-role/vpc-dns-watchdog-CheckerRole-AbC123/fn"),
+            MEMBER,
+            False,
+        ),
+        # the member role under another session name, or recorded in another account
+        (Caller(f"arn:aws:sts::{MEMBER}:assumed-role/{MEMBER_ROLE}/alice"), MEMBER, False),
+        (Caller(MEMBER_SESSION), "333333333333", False),
+        # the member role's name in the home account is not the checker role
+        (
+            Caller(f"arn:aws:sts::{HOME}:assumed-role/{MEMBER_ROLE}/vpc-dns-watchdog-{HOME}"),
+            HOME,
+            False,
+        ),
+        # a session issuer that is another role
+        (Caller(MEMBER_SESSION, f"arn:aws:iam::{MEMBER}:role/other"), MEMBER, False),
+        (Caller("arn:aws:iam::123456789012:user/alice"), HOME, False),
+        (Caller(None), HOME, False),
+    ],
+)
+def test_own_calls_are_told_by_account_role_and_session_name(
+    caller: Caller, account: str | None, own: bool
+) -> None:
+    assert ORGANIZATION.made(caller, account) is own
+
+
+def test_single_account_mode_has_no_member_sessions() -> None:
+    assert not OWN.made(Caller(MEMBER_SESSION), MEMBER)

@@ -15,13 +15,12 @@ from botocore.stub import Stubber
 from dns_watchdog.aws.sessions import (
     ASSUME_ROLE_MAX_ATTEMPTS,
     CREDENTIAL_REFRESH_MARGIN,
-    ROLE_SESSION_NAME_MAX_LENGTH,
     STS_CLIENT_CONFIG,
     AccountSessions,
     renewal_time,
-    role_session_name,
 )
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.identity import ROLE_SESSION_NAME_MAX_LENGTH, role_session_name
 from dns_watchdog.domain.place import Place
 
 pytestmark = pytest.mark.unit

@@ -229,3 +229,66 @@ def test_no_rollback_without_time_left_to_verify_it(
     assert critical.text.splitlines()[1] == (
         "Self-healing did not act: not enough time left in this run to verify a rollback."
     )
+
+
+def test_an_operators_association_during_the_check_is_not_overwritten(
+    healing_vpc: LabVpc, started: Started
+) -> None:
+    vpc = healing_vpc
+    # Given an operator who associates a fix of their own while the checker's canaries answer
+    # (a botocore hook after the canary's Invoke, registered before the checker builds clients)
+    fix = vpc.world.option_set("AmazonProvidedDNS", domain_name="fix.internal")
+    operator_acts = False
+
+    def operator_fixes_it(**_: Any) -> None:
+        nonlocal operator_acts
+        if operator_acts:
+            operator_acts = False
+            vpc.associate(fix)
+
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("after-call.lambda.Invoke", operator_fixes_it)
+    checker = started("on", vpc)
+    _break(vpc)
+    operator_acts = True
+
+    # When the broken association is checked
+    result = checker(change_event(vpc, vpc.bad))
+
+    # Then the operator's fix stands: the checker found the VPC moved right before associating
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    assert not operator_acts  # the operator did act during the check
+    assert _association(vpc) == fix
+    [critical] = vpc.world.alerts()
+    assert critical.text.splitlines()[1] == (
+        f"Self-healing did not act: {vpc.vpc_id} moved to {fix} while it was checked (it was "
+        f"judged on {vpc.bad}): that change stands, nothing was associated."
+    )
+    assert critical.document["self_healing"]["acted"] is False
+
+
+def test_a_hand_made_event_for_a_vpc_whose_set_never_changed_does_not_heal(
+    lab_vpc: LabVpc, started: Started
+) -> None:
+    vpc = lab_vpc
+    # Given the VPC broke while not opted in: the CRITICAL went out, nothing was healed
+    checker = started("on", vpc)
+    _break(vpc)
+    checker(change_event(vpc, vpc.bad))
+    assert [alert.severity for alert in vpc.world.alerts()] == ["CRITICAL"]
+    # and it was opted in afterwards, still on the dead set
+    vpc.world.ec2.create_tags(
+        Resources=[vpc.vpc_id], Tags=[{"Key": "dhcp-watchdog:self-heal", "Value": "true"}]
+    )
+
+    # When someone invokes the checker with a hand-made AssociateDhcpOptions event (a made-up
+    # event id) that names another option set for the VPC
+    result = checker(change_event(vpc, vpc.good))
+
+    # Then nothing is associated: the VPC's set never changed, and it is not the one named
+    assert result["vpcs"][0]["verdict"] == "FAILED"
+    assert _association(vpc) == vpc.bad
+    for alert in vpc.world.alerts():
+        assert "Rolled back automatically" not in alert.text
+        healing = alert.document["self_healing"]
+        assert healing is None or healing["acted"] is False

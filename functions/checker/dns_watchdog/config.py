@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from dns_watchdog import constants as names
+from dns_watchdog.domain.identity import OwnIdentity
 from dns_watchdog.domain.lint import IpNetwork, parse_allowed_networks
 from dns_watchdog.domain.origins import ChangeOrigins
 from dns_watchdog.domain.targets import SweepTargetError, parse_sweep_targets, partition_of
@@ -64,6 +65,10 @@ class CheckerConfig(BaseModel):
     self_healing_max_age_hours: float = Field(
         168, alias=names.SELF_HEALING_MAX_AGE_HOURS_ENV, gt=0, le=366 * 24
     )
+    # The chat "Roll back" button is on (template: ChatRollbackAction with a channel).
+    chat_rollback: bool = Field(False, alias=names.CHAT_ROLLBACK_ENV)
+    # Set by Lambda: the chat button invokes this function's chat alias.
+    function_name: str | None = Field(None, alias="AWS_LAMBDA_FUNCTION_NAME", max_length=64)
     checker_role_arn: str | None = Field(
         None, alias=names.CHECKER_ROLE_ARN_ENV, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"
     )
@@ -104,6 +109,19 @@ class CheckerConfig(BaseModel):
         plan = parse_sweep_targets(self.sweep_targets, partition=partition)
         return ChangeOrigins(partition, plan.regions or (self.region,))
 
+    @property
+    def rollback_enabled(self) -> bool:
+        """The checker may associate option sets on a rollback request: its IAM permission (the
+        tag-scoped association) exists when self-healing is on or the chat button is."""
+        return self.self_healing == "on" or self.chat_rollback
+
+    @property
+    def own_identity(self) -> OwnIdentity | None:
+        """How the watchdog's own calls look in CloudTrail (None: its role is not known)."""
+        if not self.checker_role_arn:
+            return None
+        return OwnIdentity(self.checker_role_arn, self.member_role_name)
+
     @model_validator(mode="after")
     def _organization_mode_is_complete(self) -> CheckerConfig:
         if self.organization_mode and not self.home_account_id:
@@ -128,6 +146,13 @@ class CheckerConfig(BaseModel):
             raise ValueError(
                 f"{names.CHECKER_ROLE_ARN_ENV} is required when {names.SELF_HEALING_ENV} is "
                 f"{self.self_healing}"
+            )
+        own = self.own_identity
+        if own is not None and self.home_account_id and own.home_account != self.home_account_id:
+            # Its own calls are recognised in the role's account: it must be the home account.
+            raise ValueError(
+                f"{names.CHECKER_ROLE_ARN_ENV} is a role of account {own.home_account}, not of "
+                f"{names.HOME_ACCOUNT_ID_ENV} {self.home_account_id}"
             )
         return self
 

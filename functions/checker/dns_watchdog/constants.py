@@ -62,6 +62,10 @@ CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
 # Naming the blocking rule (domain/blocking.py, aws/reachability.py): "true" runs Reachability
 # Analyzer when a page says a configured server is unreachable; the seconds one check run may
 # spend on it.
+# "true" when the template's chat "Roll back" button is on (ChatRollbackAction): chat
+# notifications then carry the rollback request the button sends (CHAT_CONTEXT_ROLLBACK_*), and
+# the checker may associate option sets on rollback requests (docs/checker-contract.md).
+CHAT_ROLLBACK_ENV: Final = "CHAT_ROLLBACK"
 NAME_BLOCKING_RULE_ENV: Final = "NAME_BLOCKING_RULE"
 BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
@@ -99,6 +103,7 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     SELF_HEALING_ENV,
     SELF_HEALING_MAX_AGE_HOURS_ENV,
     CHECKER_ROLE_ARN_ENV,
+    CHAT_ROLLBACK_ENV,
     NAME_BLOCKING_RULE_ENV,
     BLOCKING_ANALYSIS_BUDGET_S_ENV,
     MEMBER_ROLE_NAME_ENV,
@@ -117,6 +122,20 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
 CHAT_CONTEXT_VPC_ID: Final = "vpc_id"
 CHAT_CONTEXT_REGION: Final = "region"
 CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID: Final = "rollback_option_set_id"
+# The button's command invokes the checker (never EC2 itself): `lambda invoke --function-name
+# $fn --region $rgn --invocation-type Event --payload $req`, its variables read from these keys:
+# the checker's alias the channel role may invoke, the checker's region, and the rollback request
+# (a JSON object, domain/events.py). They are present only when the alert advises a rollback to
+# the last option set verified healthy and the button is on.
+CHAT_CONTEXT_ROLLBACK_FUNCTION: Final = "rollback_function"
+CHAT_CONTEXT_CHECKER_REGION: Final = "checker_region"
+CHAT_CONTEXT_ROLLBACK_REQUEST: Final = "rollback_request"
+# The alias of the checker the chat channel role may invoke (template.yaml, ChatRollbackAlias;
+# it points at $LATEST). Invoked through it, the checker accepts rollback requests only.
+CHAT_ROLLBACK_ALIAS: Final = "chat"
+# Who a rollback request from the chat button says asked (Amazon Q posts the person who pressed
+# the button in the channel; the invocation itself carries only the channel role).
+CHAT_REQUESTED_BY: Final = "chat"
 
 # --- metrics (CloudWatch embedded metric format, through Powertools Metrics) ---------------------
 

@@ -49,8 +49,9 @@ from dns_watchdog.aws.calls import (
     is_throttled,
     read_error,
 )
-from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV, ROLE_SESSION_NAME_PREFIX
+from dns_watchdog.constants import MEMBER_ROLE_NAME_ENV
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
+from dns_watchdog.domain.identity import member_role_arn, role_session_name
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.targets import account_problem
 
@@ -60,9 +61,6 @@ if TYPE_CHECKING:
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_sts import STSClient
 
-# STS's limits on RoleSessionName.
-ROLE_SESSION_NAME_MAX_LENGTH = 64
-_ROLE_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
 # IAM's rule for a role name.
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 _PARTITION = re.compile(r"aws(-[a-z]+)*")
@@ -82,16 +80,6 @@ STS_CLIENT_CONFIG = Config(
 
 # How much of STS's message a denial quotes (an SCP deny names the role and the policy type).
 _MAX_MESSAGE_CHARS = 300
-
-
-def role_session_name(home_account: str) -> str:
-    """The session name that identifies the watchdog, within STS's length and character set."""
-    name = _ROLE_SESSION_NAME_CHARS.sub("-", f"{ROLE_SESSION_NAME_PREFIX}{home_account}")
-    return name[:ROLE_SESSION_NAME_MAX_LENGTH]
-
-
-def member_role_arn(partition: str, account: str, role_name: str) -> str:
-    return f"arn:{partition}:iam::{account}:role/{role_name}"
 
 
 def renewal_time(obtained: datetime, expiration: datetime) -> datetime:

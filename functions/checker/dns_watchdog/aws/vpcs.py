@@ -53,14 +53,36 @@ class VpcDirectory:
             self_heal_opt_in=tags.get(SELF_HEAL_TAG_KEY) == SELF_HEAL_TAG_VALUE,
         )
 
-    def associate_option_set(self, vpc_id: str, option_set_id: str) -> None:
-        """Associate `option_set_id` with the VPC (self-healing only)."""
+    def option_set_of(self, vpc_id: str) -> str:
+        """The id of the option set the VPC is on now (one DescribeVpcs call)."""
+        try:
+            vpcs = self._ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        except ClientError as exc:
+            if read_error(exc).code.startswith("InvalidVpcID"):
+                raise UnknownResource(f"VPC {vpc_id} does not exist in this region") from exc
+            raise AwsCallFailed(f"could not describe {vpc_id}: {read_error(exc).code}") from exc
+        if not vpcs:
+            raise UnknownResource(f"VPC {vpc_id} does not exist in this region")
+        return vpcs[0].get("DhcpOptionsId") or DEFAULT_OPTION_SET
+
+    def replace_option_set(self, vpc_id: str, expected: str, option_set_id: str) -> str | None:
+        """Associate `option_set_id` with the VPC only if it is still on `expected` (self-healing
+        and rollbacks): the VPC is described right before associating. Returns None when
+        associated, or the option set the VPC was found on instead (nothing associated).
+
+        EC2 has no conditional association: a change in the instant between the two calls still
+        wins the race, and its own CloudTrail event is checked like any other.
+        """
+        found = self.option_set_of(vpc_id)
+        if found != expected:
+            return found
         try:
             self._ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
         except ClientError as exc:
             raise AwsCallFailed(
                 f"AssociateDhcpOptions {option_set_id} -> {vpc_id} failed: {read_error(exc).code}"
             ) from exc
+        return None
 
     def describe_option_set(self, option_set_id: str) -> OptionSet | None:
         """The option set's DNS settings, or None when it no longer exists."""

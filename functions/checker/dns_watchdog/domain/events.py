@@ -1,7 +1,8 @@
 """What the checker is asked to do: EventBridge/manual events parsed into check requests.
 
-Three kinds of event arrive (docs/checker-contract.md): CloudTrail API calls delivered by
-EventBridge, the scheduled sweep, and a manual `{"action": "check", ...}`. Anything else is an
+Kinds of event (docs/checker-contract.md): CloudTrail API calls delivered by EventBridge, the
+scheduled sweep, and manual requests (`{"action": "check" | "preflight" | "sweep" | "rollback",
+...}`). Anything else is an
 `InvalidEvent`, whose message says what was wrong; the handler rejects such events without
 raising, so garbage does not trigger Lambda/EventBridge retries.
 
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeGuard, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from dns_watchdog.domain.request import (
     MANUAL_EVENT_NAME,
@@ -38,6 +46,7 @@ from dns_watchdog.domain.request import (
     PreflightRequest,
     Resource,
     ResourceKind,
+    RollbackRequest,
 )
 from dns_watchdog.domain.text import clip
 
@@ -209,6 +218,34 @@ class ManualPreflightEvent(BaseModel):
     region: Region | None = None
 
 
+# Who asked for a rollback (an ARN, an e-mail address, "chat", "cli"): shown in alerts, chat and
+# logs as is, so it is held to characters no medium reads as markup or control.
+REQUESTED_BY_MAX_LENGTH = 200
+_REQUESTED_BY = re.compile(r"[A-Za-z0-9 _+=,.@:/-]+")
+
+
+class ManualRollbackEvent(BaseModel):
+    """Put the VPC's last option set verified healthy back (the chat button, the CLI)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["rollback"]
+    vpc_id: VpcId
+    requested_by: str = Field(min_length=1, max_length=REQUESTED_BY_MAX_LENGTH)
+    account_id: AccountId | None = None
+    region: Region | None = None
+
+    @field_validator("requested_by")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not _REQUESTED_BY.fullmatch(value) or not value.strip():
+            raise ValueError(
+                "must name who asked in printable characters: letters, digits, spaces and "
+                "+ = , . @ : / _ -"
+            )
+        return value
+
+
 @dataclass(frozen=True)
 class _CallSpec:
     event_source: str
@@ -299,7 +336,15 @@ def parse_event(event: object) -> ParsedEvent:
     )
 
 
-def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest:
+def _parse_manual(event: dict[str, Any]) -> CheckRequest | PreflightRequest | RollbackRequest:
+    if event.get("action") == "rollback":
+        rollback = _validate(event, ManualRollbackEvent, "rollback request")
+        return RollbackRequest(
+            vpc_id=rollback.vpc_id,
+            requested_by=rollback.requested_by,
+            account_id=rollback.account_id,
+            region=rollback.region,
+        )
     if event.get("action") == "preflight":
         preflight = _validate(event, ManualPreflightEvent, "preflight")
         return PreflightRequest(

@@ -8,11 +8,19 @@ default. The guard rails, each a reason in the plan when it holds the watchdog b
   manual checks and other changes (a security group, a network ACL) never do;
 - the VPC opted in: its tag `dhcp-watchdog:self-heal` is `true` (the checker's IAM permission is
   conditioned on the same tag);
-- the change was not made by the watchdog itself (its role in `userIdentity`): it cannot loop;
+- the change was not made by the watchdog itself (domain/identity.py: the account, role and
+  session name of `userIdentity` together): it cannot loop;
+- the change was real: the option set the stored state had differs from the VPC's current one,
+  and the current one is the set the event names (`requestParameters.dhcpOptionsId`), so a
+  hand-made or replayed event about a VPC whose set never changed heals nothing;
 - at most once per incident (the stored state remembers the incident it healed, dry runs too);
 - only to the last option set verified healthy, verified within `max_age_s`, still existing, and
   never to the set that just failed;
 - the evidence blames the option set (a zone broken everywhere is not fixed by a rollback).
+
+Right before associating, the checker (flow/healer.py) describes the VPC again and holds back
+unless it is still on the option set that was judged: an operator's association made while the
+canaries ran stands (`OptionSetMismatch` "moved").
 
 In dry-run mode the plan is made and reported ("would have rolled back ..."), nothing associated.
 A plan held back by the rollback advice (the evidence does not blame the option set, the last
@@ -26,11 +34,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from dns_watchdog.domain.identity import Caller, OwnIdentity
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import Rollback, VpcOutcome
 from dns_watchdog.domain.request import OPTION_SET_CHANGE, CheckRequest
 
 HealMode = Literal["off", "dry-run", "on"]
+MismatchKind = Literal["unchanged", "not_requested", "moved"]
+
+
+@dataclass(frozen=True)
+class OptionSetMismatch:
+    """Why the VPC's option set is not one self-healing may act on (render/view.py words it).
+
+    - "unchanged": the VPC was already on `current` when the watchdog last stored it: the event
+      changed nothing it saw;
+    - "not_requested": the VPC is on `current`, not on `expected`, the set the event names;
+    - "moved": right before associating, the VPC was found on `current`, not on `expected`, the
+      set that was judged (someone changed it while the canaries ran).
+    """
+
+    kind: MismatchKind
+    current: str
+    expected: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,8 @@ class HealPlan:
     # The incident the plan belongs to (remembered so a VPC is healed at most once per incident).
     incident_started_at: str | None
     held_by: Rollback | None = None
+    # Held back because the VPC's option set is not the one to act on (items above).
+    mismatch: OptionSetMismatch | None = None
 
 
 @dataclass(frozen=True)
@@ -65,16 +93,14 @@ class HealReport:
         return self.associated_at is not None and self.verified_verdict == Verdict.OK
 
 
-def is_own_change(request: CheckRequest, own_role_arn: str | None) -> bool:
-    """The change was made by the watchdog's role (directly or as an assumed-role session)."""
+def is_own_change(request: CheckRequest, own: OwnIdentity | None) -> bool:
+    """The change was made by the watchdog itself: its account, role and session name agree
+    (domain/identity.py); the account is the one the change was recorded in."""
     change = request.change
-    if change is None or not own_role_arn:
+    if change is None or own is None:
         return False
-    role_name = own_role_arn.rsplit("/", 1)[-1]
-    if change.session_issuer_arn and change.session_issuer_arn == own_role_arn:
-        return True
-    actor = change.actor_arn or ""
-    return actor == own_role_arn or f":assumed-role/{role_name}/" in actor
+    caller = Caller(change.actor_arn, change.session_issuer_arn)
+    return own.made(caller, change.account_id or request.account_id)
 
 
 def _age_s(since: str | None, now: str) -> float | None:
@@ -104,7 +130,7 @@ def plan_heal(
     *,
     mode: HealMode,
     opted_in: bool,
-    own_role_arn: str | None,
+    own: OwnIdentity | None,
     max_age_s: float,
     healed_incident: str | None,
     now: str,
@@ -119,11 +145,11 @@ def plan_heal(
         return None
     incident = outcome.decision.incident_started_at
     dry_run = mode == "dry-run"
-    held = _held_back(
-        outcome, request, opted_in=opted_in, own_role_arn=own_role_arn, healed=healed_incident
-    )
+    held = _held_back(outcome, request, opted_in=opted_in, own=own, healed=healed_incident)
     if held is not None:
-        return HealPlan(False, dry_run, None, held, incident)
+        mismatch = held if isinstance(held, OptionSetMismatch) else None
+        reason = f"the event is not a change to heal ({mismatch.kind})" if mismatch else str(held)
+        return HealPlan(False, dry_run, None, reason, incident, mismatch=mismatch)
     if rollback.kind != "last_good" or rollback.option_set_id is None:
         reason = f"the rollback advice is {rollback.kind}"
         return HealPlan(False, dry_run, None, reason, incident, held_by=rollback)
@@ -154,17 +180,33 @@ def _held_back(
     request: CheckRequest,
     *,
     opted_in: bool,
-    own_role_arn: str | None,
+    own: OwnIdentity | None,
     healed: str | None,
-) -> str | None:
+) -> str | OptionSetMismatch | None:
     """Why the VPC and the change rule self-healing out (None: they do not)."""
     incident = outcome.decision.incident_started_at
-    if is_own_change(request, own_role_arn):
+    if is_own_change(request, own):
         return "the change was the watchdog's own association (it never reacts to itself)"
     if incident is not None and healed == incident:
         return "it already acted once in this incident"
     if not opted_in:
         return f"{outcome.facts.vpc_id} is not tagged dhcp-watchdog:self-heal=true"
+    return _no_real_change(outcome, request)
+
+
+def _no_real_change(outcome: VpcOutcome, request: CheckRequest) -> OptionSetMismatch | None:
+    """Why the event is not a real change of the VPC's option set (None: it is one).
+
+    Real: the option set stored before this check differs from the current one, and the current
+    one is the set the event names. A VPC the watchdog never stored has no last good set either
+    (the rollback advice holds self-healing back then).
+    """
+    current = outcome.facts.option_set.option_set_id
+    if outcome.stored_option_set_id == current:
+        return OptionSetMismatch("unchanged", current)
+    requested = request.change.requested_option_set_id if request.change else None
+    if requested != current:
+        return OptionSetMismatch("not_requested", current, requested)
     return None
 
 
@@ -172,7 +214,16 @@ def _untrusted(target: str, outcome: VpcOutcome, *, max_age_s: float, now: str) 
     """Why the last good option set is not to be trusted now (None: it is)."""
     if target == outcome.facts.option_set.option_set_id:  # pragma: no cover - never advised
         return f"{target} is the option set that just failed"
-    verified_at = outcome.history.last_good_verified_at
+    return verified_too_long_ago(
+        target, outcome.history.last_good_verified_at, max_age_s=max_age_s, now=now
+    )
+
+
+def verified_too_long_ago(
+    target: str, verified_at: str | None, *, max_age_s: float, now: str
+) -> str | None:
+    """Why `target`'s verification is too old to trust it now (None: recent enough); shared
+    with the rollbacks people ask for (domain/rollback.py)."""
     age = _age_s(verified_at, now)
     if age is None or age > max_age_s:
         return (

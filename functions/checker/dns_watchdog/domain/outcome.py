@@ -43,13 +43,16 @@ class Rollback:
 class VpcOutcome:
     """Everything one check concluded about one VPC.
 
-    `skipped` says why nothing is to be alerted nor stored (otherwise None).
+    `skipped` says why nothing is to be alerted nor stored (otherwise None);
+    `stored_option_set_id` is the option set the stored state had before this check (None: the
+    VPC was never stored), so a change can be told from an event that changed nothing.
     """
 
     facts: VpcFacts
     judgement: Judgement
     decision: Decision
     skipped: str | None = None
+    stored_option_set_id: str | None = None
 
     @property
     def severity(self) -> Severity | None:
@@ -124,7 +127,9 @@ def conclude(
         skipped = f"the stored state comes from newer evidence ({stored.observed_at})"
     elif request.trigger == "change" and not runs:
         skipped = "no canary watches this VPC: the change is logged and counted, not paged"
-    return VpcOutcome(facts, judgement, decision, skipped)
+    return VpcOutcome(
+        facts, judgement, decision, skipped, stored.option_set_id if stored is not None else None
+    )
 
 
 def advise_rollback(outcome: VpcOutcome, known: Mapping[str, OptionSet | None]) -> Rollback:

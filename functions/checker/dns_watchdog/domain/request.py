@@ -114,4 +114,24 @@ class PreflightRequest:
         return self.change.event_id if self.change else None
 
 
-ParsedEvent = CheckRequest | IgnoredEvent | PreflightRequest
+ROLLBACK_EVENT_NAME = "Rollback"
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    """Put the VPC's last option set verified healthy back, asked by `requested_by` (the chat
+    button or a person at a terminal): the checker applies self-healing's guard rails
+    (domain/rollback.py), associates, verifies and records who asked.
+
+    `via_chat`: the request came through the chat channel's alias of the checker.
+    """
+
+    vpc_id: str
+    requested_by: str
+    account_id: str | None = None
+    region: str | None = None
+    via_chat: bool = False
+    event_name: str = ROLLBACK_EVENT_NAME
+
+
+ParsedEvent = CheckRequest | IgnoredEvent | PreflightRequest | RollbackRequest

@@ -1,5 +1,9 @@
 """Opt-in self-healing, carried out: plan (domain/healing.py), associate, verify.
 
+The association is made only if the VPC, described right before, is still on the option set that
+was judged (`VpcDirectory.replace_option_set`): an operator's fix made while the canaries ran
+stands, and the alert says self-healing held back.
+
 Imported only when SELF_HEALING is not `off`. Never raises: the page goes out whatever happens
 here, and says what self-healing did.
 """
@@ -9,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from dns_watchdog.aws.vpcs import VpcDirectory
+from dns_watchdog.aws.vpcs import UnknownResource, VpcDirectory
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.domain.errors import AwsCallFailed
-from dns_watchdog.domain.healing import HealPlan, HealReport, plan_heal
+from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch, plan_heal
 from dns_watchdog.domain.judge import judge
 from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.request import CheckRequest
@@ -76,7 +80,7 @@ class Healer:
             request,
             mode=config.self_healing,
             opted_in=outcome.facts.self_heal_opt_in,
-            own_role_arn=config.checker_role_arn,
+            own=config.own_identity,
             max_age_s=config.self_healing_max_age_hours * 3600,
             healed_incident=outcome.state.healed_incident,
             now=now,
@@ -86,12 +90,21 @@ class Healer:
         self, plan: HealPlan, watched: Watched, budget: RunBudget, extra: Mapping[str, object]
     ) -> HealReport:
         vpc_id = watched.facts.vpc_id
+        judged = watched.facts.option_set.option_set_id
         assert plan.option_set_id is not None  # a plan that acts names its target
         try:
-            self._vpcs.associate_option_set(vpc_id, plan.option_set_id)
-        except AwsCallFailed as exc:
+            moved_to = self._vpcs.replace_option_set(vpc_id, judged, plan.option_set_id)
+        except (AwsCallFailed, UnknownResource) as exc:
             logger.error("Self-healing failed", extra={**extra, "error": str(exc)})
             return HealReport(plan, error=str(exc))
+        if moved_to is not None:
+            logger.warning(
+                "Self-healing held back: the VPC changed during the check",
+                extra={**extra, "judged": judged, "found": moved_to},
+            )
+            mismatch = OptionSetMismatch("moved", moved_to, judged)
+            reason = "the VPC changed during the check"
+            return HealReport(replace(plan, act=False, reason=reason, mismatch=mismatch))
         associated_at = budget.timestamp()
         logger.warning("Self-healing associated the last good option set", extra=extra)
         try:

@@ -17,6 +17,7 @@ from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.preflight import VpcPrediction
 from dns_watchdog.domain.request import CheckRequest, PreflightRequest
+from dns_watchdog.domain.rollback import RollbackReport
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.flow import telemetry
 from dns_watchdog.flow.budget import RunBudget
@@ -27,6 +28,7 @@ from dns_watchdog.render.view import AlertContext, build_view
 # The log lines of a publication: (already published before, published now).
 _ALERT_LINES = ("Alert already published", "Alert published")
 _PREFLIGHT_LINES = ("Preflight warning already published", "Preflight warning published")
+_ROLLBACK_LINES = ("Rollback record already published", "Rollback record published")
 
 
 # The longest a chat post waits for a slot of the channel's rate (aws/chat_pace.py).
@@ -128,6 +130,32 @@ class Notifier:
         unpaced = self._chat_pace.claim(deadline)
         if unpaced is not None:
             logger.warning("Chat post not paced", extra={**extra, "reason": unpaced})
+
+    def record_rollback(
+        self, report: RollbackReport, request_id: str | None, budget: RunBudget | None = None
+    ) -> bool:
+        """A rollback somebody asked for: its record on the alert topic (a refusal changed
+        nothing, so it is only returned and logged), and in chat (a refusal too when the
+        request came from the chat button: that is where its requester looks)."""
+        from dns_watchdog.render.rollback import (  # noqa: PLC0415
+            build_rollback_chat,
+            build_rollback_record,
+        )
+
+        place = report.place
+        key = f"rollback#{place.account or ''}#{place.region}#{report.plan.vpc_id}#{request_id}"
+        extra = {"vpc_id": report.plan.vpc_id, "status": report.status}
+        published = False
+        if report.status != "refused":
+            alert = build_rollback_record(report, request_id)
+            message_id = self._publisher.publish_once(alert, key)
+            published = self._published(message_id, extra, key, _ROLLBACK_LINES)
+        if self.chat_enabled and (report.status != "refused" or report.request.via_chat):
+            chat = build_rollback_chat(report, request_id)
+            self._pace(budget, extra)
+            chat_id = self._publisher.publish_chat_once(chat, key)
+            logger.info("Chat notification", extra={**extra, "message_id": chat_id})
+        return published
 
     @staticmethod
     def _published(

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from dns_watchdog.aws.sessions import AccountSessions
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer
     from dns_watchdog.flow.healer import Healer
+    from dns_watchdog.flow.rollback import Rollbacker
 
 
 def lambda_client_config(config: CheckerConfig) -> Config:
@@ -117,6 +118,23 @@ class Places:
             CanaryFleet(adapters.invoker, self._config),
             self._notifier,
             place.region,
+        )
+
+    def rollback(self, place: Place) -> Rollbacker:
+        """A rollback somebody asked for there; raises MemberAccessDenied when it cannot be
+        entered."""
+        from dns_watchdog.flow.rollback import Rollbacker  # noqa: PLC0415  # rare requests
+
+        adapters = self._adapters(place)
+        return Rollbacker(
+            self._config,
+            place,
+            scope=Scope(adapters.vpcs, adapters.canaries),
+            vpcs=adapters.vpcs,
+            option_sets=OptionSets(adapters.vpcs, self._config.lint_allowed_networks),
+            fleet=CanaryFleet(adapters.invoker, self._config),
+            state=adapters.state,
+            notifier=self._notifier,
         )
 
     def refused(self, request: CheckRequest, exc: MemberAccessDenied) -> dict[str, Any]:

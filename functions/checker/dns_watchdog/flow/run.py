@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dns_watchdog.aws.state import StateConflict, StateStore
 from dns_watchdog.config import CheckerConfig
+from dns_watchdog.constants import CHAT_ROLLBACK_ALIAS
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.domain.healing import HealReport
@@ -35,7 +36,7 @@ from dns_watchdog.flow.notifier import Notifier
 from dns_watchdog.flow.option_sets import OptionSets
 from dns_watchdog.flow.scope import Scope, Watched
 from dns_watchdog.observability import logger
-from dns_watchdog.render.view import AlertContext
+from dns_watchdog.render.view import AlertContext, RollbackButton
 
 if TYPE_CHECKING:
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named
@@ -233,6 +234,7 @@ class CheckRun:
             names_account=crew.organization,
             account_name=request.account_name,
             blocking=paging.named.findings if paging.named else (),
+            rollback_button=rollback_button(crew.config),
         )
         paging.published = (
             crew.notifier.page(outcome, known, context, self._budget) or paging.published
@@ -260,6 +262,13 @@ class CheckRun:
         if paging.named is not None:
             state = paging.named.remembered(state)
         return state
+
+
+def rollback_button(config: CheckerConfig) -> RollbackButton | None:
+    """The chat "Roll back" button, when it is on and the checker knows its own name."""
+    if not config.chat_rollback or not config.function_name:
+        return None
+    return RollbackButton(f"{config.function_name}:{CHAT_ROLLBACK_ALIAS}", config.region)
 
 
 def _summary(outcome: VpcOutcome, canaries: int) -> dict[str, Any]:

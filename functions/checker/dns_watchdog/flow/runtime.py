@@ -4,6 +4,7 @@
                                change once it is known to be new
     Runtime.check_change_once  a CloudTrail change, once per `detail.eventID`
     Runtime.preflight          what associating an option set would do (nothing is changed)
+    Runtime.rollback           put a VPC's last good option set back, asked by somebody
 
 Built once per execution environment, on the first event that needs it (clients and their
 caches live here); each invocation brings its own `RunBudget` from its Lambda context.
@@ -29,7 +30,7 @@ from dns_watchdog.aws.chat_pace import ChatPace
 from dns_watchdog.aws.publisher import SNS_CLIENT_CONFIG, AlertPublisher
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.domain.errors import MemberAccessDenied
-from dns_watchdog.domain.request import CheckRequest, PreflightRequest
+from dns_watchdog.domain.request import CheckRequest, PreflightRequest, RollbackRequest
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.notifier import Notifier
 from dns_watchdog.flow.places import Places, lambda_client_config
@@ -79,6 +80,7 @@ class Runtime:
         traced = tracer()
         self._check = traced.capture_method(self._check_in_place)
         self._preflight = traced.capture_method(self._preflight_in_place)
+        self._rollback = traced.capture_method(self._rollback_in_place)
         self._check_change = idempotent_function(
             data_keyword_argument="event", persistence_store=persistence, config=idempotency[0]
         )(self._check_unseen_change)
@@ -123,6 +125,10 @@ class Runtime:
         """Predict what associating an option set would do (nothing is changed or stored)."""
         return self._preflight(request, budget)
 
+    def rollback(self, request: RollbackRequest, budget: RunBudget) -> dict[str, Any]:
+        """Put the VPC's last good option set back, if the guard rails allow it."""
+        return self._rollback(request, budget)
+
     def _check_unseen_change(
         self, event: dict[str, Any], request: CheckRequest, budget: RunBudget
     ) -> dict[str, Any]:
@@ -147,6 +153,25 @@ class Runtime:
         except MemberAccessDenied as exc:
             return {"status": "error", "dhcp_options_id": request.option_set_id, "error": str(exc)}
         return check.run(request, budget)
+
+    def _rollback_in_place(self, request: RollbackRequest, budget: RunBudget) -> dict[str, Any]:
+        place = self._places.resolve(request.account_id, request.region)
+        try:
+            rollbacker = self._places.rollback(place)
+        except MemberAccessDenied as exc:
+            logger.warning(
+                "Rollback refused", extra={"vpc_id": request.vpc_id, "reason": exc.reason}
+            )
+            return {
+                "status": "refused",
+                "event_name": request.event_name,
+                "vpc_id": request.vpc_id,
+                "account_id": place.account,
+                "region": place.region,
+                "requested_by": request.requested_by,
+                "reason": exc.reason,
+            }
+        return rollbacker.run(request, budget)
 
 
 def _named(request: CheckRequest, account_name: str | None) -> CheckRequest:

@@ -14,9 +14,10 @@ document to a dedicated chat topic (CHAT_TOPIC_ARN) that only the chat channels 
 The notification is threaded per incident: its CRITICAL (or WARNING) and its RECOVERED share a
 `threadId` named after the VPC and the time the incident started.
 
-An alert that advises a rollback carries its target in `additionalContext` next to the VPC and the
-region (constants.CHAT_CONTEXT_*): the opt-in "Roll back" custom action of the template builds its
-command from exactly these, and shows its button only where the target is present.
+An alert that advises a rollback to the last option set verified healthy carries, when the opt-in
+"Roll back" button is on, the rollback request the button sends to the checker, the checker's
+chat alias and its region in `additionalContext` (constants.CHAT_CONTEXT_*): the template's custom
+action builds its command from exactly these, and shows its button only where they are present.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dns_watchdog.constants import (
+    CHAT_CONTEXT_CHECKER_REGION,
     CHAT_CONTEXT_REGION,
+    CHAT_CONTEXT_ROLLBACK_FUNCTION,
     CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
+    CHAT_CONTEXT_ROLLBACK_REQUEST,
     CHAT_CONTEXT_VPC_ID,
 )
 from dns_watchdog.domain.models import Severity, Verdict
@@ -270,12 +274,18 @@ def _additional_context(view: AlertView) -> dict[str, str]:
         "request_id": view.context.request_id or "",
     }
     if view.context.account_id is not None:
-        # Organization mode: the account the VPC is in. No "Roll back" button: the channel role
-        # acts in the central account only.
+        # Organization mode: the account the VPC is in.
         context["account_id"] = view.context.account_id
     elif view.rollback_command is not None and view.rollback.option_set_id is not None:
-        # Only when a rollback is advised: the "Roll back" button's criterion (HAS_VALUE).
+        # Only when a rollback is advised (in the checker's own account).
         context[CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID] = view.rollback.option_set_id
+    request, button = view.rollback_request, view.context.rollback_button
+    if request is not None and button is not None:
+        # The "Roll back" button's variables (its criteria: HAS_VALUE on each). The button asks
+        # the checker, which rolls back in the VPC's account through its member role.
+        context[CHAT_CONTEXT_ROLLBACK_FUNCTION] = button.function
+        context[CHAT_CONTEXT_CHECKER_REGION] = button.region
+        context[CHAT_CONTEXT_ROLLBACK_REQUEST] = json.dumps(request, separators=(",", ":"))
     return context
 
 

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.constants import CHAT_REQUESTED_BY
 from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
-from dns_watchdog.domain.healing import HealPlan, HealReport
+from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch
 from dns_watchdog.domain.history import OptionSetHistory
 from dns_watchdog.domain.judge import CanaryReport, Judgement
 from dns_watchdog.domain.lint import LintFinding
@@ -30,6 +31,15 @@ from dns_watchdog.render.escape import sns_subject
 
 # Worst first: failing canaries lead every list of them.
 _RANK = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.OK: 3}
+
+
+@dataclass(frozen=True)
+class RollbackButton:
+    """The chat "Roll back" button is on: its command invokes `function` (the checker's chat
+    alias, "<name>:chat") in `region` (the checker's) with the view's `rollback_request`."""
+
+    function: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class AlertContext:
     account_name: str | None = None
     # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
     blocking: tuple[BlockingFinding, ...] = ()
+    # The chat "Roll back" button, when it is on.
+    rollback_button: RollbackButton | None = None
 
     @property
     def region(self) -> str:
@@ -192,6 +204,27 @@ class AlertView:
         )
 
     @property
+    def rollback_request(self) -> dict[str, str] | None:
+        """What the chat "Roll back" button asks the checker (None: no button on this alert).
+
+        Only when the button is on and the alert advises the last option set verified healthy,
+        the only set the checker puts back itself, which self-healing did not already put back.
+        """
+        healing = self.context.healing
+        if (
+            self.context.rollback_button is None
+            or self.rollback.kind != "last_good"
+            or (healing is not None and healing.healed)
+        ):
+            return None
+        request = {"action": "rollback", "vpc_id": self.facts.vpc_id}
+        if self.context.account_id is not None:
+            request["account_id"] = self.context.account_id
+        request["region"] = self.region
+        request["requested_by"] = CHAT_REQUESTED_BY
+        return request
+
+    @property
     def rollback_reason(self) -> str:
         """Why (or why not) to roll back: the one sentence e-mail and chat both show, without
         its closing punctuation (each medium ends it: the target and command, or a full stop)."""
@@ -238,6 +271,8 @@ class AlertView:
         }
 
     def _heal_reason(self, plan: HealPlan) -> str:
+        if plan.mismatch is not None:
+            return _mismatch_why(plan.mismatch, self.facts.vpc_id)
         # Held back by the rollback advice: the same words as the advice itself.
         return plan.reason if plan.held_by is None else _rollback_why(plan.held_by, self.history)
 
@@ -277,6 +312,22 @@ def _rollback_why(rollback: Rollback, history: OptionSetHistory) -> str:
             "no longer exists"
         )
     return "no option set was ever verified healthy in this VPC"
+
+
+def _mismatch_why(mismatch: OptionSetMismatch, vpc_id: str) -> str:
+    """Why the VPC's option set is not one to act on, as a clause."""
+    if mismatch.kind == "unchanged":
+        return (
+            f"{vpc_id} was already on {mismatch.current} when last checked: the event changed "
+            "nothing the watchdog saw"
+        )
+    if mismatch.kind == "not_requested":
+        named = mismatch.expected or "no option set"
+        return f"{vpc_id} is on {mismatch.current}, not on {named}, the option set the event names"
+    return (
+        f"{vpc_id} moved to {mismatch.current} while it was checked (it was judged on "
+        f"{mismatch.expected}): that change stands, nothing was associated"
+    )
 
 
 def _described(option_set: OptionSet | None, option_set_id: str | None) -> str:
