@@ -10,6 +10,7 @@ from typing import Any
 
 from dns_watchdog.constants import DNS_PORT
 from dns_watchdog.domain.blocking import BlockingFinding, BlockingKind, Protocol
+from dns_watchdog.render.escape import chat_markdown
 
 TEXT_LABEL = "Blocking rule:"
 MARKDOWN_LABEL = "*Blocking rule:*"
@@ -19,13 +20,14 @@ def render_blocking_lines(
     findings: Sequence[BlockingFinding], *, markdown: bool = False
 ) -> list[str]:
     """The alert lines: one per protocol and server, in the order given, labelled for plain
-    text or (`markdown`) for chat.
+    text or (`markdown`) for chat, escaped there by its rule (`escape.chat_markdown`).
 
     UDP and TCP answers that say the same thing about the same server share one line (the same
     words: two entries of one network ACL are two lines).
     """
-    label = MARKDOWN_LABEL if markdown else TEXT_LABEL
-    return [f"{label} {path}{statement}" for path, statement in _merged(findings)]
+    if markdown:  # what Reachability Analyzer and AWS errors said, through the chat rule
+        return [f"{MARKDOWN_LABEL} {chat_markdown(p + s)}" for p, s in _merged(findings)]
+    return [f"{TEXT_LABEL} {path}{statement}" for path, statement in _merged(findings)]
 
 
 def _merged(findings: Sequence[BlockingFinding]) -> list[tuple[str, str]]:
