@@ -83,6 +83,19 @@ class CheckerConfig(BaseModel):
     blocking_analysis_budget_s: float = Field(
         60.0, alias=names.BLOCKING_ANALYSIS_BUDGET_S_ENV, ge=5, le=300
     )
+    # Analyses that may start per UTC day for one VPC, and for one account (each is billed).
+    blocking_analyses_per_vpc_per_day: int = Field(
+        names.DEFAULT_BLOCKING_ANALYSES_PER_VPC_PER_DAY,
+        alias=names.BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV,
+        ge=names.MIN_BLOCKING_ANALYSES_PER_DAY,
+        le=names.MAX_BLOCKING_ANALYSES_PER_DAY,
+    )
+    blocking_analyses_per_account_per_day: int = Field(
+        names.DEFAULT_BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY,
+        alias=names.BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV,
+        ge=names.MIN_BLOCKING_ANALYSES_PER_DAY,
+        le=names.MAX_BLOCKING_ANALYSES_PER_DAY,
+    )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")

@@ -64,6 +64,11 @@ CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
 # spend on it.
 NAME_BLOCKING_RULE_ENV: Final = "NAME_BLOCKING_RULE"
 BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
+# The analyses (billed each) that may start per UTC day for one VPC, and for one account, all its
+# VPCs and regions together (domain/analysis_budget.py); template parameters
+# BlockingAnalysesPerVpcPerDay and BlockingAnalysesPerAccountPerDay.
+BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV: Final = "BLOCKING_ANALYSES_PER_VPC_PER_DAY"
+BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV: Final = "BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -101,6 +106,8 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     CHECKER_ROLE_ARN_ENV,
     NAME_BLOCKING_RULE_ENV,
     BLOCKING_ANALYSIS_BUDGET_S_ENV,
+    BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV,
+    BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV,
     MEMBER_ROLE_NAME_ENV,
     HOME_ACCOUNT_ID_ENV,
     SWEEP_TARGETS_ENV,
@@ -157,3 +164,11 @@ DNS_PORT: Final = 53
 # At most this many unreachable servers are analysed per alert (two analyses each, UDP and TCP,
 # billed per analysis): an option set holds up to 4 servers; the first two name the problem.
 MAX_SERVERS_ANALYSED: Final = 2
+# The daily budgets' defaults and least values: two analyses per server (UDP and TCP), so 4 is two
+# incidents of one server a day per VPC; 20 is 2 USD a day per account at list price.
+DEFAULT_BLOCKING_ANALYSES_PER_VPC_PER_DAY: Final = 4
+DEFAULT_BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY: Final = 20
+MIN_BLOCKING_ANALYSES_PER_DAY: Final = 2
+MAX_BLOCKING_ANALYSES_PER_DAY: Final = 10_000
+# The state table item counting one account's analyses of one day: "<prefix><account>#<day>".
+ANALYSIS_COUNT_KEY_PREFIX: Final = "analyses#"

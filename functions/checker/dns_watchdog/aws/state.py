@@ -87,6 +87,8 @@ class StateStore:
             version=int(plain.get("version", 0)),
             healed_incident=plain.get("healed_incident"),
             blocking_analysed=tuple(str(k) for k in plain.get("blocking_analysed") or ()),
+            analyses_day=plain.get("analyses_day"),
+            analyses_started=int(plain.get("analyses_started", 0)),
         )
 
     def put(self, state: VpcState) -> VpcState:

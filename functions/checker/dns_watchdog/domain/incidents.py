@@ -83,6 +83,8 @@ def decide(
         version=previous.version if previous else 0,
         healed_incident=previous.healed_incident if previous else None,
         blocking_analysed=previous.blocking_analysed if previous and step.started_at else (),
+        analyses_day=previous.analyses_day if previous else None,
+        analyses_started=previous.analyses_started if previous else 0,
     )
     return Decision(step.severity, state, step.why, step.started_at or step.ended_incident)
 

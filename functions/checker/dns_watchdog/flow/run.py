@@ -233,6 +233,7 @@ class CheckRun:
             names_account=crew.organization,
             account_name=request.account_name,
             blocking=paging.named.findings if paging.named else (),
+            blocking_spent=paging.named.spent if paging.named else (),
         )
         paging.published = crew.notifier.page(outcome, known, context) or paging.published
         paging.paged.add(page)

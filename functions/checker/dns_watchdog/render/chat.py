@@ -193,7 +193,9 @@ def _verdict_lines(view: AlertView) -> list[str]:
     if diagnosis.likely_causes:
         causes = (chat_markdown(cause) for cause in diagnosis.likely_causes)
         lines.append("*Likely causes:* " + "; ".join(causes))
-    lines += render_blocking_lines(view.context.blocking, markdown=True)
+    lines += render_blocking_lines(
+        view.context.blocking, markdown=True, spent=view.context.blocking_spent
+    )
     if view.confirmation is not None:
         lines.append(f"_{view.confirmation}_")
     return lines

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.domain.analysis_budget import BudgetSpent
 from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.healing import HealPlan, HealReport
@@ -57,6 +58,8 @@ class AlertContext:
     account_name: str | None = None
     # What Reachability Analyzer named in the way of the unreachable servers (opt-in, blocking.py).
     blocking: tuple[BlockingFinding, ...] = ()
+    # Servers left unanalysed because today's budget of analyses was spent (analysis_budget.py).
+    blocking_spent: tuple[BudgetSpent, ...] = ()
 
     @property
     def region(self) -> str:
