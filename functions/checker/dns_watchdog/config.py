@@ -58,6 +58,14 @@ class CheckerConfig(BaseModel):
     # A sweep's failure pages only when the canaries, asked again this much later, confirm it
     # (0: ask again at once). At most 60 s: it must fit in the checker's 120 s timeout.
     sweep_confirm_delay_s: float = Field(30.0, alias=names.SWEEP_CONFIRM_DELAY_S_ENV, ge=0, le=60)
+    # A re-association of a VPC's unchanged option set this soon after its last check is
+    # acknowledged without asking the canaries (domain/coalesce.py; 0: never).
+    change_coalesce_window_s: float = Field(
+        names.DEFAULT_CHANGE_COALESCE_WINDOW_S,
+        alias=names.CHANGE_COALESCE_WINDOW_S_ENV,
+        ge=0,
+        le=names.MAX_CHANGE_COALESCE_WINDOW_S,
+    )
     self_healing: Literal["off", "dry-run", "on"] = Field("off", alias=names.SELF_HEALING_ENV)
     # The last good option set must have been verified healthy this recently (default 7 days).
     self_healing_max_age_hours: float = Field(

@@ -53,6 +53,12 @@ LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
 DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
 # Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
 SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
+# Seconds after a VPC's check within which a re-association of its unchanged option set is
+# acknowledged without a canary run (domain/coalesce.py; 0: never); template parameter
+# ChangeCoalesceSeconds.
+CHANGE_COALESCE_WINDOW_S_ENV: Final = "CHANGE_COALESCE_WINDOW_S"
+DEFAULT_CHANGE_COALESCE_WINDOW_S: Final = 60
+MAX_CHANGE_COALESCE_WINDOW_S: Final = 900
 # Self-healing (domain/healing.py): "off" (default), "dry-run" or "on"; the age limit of the
 # last good option set's verification; the checker's own role (its associations never trigger
 # a heal).
@@ -100,6 +106,7 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     REFRESH_BUDGET_S_ENV,
     MAX_CONCURRENT_INVOCATIONS_ENV,
     SWEEP_CONFIRM_DELAY_S_ENV,
+    CHANGE_COALESCE_WINDOW_S_ENV,
     DETAILED_METRICS_ENV,
     SELF_HEALING_ENV,
     SELF_HEALING_MAX_AGE_HOURS_ENV,

@@ -30,6 +30,9 @@ class VpcState:
     # When the canary evidence behind this state was gathered (ISO time, milliseconds): evidence
     # older than what is stored never overwrites it (no RECOVERED from a probe before a change).
     observed_at: str | None = None
+    # The evidence that first showed the VPC on `option_set_id` (ISO time): an association of
+    # that set made later changed nothing (coalesce.py). None in items stored before it existed.
+    option_set_since: str | None = None
     # The stored item's version: every write is conditional on the version it was decided from.
     version: int = 0
     # The incident (its start time) self-healing already acted on, or reported in dry run:
