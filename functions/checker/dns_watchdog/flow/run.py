@@ -92,8 +92,8 @@ class CheckRun:
         crew = self._crew
         scoped = crew.scope.of_check(request)
         results: list[dict[str, Any]] = list(scoped.errors)
-        watched_now, coalesced = self._coalesce(request, scoped.watched)
-        results += coalesced
+        watched_now, acknowledged = self._coalesce(request, scoped.watched)
+        results += acknowledged
         observed_at = self._budget.timestamp("milliseconds")
         runs = crew.fleet.ask(watched_now, self._budget)
         confirmed, delay = self._confirm(request, watched_now, runs)
