@@ -25,6 +25,7 @@ from vpc_dns_watchdog_cli.common import (
     add_stack_arguments,
     stack_output,
 )
+from vpc_dns_watchdog_cli.terminal import for_terminal as shown
 
 STACK_OUTPUT = "CheckerFunctionName"
 # A VPC with one of these verdicts fails the gate: broken, or not verifiable.
@@ -73,17 +74,19 @@ def invoke_checker(function_name: str, event: dict[str, Any], lambda_client: Any
 
 
 def render(result: dict[str, Any], out: TextIO) -> int:
-    """Print the per-VPC answer readably; return the exit code."""
+    """Print the per-VPC answer readably; return the exit code. Every value in it came from the
+    checker (canary findings, AWS): each is printed through the terminal rule (`terminal.py`)."""
     status = result.get("status")
     if status in {"error", "rejected"}:
         raise CliError(f"the checker said: {result.get('error')}")
     if status == "preflight":
-        servers = ", ".join(result.get("domain_name_servers", [])) or "no DNS servers"
-        print(f"Preflight of {result['dhcp_options_id']} ({servers})", file=out)
+        servers = ", ".join(map(str, result.get("domain_name_servers", []))) or "no DNS servers"
+        print(f"Preflight of {shown(result['dhcp_options_id'])} ({shown(servers)})", file=out)
         for finding in result.get("lint", []):
-            print(
-                f"  lint [{finding['severity']}] {finding['code']}: {finding['message']}", file=out
+            severity, code, message = (
+                shown(finding.get(key)) for key in ("severity", "code", "message")
             )
+            print(f"  lint [{severity}] {code}: {message}", file=out)
     vpcs = result.get("vpcs", [])
     if not vpcs:
         print("No VPC was checked (no VPC with canaries?).", file=out)
@@ -92,17 +95,22 @@ def render(result: dict[str, Any], out: TextIO) -> int:
     for vpc in vpcs:
         verdict = vpc.get("verdict") or vpc.get("status", "error").upper()
         failing = failing or verdict in GATE_FAILS or vpc.get("status") == "error"
-        line = f"  {vpc.get('vpc_id', vpc.get('target', '?'))}: {verdict}"
-        if vpc.get("diagnosis"):
-            line += f" ({vpc['diagnosis']})"
-        if vpc.get("error"):
-            line += f" - {vpc['error']}"
-        print(line, file=out)
+        print(_vpc_line(vpc, verdict), file=out)
         if vpc.get("summary"):
-            print(f"      {vpc['summary']}", file=out)
+            print(f"      {shown(vpc['summary'])}", file=out)
     if status == "preflight":
-        print("Would break: " + (", ".join(result.get("would_break", [])) or "none"), file=out)
+        would_break = ", ".join(map(str, result.get("would_break", []))) or "none"
+        print(f"Would break: {shown(would_break)}", file=out)
     return EXIT_WOULD_BREAK if failing else EXIT_OK
+
+
+def _vpc_line(vpc: dict[str, Any], verdict: str) -> str:
+    line = f"  {shown(vpc.get('vpc_id', vpc.get('target', '?')))}: {shown(verdict)}"
+    if vpc.get("diagnosis"):
+        line += f" ({shown(vpc['diagnosis'])})"
+    if vpc.get("error"):
+        line += f" - {shown(vpc['error'])}"
+    return line
 
 
 class Progress:
@@ -148,11 +156,11 @@ def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, e
         args.stack_name, STACK_OUTPUT, session.client("cloudformation")
     )
     where = ", ".join(args.vpc) if args.vpc else "every watched VPC"
-    print(f"Asking {function}; the canaries probe DNS in {where}...", file=err)
+    print(f"Asking {shown(function)}; the canaries probe DNS in {shown(where)}...", file=err)
     with Progress(err, every_s=args.progress_every):
         result = invoke_checker(function, event, session.client("lambda"))
     if args.json:
         print(json.dumps(result, indent=2), file=out)
     if not isinstance(result, dict):
-        raise CliError(f"unexpected answer from the checker: {result!r}")
+        raise CliError(f"unexpected answer from the checker: {result!r}")  # main() escapes it
     return render(result, out)

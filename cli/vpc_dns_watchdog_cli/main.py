@@ -21,6 +21,7 @@ import boto3
 
 from vpc_dns_watchdog_cli import ask, rollback, status
 from vpc_dns_watchdog_cli.common import EXIT_ERROR, EXIT_USAGE, CliError
+from vpc_dns_watchdog_cli.terminal import for_terminal
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +53,8 @@ def main(
     try:
         code: int = args.run(args, session, out, err)
     except CliError as exc:
-        print(f"vpc-dns-watchdog: {exc}", file=err)
+        # The message may quote the checker or AWS (an error text, a stack output).
+        print(f"vpc-dns-watchdog: {for_terminal(exc)}", file=err)
         return EXIT_ERROR
     return code
 

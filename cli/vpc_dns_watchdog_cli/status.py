@@ -11,6 +11,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 from vpc_dns_watchdog_cli.common import EXIT_OK, add_stack_arguments, stack_output
+from vpc_dns_watchdog_cli.terminal import for_terminal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -80,8 +81,10 @@ def rows_from_items(items: Iterable[Mapping[str, Any]], *, account: str, region:
 
 
 def render(rows: Iterable[Row]) -> str:
-    """A plain-text table, columns padded to their widest cell."""
-    table = [COLUMNS, *(row.cells() for row in rows)]
+    """A plain-text table, columns padded to their widest cell. Cells come from the state table
+    (canary and AWS text among them): each is printed through the terminal rule (`terminal.py`),
+    and padded as it is shown."""
+    table = [COLUMNS, *(tuple(map(for_terminal, row.cells())) for row in rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in table
@@ -110,7 +113,7 @@ def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, e
     account = session.client("sts").get_caller_identity()["Account"]
     items = scan_state(session.client("dynamodb"), table)
     rows = rows_from_items(items, account=account, region=region)
-    out.write(render(rows) if rows else f"No VPC state in {table} yet.\n")
+    out.write(render(rows) if rows else f"No VPC state in {for_terminal(table)} yet.\n")
     return EXIT_OK
 
 

@@ -21,10 +21,10 @@ def test_held_addresses_names_only_addresses_an_interface_holds(moto_world: Any)
     ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress="10.20.1.10")
 
     # When the lint asks which candidate servers are held
-    held = VpcDirectory(ec2).held_addresses(["10.20.1.10", "10.20.1.99"])
+    held = VpcDirectory(ec2).held_addresses({vpc_id: ["10.20.1.10", "10.20.1.99"]})
 
     # Then only the real server counts, and the empty address is reported as nobody's
-    assert held == {"10.20.1.10"}
+    assert held == {vpc_id: {"10.20.1.10"}}
     option_set = OptionSet("dopt-x", ("10.20.1.10", "10.20.1.99"), None)
     findings = lint_option_set(option_set, vpc_cidrs={vpc_id: "10.20.0.0/16"}, held_addresses=held)
     assert [(f.code.value, f.severity.value) for f in findings] == [("NOBODY_AT_ADDRESS", "ERROR")]
@@ -32,7 +32,7 @@ def test_held_addresses_names_only_addresses_an_interface_holds(moto_world: Any)
 
 
 def test_held_addresses_of_nothing_asks_nothing(moto_world: Any) -> None:
-    assert VpcDirectory(boto3.client("ec2")).held_addresses([]) == set()
+    assert VpcDirectory(boto3.client("ec2")).held_addresses({}) == {}
 
 
 def test_routes_out_are_the_non_local_routes_of_every_route_table(moto_world: Any) -> None:

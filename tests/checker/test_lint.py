@@ -33,7 +33,9 @@ def test_amazon_provided_dns_alone_is_clean() -> None:
 def test_healthy_custom_servers_are_clean() -> None:
     option_set = OptionSet("dopt-c", ("10.0.1.10", "10.0.2.10"), "corp.example")
     assert (
-        lint_option_set(option_set, vpc_cidrs=CIDRS, held_addresses={"10.0.1.10", "10.0.2.10"})
+        lint_option_set(
+            option_set, vpc_cidrs=CIDRS, held_addresses={VPC: {"10.0.1.10", "10.0.2.10"}}
+        )
         == []
     )
 
@@ -123,10 +125,58 @@ def test_several_space_separated_domain_names_warn() -> None:
 
 def test_a_server_inside_a_watched_vpc_that_nobody_holds_is_an_error() -> None:
     option_set = OptionSet("dopt-ghost", ("10.0.9.9", "10.0.1.10"), None)
-    [finding] = lint_option_set(option_set, vpc_cidrs=CIDRS, held_addresses={"10.0.1.10"})
+    [finding] = lint_option_set(option_set, vpc_cidrs=CIDRS, held_addresses={VPC: {"10.0.1.10"}})
     assert (finding.code, finding.severity) == (LintCode.NOBODY_AT_ADDRESS, LintSeverity.ERROR)
     assert "10.0.9.9" in finding.message
     assert VPC in finding.message
+
+
+OTHER = "vpc-0ffffffffffffffff"
+
+
+def test_an_address_held_only_in_another_vpc_is_named_not_counted() -> None:
+    # Given a server address inside the VPC that only an interface of another VPC (same CIDR,
+    # or a peer) holds
+    option_set = OptionSet("dopt-ghost", ("10.0.9.9",), None)
+    [finding] = lint_option_set(
+        option_set,
+        vpc_cidrs=CIDRS,
+        held_addresses={VPC: set()},
+        held_elsewhere={"10.0.9.9": {OTHER}},
+    )
+
+    # Then nobody is there to answer, and the finding says where the address is held instead
+    assert (finding.code, finding.severity) == (LintCode.NOBODY_AT_ADDRESS, LintSeverity.ERROR)
+    assert finding.message == (
+        f"dopt-ghost names 10.0.9.9, inside {VPC}, but no network interface there holds that "
+        f"address; it is held by an interface in {OTHER} (another VPC), not reached at that "
+        f"address from {VPC}: nothing is there to answer."
+    )
+
+
+def test_each_watched_vpc_needs_its_own_holder() -> None:
+    # Given two watched VPCs with the same CIDR (a preflight of both), the server held in one
+    cidrs = {VPC: "10.0.0.0/16", OTHER: "10.0.0.0/16"}
+    option_set = OptionSet("dopt-dc", ("10.0.1.10",), None)
+    [finding] = lint_option_set(
+        option_set,
+        vpc_cidrs=cidrs,
+        held_addresses={VPC: {"10.0.1.10"}, OTHER: set()},
+        held_elsewhere={"10.0.1.10": {VPC}},
+    )
+
+    # Then the other one is named as having nobody there, and the holder as another VPC
+    assert f"inside {OTHER}, but no network interface there" in finding.message
+    assert f"held by an interface in {VPC} (another VPC)" in finding.message
+    # And with a holder in each, the set is clean
+    assert (
+        lint_option_set(
+            option_set,
+            vpc_cidrs=cidrs,
+            held_addresses={VPC: {"10.0.1.10"}, OTHER: {"10.0.1.10"}},
+        )
+        == []
+    )
 
 
 def test_only_addresses_inside_watched_vpcs_other_than_base_plus_two_are_looked_up() -> None:

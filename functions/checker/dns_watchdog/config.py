@@ -60,6 +60,14 @@ class CheckerConfig(BaseModel):
     # A sweep's failure pages only when the canaries, asked again this much later, confirm it
     # (0: ask again at once). At most 60 s: it must fit in the checker's 120 s timeout.
     sweep_confirm_delay_s: float = Field(30.0, alias=names.SWEEP_CONFIRM_DELAY_S_ENV, ge=0, le=60)
+    # A re-association of a VPC's unchanged option set this soon after its last check is
+    # acknowledged without asking the canaries (domain/coalesce.py; 0: never).
+    change_coalesce_window_s: float = Field(
+        names.DEFAULT_CHANGE_COALESCE_WINDOW_S,
+        alias=names.CHANGE_COALESCE_WINDOW_S_ENV,
+        ge=0,
+        le=names.MAX_CHANGE_COALESCE_WINDOW_S,
+    )
     self_healing: Literal["off", "dry-run", "on"] = Field("off", alias=names.SELF_HEALING_ENV)
     # The last good option set must have been verified healthy this recently (default 7 days).
     self_healing_max_age_hours: float = Field(
@@ -88,6 +96,19 @@ class CheckerConfig(BaseModel):
     # them to the checker's timeout).
     blocking_analysis_budget_s: float = Field(
         60.0, alias=names.BLOCKING_ANALYSIS_BUDGET_S_ENV, ge=5, le=300
+    )
+    # Analyses that may start per UTC day for one VPC, and for one account (each is billed).
+    blocking_analyses_per_vpc_per_day: int = Field(
+        names.DEFAULT_BLOCKING_ANALYSES_PER_VPC_PER_DAY,
+        alias=names.BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV,
+        ge=names.MIN_BLOCKING_ANALYSES_PER_DAY,
+        le=names.MAX_BLOCKING_ANALYSES_PER_DAY,
+    )
+    blocking_analyses_per_account_per_day: int = Field(
+        names.DEFAULT_BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY,
+        alias=names.BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV,
+        ge=names.MIN_BLOCKING_ANALYSES_PER_DAY,
+        le=names.MAX_BLOCKING_ANALYSES_PER_DAY,
     )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 

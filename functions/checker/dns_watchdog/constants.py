@@ -53,6 +53,12 @@ LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
 DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
 # Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
 SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
+# Seconds after a VPC's check within which a re-association of its unchanged option set is
+# acknowledged without a canary run (domain/coalesce.py; 0: never); template parameter
+# ChangeCoalesceSeconds.
+CHANGE_COALESCE_WINDOW_S_ENV: Final = "CHANGE_COALESCE_WINDOW_S"
+DEFAULT_CHANGE_COALESCE_WINDOW_S: Final = 60
+MAX_CHANGE_COALESCE_WINDOW_S: Final = 900
 # Self-healing (domain/healing.py): "off" (default), "dry-run" or "on"; the age limit of the
 # last good option set's verification; the checker's own role (its associations never trigger
 # a heal).
@@ -68,6 +74,11 @@ CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
 CHAT_ROLLBACK_ENV: Final = "CHAT_ROLLBACK"
 NAME_BLOCKING_RULE_ENV: Final = "NAME_BLOCKING_RULE"
 BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
+# The analyses (billed each) that may start per UTC day for one VPC, and for one account, all its
+# VPCs and regions together (domain/analysis_budget.py); template parameters
+# BlockingAnalysesPerVpcPerDay and BlockingAnalysesPerAccountPerDay.
+BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV: Final = "BLOCKING_ANALYSES_PER_VPC_PER_DAY"
+BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV: Final = "BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -99,6 +110,7 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     REFRESH_BUDGET_S_ENV,
     MAX_CONCURRENT_INVOCATIONS_ENV,
     SWEEP_CONFIRM_DELAY_S_ENV,
+    CHANGE_COALESCE_WINDOW_S_ENV,
     DETAILED_METRICS_ENV,
     SELF_HEALING_ENV,
     SELF_HEALING_MAX_AGE_HOURS_ENV,
@@ -106,6 +118,8 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     CHAT_ROLLBACK_ENV,
     NAME_BLOCKING_RULE_ENV,
     BLOCKING_ANALYSIS_BUDGET_S_ENV,
+    BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV,
+    BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV,
     MEMBER_ROLE_NAME_ENV,
     HOME_ACCOUNT_ID_ENV,
     SWEEP_TARGETS_ENV,
@@ -176,3 +190,11 @@ DNS_PORT: Final = 53
 # At most this many unreachable servers are analysed per alert (two analyses each, UDP and TCP,
 # billed per analysis): an option set holds up to 4 servers; the first two name the problem.
 MAX_SERVERS_ANALYSED: Final = 2
+# The daily budgets' defaults and least values: two analyses per server (UDP and TCP), so 4 is two
+# incidents of one server a day per VPC; 20 is 2 USD a day per account at list price.
+DEFAULT_BLOCKING_ANALYSES_PER_VPC_PER_DAY: Final = 4
+DEFAULT_BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY: Final = 20
+MIN_BLOCKING_ANALYSES_PER_DAY: Final = 2
+MAX_BLOCKING_ANALYSES_PER_DAY: Final = 10_000
+# The state table item counting one account's analyses of one day: "<prefix><account>#<day>".
+ANALYSIS_COUNT_KEY_PREFIX: Final = "analyses#"

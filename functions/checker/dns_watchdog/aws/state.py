@@ -83,10 +83,13 @@ class StateStore:
             last_good_option_set_id=plain.get("last_good_option_set_id"),
             last_good_verified_at=plain.get("last_good_verified_at"),
             observed_at=plain.get("observed_at"),
+            option_set_since=plain.get("option_set_since"),
             # Items written before versions existed count as version 0.
             version=int(plain.get("version", 0)),
             healed_incident=plain.get("healed_incident"),
             blocking_analysed=tuple(str(k) for k in plain.get("blocking_analysed") or ()),
+            analyses_day=plain.get("analyses_day"),
+            analyses_started=int(plain.get("analyses_started", 0)),
         )
 
     def put(self, state: VpcState) -> VpcState:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import boto3
@@ -107,25 +107,49 @@ class VpcDirectory:
             domain_name=domain[0] if domain else None,
         )
 
-    def held_addresses(self, addresses: Collection[str]) -> set[str]:
-        """Which of `addresses` some network interface in this region holds as a private IP."""
-        wanted = sorted(set(addresses))
-        held: set[str] = set()
+    def held_addresses(
+        self, addresses_by_vpc: Mapping[str, Collection[str]]
+    ) -> dict[str, set[str]]:
+        """Per VPC, which of its `addresses` a network interface *in that VPC* holds as a private
+        IP (DescribeNetworkInterfaces filtered by `vpc-id`): an interface elsewhere with the same
+        address (another VPC with the same CIDR) does not answer there."""
+        held: dict[str, set[str]] = {vpc_id: set() for vpc_id in addresses_by_vpc}
+        wanted = sorted({a for addresses in addresses_by_vpc.values() for a in addresses})
+        vpc_ids = sorted(addresses_by_vpc)
         # DescribeNetworkInterfaces takes up to 200 values per filter.
-        for start in range(0, len(wanted), 200):
-            chunk = wanted[start : start + 200]
-            try:
-                pages = self._ec2.get_paginator("describe_network_interfaces").paginate(
-                    Filters=[{"Name": "addresses.private-ip-address", "Values": chunk}]
-                )
-                for page in pages:
-                    for interface in page.get("NetworkInterfaces", []):
-                        for address in interface.get("PrivateIpAddresses", []):
-                            if address.get("PrivateIpAddress") in chunk:
-                                held.add(address["PrivateIpAddress"])
-            except ClientError as exc:
-                raise AwsCallFailed(f"could not describe network interfaces: {exc}") from exc
+        for vpcs in _chunks(vpc_ids):
+            for chunk in _chunks(wanted):
+                filters = {"vpc-id": vpcs, "addresses.private-ip-address": chunk}
+                for vpc_id, address in self._interface_addresses(filters):
+                    if address in addresses_by_vpc.get(vpc_id, ()):
+                        held[vpc_id].add(address)
         return held
+
+    def address_holders(self, addresses: Collection[str]) -> dict[str, set[str]]:
+        """Each of `addresses` -> the VPCs of this region whose network interfaces hold it (to
+        name the other VPC an address is held in)."""
+        holders: dict[str, set[str]] = {}
+        for chunk in _chunks(sorted(set(addresses))):
+            for vpc_id, address in self._interface_addresses(
+                {"addresses.private-ip-address": chunk}
+            ):
+                if address in chunk:
+                    holders.setdefault(address, set()).add(vpc_id)
+        return holders
+
+    def _interface_addresses(self, filters: Mapping[str, list[str]]) -> Iterator[tuple[str, str]]:
+        """(VPC, private IP) of every network interface matching `filters`."""
+        try:
+            pages = self._ec2.get_paginator("describe_network_interfaces").paginate(
+                Filters=[{"Name": name, "Values": values} for name, values in filters.items()]
+            )
+            for page in pages:
+                for interface in page.get("NetworkInterfaces", []):
+                    for address in interface.get("PrivateIpAddresses", []):
+                        if address.get("PrivateIpAddress"):
+                            yield interface.get("VpcId", ""), address["PrivateIpAddress"]
+        except ClientError as exc:
+            raise AwsCallFailed(f"could not describe network interfaces: {exc}") from exc
 
     def routes_out(self, vpc_id: str) -> set[str]:
         """The destinations of the VPC's active routes that leave it (not `local`), across all
@@ -168,3 +192,8 @@ class VpcDirectory:
         if not acls or not acls[0].get("VpcId"):
             raise UnknownResource(f"network ACL {acl_id} does not exist")
         return acls[0]["VpcId"]
+
+
+def _chunks(values: Sequence[str], size: int = 200) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])

@@ -30,6 +30,9 @@ class VpcState:
     # When the canary evidence behind this state was gathered (ISO time, milliseconds): evidence
     # older than what is stored never overwrites it (no RECOVERED from a probe before a change).
     observed_at: str | None = None
+    # The evidence that first showed the VPC on `option_set_id` (ISO time): an association of
+    # that set made later changed nothing (coalesce.py). None in items stored before it existed.
+    option_set_since: str | None = None
     # The stored item's version: every write is conditional on the version it was decided from.
     version: int = 0
     # The incident (its start time) self-healing already acted on, or reported in dry run:
@@ -39,6 +42,19 @@ class VpcState:
     # incident already named (domain/blocking.py; read and written only through
     # `servers_analysed` and `with_servers_analysed`): at most one analysis per incident and server.
     blocking_analysed: tuple[str, ...] = ()
+    # Reachability analyses started for this VPC on `analyses_day` (UTC, "YYYY-MM-DD"): its daily
+    # budget (domain/analysis_budget.py; read and written through `analyses_on` and
+    # `with_analyses`), kept across incidents.
+    analyses_day: str | None = None
+    analyses_started: int = 0
+
+    def analyses_on(self, day: str) -> int:
+        """The analyses started for this VPC on `day` (0 on any other day)."""
+        return self.analyses_started if self.analyses_day == day else 0
+
+    def with_analyses(self, day: str, started: int) -> VpcState:
+        """Count `started` more analyses on `day` (a new day starts from 0)."""
+        return replace(self, analyses_day=day, analyses_started=self.analyses_on(day) + started)
 
     def is_newer_than(self, observed_at: str) -> bool:
         """The stored evidence was gathered after `observed_at`."""

@@ -80,9 +80,16 @@ def decide(
         last_good_option_set_id=history.last_good,
         last_good_verified_at=history.last_good_verified_at,
         observed_at=observed_at or now,
+        option_set_since=(
+            previous.option_set_since
+            if previous and previous.option_set_id == option_set_id
+            else observed_at or now
+        ),
         version=previous.version if previous else 0,
         healed_incident=previous.healed_incident if previous else None,
         blocking_analysed=previous.blocking_analysed if previous and step.started_at else (),
+        analyses_day=previous.analyses_day if previous else None,
+        analyses_started=previous.analyses_started if previous else 0,
     )
     return Decision(step.severity, state, step.why, step.started_at or step.ended_incident)
 

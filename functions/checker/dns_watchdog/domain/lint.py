@@ -2,9 +2,10 @@
 
 Each finding has a stable code, a severity and one sentence. The checks are small and specific to
 EC2 option sets (no library lints them); address classes come from the standard `ipaddress`.
-The one finding that needs AWS facts (a server address inside a watched VPC that no network
-interface holds) takes those facts as plain data: `addresses_to_look_up` says which addresses
-to ask EC2 about, and the adapter's answer comes back in as `held_addresses`.
+The findings that need AWS facts (a server address inside a watched VPC that no network
+interface of that VPC holds) take those facts as plain data: `addresses_to_look_up` says which
+addresses to ask EC2 about, and the adapter's answer comes back in as `held_addresses` (per VPC)
+and `held_elsewhere` (the other VPCs holding an address, named in the finding).
 """
 
 from __future__ import annotations
@@ -161,20 +162,22 @@ def lint_option_set(
     *,
     allowed_networks: Sequence[IpNetwork] = (),
     vpc_cidrs: Mapping[str, str] | None = None,
-    held_addresses: Collection[str] | None = None,
+    held_addresses: Mapping[str, Collection[str]] | None = None,
+    held_elsewhere: Mapping[str, Collection[str]] | None = None,
     routes_out: Mapping[str, Collection[str]] | None = None,
 ) -> list[LintFinding]:
     """Every finding about `option_set`, most severe first.
 
-    `vpc_cidrs` (watched VPC -> primary CIDR) and `held_addresses` (addresses some network
-    interface holds, from the adapter) enable NOBODY_AT_ADDRESS; `routes_out` (watched VPC -> the
-    destinations of its route tables' active routes that leave the VPC) enables
-    PUBLIC_SERVER_NO_ROUTE. Without them those are not checked.
+    `vpc_cidrs` (watched VPC -> primary CIDR) and `held_addresses` (watched VPC -> the addresses
+    a network interface in that VPC holds, from the adapter) enable NOBODY_AT_ADDRESS, and
+    `held_elsewhere` (address -> other VPCs whose interfaces hold it) names those VPCs;
+    `routes_out` (watched VPC -> the destinations of its route tables' active routes that leave
+    the VPC) enables PUBLIC_SERVER_NO_ROUTE. Without them those are not checked.
     """
     findings = [
         *_no_servers(option_set),
         *_bad_addresses(option_set, allowed_networks),
-        *_nobody_at_address(option_set, vpc_cidrs or {}, held_addresses),
+        *_nobody_at_address(option_set, vpc_cidrs or {}, held_addresses, held_elsewhere or {}),
         *_unroutable(option_set, routes_out or {}),
         *_too_many_servers(option_set),
         *_amazon_mixed_with_custom(option_set),
@@ -228,21 +231,49 @@ def _bad_addresses(
 
 
 def _nobody_at_address(
-    option_set: OptionSet, vpc_cidrs: Mapping[str, str], held_addresses: Collection[str] | None
+    option_set: OptionSet,
+    vpc_cidrs: Mapping[str, str],
+    held_addresses: Mapping[str, Collection[str]] | None,
+    held_elsewhere: Mapping[str, Collection[str]],
 ) -> list[LintFinding]:
-    """Servers inside a watched VPC that no network interface holds (when the facts are given)."""
+    """Servers inside a watched VPC that no network interface of that VPC holds (when the facts
+    are given); an interface of another VPC holding the same address is named, not counted."""
     if held_addresses is None or not vpc_cidrs:
         return []
-    return [
-        LintFinding(
-            LintCode.NOBODY_AT_ADDRESS,
-            LintSeverity.ERROR,
-            f"{option_set.option_set_id} names {server}, inside {', '.join(vpcs)}, but no "
-            "network interface holds that address: nothing is there to answer.",
+    findings = []
+    for server, inside in addresses_to_look_up(option_set, vpc_cidrs).items():
+        nobody = [vpc_id for vpc_id in inside if server not in held_addresses.get(vpc_id, ())]
+        if not nobody:
+            continue
+        others = sorted(
+            {v for v in held_elsewhere.get(server, ()) if v not in nobody}
+            | {v for v, held in held_addresses.items() if server in held and v not in nobody}
         )
-        for server, vpcs in addresses_to_look_up(option_set, vpc_cidrs).items()
-        if server not in held_addresses
-    ]
+        findings.append(
+            LintFinding(
+                LintCode.NOBODY_AT_ADDRESS,
+                LintSeverity.ERROR,
+                f"{option_set.option_set_id} names {server}, inside {', '.join(nobody)}, but no "
+                f"network interface {_held_elsewhere(nobody, others)}: nothing is there to answer.",
+            )
+        )
+    return findings
+
+
+def _held_elsewhere(vpc_ids: Sequence[str], others: Sequence[str]) -> str:
+    """Nobody holds the address where it is, and who holds it elsewhere: another VPC's interface
+    with the same address is not reached at this VPC's address."""
+    if not others:
+        return "holds that address"
+    held_by = (
+        f"an interface in {others[0]} (another VPC)"
+        if len(others) == 1
+        else f"interfaces in {', '.join(others)} (other VPCs)"
+    )
+    return (
+        f"there holds that address; it is held by {held_by}, not reached at that address from "
+        f"{', '.join(vpc_ids)}"
+    )
 
 
 def _too_many_servers(option_set: OptionSet) -> list[LintFinding]:

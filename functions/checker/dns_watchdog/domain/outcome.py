@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from dns_watchdog.domain.coalesce import announces
 from dns_watchdog.domain.history import OptionSetHistory, VpcState
 from dns_watchdog.domain.incidents import Decision, decide
 from dns_watchdog.domain.judge import Judgement, judge
@@ -116,7 +117,7 @@ def conclude(
         vpc_id=facts.vpc_id,
         verdict=judgement.verdict,
         option_set_id=facts.option_set.option_set_id,
-        announce=request.announces_option_set,
+        announce=announces(stored, request, facts.option_set.option_set_id, judgement.verdict),
         event_id=request.event_id,
         now=now,
         observed_at=observed_at,

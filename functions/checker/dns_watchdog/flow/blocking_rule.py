@@ -2,17 +2,27 @@
 
 Imported only when the option is on. Reachability Analyzer (aws/reachability.py) analyses the
 path from the canary's placement to port 53 of each server the page is about, within one
-budget per run (all VPCs share it), once per incident and server. Never raises: the analysis
-only adds lines to a page that goes out anyway.
+time budget per run (all VPCs share it), once per incident and server, and within the day's
+budgets of analyses per VPC (its stored state) and per account (aws/analysis_count.py; counted
+before an analysis starts): when one is spent the page says so instead. Never raises: the
+analysis only adds lines to a page that goes out anyway.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import takewhile
 
+from dns_watchdog.aws.analysis_count import AnalysisCount
 from dns_watchdog.aws.invoker import CanaryInvoker
 from dns_watchdog.aws.reachability import ReachabilityAnalyzer
+from dns_watchdog.domain.analysis_budget import (
+    ANALYSES_PER_SERVER,
+    BudgetSpent,
+    day_of,
+    within_budget,
+)
 from dns_watchdog.domain.blocking import (
     PROTOCOLS,
     AnalysisPlan,
@@ -30,16 +40,36 @@ from dns_watchdog.observability import logger
 
 @dataclass(frozen=True)
 class Named:
-    """What was found in the way, and the state to store so no server is analysed twice in
-    one incident."""
+    """What was found in the way, whose budget was spent (if any), and the state to store so no
+    server is analysed twice in one incident and the VPC's analyses of the day are counted."""
 
     findings: tuple[BlockingFinding, ...]
     incident: str | None
+    spent: tuple[BudgetSpent, ...] = ()
+    day: str = ""
+    started: int = 0
 
     def remembered(self, state: VpcState) -> VpcState:
+        if self.started:
+            state = state.with_analyses(self.day, self.started)
         if not self.findings:
             return state
         return state.with_servers_analysed(self.incident, (f.server for f in self.findings))
+
+
+@dataclass(frozen=True)
+class DailyBudgets:
+    """Today's analyses per VPC and per account, and where the account's are counted."""
+
+    per_vpc: int
+    per_account: int
+    count: AnalysisCount
+    # The account whose analyses are counted (None: the checker's own, its id not configured).
+    account: str | None
+
+    @property
+    def owner(self) -> str:
+        return f"account {self.account}" if self.account else "this account"
 
 
 class BlockingRuleNamer:
@@ -51,11 +81,13 @@ class BlockingRuleNamer:
         invoker: CanaryInvoker,
         budget_s: float,
         budget: RunBudget,
+        daily: DailyBudgets,
     ) -> None:
         self._analyzer = analyzer
         self._invoker = invoker
         self._budget_s = budget_s
         self._budget = budget
+        self._daily = daily
         self._deadline: float | None = None
 
     def name(self, outcome: VpcOutcome) -> Named:
@@ -70,11 +102,26 @@ class BlockingRuleNamer:
         plan = analysis_plan(outcome.judgement, custom, already_analysed=done)
         if plan is None:
             return Named((), incident)
+        vpc_id = outcome.facts.vpc_id
+        day = day_of(self._budget.timestamp())
+        extra = {"vpc_id": vpc_id, "servers": list(plan.servers)}
+        try:
+            servers, spent = self._within_budgets(plan.servers, outcome.state, vpc_id, day)
+        except Exception as exc:
+            logger.exception("Could not count the day's analyses", extra=extra)
+            return Named(_not_analysed(plan, f"could not count today's analyses ({exc})"), incident)
+        if spent:
+            logger.warning(
+                "Blocking rule not analysed: today's budget is spent",
+                extra={**extra, "spent": [(s.scope, s.owner, s.limit) for s in spent]},
+            )
+        if not servers:
+            return Named((), incident, spent)
+        plan = replace(plan, servers=servers)
         if self._deadline is None:
             self._deadline = self._budget.expiry(self._budget_s)
-        extra = {"vpc_id": outcome.facts.vpc_id, "servers": list(plan.servers)}
         try:
-            findings = self._analyse(plan, outcome.facts.vpc_id, self._deadline)
+            findings = self._analyse(plan, vpc_id, self._deadline)
         except Exception as exc:
             logger.exception("Could not name the blocking rule", extra=extra)
             findings = _not_analysed(plan, f"unexpected error ({type(exc).__name__})")
@@ -82,7 +129,30 @@ class BlockingRuleNamer:
             "Blocking rule",
             extra={**extra, "findings": [f"{f.protocol}:{f.kind.value}" for f in findings]},
         )
-        return Named(findings, incident)
+        return Named(findings, incident, spent, day, len(servers) * ANALYSES_PER_SERVER)
+
+    def _within_budgets(
+        self, servers: tuple[str, ...], state: VpcState, vpc_id: str, day: str
+    ) -> tuple[tuple[str, ...], tuple[BudgetSpent, ...]]:
+        """The servers both of today's budgets hold, and the facts for those they do not: the
+        VPC's from its stored count, then the account's, reserved server by server."""
+        daily = self._daily
+        fits, vpc_spent = within_budget(
+            servers, used=state.analyses_on(day), limit=daily.per_vpc, scope="vpc", owner=vpc_id
+        )
+        reserved = tuple(
+            takewhile(
+                lambda _: daily.count.reserve(
+                    daily.account or "home", day, ANALYSES_PER_SERVER, daily.per_account
+                ),
+                fits,
+            )
+        )
+        spent = [vpc_spent] if vpc_spent else []
+        if len(reserved) < len(fits):
+            refused = fits[len(reserved) :]
+            spent.append(BudgetSpent("account", daily.owner, daily.per_account, refused))
+        return reserved, tuple(spent)
 
     def _analyse(
         self, plan: AnalysisPlan, vpc_id: str, deadline: float

@@ -38,9 +38,9 @@ class OptionSets:
         return {i: self.describe(i) for i in option_set_ids}
 
     def lint(self, option_set: OptionSet, vpc_cidrs: dict[str, str]) -> list[LintFinding]:
-        """The option set's lint, asking EC2 who holds the server addresses inside `vpc_cidrs`."""
-        lookups = addresses_to_look_up(option_set, vpc_cidrs)
-        held = self._vpcs.held_addresses(lookups) if lookups else set()
+        """The option set's lint, asking EC2 which interface of each VPC in `vpc_cidrs` holds
+        the server addresses inside it, and which other VPC holds those nobody there holds."""
+        held, elsewhere = self._holders(addresses_to_look_up(option_set, vpc_cidrs))
         # Route tables only matter (and are read) when a server is at a public address.
         routes = (
             {vpc_id: self._vpcs.routes_out(vpc_id) for vpc_id in vpc_cidrs}
@@ -52,5 +52,21 @@ class OptionSets:
             allowed_networks=self._allowed,
             vpc_cidrs=vpc_cidrs,
             held_addresses=held,
+            held_elsewhere=elsewhere,
             routes_out=routes,
         )
+
+    def _holders(
+        self, lookups: Mapping[str, tuple[str, ...]]
+    ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """(VPC -> the addresses its interfaces hold, address -> the VPCs holding it) for the
+        servers `lookups` names (server -> the watched VPCs it is inside)."""
+        if not lookups:
+            return {}, {}
+        by_vpc: dict[str, set[str]] = {}
+        for server, vpc_ids in lookups.items():
+            for vpc_id in vpc_ids:
+                by_vpc.setdefault(vpc_id, set()).add(server)
+        held = self._vpcs.held_addresses(by_vpc)
+        missing = {a for vpc_id, wanted in by_vpc.items() for a in wanted - held[vpc_id]}
+        return held, (self._vpcs.address_holders(missing) if missing else {})

@@ -232,12 +232,21 @@ class Places:
             return None
         # Opt-in (NameBlockingRule): the place's EC2 client; the canaries' placement comes from
         # the invoker's Lambda client.
+        from dns_watchdog.aws.analysis_count import AnalysisCount  # noqa: PLC0415
         from dns_watchdog.aws.reachability import ReachabilityAnalyzer  # noqa: PLC0415
-        from dns_watchdog.flow.blocking_rule import BlockingRuleNamer  # noqa: PLC0415
+        from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, DailyBudgets  # noqa: PLC0415
 
+        config = self._config
+        daily = DailyBudgets(
+            per_vpc=config.blocking_analyses_per_vpc_per_day,
+            per_account=config.blocking_analyses_per_account_per_day,
+            count=AnalysisCount(config.state_table_name, self._dynamodb),
+            account=adapters.place.account,
+        )
         return BlockingRuleNamer(
             ReachabilityAnalyzer(adapters.ec2),
             adapters.invoker,
-            self._config.blocking_analysis_budget_s,
+            config.blocking_analysis_budget_s,
             budget,
+            daily,
         )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from dns_watchdog.aws.state import StateConflict, StateStore
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.constants import CHAT_ROLLBACK_ALIAS
+from dns_watchdog.domain.coalesce import coalesced
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.domain.healing import HealReport
@@ -92,11 +93,13 @@ class CheckRun:
         crew = self._crew
         scoped = crew.scope.of_check(request)
         results: list[dict[str, Any]] = list(scoped.errors)
+        watched_now, acknowledged = self._coalesce(request, scoped.watched)
+        results += acknowledged
         observed_at = self._budget.timestamp("milliseconds")
-        runs = crew.fleet.ask(scoped.watched, self._budget)
-        confirmed, delay = self._confirm(request, scoped.watched, runs)
+        runs = crew.fleet.ask(watched_now, self._budget)
+        confirmed, delay = self._confirm(request, watched_now, runs)
         failures: list[str] = []
-        for vpc_id, watched in scoped.watched.items():
+        for vpc_id, watched in watched_now.items():
             try:
                 after = delay if vpc_id in confirmed else None
                 results.append(
@@ -108,8 +111,7 @@ class CheckRun:
                 failures.append(f"{vpc_id}: {exc}")
         if failures:
             raise CheckIncomplete(
-                f"{len(failures)} of {len(scoped.watched)} VPCs not concluded: "
-                + "; ".join(failures)
+                f"{len(failures)} of {len(watched_now)} VPCs not concluded: " + "; ".join(failures)
             )
         if request.trigger == "sweep":
             telemetry.summarise_sweep(results, runs)
@@ -121,6 +123,40 @@ class CheckRun:
             "vpcs": results,
             "alerts_published": sum(1 for result in results if result.get("alert")),
         }
+
+    def _coalesce(
+        self, request: CheckRequest, watched: dict[str, Watched]
+    ) -> tuple[dict[str, Watched], list[dict[str, Any]]]:
+        """The VPCs to ask the canaries about, and the results of those whose change event is
+        acknowledged without it: a re-association of the unchanged option set soon after the
+        VPC's last check (domain/coalesce.py)."""
+        window_s = self._crew.config.change_coalesce_window_s
+        if not request.announces_option_set or window_s <= 0:
+            return watched, []
+        now = self._budget.timestamp()
+        kept: dict[str, Watched] = {}
+        results: list[dict[str, Any]] = []
+        for vpc_id, one in watched.items():
+            stored = self._crew.state.get(vpc_id)
+            current = one.facts.option_set.option_set_id
+            why = coalesced(stored, request, current, now=now, window_s=window_s)
+            if why is None or stored is None:
+                kept[vpc_id] = one
+                continue
+            logger.info("Change coalesced", extra={"vpc_id": vpc_id, "why": why})
+            telemetry.record_skipped()
+            results.append(
+                {
+                    "vpc_id": vpc_id,
+                    "status": "coalesced",
+                    "why": why,
+                    "verdict": stored.verdict.value,
+                    "option_set_id": current,
+                    "last_checked_at": stored.last_checked_at,
+                    "alert": None,
+                }
+            )
+        return kept, results
 
     def _confirm(
         self,
@@ -235,6 +271,7 @@ class CheckRun:
             account_name=request.account_name,
             blocking=paging.named.findings if paging.named else (),
             rollback_button=rollback_button(crew.config),
+            blocking_spent=paging.named.spent if paging.named else (),
         )
         paging.published = (
             crew.notifier.page(outcome, known, context, self._budget) or paging.published

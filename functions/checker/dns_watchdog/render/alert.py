@@ -19,7 +19,11 @@ from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
 from dns_watchdog.domain.request import ChangeContext, CheckRequest
 from dns_watchdog.domain.vpc import OptionSet
-from dns_watchdog.render.blocking import finding_document, render_blocking_lines
+from dns_watchdog.render.blocking import (
+    budget_spent_document,
+    finding_document,
+    render_blocking_lines,
+)
 from dns_watchdog.render.escape import sns_subject
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
 
@@ -194,7 +198,7 @@ def _diagnosis_lines(view: AlertView) -> list[str]:
     if diagnosis.likely_causes:
         lines.append("Likely causes:")
         lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
-    return lines + render_blocking_lines(view.context.blocking)
+    return lines + render_blocking_lines(view.context.blocking, spent=view.context.blocking_spent)
 
 
 def _notes(view: AlertView) -> list[str]:
@@ -389,6 +393,7 @@ def _evidence_fields(view: AlertView) -> dict[str, Any]:
     return {
         "self_healing": view.healing_document(),
         "blocking_rules": [finding_document(f) for f in view.context.blocking],
+        "blocking_budget_spent": [budget_spent_document(s) for s in view.context.blocking_spent],
         "diagnosis": view.judgement.diagnosis.model_dump(mode="json"),
         "notes": list(view.judgement.notes),
         "confirmed_after_s": view.context.confirmed_after_s,

@@ -38,10 +38,11 @@ from dns_watchdog.constants import (
 )
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
-from dns_watchdog.domain.text import clip
+from dns_watchdog.domain.text import ASCII_ELLIPSIS, clip
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
 from dns_watchdog.render.blocking import render_blocking_lines
+from dns_watchdog.render.escape import SUBJECT_LIMIT, chat_markdown
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
 
 VERSION = "1.0"
@@ -125,7 +126,7 @@ def _document(view: AlertView, description_budget: int, canaries: int) -> dict[s
         "id": clip(view.outcome.alert_key, 128),
         "content": {
             "textType": TEXT_TYPE,
-            "title": clip(f"{_ICONS[severity]} {view.subject}", TITLE_LIMIT),
+            "title": clip(f"{_ICONS[severity]} {_subject(view)}", TITLE_LIMIT),
             "description": _description(view, description_budget, canaries),
             "nextSteps": _next_steps(view),
             "keywords": _keywords(view),
@@ -136,7 +137,7 @@ def _document(view: AlertView, description_budget: int, canaries: int) -> dict[s
                 view.outcome.decision.incident_started_at,
                 facts.option_set.option_set_id,
             ),
-            "summary": clip(view.subject, SUMMARY_LIMIT),
+            "summary": clip(_subject(view), SUMMARY_LIMIT),
             "eventType": f"{EVENT_TYPE_PREFIX}{severity.value.title()}",
             "relatedResources": _related_resources(view),
             "additionalContext": {
@@ -144,6 +145,12 @@ def _document(view: AlertView, description_budget: int, canaries: int) -> dict[s
             },
         },
     }
+
+
+def _subject(view: AlertView) -> str:
+    """The e-mail's subject, cut where SNS cuts it, the account's name through the chat rule
+    (not made ASCII: chat shows any script)."""
+    return clip(view.subject_in(chat_markdown), SUBJECT_LIMIT, marker=ASCII_ELLIPSIS)
 
 
 def _description(view: AlertView, budget: int, canaries: int) -> str:
@@ -162,33 +169,37 @@ def _situation_lines(view: AlertView) -> list[str]:
     history = view.history
     lines = [view.headline]
     if view.healing_sentence is not None:
-        lines.append(f"*{view.healing_sentence}*")
+        lines.append(f"*{chat_markdown(view.healing_sentence)}*")  # it may quote an AWS error
+    previous, current = (
+        chat_markdown(view.described(i)) for i in (history.previous, history.current)
+    )
     lines += [
         "",
-        f"*VPC* `{facts.vpc_id}` ({facts.cidr_block}, {view.region})",
-        f"*Option set* {view.described(history.previous)} → {view.described(history.current)}",
+        f"*VPC* `{facts.vpc_id}` ({chat_markdown(facts.cidr_block)}, {view.region})",
+        f"*Option set* {previous} → {current}",
     ]
     if history.last_good:
-        last_good = view.described(history.last_good)
+        last_good = chat_markdown(view.described(history.last_good))
         lines.append(f"*Last good* {last_good}, verified {view.last_good_verified}")
     change = view.request.change
     if change is not None:
-        lines.append(
-            f"*Change* {change.event_name} by {change.actor_arn or 'unknown'} at "
-            f"{change.event_time}"
-        )
+        who, when = chat_markdown(change.actor_arn or "unknown"), chat_markdown(change.event_time)
+        lines.append(f"*Change* {chat_markdown(change.event_name)} by {who} at {when}")
     return lines
 
 
 def _verdict_lines(view: AlertView) -> list[str]:
     """The verdict, the diagnosis, the blocking rule, and whether a second run confirmed it."""
     diagnosis = view.judgement.diagnosis
-    lines = [f"*Verdict* {view.judgement.verdict.value} - `{diagnosis.code}`"]
+    lines = [f"*Verdict* {view.judgement.verdict.value} - `{chat_markdown(diagnosis.code)}`"]
     if diagnosis.summary:
-        lines.append(f"> {diagnosis.summary}")
+        lines.append(f"> {chat_markdown(diagnosis.summary)}")
     if diagnosis.likely_causes:
-        lines.append("*Likely causes:* " + "; ".join(diagnosis.likely_causes))
-    lines += render_blocking_lines(view.context.blocking, markdown=True)
+        causes = (chat_markdown(cause) for cause in diagnosis.likely_causes)
+        lines.append("*Likely causes:* " + "; ".join(causes))
+    lines += render_blocking_lines(
+        view.context.blocking, markdown=True, spent=view.context.blocking_spent
+    )
     if view.confirmation is not None:
         lines.append(f"_{view.confirmation}_")
     return lines
@@ -200,7 +211,8 @@ def _canary_lines(view: AlertView, canaries: int) -> list[str]:
         return []
     lines = [f"*Canaries ({len(reports)})*"]
     for report in reports[:canaries]:
-        lines.append(f"• `{report.name}`: {report.severity.value} - {report.diagnosis.code}")
+        name, code = chat_markdown(report.name), chat_markdown(report.diagnosis.code)
+        lines.append(f"• `{name}`: {report.severity.value} - {code}")
     if len(reports) > canaries:
         lines.append(f"• … and {len(reports) - canaries} more")
     return lines
@@ -231,7 +243,7 @@ def _rollback_steps(view: AlertView) -> list[str]:
     """The rollback advice: the view's reason, with the command when there is one."""
     healing = view.context.healing
     if healing is not None and healing.healed:
-        return [f"Nothing to roll back: {view.healing_sentence}"]
+        return [f"Nothing to roll back: {chat_markdown(view.healing_sentence or '')}"]
     gone = [view.last_good_gone_note] if view.last_good_gone_note is not None else []
     if view.rollback_command is not None:
         return [*gone, f"{view.rollback_reason}: `{view.rollback_command}`"]
@@ -243,7 +255,7 @@ def _keywords(view: AlertView) -> list[str]:
     keywords = [
         view.severity.value,
         view.judgement.verdict.value,
-        view.judgement.diagnosis.code,
+        chat_markdown(view.judgement.diagnosis.code),
         view.facts.vpc_id,
         view.region,
     ]
@@ -293,7 +305,8 @@ def build_preflight_chat_notification(
     alert: Alert, option_set_id: str, vpc_ids: Sequence[str], region: str
 ) -> ChatNotification:
     """The chat form of a preflight WARNING (`preflight.py`): its own thread per option set."""
-    text = alert.text
+    # The e-mail text quotes canaries and the creator: each of its lines through the chat rule.
+    text = "\n".join(chat_markdown(line) for line in alert.text.splitlines())
     description = clip(text, DESCRIPTION_LIMIT)
     steps = [
         f"Do not associate {option_set_id} with {', '.join(vpc_ids[:5])}"

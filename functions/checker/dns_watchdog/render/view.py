@@ -11,11 +11,12 @@ pieces itself, nor reaches into the other's helpers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dns_watchdog.constants import CHAT_REQUESTED_BY
+from dns_watchdog.domain.analysis_budget import BudgetSpent
 from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch
@@ -28,6 +29,11 @@ from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
 from dns_watchdog.render.escape import sns_subject
+
+
+def _as_written(text: str) -> str:
+    return text
+
 
 # Worst first: failing canaries lead every list of them.
 _RANK = {Verdict.FAILED: 0, Verdict.DEGRADED: 1, Verdict.UNVERIFIED: 2, Verdict.OK: 3}
@@ -64,6 +70,8 @@ class AlertContext:
     blocking: tuple[BlockingFinding, ...] = ()
     # The chat "Roll back" button, when it is on.
     rollback_button: RollbackButton | None = None
+    # Servers left unanalysed because today's budget of analyses was spent (analysis_budget.py).
+    blocking_spent: tuple[BudgetSpent, ...] = ()
 
     @property
     def region(self) -> str:
@@ -141,24 +149,33 @@ class AlertView:
     @property
     def subject(self) -> str:
         """The e-mail subject (and chat title), clipped to SNS's limit by the one clip rule."""
+        return sns_subject(self.subject_in(_as_written))
+
+    def subject_in(self, escape: Callable[[str], str]) -> str:
+        """The subject's words, not yet clipped, the text others wrote in them (the account's
+        name) put through `escape`, a medium's rule (chat: `escape.chat_markdown`)."""
         state = "OK again" if self.severity == Severity.RECOVERED else self.judgement.verdict.value
         where = self.facts.vpc_id
         if self.account_label:
-            where = f"{self.account_label} {self.region} {where}"
+            where = f"{self.account_label_in(escape)} {self.region} {where}"
         preposition = "after" if self.request.trigger == "change" else "in"
-        subject = (
+        return (
             f"[{self.severity.value}] {where}: Lambda DNS {state} "
             f"{preposition} {self.request.event_name}"
         )
-        return sns_subject(subject)
 
     @property
     def account_label(self) -> str | None:
         """Organization mode: the account, with its name when known."""
+        return self.account_label_in(_as_written)
+
+    def account_label_in(self, escape: Callable[[str], str]) -> str | None:
+        """The account label, its name (Organizations: whoever named the account wrote it) put
+        through `escape`, a medium's rule."""
         account_id, name = self.context.account_id, self.context.account_name
         if account_id is None:
             return None
-        return f"{account_id} ({name})" if name else account_id
+        return f"{account_id} ({escape(name)})" if name else account_id
 
     @property
     def canaries_worst_first(self) -> tuple[CanaryReport, ...]:
