@@ -72,8 +72,8 @@ class CheckerConfig(BaseModel):
         "", alias=names.MEMBER_ROLE_NAME_ENV, pattern=r"^([\w+=,.@-]{1,64})?$"
     )
     home_account_id: str | None = Field(None, alias=names.HOME_ACCOUNT_ID_ENV, pattern=r"^\d{12}$")
-    # The organization sweep's (account, region) targets (grammar: domain/targets.py); empty: the home
-    # account in the configured region.
+    # The organization sweep's (account, region) targets (grammar: domain/targets.py); empty: the
+    # home account in the configured region.
     sweep_targets: str = Field("", alias=names.SWEEP_TARGETS_ENV, max_length=4000)
     sweep_queue_url: str | None = Field(None, alias=names.SWEEP_QUEUE_URL_ENV)
     # Opt-in: name the blocking rule with Reachability Analyzer before a page goes out.

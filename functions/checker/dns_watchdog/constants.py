@@ -53,13 +53,14 @@ LINT_ALLOWED_NETWORKS_ENV: Final = "LINT_ALLOWED_NETWORKS"
 DETAILED_METRICS_ENV: Final = "DETAILED_METRICS"
 # Seconds a sweep waits before asking the canaries again to confirm a failure (flap.py).
 SWEEP_CONFIRM_DELAY_S_ENV: Final = "SWEEP_CONFIRM_DELAY_S"
-# Self-healing (domain/healing.py): "off" (default), "dry-run" or "on"; the age limit of the last good
-# option set's verification; the checker's own role (its associations never trigger a heal).
+# Self-healing (domain/healing.py): "off" (default), "dry-run" or "on"; the age limit of the last
+# good option set's verification; the checker's own role (its associations never trigger a heal).
 SELF_HEALING_ENV: Final = "SELF_HEALING"
 SELF_HEALING_MAX_AGE_HOURS_ENV: Final = "SELF_HEALING_MAX_AGE_HOURS"
 CHECKER_ROLE_ARN_ENV: Final = "CHECKER_ROLE_ARN"
-# Naming the blocking rule (domain/blocking.py, aws/reachability.py): "true" runs Reachability Analyzer when
-# a page says a configured server is unreachable; the seconds one check run may spend on it.
+# Naming the blocking rule (domain/blocking.py, aws/reachability.py): "true" runs Reachability
+# Analyzer when a page says a configured server is unreachable; the seconds one check run may
+# spend on it.
 NAME_BLOCKING_RULE_ENV: Final = "NAME_BLOCKING_RULE"
 BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
