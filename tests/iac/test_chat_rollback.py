@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+from aws_limits import API_OF, api_shape
 from dns_watchdog import constants
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.incidents import decide
@@ -219,6 +220,16 @@ def test_no_button_on_a_notification_without_a_rollback() -> None:
     assert recovered.severity == Severity.RECOVERED
     document = build_chat_notification(recovered, KNOWN, alert_context("us-east-1")).document
     assert not button_shown(attachment, variables_from(attachment, document))
+
+
+def test_the_action_fits_the_chatbot_apis_limits() -> None:
+    # The resource schema allows 5,000 characters of command text; CreateCustomAction, which
+    # CloudFormation calls, allows 100: a longer command fails the deploy in a real account.
+    properties = deployed(**CHANNELS_ON, ChatRollbackAction="true")[ACTION]["Properties"]
+    assert API_OF["AWS::Chatbot::CustomAction"].problems(properties, ACTION) == []
+    command_text = properties["Definition"]["CommandText"]
+    limit = api_shape("chatbot", "CreateCustomAction", "Definition", "CommandText").metadata["max"]
+    assert len(command_text) <= limit == 100
 
 
 def test_the_action_name_fits_and_differs_per_stack() -> None:
