@@ -12,12 +12,12 @@ converts it, so "30" for an integer is what a real stack sends too.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
+import regex as re  # what cfn-lint matches schema patterns with: \p{...} classes included
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 SCHEMA_REGION = "us-east-1"

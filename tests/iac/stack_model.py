@@ -21,6 +21,11 @@ _REF_SHAPES = {
     "AWS::IAM::ManagedPolicy": "arn:aws:iam::{account}:policy/{name}",
     "AWS::Chatbot::CustomAction": "arn:aws:chatbot::{account}:custom-action/{name}",
     "AWS::KMS::Key": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
+    "AWS::EC2::SecurityGroup": "sg-0123456789abcdef0",
+}
+_ATTRIBUTE_SHAPES = {
+    ("AWS::EC2::SecurityGroup", "GroupId"): "sg-0123456789abcdef0",
+    ("AWS::SQS::Queue", "QueueName"): "{name}",
 }
 _ARN_SHAPES = {
     "AWS::IAM::Role": "arn:aws:iam::{account}:role/{name}",
@@ -82,6 +87,8 @@ class StackResolver(Resolver):
         if attribute == "Arn":
             shape = _ARN_SHAPES.get(resource_type, "arn:aws:{service}:{region}:{account}:{name}")
             return shape.format(service=resource_type.split("::")[1].lower(), **fields)
+        if (resource_type, attribute) in _ATTRIBUTE_SHAPES:
+            return _ATTRIBUTE_SHAPES[resource_type, attribute].format(**fields)
         if attribute:
             return f"{physical_name(logical_id)}-{attribute}"
         return _REF_SHAPES.get(resource_type, "{name}").format(**fields)

@@ -39,7 +39,8 @@ CHANNELS_ON = {
     "SlackChannelId": "C0123ABCDEF",
     "TeamsTenantId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
     "TeamsTeamId": "1f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
-    "TeamsChannelId": "19:abc@thread.tacv2",
+    # URL-encoded, as the channel link shows it and Amazon Q Developer takes it
+    "TeamsChannelId": "19%3a0f1e2d3c4b5a69788a9b0c1d2e3f4a5b%40thread.tacv2",
 }
 VARIABLE_PATH = re.compile(r"^event\.metadata\.additionalContext\.(?P<key>[A-Za-z0-9_]+)$")
 
