@@ -20,8 +20,8 @@ calls say nothing about what the role must grant. A few curated flows, run where
 keep the cause and the check together (about 30 s).
 
 The same recordings are held to botocore's models (max length, pattern, enum of every parameter:
-botocore itself only checks types and minimums before sending), and each SNS subject to the
-documented limit botocore does not model.
+botocore itself only checks types and minimums before sending), and each SNS subject and EC2 tag
+to the documented limits botocore does not model.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ IAM_ACTION = {
 # SNS API reference, Publish: "Subjects must be UTF-8 text with no line breaks or control
 # characters, and must be less than 100 characters long" (not in botocore's model).
 SNS_SUBJECT_MAX = 99
+# EC2 User Guide, tag restrictions: keys up to 128 characters, values up to 256, no "aws:" prefix
+# (not in botocore's EC2 model either).
+EC2_TAG_KEY_MAX, EC2_TAG_VALUE_MAX = 128, 256
 
 _FLOWS: dict[str, Flow] = {}
 
@@ -246,4 +249,18 @@ def test_every_recorded_parameter_fits_the_apis_model(name: str) -> None:
         subject = call.params.get("Subject") if call.operation == "Publish" else None
         if subject is not None and (len(subject) > SNS_SUBJECT_MAX or not subject.isprintable()):
             problems.append(f"sns.Publish.Subject: {subject!r} breaks SNS's subject limit")
+        problems += _ec2_tag_problems(call)
     assert sorted(set(problems)) == []
+
+
+def _ec2_tag_problems(call: Call) -> list[str]:
+    tags = [
+        tag for spec in call.params.get("TagSpecifications", []) for tag in spec.get("Tags", [])
+    ]
+    return [
+        f"{call.operation}: tag {tag['Key']!r}={tag['Value']!r} breaks EC2's tag limits"
+        for tag in tags
+        if len(tag["Key"]) > EC2_TAG_KEY_MAX
+        or len(tag["Value"]) > EC2_TAG_VALUE_MAX
+        or tag["Key"].lower().startswith("aws:")
+    ]
