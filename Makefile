@@ -15,7 +15,7 @@ PY312_DIR := $(shell if python3.12 -V >/dev/null 2>&1; then dirname "$$(command 
 	elif command -v pyenv >/dev/null 2>&1 && p=$$(pyenv prefix $$(pyenv versions --bare | grep -E '^3\.12' | tail -n1) 2>/dev/null); then echo "$$p/bin"; fi)
 
 .PHONY: help venv lint typecheck unit integration iac checkov sam-build test demo cost bench sam-local clean \
-	package-org demo-org bench-org bench-burst
+	package-org demo-org bench-org bench-burst smoke-aws
 
 help:
 	@echo "make demo   - run the watchdog end to end against a local DNS lab and a local AWS (moto)"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-burst - a 10,000-change burst through the change queue alone (model from a measured check)"
 	@echo "make sam-local - sam build + real 'sam local invoke' of each function (needs Docker with Lambda images)"
 	@echo "make package-org CODE_BUCKET_PREFIX=... REGIONS=\"...\" - the canary for StackSets, once per region (AWS credentials)"
+	@echo "make smoke-aws STACK=... VPC=... - deploy, break, alert, roll back, delete: in a real account (AWS credentials)"
 
 $(STAMP): requirements-dev.txt functions/canary/requirements.txt functions/checker/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -122,6 +123,26 @@ package-org: $(STAMP)
 	PATH="$(PY312_DIR):$$PATH" $(BIN)/sam build --config-env canary
 	$(BIN)/python -m devtools.package_org --bucket-prefix "$(CODE_BUCKET_PREFIX)" --regions $(REGIONS) \
 		--sam $(BIN)/sam
+
+# The watchdog in a real account, end to end, then deleted (devtools/smoke_aws.py, docs/deploy.md
+# "Smoke test in a real account"). Uses your AWS credentials and changes the option set of VPC:
+# give it a throwaway one. Optional: SLACK_WORKSPACE + SLACK_CHANNEL (chat and the Roll back
+# button), PRESS_BUTTON_WAIT (seconds to wait for someone to press it), STACK_SET=1 (management
+# account or delegated administrator), DEAD_SERVER, REGION. CI runs its logic against moto
+# (tests/devtools/test_smoke_aws.py).
+STACK ?=
+VPC ?=
+SMOKE_OPTIONS = $(if $(REGION),--region $(REGION)) \
+	$(if $(SLACK_WORKSPACE),--slack-workspace $(SLACK_WORKSPACE)) \
+	$(if $(SLACK_CHANNEL),--slack-channel $(SLACK_CHANNEL)) \
+	$(if $(PRESS_BUTTON_WAIT),--press-button-wait $(PRESS_BUTTON_WAIT)) \
+	$(if $(STACK_SET),--stack-set) $(if $(DEAD_SERVER),--dead-server $(DEAD_SERVER))
+smoke-aws: $(STAMP)
+	@if [ -z "$(STACK)" ] || [ -z "$(VPC)" ]; then \
+		echo 'usage: make smoke-aws STACK=vpc-dns-watchdog-smoke VPC=vpc-... [SLACK_WORKSPACE=T... SLACK_CHANNEL=C...] [PRESS_BUTTON_WAIT=600] [STACK_SET=1] [REGION=...]'; exit 2; fi
+	@if [ -z "$(PY312_DIR)" ]; then echo "smoke-aws: sam build needs a python3.12 interpreter"; exit 2; fi
+	PATH="$(PY312_DIR):$$PATH" $(BIN)/python -m devtools.smoke_aws --stack "$(STACK)" --vpc "$(VPC)" \
+		--sam $(BIN)/sam $(SMOKE_OPTIONS)
 
 clean:
 	rm -rf $(VENV) .aws-sam

@@ -7,17 +7,24 @@ standing in for Amazon Q Developer) and what the watchdog watches (VPCs, their D
 canary functions tagged with their VPC), and drains the alerts and chat notifications that
 reached the queues. It works against in-process moto (``mock_aws``) or a moto server
 (``endpoint_url``).
+
+Two botocore hooks complete it: :class:`CallRecorder` records every AWS call the clients of a
+session make (service, operation, region, the signing access key, the parameters), for tests that
+hold a template's IAM policies to what the code really calls; :class:`NetworkInsightsStandIn`
+plays Reachability Analyzer, which moto does not implement.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import threading
 import uuid
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +35,7 @@ from dns_watchdog.render.chat import ChatNotification
 from devtools.lambdakit import REGION, environment_variables
 
 if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import NewDhcpConfigurationTypeDef
@@ -364,3 +372,233 @@ class AwsWorld:
             for message in messages:
                 envelopes.append(json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+# --- every call a session's clients make ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One AWS API call: service (botocore's name), operation, the client's region, the access
+    key that signed it (whose call it was: the home credentials or an assumed role's), and the
+    parameters as the caller passed them."""
+
+    service: str
+    operation: str
+    region: str
+    access_key: str
+    params: dict[str, Any]
+
+
+class CallRecorder:
+    """Records every AWS call of the clients built from a session while :meth:`recording`.
+
+    A ``creating-client-class`` hook gives each new client class a first base whose
+    ``_make_api_call`` records the call and then makes it: every call is recorded, paginated and
+    waited ones included, also those another hook answers without HTTP (an Invoke router, a
+    stand-in). Clients built before :meth:`recording` began are not recorded: build the code
+    under test inside it. Calls from several threads are recorded in the order they were made.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[RecordedCall] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def recording(self, session: boto3.session.Session | None = None) -> Iterator[CallRecorder]:
+        """Record the calls of clients built from ``session`` (boto3's default session if None)."""
+        if session is None:
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        session.events.register_first("creating-client-class", self._add_recording_base)
+        try:
+            yield self
+        finally:
+            session.events.unregister("creating-client-class", self._add_recording_base)
+
+    def _add_recording_base(self, base_classes: list[type], **_: Any) -> None:
+        base_classes.insert(0, _recording_base(self))
+
+    def record(self, client: Any, operation: str, params: Mapping[str, Any]) -> None:
+        signer = client._request_signer
+        credentials = signer._credentials
+        access_key = credentials.get_frozen_credentials().access_key if credentials else ""
+        call = RecordedCall(
+            service=client.meta.service_model.service_name,
+            operation=operation,
+            region=client.meta.region_name or "",
+            access_key=access_key,
+            params=dict(params),
+        )
+        with self._lock:
+            self.calls.append(call)
+
+
+def _recording_base(recorder: CallRecorder) -> type:
+    class Recording:
+        def _make_api_call(self, operation_name: str, api_params: Mapping[str, Any]) -> Any:
+            recorder.record(self, operation_name, api_params)
+            return super()._make_api_call(operation_name, api_params)  # type: ignore[misc]
+
+    return Recording
+
+
+# --- Reachability Analyzer -----------------------------------------------------------------------
+
+_ANALYSIS_OPERATIONS = (
+    "CreateNetworkInsightsPath",
+    "StartNetworkInsightsAnalysis",
+    "DescribeNetworkInsightsAnalyses",
+    "DeleteNetworkInsightsAnalysis",
+    "DeleteNetworkInsightsPath",
+)
+
+
+@dataclass
+class NetworkInsightsStandIn:
+    """Reachability Analyzer as botocore ``before-call`` hooks (moto has no Network Insights API):
+    paths and analyses are kept with the tags their requests carried, every analysis succeeds
+    and finds the path open (``NetworkPathFound``). It also stands in for the network interfaces
+    Lambda creates for a VPC function (``InterfaceType`` ``lambda``), which moto does not create:
+    :meth:`add_lambda_interface` names them; other interface lookups go to moto as usual.
+    """
+
+    lambda_interfaces: list[dict[str, Any]] = field(default_factory=list)
+    paths: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analyses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add_lambda_interface(
+        self, *, interface_id: str, vpc_id: str, subnet_id: str, group_ids: Sequence[str]
+    ) -> None:
+        self.lambda_interfaces.append(
+            {
+                "NetworkInterfaceId": interface_id,
+                "InterfaceType": "lambda",
+                "VpcId": vpc_id,
+                "SubnetId": subnet_id,
+                "Groups": [{"GroupId": group} for group in group_ids],
+                "Status": "in-use",
+            }
+        )
+
+    def tags_of(self, resource_id: str) -> dict[str, str]:
+        """The tags a path or analysis was created with."""
+        kept = self.paths.get(resource_id) or self.analyses.get(resource_id) or {}
+        tags: dict[str, str] = kept.get("Tags", {})
+        return tags
+
+    @contextmanager
+    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+        """Answer the calls of clients built from ``session`` (default session if None)."""
+        if session is None:
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        events = session.events
+        events.register("provide-client-params.ec2", self._remember)
+        # botocore's stubs type handlers as returning None; a before-call handler may return the
+        # (http, parsed) pair to answer the call, which is how the stand-in answers.
+        events.register("before-call.ec2", self._answer)  # type: ignore[arg-type]
+        try:
+            yield
+        finally:
+            events.unregister("provide-client-params.ec2", self._remember)
+            events.unregister("before-call.ec2", self._answer)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["stand_in_params"] = dict(params)
+
+    def _answer(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        params = context.get("stand_in_params", {})
+        if model.name == "DescribeNetworkInterfaces":
+            filters = {f["Name"]: f["Values"] for f in params.get("Filters", [])}
+            if filters.get("interface-type") != ["lambda"]:
+                return None  # moto answers every other interface lookup
+            return _ok({"NetworkInterfaces": self._matching(filters)})
+        if model.name not in _ANALYSIS_OPERATIONS:
+            return None
+        answer: dict[str, Any] = getattr(self, f"_{model.name}")(params)
+        return _ok(answer)
+
+    def _matching(self, filters: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+        wanted = {"vpc-id": "VpcId", "subnet-id": "SubnetId"}
+        found = []
+        for interface in self.lambda_interfaces:
+            if any(
+                interface[key] not in filters[name]
+                for name, key in wanted.items()
+                if name in filters
+            ):
+                continue
+            groups = {group["GroupId"] for group in interface["Groups"]}
+            if "group-id" in filters and not groups & set(filters["group-id"]):
+                continue
+            found.append(interface)
+        return found
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids):017x}"
+
+    @staticmethod
+    def _tags(params: Mapping[str, Any]) -> dict[str, str]:
+        return {
+            tag["Key"]: tag["Value"]
+            for spec in params.get("TagSpecifications", [])
+            for tag in spec.get("Tags", [])
+        }
+
+    def _CreateNetworkInsightsPath(self, params: dict[str, Any]) -> dict[str, Any]:
+        path_id = self._new_id("nip")
+        self.paths[path_id] = {"Request": params, "Tags": self._tags(params)}
+        return {"NetworkInsightsPath": {"NetworkInsightsPathId": path_id}}
+
+    def _StartNetworkInsightsAnalysis(self, params: dict[str, Any]) -> dict[str, Any]:
+        analysis_id = self._new_id("nia")
+        self.analyses[analysis_id] = {
+            "Path": params["NetworkInsightsPathId"],
+            "Tags": self._tags(params),
+        }
+        return {
+            "NetworkInsightsAnalysis": {
+                "NetworkInsightsAnalysisId": analysis_id,
+                "NetworkInsightsPathId": params["NetworkInsightsPathId"],
+                "Status": "running",
+            }
+        }
+
+    def _DescribeNetworkInsightsAnalyses(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "NetworkInsightsAnalyses": [
+                {
+                    "NetworkInsightsAnalysisId": analysis_id,
+                    "NetworkInsightsPathId": self.analyses[analysis_id]["Path"],
+                    "Status": "succeeded",
+                    "NetworkPathFound": True,
+                }
+                for analysis_id in params.get("NetworkInsightsAnalysisIds", [])
+                if analysis_id in self.analyses
+            ]
+        }
+
+    def _DeleteNetworkInsightsAnalysis(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.deleted.append(params["NetworkInsightsAnalysisId"])
+        return {"NetworkInsightsAnalysisId": params["NetworkInsightsAnalysisId"]}
+
+    def _DeleteNetworkInsightsPath(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.deleted.append(params["NetworkInsightsPathId"])
+        return {"NetworkInsightsPathId": params["NetworkInsightsPathId"]}
+
+
+def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
+
+    response = AWSResponse("local://ec2", 200, HTTPHeaders(), None)
+    return response, {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}

@@ -23,6 +23,7 @@ from vpc_dns_watchdog_cli.common import (
     EXIT_WOULD_BREAK,
     CliError,
     add_stack_arguments,
+    aws_problem,
     stack_output,
 )
 from vpc_dns_watchdog_cli.terminal import for_terminal as shown
@@ -57,15 +58,15 @@ def register(commands: Any) -> None:
         command.set_defaults(run=run)
 
 
-def invoke_checker(function_name: str, event: dict[str, Any], lambda_client: Any) -> Any:
+def invoke_checker(function_name: str, event: dict[str, Any], session: Any) -> Any:
     try:
-        response = lambda_client.invoke(
+        response = session.client("lambda").invoke(
             FunctionName=function_name,
             InvocationType="RequestResponse",
             Payload=json.dumps(event).encode(),
         )
     except (ClientError, BotoCoreError) as exc:
-        raise CliError(f"cannot invoke {function_name}: {exc}") from exc
+        raise aws_problem(exc, session, f"invoke {function_name}") from exc
     payload = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         message = payload.get("errorMessage") if isinstance(payload, dict) else payload
@@ -152,13 +153,11 @@ def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, e
         event = {"action": "check", "vpc_ids": args.vpc}
     if args.reason:
         event["reason"] = args.reason
-    function = args.function_name or stack_output(
-        args.stack_name, STACK_OUTPUT, session.client("cloudformation")
-    )
+    function = args.function_name or stack_output(args.stack_name, STACK_OUTPUT, session)
     where = ", ".join(args.vpc) if args.vpc else "every watched VPC"
     print(f"Asking {shown(function)}; the canaries probe DNS in {shown(where)}...", file=err)
     with Progress(err, every_s=args.progress_every):
-        result = invoke_checker(function, event, session.client("lambda"))
+        result = invoke_checker(function, event, session)
     if args.json:
         print(json.dumps(result, indent=2), file=out)
     if not isinstance(result, dict):

@@ -7,7 +7,9 @@
 
 Exit codes: 0 every VPC OK (or DEGRADED) / rolled back and verified OK; 1 a VPC would break / is
 FAILED, could not be verified, or a rollback was refused or not verified OK; 2 usage errors; 3
-the watchdog could not be asked or answered with an error (a failed association included).
+the watchdog could not be asked or answered with an error (a failed association included) - AWS
+access problems included (no region, missing or expired credentials, the wrong account), each
+said in one line: a pipeline that gates on 1 must not read a broken login as "would break".
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from vpc_dns_watchdog_cli import ask, rollback, status
-from vpc_dns_watchdog_cli.common import EXIT_ERROR, EXIT_USAGE, CliError
+from vpc_dns_watchdog_cli.common import EXIT_ERROR, EXIT_USAGE, CliError, aws_problem
 from vpc_dns_watchdog_cli.terminal import for_terminal
 
 
@@ -49,9 +52,13 @@ def main(
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    session = session or boto3.session.Session(region_name=args.region)
     try:
+        session = session or boto3.session.Session(region_name=args.region)
         code: int = args.run(args, session, out, err)
+    except (BotoCoreError, ClientError) as exc:
+        # Whatever a command did not put in words itself (a client it could not even build)
+        print(f"vpc-dns-watchdog: {aws_problem(exc, session, args.command)}", file=err)
+        return EXIT_ERROR
     except CliError as exc:
         # The message may quote the checker or AWS (an error text, a stack output).
         print(f"vpc-dns-watchdog: {for_terminal(exc)}", file=err)

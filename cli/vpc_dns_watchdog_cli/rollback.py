@@ -108,21 +108,34 @@ def render(result: dict[str, Any], out: TextIO) -> int:
     raise CliError(f"unexpected answer from the checker: {result!r}")
 
 
+class _InStackRegion:
+    """The session as `stack_output` and `invoke_checker` use it, its clients made in the
+    stack's region (Lambda without retries: a rollback is never requested twice)."""
+
+    def __init__(self, session: boto3.session.Session, region: str | None) -> None:
+        self._session = session
+        self.region_name = region or getattr(session, "region_name", None)
+
+    def client(self, service: str, **options: Any) -> Any:
+        if service == "lambda":
+            options.setdefault("config", LAMBDA_CONFIG)
+        return self._session.client(service, region_name=self.region_name, **options)  # type: ignore[call-overload]
+
+    def get_credentials(self) -> Any:
+        return self._session.get_credentials()
+
+
 def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, err: TextIO) -> int:
     stack_region = args.stack_region or args.region
-    function = args.function_name or stack_output(
-        args.stack_name,
-        STACK_OUTPUT,
-        session.client("cloudformation", region_name=stack_region),
-    )
+    in_stack_region = _InStackRegion(session, stack_region)
+    function = args.function_name or stack_output(args.stack_name, STACK_OUTPUT, in_stack_region)
     event = request_of(args, requested_by(session, stack_region))
     print(
         f"Asking {function} to roll {args.vpc} back (requested by {event['requested_by']})...",
         file=err,
     )
-    lambda_client = session.client("lambda", region_name=stack_region, config=LAMBDA_CONFIG)
     with Progress(err, every_s=5.0):
-        result = invoke_checker(function, event, lambda_client)
+        result = invoke_checker(function, event, in_stack_region)
     if args.json:
         print(json.dumps(result, indent=2), file=out)
     if not isinstance(result, dict):

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import BotoCoreError, ClientError
 
-from vpc_dns_watchdog_cli.common import EXIT_OK, add_stack_arguments, stack_output
+from vpc_dns_watchdog_cli.common import EXIT_OK, add_stack_arguments, aws_problem, stack_output
 from vpc_dns_watchdog_cli.terminal import for_terminal
 
 if TYPE_CHECKING:
@@ -107,11 +108,12 @@ def scan_state(client: DynamoDBClient, table: str) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace, session: boto3.session.Session, out: TextIO, err: TextIO) -> int:
     region = session.region_name or "?"
-    table = args.table or stack_output(
-        args.stack_name, STACK_OUTPUT, session.client("cloudformation")
-    )
-    account = session.client("sts").get_caller_identity()["Account"]
-    items = scan_state(session.client("dynamodb"), table)
+    table = args.table or stack_output(args.stack_name, STACK_OUTPUT, session)
+    try:
+        account = session.client("sts").get_caller_identity()["Account"]
+        items = scan_state(session.client("dynamodb"), table)
+    except (BotoCoreError, ClientError) as exc:
+        raise aws_problem(exc, session, f"read the state table {table}") from exc
     rows = rows_from_items(items, account=account, region=region)
     out.write(render(rows) if rows else f"No VPC state in {for_terminal(table)} yet.\n")
     return EXIT_OK

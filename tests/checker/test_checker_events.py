@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -63,6 +64,11 @@ def test_failed_call_is_ignored_with_its_error_code() -> None:
         ("disassociate_firewall_rule_group", Resource("vpc", VPC)),
         ("revoke_security_group_egress", Resource("security_group", "sg-0a1b2c3d4e5f60053")),
         ("replace_network_acl_entry", Resource("network_acl", "acl-0a1b2c3d4e5f60099")),
+        ("update_resolver_dnssec_config", Resource("vpc", VPC)),
+        ("update_firewall_config", Resource("vpc", VPC)),
+        ("create_vpc_endpoint", Resource("vpc", VPC)),
+        ("associate_profile", Resource("vpc", VPC)),
+        ("disassociate_profile", Resource("vpc", VPC)),
     ],
 )
 def test_each_related_call_maps_to_what_it_touched(sample: str, target: Resource) -> None:
@@ -489,4 +495,68 @@ def test_a_hosted_zone_association_naming_a_malformed_vpc_region_is_rejected() -
     event = load_event("associate_vpc_with_hosted_zone")
     event["detail"]["requestParameters"]["vPC"]["vPCRegion"] = "eu-west-1\nRoll back"
     with pytest.raises(InvalidEvent, match=r"vPCRegion: .* is not an AWS region"):
+        parse_event(event)
+
+
+# Changes to what VPCs share: their records name no VPC (a rule, an endpoint, a rule group's rules
+# or domain list, a profile's resources, an endpoint named by id).
+SHARED_RESOURCE_SAMPLES = {
+    "update_resolver_rule": "UpdateResolverRule",
+    "update_resolver_endpoint": "UpdateResolverEndpoint",
+    "disassociate_resolver_endpoint_ip_address": "DisassociateResolverEndpointIpAddress",
+    "delete_resolver_endpoint": "DeleteResolverEndpoint",
+    "update_firewall_domains": "UpdateFirewallDomains",
+    "create_firewall_rule": "CreateFirewallRule",
+    "update_firewall_rule": "UpdateFirewallRule",
+    "delete_firewall_rule": "DeleteFirewallRule",
+    "modify_vpc_endpoint": "ModifyVpcEndpoint",
+    "associate_resource_to_profile": "AssociateResourceToProfile",
+    "disassociate_resource_from_profile": "DisassociateResourceFromProfile",
+    "update_profile_resource_association": "UpdateProfileResourceAssociation",
+}
+
+
+@pytest.mark.parametrize(("sample", "event_name"), sorted(SHARED_RESOURCE_SAMPLES.items()))
+def test_a_change_to_what_vpcs_share_checks_every_watched_vpc_of_its_place(
+    sample: str, event_name: str
+) -> None:
+    # Given the change recorded in a member account and region
+    event = load_event(sample)
+    event["account"] = "222222222222"
+    event["detail"]["recipientAccountId"] = "222222222222"
+    event["detail"]["awsRegion"] = "eu-west-1"
+    event["region"] = "eu-west-1"
+    request = parse_event(event)
+    # Then every watched VPC there is checked, as a sweep of that place, the change named
+    assert isinstance(request, CheckRequest)
+    assert (request.trigger, request.resources) == ("sweep", ())
+    assert (request.account_id, request.region) == ("222222222222", "eu-west-1")
+    assert request.event_name == event_name
+    assert request.change is not None
+    assert request.change.event_id == event["detail"]["eventID"]
+    assert request.change.actor_arn == "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/alice"
+    assert not request.announces_option_set
+
+
+@pytest.mark.parametrize("sample", sorted(SHARED_RESOURCE_SAMPLES))
+def test_a_failed_change_to_what_vpcs_share_is_ignored(sample: str) -> None:
+    event = load_event(sample)
+    event["detail"]["errorCode"] = "AccessDeniedException"
+    event["detail"]["responseElements"] = None
+    ignored = parse_event(event)
+    assert isinstance(ignored, IgnoredEvent)
+    assert ignored.vpc_id is None
+
+
+def test_a_change_from_another_service_under_a_known_name_is_rejected() -> None:
+    event = load_event("associate_profile")
+    event["detail"]["eventSource"] = "route53resolver.amazonaws.com"
+    with pytest.raises(InvalidEvent, match=re.escape("comes from 'route53profiles.amazonaws.com'")):
+        parse_event(event)
+
+
+def test_a_vpc_endpoint_created_elsewhere_names_its_vpc_in_full() -> None:
+    event = load_event("create_vpc_endpoint")
+    event["detail"]["requestParameters"]["CreateVpcEndpointRequest"]["VpcId"] = f"{VPC}\n"
+    with pytest.raises(InvalidEvent, match=re.escape("CreateVpcEndpointRequest.VpcId")):
         parse_event(event)

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 import pytest
+from aws_limits import API_OF, api_shape
 from dns_watchdog import constants
 from dns_watchdog.domain.events import parse_event
 from dns_watchdog.domain.history import VpcState
@@ -50,7 +51,8 @@ CHANNELS_ON = {
     "SlackChannelId": "C0123ABCDEF",
     "TeamsTenantId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
     "TeamsTeamId": "1f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
-    "TeamsChannelId": "19:abc@thread.tacv2",
+    # URL-encoded, as the channel link shows it and Amazon Q Developer takes it
+    "TeamsChannelId": "19%3a0f1e2d3c4b5a69788a9b0c1d2e3f4a5b%40thread.tacv2",
 }
 VARIABLE_PATH = re.compile(r"^event\.metadata\.additionalContext\.(?P<key>[A-Za-z0-9_]+)$")
 
@@ -284,6 +286,16 @@ def test_no_button_on_a_notification_without_a_rollback() -> None:
     ):
         document = build_chat_notification(outcome, KNOWN, context).document
         assert not button_shown(attachment, variables_from(attachment, document))
+
+
+def test_the_action_fits_the_chatbot_apis_limits() -> None:
+    # The resource schema allows 5,000 characters of command text; CreateCustomAction, which
+    # CloudFormation calls, allows 100: a longer command fails the deploy in a real account.
+    properties = deployed(**CHANNELS_ON, ChatRollbackAction="true")[ACTION]["Properties"]
+    assert API_OF["AWS::Chatbot::CustomAction"].problems(properties, ACTION) == []
+    command_text = properties["Definition"]["CommandText"]
+    limit = api_shape("chatbot", "CreateCustomAction", "Definition", "CommandText").metadata["max"]
+    assert len(command_text) <= limit == 100
 
 
 def test_the_action_name_fits_and_differs_per_stack() -> None:

@@ -37,6 +37,23 @@ EXPECTED_RULES: dict[str, set[str]] = {
     "revoke_security_group_egress.json": {"SecurityGroupEgressChanged"},
     "modify_security_group_rules.json": {"SecurityGroupEgressChanged"},
     "replace_network_acl_entry.json": {"NetworkAclChanged"},
+    "update_resolver_rule.json": {"ResolverConfigurationChanged"},
+    "update_resolver_endpoint.json": {"ResolverConfigurationChanged"},
+    "disassociate_resolver_endpoint_ip_address.json": {"ResolverConfigurationChanged"},
+    "delete_resolver_endpoint.json": {"ResolverConfigurationChanged"},
+    "update_resolver_dnssec_config.json": {"ResolverConfigurationChanged"},
+    "update_firewall_domains.json": {"FirewallRulesChanged"},
+    "create_firewall_rule.json": {"FirewallRulesChanged"},
+    "update_firewall_rule.json": {"FirewallRulesChanged"},
+    "delete_firewall_rule.json": {"FirewallRulesChanged"},
+    "update_firewall_config.json": {"FirewallRulesChanged"},
+    "create_vpc_endpoint.json": {"VpcEndpointPrivateDnsChanged"},
+    "modify_vpc_endpoint.json": {"VpcEndpointPrivateDnsChanged"},
+    "associate_profile.json": {"Route53ProfileChanged"},
+    "disassociate_profile.json": {"Route53ProfileChanged"},
+    "associate_resource_to_profile.json": {"Route53ProfileChanged"},
+    "disassociate_resource_from_profile.json": {"Route53ProfileChanged"},
+    "update_profile_resource_association.json": {"Route53ProfileChanged"},
     "scheduled_sweep.json": set(),
     "manual_check.json": set(),
 }
@@ -127,5 +144,48 @@ def test_watched_security_groups_extend_the_egress_rule() -> None:
 def test_an_ingress_change_is_not_an_egress_change(bus: Bus) -> None:
     event = copy.deepcopy(load_event("revoke_security_group_egress.json"))
     event["detail"]["eventName"] = "RevokeSecurityGroupIngress"
+    bus.put(event)
+    assert bus.triggered() == set()
+
+
+def _endpoint_request(event: dict[str, object]) -> dict[str, object]:
+    detail = event["detail"]
+    assert isinstance(detail, dict)
+    request = detail["requestParameters"]
+    assert isinstance(request, dict)
+    [inner] = request.values()
+    assert isinstance(inner, dict)
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("change", "matches"),
+    [
+        ({}, True),
+        ({"PrivateDnsEnabled": "true"}, True),  # (a string, should CloudTrail record one)
+        ("no PrivateDnsEnabled", True),  # private DNS is on by default for interface endpoints
+        ({"PrivateDnsEnabled": False}, False),
+        ({"VpcEndpointType": "Gateway"}, False),  # S3 / DynamoDB routes: no private DNS
+        ("no VpcEndpointType", False),  # the API's default type is Gateway
+    ],
+)
+def test_only_interface_endpoints_with_private_dns_are_watched(
+    bus: Bus, change: dict[str, object] | str, matches: bool
+) -> None:
+    event = copy.deepcopy(load_event("create_vpc_endpoint.json"))
+    request = _endpoint_request(event)
+    if isinstance(change, str):
+        del request[change.removeprefix("no ")]
+    else:
+        request.update(change)
+    bus.put(event)
+    assert bus.triggered() == ({"VpcEndpointPrivateDnsChanged"} if matches else set())
+
+
+def test_an_endpoint_edit_that_leaves_private_dns_alone_is_not_watched(bus: Bus) -> None:
+    event = copy.deepcopy(load_event("modify_vpc_endpoint.json"))
+    request = _endpoint_request(event)
+    del request["PrivateDnsEnabled"]
+    request["AddSubnetId"] = {"tag": 1, "content": "subnet-0a1b2c3d4e5f60002"}
     bus.put(event)
     assert bus.triggered() == set()

@@ -33,6 +33,22 @@ pytestmark = pytest.mark.iac
 
 FUNCTIONS = serverless_functions(MAIN_TEMPLATE)
 ENV_FILE: dict[str, dict[str, str]] = load_event("env.json")
+# Changes to what VPCs share (rules, endpoints, firewall rules, profile resources): their records
+# name no VPC, so the checker checks every watched VPC of the place, naming the change.
+SHARED_RESOURCE_EVENTS = [
+    "update_resolver_rule.json",
+    "update_resolver_endpoint.json",
+    "disassociate_resolver_endpoint_ip_address.json",
+    "delete_resolver_endpoint.json",
+    "update_firewall_domains.json",
+    "create_firewall_rule.json",
+    "update_firewall_rule.json",
+    "delete_firewall_rule.json",
+    "modify_vpc_endpoint.json",
+    "associate_resource_to_profile.json",
+    "disassociate_resource_from_profile.json",
+    "update_profile_resource_association.json",
+]
 CHECKER_EVENTS = [
     "associate_dhcp_options.json",
     "associate_dhcp_options_default.json",
@@ -47,6 +63,12 @@ CHECKER_EVENTS = [
     "revoke_security_group_egress.json",
     "modify_security_group_rules.json",
     "replace_network_acl_entry.json",
+    "update_resolver_dnssec_config.json",
+    "update_firewall_config.json",
+    "create_vpc_endpoint.json",
+    "associate_profile.json",
+    "disassociate_profile.json",
+    *SHARED_RESOURCE_EVENTS,
     "scheduled_sweep.json",
     "manual_check.json",
 ]
@@ -171,6 +193,9 @@ def test_checker_answers_its_sample_event(
     assert result.get("status") != "rejected", result
     if sample == "associate_dhcp_options_failed.json":
         assert result["status"] == "ignored"
+    elif sample in SHARED_RESOURCE_EVENTS:
+        assert result["status"] == "checked", result
+        assert result["event_name"] == load_event(sample)["detail"]["eventName"]
     elif sample != "scheduled_sweep.json":
         assert checker_world[SAMPLE_VPC_ID] in json.dumps(result, default=str), result
 

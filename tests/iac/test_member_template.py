@@ -681,5 +681,14 @@ def test_the_member_role_may_name_the_blocking_rule_as_the_checker_may_at_home()
     for ours, theirs in zip(member, checker["Statement"], strict=True):
         assert sorted(listed(ours["Action"])) == sorted(listed(theirs["Action"])), ours["Sid"]
         assert ours.get("Condition") == theirs.get("Condition"), ours["Sid"]
+        if ours["Effect"] == "Deny":
+            continue  # (a deny may reach wider: it only takes away)
         for resource in listed(ours["Resource"]):
             assert resource == "*" or resource.startswith(f"arn:aws:ec2:*:{MEMBER_ACCOUNT}:")
+    # and the reads of the same AWS managed policy
+    managed = "arn:{}:iam::aws:policy/AmazonVPCReachabilityAnalyzerFullAccessPolicy"
+    role = deployed(resolver)["MemberRole"]
+    assert role["ManagedPolicyArns"] == [managed.format("aws")]
+    home = MAIN["Resources"]["CheckerRole"]["Properties"]["ManagedPolicyArns"]
+    assert home["Fn::If"][0] == "NameBlockingRuleOn"
+    assert home["Fn::If"][1] == [{"Fn::Sub": managed.format("${AWS::Partition}")}]

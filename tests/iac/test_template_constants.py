@@ -82,14 +82,24 @@ def test_the_canary_function_name_starts_with_the_prefix_and_fits_lambda() -> No
     assert CANARY["Parameters"]["VpcId"]["AllowedPattern"] == "^vpc-[0-9a-f]{8,17}$"
 
 
-def test_the_checker_may_drive_only_functions_with_the_canary_prefix() -> None:
+@pytest.mark.parametrize(
+    ("parameters", "regions"),
+    [
+        ({}, "us-east-1"),
+        # Organization mode checks this account in other regions too (sweeps, member stacks)
+        ({"MemberRoleName": "vpc-dns-watchdog-member", "OrganizationId": "o-a1b2c3d4e5"}, "*"),
+    ],
+)
+def test_the_checker_may_drive_only_functions_with_the_canary_prefix(
+    parameters: dict[str, str], regions: str
+) -> None:
     statements = checker_statements()
-    expected = {
-        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
-        f"{constants.CANARY_FUNCTION_NAME_PREFIX}*"
-    }
-    assert statements["DriveCanaries"]["Resource"] == expected
-    assert statements["RefreshCanaries"]["Resource"] == expected
+    resolver = Resolver(MAIN, parameters)
+    expected = (
+        f"arn:aws:lambda:{regions}:123456789012:function:{constants.CANARY_FUNCTION_NAME_PREFIX}*"
+    )
+    assert resolver.resolve(statements["DriveCanaries"]["Resource"]) == expected
+    assert resolver.resolve(statements["RefreshCanaries"]["Resource"]) == expected
     lambda_actions = {
         action
         for statement in statements.values()

@@ -248,14 +248,24 @@ class ManualRollbackEvent(BaseModel):
 
 @dataclass(frozen=True)
 class _CallSpec:
+    """Where a CloudTrail call names what it touched: a resource of `kind` at `path` in the
+    record, or (`kind` None) nothing inside one VPC: the call changed something VPCs share."""
+
     event_source: str
-    kind: ResourceKind
-    path: tuple[str, ...]
+    kind: ResourceKind | None
+    path: tuple[str, ...] = ()
 
 
 _EC2 = "ec2.amazonaws.com"
 _RESOLVER = "route53resolver.amazonaws.com"
 _ROUTE53 = "route53.amazonaws.com"
+_PROFILES = "route53profiles.amazonaws.com"
+# A change to something VPCs share (a Resolver rule or endpoint, a DNS Firewall rule group or
+# domain list, a Route 53 Profile's resources, an interface endpoint named by id): its record names
+# no VPC, so every watched VPC of the account and region is checked, as a sweep of that place
+# checks them (flap control included), with the change named in the alert. Any VPC can be using
+# the shared resource; the check finds the ones it broke.
+_SHARED = None
 
 # CloudTrail calls that can change DNS for a VPC, and where the touched resource's id is.
 CLOUDTRAIL_CALLS: dict[str, _CallSpec] = {
@@ -294,6 +304,35 @@ CLOUDTRAIL_CALLS: dict[str, _CallSpec] = {
     "ReplaceNetworkAclAssociation": _CallSpec(
         _EC2, "network_acl", ("requestParameters", "networkAclId")
     ),
+    # A forwarding rule's targets or endpoint; an outbound endpoint's addresses, or the endpoint
+    # gone: every VPC whose rules forward through it.
+    "UpdateResolverRule": _CallSpec(_RESOLVER, _SHARED),
+    "UpdateResolverEndpoint": _CallSpec(_RESOLVER, _SHARED),
+    "DisassociateResolverEndpointIpAddress": _CallSpec(_RESOLVER, _SHARED),
+    "DeleteResolverEndpoint": _CallSpec(_RESOLVER, _SHARED),
+    # DNSSEC validation of one VPC's resolver (bogus answers become SERVFAIL).
+    "UpdateResolverDnssecConfig": _CallSpec(_RESOLVER, "vpc", ("requestParameters", "resourceId")),
+    # DNS Firewall: a rule group's rules and domain lists are shared by every VPC associated with
+    # the group; fail-open is one VPC's setting.
+    "UpdateFirewallDomains": _CallSpec(_RESOLVER, _SHARED),
+    "CreateFirewallRule": _CallSpec(_RESOLVER, _SHARED),
+    "UpdateFirewallRule": _CallSpec(_RESOLVER, _SHARED),
+    "DeleteFirewallRule": _CallSpec(_RESOLVER, _SHARED),
+    "UpdateFirewallConfig": _CallSpec(_RESOLVER, "vpc", ("requestParameters", "resourceId")),
+    # An interface endpoint whose private DNS now answers (or no longer answers) a public AWS
+    # name inside the VPC. EC2 keeps these requests in the API's shape, like
+    # ModifySecurityGroupRules; the endpoint modified is named by id only.
+    "CreateVpcEndpoint": _CallSpec(
+        _EC2, "vpc", ("requestParameters", "CreateVpcEndpointRequest", "VpcId")
+    ),
+    "ModifyVpcEndpoint": _CallSpec(_EC2, _SHARED),
+    # Route 53 Profiles: a profile bundles hosted zones, Resolver rules and DNS Firewall groups
+    # for the VPCs it is associated with.
+    "AssociateProfile": _CallSpec(_PROFILES, "vpc", ("requestParameters", "resourceId")),
+    "DisassociateProfile": _CallSpec(_PROFILES, "vpc", ("requestParameters", "resourceId")),
+    "AssociateResourceToProfile": _CallSpec(_PROFILES, _SHARED),
+    "DisassociateResourceFromProfile": _CallSpec(_PROFILES, _SHARED),
+    "UpdateProfileResourceAssociation": _CallSpec(_PROFILES, _SHARED),
 }
 
 
@@ -459,7 +498,7 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
             f"detail.eventSource: {record.eventName} comes from {spec.event_source!r}, "
             f"not {record.eventSource!r}"
         )
-    raw_id = _lookup(record, spec.path)
+    raw_id = _lookup(record, spec.path) if spec.kind is not None else None
     if record.errorCode:
         return IgnoredEvent(
             event_name=record.eventName,
@@ -468,6 +507,8 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
             error_message=record.errorMessage,
             vpc_id=raw_id if isinstance(raw_id, str) and spec.kind == "vpc" else None,
         )
+    if spec.kind is None:
+        return _shared_resource_changed(parsed)
     where = "detail." + ".".join(spec.path)
     if raw_id is None:
         raise InvalidEvent(
@@ -483,6 +524,20 @@ def _parse_cloudtrail(event: dict[str, Any]) -> ParsedEvent:
         change=change,
         account_id=change.account_id,
         region=_vpc_region(parsed),
+    )
+
+
+def _shared_resource_changed(parsed: CloudTrailChangeEvent) -> CheckRequest:
+    """A change to something VPCs share: every watched VPC of its account and region, checked
+    as a sweep of that place checks them, the change named (see `_SHARED`)."""
+    change = _change_context(parsed)
+    return CheckRequest(
+        trigger="sweep",
+        event_name=parsed.detail.eventName,
+        resources=(),
+        change=change,
+        account_id=change.account_id,
+        region=parsed.detail.awsRegion,
     )
 
 
