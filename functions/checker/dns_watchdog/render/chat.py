@@ -6,10 +6,11 @@ dropped without a trace. This module renders that document from the same `VpcOut
 `AlertContext` as the e-mail text (`alert.py`): both render one `AlertView` (`view.py`), so they
 say the same thing in the same words.
 
-Why a topic of its own (docs/alerts.md): SNS's per-protocol bodies (`MessageStructure=json`) have
-keys for email, sqs, lambda, https, sms..., but none for chat: Amazon Q Developer reads the
-`default` body, which e-mail subscribers must keep as plain text. So the checker publishes the
-document to a dedicated chat topic (CHAT_TOPIC_ARN) that only the chat channels subscribe to.
+Why a topic of its own (docs/checker-contract.md): Amazon Q Developer subscribes to SNS with
+protocol `https`, so on the alert topic (`MessageStructure=json`) it would read the `https` body,
+the alert's JSON document for machines, and drop it as no custom notification. So the checker
+publishes this document, as the whole message, to a dedicated chat topic (CHAT_TOPIC_ARN) that
+only the chat channels subscribe to; the alert topic refuses their subscription.
 
 The notification is threaded per incident: its CRITICAL (or WARNING) and its RECOVERED share a
 `threadId` named after the VPC and the time the incident started.
