@@ -45,6 +45,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools.lambdakit import REPO_ROOT
 
+# The checker's constants.SELF_HEAL_TAG_KEY (tests/devtools/test_smoke_aws.py holds them equal):
+# the tag a VPC needs before the checker rolls it back, by itself or when the button asks.
+SELF_HEAL_TAG_KEY = "dhcp-watchdog:self-heal"
+
 ANALYSIS_TAG = "dhcp-watchdog:reachability"
 QUESTIONS = {
     "interface": "Is a Lambda network interface accepted as a Reachability Analyzer source?",
@@ -148,6 +152,9 @@ class Made:
     subscriptions: list[str] = field(default_factory=list)
     analyses: list[tuple[str, str]] = field(default_factory=list)  # (delete call, id)
     key_id: str = ""
+    # The VPC was tagged for rollbacks by this test (the Roll back button asks the checker, which
+    # rolls back only VPCs tagged dhcp-watchdog:self-heal=true): the tag is removed in the end.
+    tagged: bool = False
 
 
 class Smoke:
@@ -284,11 +291,25 @@ class Smoke:
                     "ChatRollbackAction": "true",
                 }
             )
+        if self.options.chat:
+            self._tag_for_rollbacks()
         self.made.deployed = True
         self.platform.deploy(self.options.stack, parameters)
         stack = self.client("cloudformation").describe_stacks(StackName=self.options.stack)
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
         return ", ".join(f"{k}={v}" for k, v in sorted(self.outputs.items()) if "Topic" in k)
+
+    def _tag_for_rollbacks(self) -> None:
+        """The button asks the checker, which rolls back only VPCs tagged for it."""
+        ec2 = self.client("ec2")
+        [vpc] = ec2.describe_vpcs(VpcIds=[self.options.vpc_id])["Vpcs"]
+        tags = {tag["Key"]: tag["Value"] for tag in vpc.get("Tags", [])}
+        if tags.get(SELF_HEAL_TAG_KEY) == "true":
+            return
+        ec2.create_tags(
+            Resources=[self.options.vpc_id], Tags=[{"Key": SELF_HEAL_TAG_KEY, "Value": "true"}]
+        )
+        self.made.tagged = True
 
     def baseline(self) -> str:
         self.alerts_url = self._subscribe(self.outputs["AlertTopicArn"], "alerts")
@@ -344,8 +365,10 @@ class Smoke:
         if (document.get("version"), document.get("source")) != ("1.0", "custom"):
             raise SmokeFailed(f"not a custom notification: {json.dumps(document)[:300]}")
         context = document["metadata"]["additionalContext"]
-        return f"custom notification, thread {document['metadata'].get('threadId')}, " + (
-            f"rollback target {context.get('rollback_option_set_id')}"
+        button = "with" if context.get("rollback_request") else "without"
+        return (
+            f"custom notification, thread {document['metadata'].get('threadId')}, {button} the "
+            f"Roll back button's request (rollback command: {context.get('rollback_command')})"
         )
 
     def _chat_about_vpc(self, alert: dict[str, Any]) -> bool:
@@ -524,6 +547,15 @@ class Smoke:
         yield "the subscriptions and queues", self._delete_queues
         yield "the stack", self._delete_stack
         yield "the stack's KMS key (scheduled, 7 days)", self._delete_key
+        yield "the VPC's rollback tag", self._untag
+
+    def _untag(self) -> bool:
+        if not self.made.tagged:
+            return False
+        self.client("ec2").delete_tags(
+            Resources=[self.options.vpc_id], Tags=[{"Key": SELF_HEAL_TAG_KEY}]
+        )
+        return True
 
     def _delete_analyses(self) -> bool:
         ec2 = self.client("ec2")

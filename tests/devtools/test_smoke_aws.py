@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import re
-import shlex
 import stat
 import subprocess
 import threading
@@ -45,6 +44,7 @@ from devtools.lambdakit import (
     load_handler,
 )
 from devtools.local_lambda import LocalCanaryPlatform
+from devtools.smoke_aws import SELF_HEAL_TAG_KEY as SMOKE_TAG_KEY
 from devtools.smoke_aws import Options, SamPlatform, Smoke
 
 pytestmark = pytest.mark.integration
@@ -177,6 +177,10 @@ class LocalStack:
             "LINT_ALLOWED_NETWORKS": self.lab.cidr,
             "POWERTOOLS_LOG_LEVEL": "CRITICAL",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            # The template sets it with ChatRollbackAction=true (the smoke test's chat stack).
+            "CHAT_ROLLBACK": "true",
+            # Lambda sets it: the button's command names the checker by it.
+            "AWS_LAMBDA_FUNCTION_NAME": self.checker_name,
         }
         self._exit.enter_context(environment_variables(environment))
         boto3.setup_default_session(region_name=REGION)
@@ -201,10 +205,10 @@ class LocalStack:
 
     # the checker -----------------------------------------------------------------------------
 
-    def run_checker(self, event: dict[str, Any]) -> dict[str, Any]:
+    def run_checker(self, event: dict[str, Any], qualifier: str | None = None) -> dict[str, Any]:
         assert self.checker is not None, "not deployed"
         with self._lock, contextlib.redirect_stdout(io.StringIO()):
-            context = FakeLambdaContext(self.checker_name, timeout_ms=120_000)
+            context = FakeLambdaContext(self.checker_name, timeout_ms=120_000, qualifier=qualifier)
             result: dict[str, Any] = self.checker(event, context)
         return result
 
@@ -236,7 +240,7 @@ class Person(threading.Thread):
         for _, message, *_ in list(topic.sent_notifications) if topic else []:
             document = json.loads(message)
             context = document["metadata"]["additionalContext"]
-            if context.get("severity") == "CRITICAL" and context.get("rollback_option_set_id"):
+            if context.get("severity") == "CRITICAL" and context.get("rollback_request"):
                 return dict(document)
         return None
 
@@ -249,15 +253,21 @@ class Person(threading.Thread):
         }
         text = action["Definition"]["CommandText"]
         self.command = re.sub(r"\$([A-Za-z0-9_-]+)", lambda m: variables[m[1]], text)
-        words = shlex.split(self.command)
-        assert words[:3] == ["aws", "ec2", "associate-dhcp-options"], self.command
-        options = dict(zip(words[3::2], words[4::2], strict=True))
-        self.stack.world.ec2.associate_dhcp_options(
-            DhcpOptionsId=options["--dhcp-options-id"], VpcId=options["--vpc-id"]
-        )
+        # The command asks the checker (its chat alias, asynchronously): it never associates.
+        words = self.command.split(" ")
+        assert words[:2] == ["lambda", "invoke"], self.command
+        options = dict(zip(words[2::2], words[3::2], strict=True))
+        function, _, qualifier = options["--function-name"].partition(":")
+        assert (function, qualifier) == (self.stack.checker_name, "chat"), self.command
+        assert options["--invocation-type"] == "Event"
+        request = json.loads(options["--payload"])
+        result = self.stack.run_checker(request, qualifier=qualifier)
+        assert result["status"] == "rolled_back", result
+        # The checker's association, as CloudTrail delivers it
+        vpc_id = request["vpc_id"]
+        [vpc] = self.stack.world.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
         self.stack.changed(
-            "AssociateDhcpOptions",
-            {"dhcpOptionsId": options["--dhcp-options-id"], "vpcId": options["--vpc-id"]},
+            "AssociateDhcpOptions", {"dhcpOptionsId": vpc["DhcpOptionsId"], "vpcId": vpc_id}
         )
         self.pressed.set()
 
@@ -363,7 +373,8 @@ def test_the_smoke_test_passes_end_to_end_and_answers_its_questions(
     # The changes reached the checker as CloudTrail would hand them over; the button was pressed
     assert stack.delivered == ["CreateDhcpOptions", "AssociateDhcpOptions", "AssociateDhcpOptions"]
     assert person.pressed.is_set()
-    assert person.command.endswith(f"--vpc-id {vpc_id} --region {REGION}")
+    assert person.command.startswith(f"lambda invoke --function-name {stack.checker_name}:chat ")
+    assert f'"vpc_id":"{vpc_id}"' in person.command
     # Each question has an answer
     for key in ("interface", "button", "stackset"):
         assert report.answers[key].startswith("yes"), (key, report.answers[key])
@@ -434,3 +445,9 @@ def test_make_smoke_aws_needs_a_stack_and_a_vpc() -> None:
     )
     assert result.returncode == 2
     assert "usage: make smoke-aws STACK=" in result.stdout
+
+
+def test_the_smoke_test_tags_the_vpc_with_the_checkers_own_tag_key() -> None:
+    from dns_watchdog.constants import SELF_HEAL_TAG_KEY
+
+    assert SMOKE_TAG_KEY == SELF_HEAL_TAG_KEY
