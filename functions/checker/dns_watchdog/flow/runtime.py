@@ -32,7 +32,7 @@ from dns_watchdog.domain.errors import MemberAccessDenied
 from dns_watchdog.domain.request import CheckRequest, PreflightRequest
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.notifier import Notifier
-from dns_watchdog.flow.places import Places, lambda_client_config
+from dns_watchdog.flow.places import Places, lambda_client_config, member_operations
 from dns_watchdog.flow.run import CheckRun
 from dns_watchdog.observability import count, logger, tracer
 
@@ -129,7 +129,13 @@ class Runtime:
         return self.check(request, budget)
 
     def _check_in_place(self, request: CheckRequest, budget: RunBudget) -> dict[str, Any]:
-        if self._account_names is not None and request.account_id and not request.account_name:
+        # A sweep target's name comes in its message (the fan-out named every account once).
+        if (
+            self._account_names is not None
+            and request.account_id
+            and not request.account_name
+            and request.trigger != "sweep"
+        ):
             request = _named(request, self._account_names.name_of(request.account_id))
         try:
             crew = self._places.crew(
@@ -212,6 +218,7 @@ def _sessions(config: CheckerConfig) -> AccountSessions | None:
         member_role_name=config.member_role_name,
         sts_client=boto3.client("sts", config=STS_CLIENT_CONFIG),
         client_configs={"lambda": lambda_client_config(config)},
+        operations=member_operations(config),
     )
 
 
