@@ -52,7 +52,13 @@ import boto3
 from devtools import cost, org_model
 from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, function_zip, local_aws
 from devtools.bench_canary_tcp import cpu_quota_cgroup, cpu_share
-from devtools.benchkit import Estimate, mean_interval, median_interval, shift_interval
+from devtools.benchkit import (
+    Estimate,
+    mean_interval,
+    median_interval,
+    percentile,
+    shift_interval,
+)
 from devtools.fanout import recorded_healthy_findings
 from devtools.lambdakit import REGION, REPO_ROOT, environment_variables, quiet_empty_metrics
 from devtools.orgworld import HOME, ROLE_NAME, SWEEP_QUEUE_NAME, in_account
@@ -428,7 +434,9 @@ def measured_lines(figures: Figures) -> list[str]:
     slow = figures.slow_records
     wall = median_interval(_seconds(slow, "wall_s"))
     aws = median_interval(_seconds(slow, "aws_wait_s"))
-    own = median_interval([s for run in figures.slow for s in own_seconds(run)])
+    own_all = sorted(s for run in [*figures.slow, *figures.instant] for s in own_seconds(run))
+    own = median_interval(own_all)
+    deciles = ", ".join(f"{percentile(own_all, q / 10) * 1000:.0f}" for q in range(1, 10))
     cold = median_interval(cold_starts(figures))
     cold_cpu = median_interval([c["import_cpu_s"] + c["first"]["cpu_s"] for c in figures.cold])
     fan = median_interval([run.fan_out["wall_s"] for run in figures.slow])
@@ -439,7 +447,7 @@ def measured_lines(figures: Figures) -> list[str]:
         f"{'checker wall per target (canary 300 ms)':<44} {wall.render()} | "
         f"of which AWS's (moto's) answers {aws.render()}",
         f"{'the checker own time per target':<44} {own.render()} | wall less AWS's answers and "
-        "the canary",
+        f"the canary; deciles {deciles} ms",
         f"{'cold start (import + first target)':<44} {cold.render()} | CPU {cold_cpu.render()}",
         f"{'the fan-out (schedule -> queue)':<44} {fan.render()} | CPU {fan_cpu.render()}",
         f"{f'the sweep, {figures.workers} workers':<44} {statistics.median(sweeps):.2f} s | "

@@ -54,6 +54,8 @@ CREDENTIALS_LIFE_MIN = 44
 PLATFORM_LOG_BYTES = 350
 # A warm canary's run (the canary rows of `make bench`: 54 ms for 20 names), rounded up.
 FAST_CANARY_MS = 100.0
+# A sweep's failure is asked again this long after (template: SweepConfirmDelaySeconds).
+CONFIRM_DELAY_S = (30, 10)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Quota:
     per_s: float | None  # None: no documented rate
     scope: str
     source: str
+    unit: str = "/s"
 
 
 # Documented quotas (defaults), each with the page that says it.
@@ -113,6 +116,7 @@ QUOTAS: dict[str, Quota] = {
         "docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html (1,000 by default); "
         "the SQS event source mapping adds up to 300 a minute: "
         "docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html",
+        unit=" at once",
     ),
 }
 # The event source mapping's concurrency: 5 at first, up to 300 more a minute (documented above).
@@ -130,7 +134,7 @@ class Inputs:
     cold_start_ms: float  # import + first target, at the CPU share, AWS's answers left out
     log_bytes: float  # the checker's log per target
     calls: Mapping[str, float]  # AWS calls per target, by "service.Operation" (fan-out excluded)
-    measured_where: str = "README_RUN"
+    measured_where: str = "make bench-org, the run the README shows"
     # Assumed: what AWS's answers and the canary take (no local benchmark measures them).
     api_latency_ms: float = 20.0
     assume_role_latency_ms: float = 60.0
@@ -146,12 +150,13 @@ class Inputs:
     )
 
 
-# The figures of the run the README shows (make bench-org on the 2-core development machine).
+# The figures of the run the README shows (make bench-org on the 2-core development machine):
+# the deciles of the checker's own time per target, its median CPU, the cold start, the log.
 README_RUN = Inputs(
-    own_ms=(105.0, 110.0, 115.0, 120.0, 140.0),
-    cpu_ms=25.0,
-    cold_start_ms=4_000.0,
-    log_bytes=1_400.0,
+    own_ms=(22.0, 26.0, 29.0, 32.0, 35.0, 38.0, 43.0, 48.0, 60.0),
+    cpu_ms=27.5,
+    cold_start_ms=2_495.0,
+    log_bytes=1_410.0,
     calls={
         "ec2.DescribeVpcs": 1,
         "ec2.DescribeDhcpOptions": 1,
@@ -404,7 +409,7 @@ def input_lines(inputs: Inputs) -> list[str]:
         "inputs assumed: " + "; ".join(inputs.assumptions),
         "inputs documented (quotas):",
         *(
-            f"  {q.api}: {'no published rate' if q.per_s is None else f'{q.per_s:g}/s'}, "
+            f"  {q.api}: {'no published rate' if q.per_s is None else f'{q.per_s:,g}{q.unit}'}, "
             f"{q.scope} [{q.source}]"
             for q in QUOTAS.values()
         ),
@@ -489,6 +494,14 @@ def report(
         + ", ".join(f"{rate:.0f}/s at C={c}" for c, rate in zip(concurrencies, asked, strict=True))
         + " against Organizations, which publishes no rate and refuses concurrent calls; now "
         "none (the fan-out names every account once, the messages carry the names)",
+        "the first sweep to find every target failing (one bad option set everywhere, no "
+        "change event seen) waits for each one's confirming second run: "
+        + ", ".join(
+            f"{delay} s (SweepConfirmDelaySeconds) -> "
+            f"{accounts * regions * (mean_s + delay) / concurrencies[0] / 60:.0f} min"
+            for delay in CONFIRM_DELAY_S
+        )
+        + f" of sweep at C={concurrencies[0]}",
         f"a month at C={chosen.scenario.concurrency}, released {RELEASE_PER_S:g}/s: "
         + ", ".join(f"{item} ${usd:.2f}" for item, usd in chosen.usd_month.items())
         + f" = ${sum(chosen.usd_month.values()):.2f}",

@@ -10,7 +10,8 @@ line is a command, answered with one JSON line on the report file descriptor:
 
     {"do": "fresh"}                       a new handler module, as in a new execution
                                           environment (no runtime, clients, credentials or
-                                          state read yet), then one warm-up target, untimed
+                                          state read yet, nothing frozen out of the garbage
+                                          collector's reach), then one warm-up target, untimed
     {"do": "drain", "latency_ms": 300}    take the sweep queue's messages one at a time, each
                                           handed to the handler as a one-record SQS batch (the
                                           event source mapping with BatchSize 1) and deleted,
@@ -27,6 +28,7 @@ gives the cold start: importing the handler, and its first target.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import os
@@ -120,6 +122,10 @@ class Worker:
 
     def fresh(self) -> dict[str, Any]:
         checker_dir, load_handler, *_ = self.kit
+        # A new execution environment has nothing frozen out of the garbage collector's reach
+        # (the checker freezes its heap once per process) and no garbage of a runtime before.
+        gc.unfreeze()
+        gc.collect()
         started, cpu_started = time.perf_counter(), time.process_time()
         self.handler = load_handler(checker_dir)
         imported = [time.perf_counter() - started, time.process_time() - cpu_started]

@@ -1,5 +1,6 @@
 """One execution environment across invocations: what the first invocation loaded is frozen out
-of the garbage collector's reach once, when the second starts (moto, canary doubles)."""
+of the garbage collector's reach once, when the second starts, and never again in that process
+(moto, canary doubles)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def test_the_first_invocations_heap_is_frozen_once_when_the_second_starts(
     world.add_canary(vpc_id, "vpc-dns-canary-a", FakeCanary())
     frozen: list[int] = []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(len(frozen)))
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: len(frozen))  # none frozen yet
 
     # When one execution environment runs three sweeps
     verdicts = []

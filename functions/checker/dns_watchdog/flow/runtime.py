@@ -89,12 +89,13 @@ class Runtime:
         """An invocation starts: its budget, from its own context.
 
         When the second one starts, what the first loaded (modules, service models, the
-        runtime) is frozen out of the garbage collector's reach: a full collection of that heap
-        costs ~0.3 s of a whole core, ~1 s at the checker's CPU share, and came every ~25 sweep
-        targets; what later targets leave behind is collected as before.
+        runtime) is frozen out of the garbage collector's reach, once per process (an execution
+        environment has one runtime): a full collection of that heap costs ~0.3 s of a whole
+        core, ~1 s at the checker's CPU share, and came every ~25 sweep targets; what later
+        targets leave behind is collected as before.
         """
         self._invocations += 1
-        if self._invocations == 2:
+        if self._invocations == 2 and gc.get_freeze_count() == 0:
             gc.freeze()
         for config in self._idempotency:
             config.register_lambda_context(context)
