@@ -31,16 +31,18 @@ import io
 import math
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 from dns_watchdog.observability import logger
 
 from devtools import cost
 from devtools.awsworld import AwsWorld, local_aws
-from devtools.bench_org import CallCounter, calls_of
 from devtools.benchkit import Row
 from devtools.fanout import SimulatedCanaries, recorded_healthy_findings
 from devtools.lambdakit import (
@@ -60,6 +62,35 @@ from devtools.orgworld import (
     forwarded_change,
     session_in,
 )
+
+
+@dataclass
+class CallCounter:
+    """Counts the AWS calls the checker's clients complete (Invoke answered locally included)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    @contextlib.contextmanager
+    def counting(self, session: boto3.session.Session) -> Iterator[CallCounter]:
+        session.events.register("after-call", self)
+        try:
+            yield self
+        finally:
+            session.events.unregister("after-call", self)
+
+
+def calls_of(calls: Counter[str], service: str, operations: frozenset[str]) -> int:
+    return sum(
+        number
+        for name, number in calls.items()
+        if name.split(".")[0] == service and name.split(".")[1] in operations
+    )
+
 
 EVENTS = 10_000
 ARRIVAL_WINDOW_S = 60.0  # "10,000 events a minute"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -19,11 +18,12 @@ from devtools.lambdakit import (
     CANARY_DIR,
     CHECKER_DIR,
     FakeLambdaContext,
-    InvokeReply,
-    InvokeRouter,
+    SimulatedCanaries,
     environment_variables,
     load_handler,
 )
+
+__all__ = ["SimulatedCanaries", "fanout_wall_ms", "recorded_healthy_findings"]
 
 
 def recorded_healthy_findings(vpc_cidr: str) -> dict[str, Any]:
@@ -40,18 +40,6 @@ def recorded_healthy_findings(vpc_cidr: str) -> dict[str, Any]:
                 FakeLambdaContext("canary", timeout_ms=5000),
             )
     return findings
-
-
-@dataclass
-class SimulatedCanaries(InvokeRouter):
-    """Every canary takes `latency_ms` and answers with the same recorded findings."""
-
-    latency_ms: float
-    findings: dict[str, Any]
-
-    def invoke(self, function: str, event: Any) -> InvokeReply:
-        time.sleep(self.latency_ms / 1000)
-        return InvokeReply(self.findings)
 
 
 def fanout_wall_ms(canaries: int, latency_ms: float, concurrency: int) -> float:

@@ -254,6 +254,19 @@ class InvokeRouter:
         return _http(200), parsed
 
 
+@dataclass
+class SimulatedCanaries(InvokeRouter):
+    """Every canary takes `latency_ms` and answers with the same recorded findings (the
+    benchmarks' canaries: devtools/fanout.py records the findings from a real canary run)."""
+
+    latency_ms: float
+    findings: dict[str, Any]
+
+    def invoke(self, function: str, event: Any) -> InvokeReply:
+        time.sleep(self.latency_ms / 1000)
+        return InvokeReply(self.findings)
+
+
 def api_error(
     code: str, status: int, where: str = "injected fault"
 ) -> tuple[AWSResponse, dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 from checker_doubles import FakeCanary, Reply, World
 from dns_watchdog.constants import SWEEP_CONFIRM_DELAY_S_ENV
@@ -124,3 +125,34 @@ def test_a_confirmation_that_would_outlast_the_function_is_asked_sooner(
     assert alert.severity == "CRITICAL"
     assert 0 < alert.document["confirmed_after_s"] <= 1
     assert "Confirmed: a second canary run" in alert.text
+
+
+def test_a_sweep_reads_a_vpcs_state_once_to_confirm_and_conclude(
+    world: World, checker_app: Invoke
+) -> None:
+    reads: list[str] = []
+
+    def count_state_reads(params: dict[str, Any], **_: Any) -> None:
+        key = params["Key"]["pk"]["S"]
+        if key.startswith("vpc#"):
+            reads.append(key)
+
+    # (the checker's clients, built on its first event, copy the session's hooks)
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "provide-client-params.dynamodb.GetItem", count_state_reads
+    )
+    # Given a VPC known to the watchdog, whose DNS server then stops answering for good
+    canary = FailsOnce()
+    vpc_id = watched_vpc(world, canary)
+    checker_app(sweep())
+    world.alerts()
+    canary.failures_left = 10
+    reads.clear()
+
+    # When a sweep finds the failure, confirms it and concludes (a page, a state write)
+    checker_app(sweep())
+
+    # Then the state was read once: the confirmation and the conclusion share the read
+    assert [alert.severity for alert in world.alerts()] == ["CRITICAL"]
+    assert reads == [f"vpc#{vpc_id}"]

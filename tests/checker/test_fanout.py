@@ -1,4 +1,5 @@
 """The organization sweep's fan-out: one queue message per (account, region), batches of 10,
+released a hundred a second, each naming its account (asked of Organizations once per sweep),
 and a target that could not be queued named in the error (botocore Stubber, no AWS)."""
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from dns_watchdog.aws.sweep_queue import SweepQueue
+from dns_watchdog.aws.organization import listed_account_names, resolve_sweep_targets
+from dns_watchdog.aws.sweep_queue import SweepQueue, release_delay_s
 from dns_watchdog.domain.errors import AwsCallFailed
-from dns_watchdog.domain.targets import cross
+from dns_watchdog.domain.targets import cross, parse_sweep_targets
 
 pytestmark = pytest.mark.unit
 
@@ -68,3 +70,79 @@ def test_targets_sqs_refused_are_named(sqs: tuple[Any, Stubber]) -> None:
         AwsCallFailed, match="could not queue 1 sweep targets: 333333333333:eu-west-1"
     ):
         SweepQueue(client, QUEUE).send(targets, {})
+
+
+def test_targets_are_released_into_the_queue_a_hundred_a_second(
+    sqs: tuple[Any, Stubber],
+) -> None:
+    # Given a sweep of 250 targets
+    client, stubber = sqs
+    targets = cross([f"{n:012d}" for n in range(1, 126)], ["eu-west-1", "us-east-1"])
+    delays: list[int] = []
+    client.meta.events.register(
+        "provide-client-params.sqs.SendMessageBatch",
+        lambda params, **_: delays.extend(entry["DelaySeconds"] for entry in params["Entries"]),
+    )
+    for _ in range(25):
+        stubber.add_response("send_message_batch", {"Successful": [], "Failed": []})
+
+    SweepQueue(client, QUEUE).send(targets, {})
+
+    # Then the first hundred are visible at once, the next hundred a second later, and so on
+    assert delays == [0] * 100 + [1] * 100 + [2] * 50
+    assert release_delay_s(10**6) == 900  # SQS delays a message at most 15 minutes
+
+
+@pytest.fixture
+def organizations(
+    aws_env: None, stub_session: boto3.session.Session
+) -> Iterator[tuple[Any, Stubber]]:
+    client = stub_session.client("organizations")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_a_settings_own_accounts_are_named_once_per_sweep(
+    organizations: tuple[Any, Stubber],
+) -> None:
+    # Given a setting naming two accounts in two regions, one of them unknown to Organizations
+    client, stubber = organizations
+    stubber.add_response(
+        "describe_account",
+        {"Account": {"Id": "222222222222", "Name": "payments-prod"}},
+        {"AccountId": "222222222222"},
+    )
+    stubber.add_client_error(
+        "describe_account",
+        service_error_code="AccountNotFoundException",
+        expected_params={"AccountId": "333333333333"},
+    )
+    plan = parse_sweep_targets("222222222222|333333333333:eu-west-1|us-east-1")
+
+    resolved = resolve_sweep_targets(plan, home_account="123456789012", client=client)
+
+    # Then each account was asked once, and the four messages carry what was found
+    assert resolved.targets == plan.targets
+    assert resolved.account_names == {"222222222222": "payments-prod"}
+
+
+def test_more_accounts_than_a_page_are_named_from_the_organizations_listing(
+    organizations: tuple[Any, Stubber],
+) -> None:
+    client, stubber = organizations
+    accounts = [f"{200_000_000_000 + n:012d}" for n in range(25)]
+    listed = [{"Id": a, "Name": f"team-{a[-2:]}", "State": "ACTIVE"} for a in accounts]
+    stubber.add_response("list_accounts", {"Accounts": listed[:20], "NextToken": "more"})
+    stubber.add_response("list_accounts", {"Accounts": listed[20:]})
+
+    names = listed_account_names(client, accounts)
+
+    assert names == {a: f"team-{a[-2:]}" for a in accounts}
+
+
+def test_a_listing_refused_leaves_the_accounts_unnamed(organizations: tuple[Any, Stubber]) -> None:
+    client, stubber = organizations
+    stubber.add_client_error("list_accounts", service_error_code="AccessDeniedException")
+
+    assert listed_account_names(client, [f"{n:012d}" for n in range(1, 30)]) == {}

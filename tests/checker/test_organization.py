@@ -475,3 +475,34 @@ def test_a_forwarded_change_is_checked_from_the_change_queue(
     assert critical.severity == "CRITICAL"
     assert critical.attributes["account_id"] == MEMBER
     assert f"vpc#{MEMBER}#{MEMBER_REGION}#{member.vpc_id}" in _state_keys(organization.central)
+
+
+def test_a_sweep_target_is_named_by_its_message_not_asked_of_organizations(
+    organization: Organization,
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: Any,
+) -> None:
+    # Given Organizations would name any account (a hook counts the questions)
+    asked: list[str] = []
+
+    def describe_account(params: dict[str, Any], **_: Any) -> Any:
+        asked.append(json.loads(params["body"])["AccountId"])
+        return error_free({"Account": {"Id": MEMBER, "Name": "asked-per-target"}})
+
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "before-call.organizations.DescribeAccount", describe_account
+    )
+    app = load_handler("checker")
+    queue_arn = f"arn:aws:sqs:{REGION}:{HOME}:{SWEEP_QUEUE_NAME}"
+    named = {"action": "sweep", "account_id": MEMBER, "region": MEMBER_REGION}
+
+    # When the queue delivers the member's target, once named by the fan-out and once not
+    for body in ({**named, "account_name": "payments-prod"}, named):
+        message = {"MessageId": "m", "ReceiptHandle": "r", "MD5OfBody": ""}
+        message["Body"] = json.dumps(body)
+        response = app.lambda_handler(sqs_batch_event([message], queue_arn), lambda_context)
+        assert response == {"batchItemFailures": []}
+
+    # Then the checker never asked Organizations: the fan-out names accounts once per sweep
+    assert asked == []

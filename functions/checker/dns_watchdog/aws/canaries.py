@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_resourcegroupstaggingapi.type_defs import TagFilterTypeDef
 
 LAMBDA_FUNCTION = "lambda:function"
+# The Resource Groups Tagging operations this adapter calls (aws/vpcs.py says why).
+TAGGING_OPERATIONS = frozenset({"GetResources"})
 
 
 def function_name(arn: str) -> str:

@@ -57,6 +57,11 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_lambda.type_defs import FunctionConfigurationResponseTypeDef
 
+# The Lambda operations this adapter calls (aws/vpcs.py says why); GetFunction is what the
+# `function_updated_v2` waiter polls.
+LAMBDA_OPERATIONS = frozenset(
+    {"GetFunction", "GetFunctionConfiguration", "Invoke", "UpdateFunctionConfiguration"}
+)
 TIMEOUT_MARKER = "Task timed out after"
 SANDBOX_TIMEOUT = "Sandbox.Timedout"
 INVALID_PLAN_ERROR = "InvalidProbePlan"

@@ -3,16 +3,19 @@
 `list_active_accounts` pages through ListAccounts and keeps the accounts that are ACTIVE (a
 suspended or closing account cannot be entered, and its role is gone with it); their names let
 alerts name the account. `resolve_sweep_targets` crosses them with the regions of the sweep
-setting's ``*`` entries. Only the management account or a delegated administrator may list
-accounts: when Organizations refuses (AccessDenied, or no organization at all), the sweep falls
-back to the setting's own list (``*`` then means the home account and the accounts the list
-names), and says why in the log and in the result. Any other failure raises, so the scheduled
-sweep fails and is retried, instead of quietly sweeping fewer accounts.
+setting's ``*`` entries, and names every target's account once per sweep (with ``*`` the
+listing names them; a setting's own accounts are named by `listed_account_names`): the messages
+carry the names, so no checker asks Organizations per target. Only the management account or a
+delegated administrator may list accounts: when Organizations refuses (AccessDenied, or no
+organization at all), the sweep falls back to the setting's own list (``*`` then means the home
+account and the accounts the list names), and says why in the log and in the result. Any other
+failure raises, so the scheduled sweep fails and is retried, instead of quietly sweeping fewer
+accounts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,6 +31,8 @@ from dns_watchdog.observability import logger
 OrganizationsClient = Any
 
 ACTIVE = "ACTIVE"
+# ListAccounts answers at most this many accounts a page.
+LIST_ACCOUNTS_PAGE_SIZE = 20
 # Organizations' answers that mean "this account may not list accounts here".
 LISTING_REFUSED_CODES = frozenset(
     {
@@ -103,7 +108,8 @@ def resolve_sweep_targets(
     account and the accounts the setting names) are crossed with the ``*`` regions.
     """
     if not plan.wants_every_account:
-        return ResolvedTargets(plan.targets, "setting")
+        names = listed_account_names(client, plan.named_accounts) if client is not None else {}
+        return ResolvedTargets(plan.targets, "setting", names)
     fallback_accounts = {home_account, *plan.named_accounts}
     if client is None:
         reason = "no Organizations client: the sweep uses the setting's own accounts"
@@ -117,6 +123,22 @@ def resolve_sweep_targets(
         return _fall_back(plan, fallback_accounts, reason)
     names = {account.account_id: account.name for account in accounts}
     return ResolvedTargets(plan.expand(names), "organizations", names)
+
+
+def listed_account_names(client: OrganizationsClient, accounts: Collection[str]) -> dict[str, str]:
+    """The names of `accounts` (a sweep setting's own), asked once: DescribeAccount for each
+    when they fit in one ListAccounts page, else one listing of the organization. Best effort:
+    an account Organizations will not name goes without one."""
+    if len(accounts) <= LIST_ACCOUNTS_PAGE_SIZE:
+        described = AccountNames(client)
+        return {account: name for account in accounts if (name := described.name_of(account))}
+    try:
+        listed = list_active_accounts(client)
+    except (ListingRefused, AwsCallFailed) as exc:
+        logger.info("No account names from Organizations", extra={"error": str(exc)})
+        return {}
+    wanted = set(accounts)
+    return {a.account_id: a.name for a in listed if a.account_id in wanted and a.name}
 
 
 def _fall_back(plan: SweepPlan, accounts: set[str], reason: str) -> ResolvedTargets:

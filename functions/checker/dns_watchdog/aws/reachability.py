@@ -64,6 +64,18 @@ if TYPE_CHECKING:
         TagSpecificationTypeDef,
     )
 
+# The EC2 operations this adapter calls (aws/vpcs.py says why).
+ANALYZER_OPERATIONS = frozenset(
+    {
+        "CreateNetworkInsightsPath",
+        "DeleteNetworkInsightsAnalysis",
+        "DeleteNetworkInsightsPath",
+        "DescribeNetworkInsightsAnalyses",
+        "DescribeNetworkInterfaces",
+        "StartNetworkInsightsAnalysis",
+    }
+)
+
 # Between two polls; analyses usually take tens of seconds.
 DEFAULT_POLL_INTERVAL_S = 2.0
 TIMED_OUT = "no result within the analysis budget"

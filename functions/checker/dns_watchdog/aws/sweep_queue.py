@@ -3,6 +3,13 @@
 The queue's Lambda event source mapping (template.yaml) delivers them back to the checker with a
 maximum concurrency, partial batch failure reporting and a dead-letter queue: one target's
 failure is retried on its own and never stops the others.
+
+Targets are released into the queue at most `RELEASE_PER_S` a second (each message's
+`DelaySeconds`), whatever the concurrency: every target costs at most one AssumeRole in the
+central account (STS: 600 requests a second per account and region, shared with everything else
+there) and one read and one write of the state table, so the release rate bounds those rates for
+any size of organization; a sweep of 4,000 targets is spread over 40 s of its 5-minute period
+(devtools/org_model.py shows the rates with and without it).
 """
 
 from __future__ import annotations
@@ -22,6 +29,15 @@ if TYPE_CHECKING:
 
 # SendMessageBatch takes at most 10 entries.
 BATCH_SIZE = 10
+# Targets released into the queue a second: a sixth of STS's AssumeRole quota in the central
+# account (the module docstring says why). SQS delays a message at most 900 s.
+RELEASE_PER_S = 100
+MAX_DELAY_S = 900
+
+
+def release_delay_s(position: int, release_per_s: float = RELEASE_PER_S) -> int:
+    """The DelaySeconds of the sweep's `position`-th message (0-based)."""
+    return min(MAX_DELAY_S, int(position / release_per_s))
 
 
 def sweep_message(target: Place, account_name: str | None) -> str:
@@ -44,13 +60,18 @@ class SweepQueue:
         self._queue_url = queue_url
 
     def send(self, targets: Sequence[Place], names: Mapping[str, str]) -> int:
-        """Queue one message per target; raise AwsCallFailed naming the targets not queued (the
-        sweep is then retried as a whole; targets queued twice are checked twice, harmlessly)."""
+        """Queue one message per target, released `RELEASE_PER_S` a second; raise AwsCallFailed
+        naming the targets not queued (the sweep is then retried as a whole; targets queued
+        twice are checked twice, harmlessly)."""
         failed: list[str] = []
         for start in range(0, len(targets), BATCH_SIZE):
             chunk = targets[start : start + BATCH_SIZE]
             entries: list[SendMessageBatchRequestEntryTypeDef] = [
-                {"Id": str(i), "MessageBody": sweep_message(t, names.get(t.account or ""))}
+                {
+                    "Id": str(i),
+                    "MessageBody": sweep_message(t, names.get(t.account or "")),
+                    "DelaySeconds": release_delay_s(start + i),
+                }
                 for i, t in enumerate(chunk)
             ]
             try:

@@ -17,6 +17,22 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 
+# The EC2 operations this adapter calls: member clients are built with only the operations the
+# adapters declare (aws/sessions.py; tests/checker/test_member_clients.py holds the lists true).
+EC2_OPERATIONS = frozenset(
+    {
+        "AssociateDhcpOptions",
+        "DescribeDhcpOptions",
+        "DescribeNetworkAcls",
+        "DescribeNetworkInterfaces",
+        "DescribeRouteTables",
+        "DescribeSecurityGroups",
+        "DescribeVpcAttribute",
+        "DescribeVpcs",
+    }
+)
+
+
 class UnknownResource(LookupError):
     """A VPC, security group, network ACL or option set that EC2 does not know."""
 

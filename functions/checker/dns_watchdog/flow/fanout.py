@@ -57,6 +57,7 @@ class SweepFanOut:
         plan = self._plan
         if not plan.targets and not plan.wants_every_account:
             return ResolvedTargets((self._home,), "setting")
-        organizations = boto3.client("organizations") if plan.wants_every_account else None
+        # Asked for the accounts (``*``) or for the names of the setting's own accounts.
+        organizations = boto3.client("organizations")
         assert self._home.account is not None
         return resolve_sweep_targets(plan, home_account=self._home.account, client=organizations)

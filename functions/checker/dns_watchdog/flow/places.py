@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from dns_watchdog.aws.canaries import CanaryDirectory
-from dns_watchdog.aws.invoker import CanaryInvoker
+from dns_watchdog.aws.canaries import TAGGING_OPERATIONS, CanaryDirectory
+from dns_watchdog.aws.invoker import LAMBDA_OPERATIONS, CanaryInvoker
 from dns_watchdog.aws.state import StateStore
-from dns_watchdog.aws.vpcs import VpcDirectory
+from dns_watchdog.aws.vpcs import EC2_OPERATIONS, VpcDirectory
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
 from dns_watchdog.domain.place import Place
@@ -51,6 +51,17 @@ def lambda_client_config(config: CheckerConfig) -> Config:
         # Throttling is retried by CanaryInvoker, with full jitter; no hidden retries here.
         retries={"mode": "standard", "total_max_attempts": 1},
     )
+
+
+def member_operations(config: CheckerConfig) -> dict[str, frozenset[str]]:
+    """The operations member accounts' clients are built with: what the adapters call there
+    (aws/sessions.py says why)."""
+    ec2 = EC2_OPERATIONS
+    if config.name_blocking_rule:
+        from dns_watchdog.aws.reachability import ANALYZER_OPERATIONS  # noqa: PLC0415  # opt-in
+
+        ec2 = ec2 | ANALYZER_OPERATIONS
+    return {"ec2": ec2, "lambda": LAMBDA_OPERATIONS, "resourcegroupstaggingapi": TAGGING_OPERATIONS}
 
 
 @dataclass(frozen=True)

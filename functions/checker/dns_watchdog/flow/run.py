@@ -87,6 +87,9 @@ class CheckRun:
     def __init__(self, crew: Crew, budget: RunBudget) -> None:
         self._crew = crew
         self._budget = budget
+        # Each VPC's stored state, read once per run (a sweep's confirmation and its conclusion
+        # share it); a conflicting write forgets it, so deciding again reads it afresh.
+        self._states: dict[str, VpcState | None] = {}
 
     def run(self, request: CheckRequest) -> dict[str, Any]:
         """Check every VPC of the request; each VPC is concluded and alerted on its own."""
@@ -174,7 +177,7 @@ class CheckRun:
             if needs_confirmation(
                 request.trigger,
                 judge(vpc_id, runs.get(vpc_id, []), dns_support=one.facts.dns_support).verdict,
-                crew.state.get(vpc_id),
+                self._stored(vpc_id),
             )
         }
         if not suspects:
@@ -216,7 +219,7 @@ class CheckRun:
             outcome = conclude(
                 facts=watched.facts,
                 runs=runs,
-                stored=self._crew.state.get(vpc_id),
+                stored=self._stored(vpc_id),
                 request=request,
                 now=now,
                 observed_at=observed_at,
@@ -227,15 +230,21 @@ class CheckRun:
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
             self._page(request, outcome, watched, paging, (now, confirmed_after_s))
             try:
-                self._crew.state.put(self._remembered(outcome, paging))
+                self._states[vpc_id] = self._crew.state.put(self._remembered(outcome, paging))
             except StateConflict:
                 logger.info("State changed meanwhile: deciding again", extra={"vpc_id": vpc_id})
+                del self._states[vpc_id]
                 continue
             telemetry.record_checked(vpc_id, outcome.judgement)
             return {**_summary(outcome, len(runs)), "alert_published": paging.published}
         raise StateConflict(
             f"the state of {vpc_id} kept changing during {STATE_WRITE_ATTEMPTS} attempts"
         )
+
+    def _stored(self, vpc_id: str) -> VpcState | None:
+        if vpc_id not in self._states:
+            self._states[vpc_id] = self._crew.state.get(vpc_id)
+        return self._states[vpc_id]
 
     def _page(
         self,
