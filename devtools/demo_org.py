@@ -179,7 +179,7 @@ class Organization:
         """The member account associates a private hosted zone with its VPC (Route 53 records
         the call in us-east-1; the request names the VPC's region)."""
         member = self.member
-        route53 = self.member_session.client("route53", region_name="us-east-1")
+        route53: Any = self.member_session.client("route53", region_name="us-east-1")
         zone = route53.create_hosted_zone(
             Name=PRIVATE_ZONE,
             CallerReference=f"demo-{time.time_ns()}",
