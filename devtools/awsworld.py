@@ -597,6 +597,32 @@ class NetworkInsightsStandIn:
         return {"NetworkInsightsPathId": params["NetworkInsightsPathId"]}
 
 
+@contextmanager
+def lambda_vpc_ids(ec2: Any, session: boto3.session.Session | None = None) -> Iterator[None]:
+    """Lambda's ListFunctions as AWS answers it: moto gives every attached function the VpcId
+    "vpc-123abc"; Lambda gives the VPC of its subnets (botocore's VpcConfigResponse.VpcId). An
+    ``after-call`` hook on ``session`` (default session if None) puts the subnets' VPC there,
+    read from ``ec2`` (a client of the world's own session)."""
+    if session is None:
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+    assert session is not None
+
+    def fix(parsed: dict[str, Any], **_: Any) -> None:
+        for function in parsed.get("Functions", []):
+            config = function.get("VpcConfig") or {}
+            if config.get("SubnetIds"):
+                [subnet] = ec2.describe_subnets(SubnetIds=config["SubnetIds"][:1])["Subnets"]
+                config["VpcId"] = subnet["VpcId"]
+
+    session.events.register("after-call.lambda.ListFunctions", fix)
+    try:
+        yield
+    finally:
+        session.events.unregister("after-call.lambda.ListFunctions", fix)
+
+
 @dataclass
 class LogsInsightsStandIn:
     """CloudWatch Logs Insights as botocore ``before-call`` hooks (moto runs only part of the
