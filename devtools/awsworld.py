@@ -598,11 +598,13 @@ class NetworkInsightsStandIn:
 
 
 @contextmanager
-def lambda_vpc_ids(ec2: Any, session: boto3.session.Session | None = None) -> Iterator[None]:
+def lambda_vpc_ids(
+    vpc_of_subnet: Mapping[str, str], session: boto3.session.Session | None = None
+) -> Iterator[None]:
     """Lambda's ListFunctions as AWS answers it: moto gives every attached function the VpcId
     "vpc-123abc"; Lambda gives the VPC of its subnets (botocore's VpcConfigResponse.VpcId). An
-    ``after-call`` hook on ``session`` (default session if None) puts the subnets' VPC there,
-    read from ``ec2`` (a client of the world's own session)."""
+    ``after-call`` hook on ``session`` (default session if None) puts the VPC of the function's
+    first subnet there (``vpc_of_subnet``: the worlds' subnets and their VPCs)."""
     if session is None:
         if boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
@@ -612,9 +614,9 @@ def lambda_vpc_ids(ec2: Any, session: boto3.session.Session | None = None) -> It
     def fix(parsed: dict[str, Any], **_: Any) -> None:
         for function in parsed.get("Functions", []):
             config = function.get("VpcConfig") or {}
-            if config.get("SubnetIds"):
-                [subnet] = ec2.describe_subnets(SubnetIds=config["SubnetIds"][:1])["Subnets"]
-                config["VpcId"] = subnet["VpcId"]
+            subnets = config.get("SubnetIds") or []
+            if subnets and subnets[0] in vpc_of_subnet:
+                config["VpcId"] = vpc_of_subnet[subnets[0]]
 
     session.events.register("after-call.lambda.ListFunctions", fix)
     try:

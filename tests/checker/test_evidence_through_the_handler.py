@@ -50,7 +50,8 @@ def insights(lab_vpc: LabVpc) -> Iterator[LogsInsightsStandIn]:
         bytes_scanned=5_000_000,
         account=ACCOUNT,
     )
-    with stand_in.answering(), lambda_vpc_ids(world.ec2):
+    subnets = dict.fromkeys(canary["SubnetIds"], lab_vpc.vpc_id)
+    with stand_in.answering(), lambda_vpc_ids(subnets):
         yield stand_in
 
 
