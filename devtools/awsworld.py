@@ -597,8 +597,106 @@ class NetworkInsightsStandIn:
         return {"NetworkInsightsPathId": params["NetworkInsightsPathId"]}
 
 
+@contextmanager
+def lambda_vpc_ids(
+    vpc_of_subnet: Mapping[str, str], session: boto3.session.Session | None = None
+) -> Iterator[None]:
+    """Lambda's ListFunctions as AWS answers it: moto gives every attached function the VpcId
+    "vpc-123abc"; Lambda gives the VPC of its subnets (botocore's VpcConfigResponse.VpcId). An
+    ``after-call`` hook on ``session`` (default session if None) puts the VPC of the function's
+    first subnet there (``vpc_of_subnet``: the worlds' subnets and their VPCs)."""
+    if session is None:
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+    assert session is not None
+
+    def fix(parsed: dict[str, Any], **_: Any) -> None:
+        for function in parsed.get("Functions", []):
+            config = function.get("VpcConfig") or {}
+            subnets = config.get("SubnetIds") or []
+            if subnets and subnets[0] in vpc_of_subnet:
+                config["VpcId"] = vpc_of_subnet[subnets[0]]
+
+    session.events.register("after-call.lambda.ListFunctions", fix)
+    try:
+        yield
+    finally:
+        session.events.unregister("after-call.lambda.ListFunctions", fix)
+
+
+@dataclass
+class LogsInsightsStandIn:
+    """CloudWatch Logs Insights as botocore ``before-call`` hooks (moto runs only part of the
+    query language): the log groups that exist (``log_groups``), the DNS-failure lines each
+    logged (``dns_errors``, by log group), and the bytes every query scans. Every query
+    completes at its first poll; with ``refuse`` set, every call is answered with that error
+    code (403). ``calls`` records (operation, parameters)."""
+
+    log_groups: set[str] = field(default_factory=set)
+    dns_errors: dict[str, int] = field(default_factory=dict)
+    bytes_scanned: int = 1_048_576
+    account: str = "123456789012"
+    refuse: str | None = None
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _queries: dict[str, list[str]] = field(default_factory=dict)
+
+    def operations(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    @contextmanager
+    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+        """Answer the calls of clients built from ``session`` (default session if None)."""
+        if session is None:
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        events = session.events
+        events.register("provide-client-params.logs", NetworkInsightsStandIn._remember)
+        events.register("before-call.logs", self._answer)  # type: ignore[arg-type]
+        try:
+            yield
+        finally:
+            events.unregister("provide-client-params.logs", NetworkInsightsStandIn._remember)
+            events.unregister("before-call.logs", self._answer)  # type: ignore[arg-type]
+
+    def _answer(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        params = context.get("stand_in_params", {})
+        self.calls.append((model.name, params))
+        if self.refuse is not None:
+            from devtools.lambdakit import api_error
+
+            return api_error(self.refuse, 403, "the logs stand-in")
+        if model.name == "DescribeLogGroups":
+            wanted = set(params.get("logGroupIdentifiers", []))
+            found = sorted(self.log_groups & wanted)
+            return _ok({"logGroups": [{"logGroupName": group} for group in found]})
+        if model.name == "StartQuery":
+            query_id = str(uuid.uuid4())
+            self._queries[query_id] = list(params.get("logGroupNames", []))
+            return _ok({"queryId": query_id})
+        if model.name == "GetQueryResults":
+            groups = self._queries.get(params["queryId"], [])
+            rows = [
+                [
+                    {"field": "@log", "value": f"{self.account}:{group}"},
+                    {"field": "dnsErrors", "value": str(self.dns_errors[group])},
+                ]
+                for group in groups
+                if self.dns_errors.get(group)
+            ]
+            statistics = {"bytesScanned": float(self.bytes_scanned), "recordsMatched": 1.0}
+            return _ok({"status": "Complete", "results": rows, "statistics": statistics})
+        if model.name == "StopQuery":
+            return _ok({"success": True})
+        return None
+
+
 def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
     from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-    response = AWSResponse("local://ec2", 200, HTTPHeaders(), None)
+    response = AWSResponse("local://aws", 200, HTTPHeaders(), None)
     return response, {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}

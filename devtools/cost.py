@@ -42,6 +42,10 @@ ALARM_MONTH = 0.10
 DASHBOARD_MONTH = 3.00  # beyond an account's first three
 LOGS_INGEST_GB = 0.50
 SYNTHETICS_RUN = 0.0012
+# CloudWatch Logs Insights: per GB of log data scanned, us-east-1 (the Amazon CloudWatch pricing
+# page's figure, 0.005 USD per GB, as quoted in May and June 2026 by factualminds.com's and
+# c3x.dev's CloudWatch cost guides; check the pricing page for your region).
+LOGS_INSIGHTS_GB = 0.005
 
 # The measured figures the estimate bills (benchmarks, rounded up).
 CANARY_BILLED_S = 0.3
@@ -194,6 +198,12 @@ def synthetics(vpcs: int = 10, sweep_minutes: int = 5) -> float:
     return (MINUTES_A_MONTH // sweep_minutes) * vpcs * SYNTHETICS_RUN
 
 
+def evidence_ceiling(daily_scan_gib: float = 10) -> float:
+    """WorkloadEvidence at its daily scan budget every day of the month (the most it costs per
+    account; a quiet month costs nothing)."""
+    return daily_scan_gib * 30 * 1024**3 / 1e9 * LOGS_INSIGHTS_GB
+
+
 def table(vpcs: int = 10, sweep_minutes: int = 5) -> str:
     lines = estimate(vpcs=vpcs, sweep_minutes=sweep_minutes)
     detailed = estimate(
@@ -211,6 +221,10 @@ def table(vpcs: int = 10, sweep_minutes: int = 5) -> str:
     rows.append(
         "| with DetailedMetrics, EncryptOperationsTopic and CreateDashboard | | "
         f"${total(detailed):.2f} |"
+    )
+    rows.append(
+        "| with WorkloadEvidence, its daily scan budget (EvidenceDailyScanGiB 10) spent every day "
+        f"| 300 GiB scanned x ${LOGS_INSIGHTS_GB} per GB | at most ${evidence_ceiling():.2f} |"
     )
     rows.append(
         f"| CloudWatch Synthetics instead, one canary per VPC every {sweep_minutes} minutes | "

@@ -14,7 +14,14 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
-from dns_watchdog.aws import canaries, invoker, reachability, vpcs
+from dns_watchdog.aws import (
+    canaries,
+    invoker,
+    log_evidence,
+    reachability,
+    vpc_functions,
+    vpcs,
+)
 from dns_watchdog.aws.sessions import AccountSessions
 from dns_watchdog.domain.place import Place
 from dns_watchdog.flow.places import member_operations
@@ -60,9 +67,10 @@ def sessions_with(session: boto3.session.Session, **options: Any) -> AccountSess
 def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks(
     aws_env: None,
 ) -> None:
-    # Given a session, and the checker's operations (the blocking rule on: its EC2 calls too)
+    # Given a session, and the checker's operations (the blocking rule on: its EC2 calls too;
+    # workload evidence on: its Logs calls and ListFunctions)
     session = boto3.session.Session(region_name=REGION)
-    settings: Any = type("Settings", (), {"name_blocking_rule": True})()
+    settings: Any = type("Settings", (), {"name_blocking_rule": True, "workload_evidence": True})()
     sessions = sessions_with(session, operations=member_operations(settings))
     # and a hook put on the session after the sessions object was made
     session.events.register(
@@ -81,6 +89,20 @@ def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks
     assert clients.tagging.can_paginate("get_resources")
     assert clients.lambda_.get_waiter("function_updated_v2").name == "FunctionUpdatedV2"
     assert clients.ec2.meta.region_name == REGION
+    assert hasattr(clients.lambda_, "list_functions")
+    logs = sessions.client("logs", MEMBER, REGION)
+    assert hasattr(logs, "start_query")
+    assert hasattr(logs, "stop_query")
+    assert not hasattr(logs, "delete_log_group")
+
+
+def test_without_workload_evidence_member_clients_cannot_read_logs(aws_env: None) -> None:
+    settings: Any = type(
+        "Settings", (), {"name_blocking_rule": False, "workload_evidence": False}
+    )()
+    operations = member_operations(settings)
+    assert "logs" not in operations
+    assert "ListFunctions" not in operations["lambda"]
 
 
 def _called_operations(module: ModuleType, service: str) -> set[str]:
@@ -111,6 +133,8 @@ def _called_operations(module: ModuleType, service: str) -> set[str]:
         (reachability, "ec2", reachability.ANALYZER_OPERATIONS),
         (invoker, "lambda", invoker.LAMBDA_OPERATIONS),
         (canaries, "resourcegroupstaggingapi", canaries.TAGGING_OPERATIONS),
+        (log_evidence, "logs", log_evidence.LOGS_OPERATIONS),
+        (vpc_functions, "lambda", vpc_functions.LIST_FUNCTIONS_OPERATIONS),
     ],
 )
 def test_every_operation_an_adapter_calls_is_in_its_declared_list(

@@ -6,7 +6,8 @@ and hands the checker a series of events with a :class:`devtools.awsworld.CallRe
 session its clients come from. The world, the canary platform and the test's own look-ups use
 sessions of their own, so only the checker's calls are recorded.
 
-- single account: every optional feature on (chat, self-healing, the blocking rule): a new
+- single account: every optional feature on (chat, self-healing, the blocking rule, workload
+  evidence): a new
   option set preflighted, a sweep, a breaking association (stale canary refreshed, healed,
   analysed, paged), a security group and a network ACL change, a manual check, the recovery;
 - organization: the sweep fanned out to (account, region) targets through the queue, a member
@@ -34,8 +35,11 @@ from dns_watchdog.constants import ANALYSIS_TAG_KEY, CANARY_TAG_KEY
 from devtools.awsworld import (
     AwsWorld,
     CallRecorder,
+    LogsInsightsStandIn,
     NetworkInsightsStandIn,
     RecordedCall,
+    function_zip,
+    lambda_vpc_ids,
     local_aws,
 )
 from devtools.dnslab import DnsLab, LabServer
@@ -146,6 +150,23 @@ def lambda_interface(watched: Watched, insights: NetworkInsightsStandIn) -> None
     )
 
 
+WORKLOAD = "orders-api"
+
+
+def workload(watched: Watched, insights: LogsInsightsStandIn) -> None:
+    """A function attached to the VPC besides its canary, whose log group holds DNS errors."""
+    watched.world.lambda_.create_function(
+        FunctionName=WORKLOAD,
+        Runtime="python3.12",
+        Role=watched.world.role_arn,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": function_zip()},
+        VpcConfig={"SubnetIds": [watched.subnet_id], "SecurityGroupIds": [watched.group_id]},
+    )
+    insights.log_groups.add(f"/aws/lambda/{WORKLOAD}")
+    insights.dns_errors[f"/aws/lambda/{WORKLOAD}"] = 12
+
+
 def invoke(checker: LambdaHandler, event: dict[str, Any]) -> dict[str, Any]:
     with contextlib.redirect_stdout(io.StringIO()):  # its metric documents
         context = FakeLambdaContext("vpc-dns-watchdog-checker", timeout_ms=190_000)
@@ -184,6 +205,7 @@ def checker_settings(resources_settings: dict[str, str], lab: DnsLab) -> dict[st
         "CHECKER_ROLE_ARN": CHECKER_ROLE_ARN,
         "NAME_BLOCKING_RULE": "true",
         "BLOCKING_ANALYSIS_BUDGET_S": "20",
+        "WORKLOAD_EVIDENCE": "true",
         "POWERTOOLS_LOG_LEVEL": "CRITICAL",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "LINT_ALLOWED_NETWORKS": lab.cidr,
@@ -206,6 +228,8 @@ def single_account() -> Flow:
         home = watch(world, lab, dead, HOME, platform)
         insights = NetworkInsightsStandIn()
         lambda_interface(home, insights)
+        logs = LogsInsightsStandIn()
+        workload(home, logs)
         resources = world.checker_resources(table=STATE_TABLE, chat_topic="chat")
         acl_id = world.ec2.describe_network_acls(
             Filters=[{"Name": "vpc-id", "Values": [home.vpc_id]}]
@@ -215,6 +239,8 @@ def single_account() -> Flow:
         with (
             recorder.recording(),
             insights.answering(),
+            logs.answering(),
+            lambda_vpc_ids({home.subnet_id: home.vpc_id}),
             platform.routing(),
             environment_variables(settings),
         ):
@@ -234,6 +260,7 @@ def single_account() -> Flow:
         main_values = {
             "NameBlockingRule": "true",
             "SelfHealing": "on",
+            "WorkloadEvidence": "true",
             "SlackWorkspaceId": "T0123ABCDEF",
             "SlackChannelId": "C0123ABCDEF",
             "AlertTopic": resources.topic_arn,
@@ -262,8 +289,10 @@ def organization() -> Flow:
                 platform,
             ),
         ]
+        logs = LogsInsightsStandIn()
         for watched in places:
             lambda_interface(watched, insights)
+            workload(watched, logs)
         resources = central.checker_resources(table=STATE_TABLE)
         queue_url = central.sqs.create_queue(QueueName=SWEEP_QUEUE)["QueueUrl"]
         queue_arn = f"arn:aws:sqs:{REGION}:{HOME}:{SWEEP_QUEUE}"
@@ -279,6 +308,8 @@ def organization() -> Flow:
         with (
             recorder.recording(),
             insights.answering(),
+            logs.answering(),
+            lambda_vpc_ids({w.subnet_id: w.vpc_id for w in places}),
             platform.routing(),
             environment_variables(settings),
         ):
@@ -293,6 +324,7 @@ def organization() -> Flow:
         main_values = {
             "NameBlockingRule": "true",
             "SelfHealing": "on",
+            "WorkloadEvidence": "true",
             "MemberRoleName": MEMBER_ROLE,
             "OrganizationId": ORGANIZATION,
             "SweepTargets": settings["SWEEP_TARGETS"],
@@ -310,6 +342,7 @@ def organization() -> Flow:
             "RoleRegion": OTHER_REGION,
             "NameBlockingRule": "true",
             "SelfHealing": "on",
+            "WorkloadEvidence": "true",
         }
         return finish("organization", recorder, main_values, member_values, places, insights)
 

@@ -46,6 +46,12 @@ def test_synthetics_at_the_same_frequency_is_in_the_table() -> None:
     assert "CloudWatch Synthetics" in cost.table()
 
 
+def test_workload_evidence_at_its_daily_budget_is_in_the_table() -> None:
+    # 10 GiB a day for 30 days at 0.005 USD per GB scanned
+    assert cost.evidence_ceiling(10) == pytest.approx(300 * 1.073741824 * 0.005)
+    assert "WorkloadEvidence" in cost.table()
+
+
 def test_the_readme_cost_table_is_the_models() -> None:
     readme = cost.README.read_text()
     assert cost.readme_with_table(readme, cost.table()) == readme, "run make cost"

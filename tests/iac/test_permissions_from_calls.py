@@ -86,6 +86,8 @@ def _request_tags(params: dict[str, Any]) -> dict[str, str]:
 
 
 def _lambda(call: Call, flow: Flow, action: str) -> list[Request]:
+    if call.operation == "ListFunctions":  # no resource-level permissions
+        return [Request(action, "*")]
     name = call.params["FunctionName"]
     arn = (
         name
@@ -164,6 +166,15 @@ def _resource(call: Call) -> str:
     return "*"
 
 
+def _logs(call: Call, flow: Flow, action: str) -> list[Request]:
+    """StartQuery is authorized on each log group it reads (the log-group resource type, the
+    ARN with ":*" as IAM policies name it); the others support no resource-level permissions."""
+    if call.operation != "StartQuery":
+        return [Request(action, "*")]
+    arn = f"arn:aws:logs:{call.region}:{call.account}:log-group"
+    return [Request(action, f"{arn}:{group}:*") for group in call.params["logGroupNames"]]
+
+
 def iam_requests(call: Call, flow: Flow) -> list[Request]:
     """What IAM authorizes for one recorded call."""
     prefix = IAM_PREFIX.get(call.service, call.service)
@@ -171,6 +182,7 @@ def iam_requests(call: Call, flow: Flow) -> list[Request]:
     builders: dict[str, Callable[[Call, Flow, str], list[Request]]] = {
         "lambda": _lambda,
         "ec2": _ec2,
+        "logs": _logs,
     }
     if call.service in builders:
         return builders[call.service](call, flow, action)
@@ -231,6 +243,10 @@ def test_the_flows_cover_what_the_roles_are_for(name: str) -> None:
         ("resourcegroupstaggingapi", "GetResources"),
         ("sns", "Publish"),
         ("dynamodb", "PutItem"),
+        ("lambda", "ListFunctions"),
+        ("logs", "DescribeLogGroups"),
+        ("logs", "StartQuery"),
+        ("logs", "GetQueryResults"),
     }
     assert expected <= made
     if name == "organization":

@@ -110,6 +110,25 @@ class CheckerConfig(BaseModel):
         ge=names.MIN_BLOCKING_ANALYSES_PER_DAY,
         le=names.MAX_BLOCKING_ANALYSES_PER_DAY,
     )
+    # Opt-in: count the VPC's functions' logged DNS failures (Logs Insights) before a FAILED page.
+    workload_evidence: bool = Field(False, alias=names.WORKLOAD_EVIDENCE_ENV)
+    evidence_max_functions: int = Field(
+        names.DEFAULT_EVIDENCE_MAX_FUNCTIONS,
+        alias=names.EVIDENCE_MAX_FUNCTIONS_ENV,
+        ge=1,
+        le=names.MAX_EVIDENCE_MAX_FUNCTIONS,
+    )
+    evidence_daily_scan_gib: float = Field(
+        names.DEFAULT_EVIDENCE_DAILY_SCAN_GIB,
+        alias=names.EVIDENCE_DAILY_SCAN_GIB_ENV,
+        gt=0,
+        le=names.MAX_EVIDENCE_DAILY_SCAN_GIB,
+    )
+    # Seconds one check run may wait for evidence queries, all VPCs together (taken from the
+    # run's spare time, never from what it keeps to publish and store).
+    evidence_query_budget_s: float = Field(
+        20.0, alias=names.EVIDENCE_QUERY_BUDGET_S_ENV, ge=1, le=120
+    )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")

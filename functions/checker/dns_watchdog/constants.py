@@ -79,6 +79,16 @@ BLOCKING_ANALYSIS_BUDGET_S_ENV: Final = "BLOCKING_ANALYSIS_BUDGET_S"
 # BlockingAnalysesPerVpcPerDay and BlockingAnalysesPerAccountPerDay.
 BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV: Final = "BLOCKING_ANALYSES_PER_VPC_PER_DAY"
 BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV: Final = "BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY"
+# Workload evidence (opt-in, domain/evidence.py, aws/log_evidence.py): "true" counts, after a
+# FAILED verdict, the DNS-failure lines the VPC's Lambda functions logged in the last
+# EVIDENCE_WINDOW_MINUTES (one Logs Insights query); how many functions' log groups one query
+# reads; the GiB Logs Insights may scan per UTC day and account (billed per GB scanned); the
+# seconds one check run may spend waiting for queries, all VPCs together. Template parameters
+# WorkloadEvidence, EvidenceMaxFunctions, EvidenceDailyScanGiB.
+WORKLOAD_EVIDENCE_ENV: Final = "WORKLOAD_EVIDENCE"
+EVIDENCE_MAX_FUNCTIONS_ENV: Final = "EVIDENCE_MAX_FUNCTIONS"
+EVIDENCE_DAILY_SCAN_GIB_ENV: Final = "EVIDENCE_DAILY_SCAN_GIB"
+EVIDENCE_QUERY_BUDGET_S_ENV: Final = "EVIDENCE_QUERY_BUDGET_S"
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -120,6 +130,10 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     BLOCKING_ANALYSIS_BUDGET_S_ENV,
     BLOCKING_ANALYSES_PER_VPC_PER_DAY_ENV,
     BLOCKING_ANALYSES_PER_ACCOUNT_PER_DAY_ENV,
+    WORKLOAD_EVIDENCE_ENV,
+    EVIDENCE_MAX_FUNCTIONS_ENV,
+    EVIDENCE_DAILY_SCAN_GIB_ENV,
+    EVIDENCE_QUERY_BUDGET_S_ENV,
     MEMBER_ROLE_NAME_ENV,
     HOME_ACCOUNT_ID_ENV,
     SWEEP_TARGETS_ENV,
@@ -198,3 +212,31 @@ MIN_BLOCKING_ANALYSES_PER_DAY: Final = 2
 MAX_BLOCKING_ANALYSES_PER_DAY: Final = 10_000
 # The state table item counting one account's analyses of one day: "<prefix><account>#<day>".
 ANALYSIS_COUNT_KEY_PREFIX: Final = "analyses#"
+
+# --- workload evidence (CloudWatch Logs Insights, opt-in) ----------------------------------------
+
+# The window the query reads, back from the moment the page is decided.
+EVIDENCE_WINDOW_MINUTES: Final = 15
+# Functions whose log groups one query reads: default, and the most (DescribeLogGroups takes at
+# most 50 logGroupIdentifiers, botocore's logs model; a Logs Insights query reads at most 50 log
+# groups by name).
+DEFAULT_EVIDENCE_MAX_FUNCTIONS: Final = 10
+MAX_EVIDENCE_MAX_FUNCTIONS: Final = 50
+# GiB Logs Insights may scan per UTC day and account (0.005 USD per GB at list price: 10 GiB is
+# about 0.05 USD a day).
+DEFAULT_EVIDENCE_DAILY_SCAN_GIB: Final = 10
+MAX_EVIDENCE_DAILY_SCAN_GIB: Final = 10_000
+# The state table item counting one account's bytes scanned on one day: "<prefix><account>#<day>".
+SCAN_COUNT_KEY_PREFIX: Final = "logscan#"
+# Lambda writes a function's logs to this log group by default: "<prefix><function name>".
+LAMBDA_LOG_GROUP_PREFIX: Final = "/aws/lambda/"
+# The alert's SNS message attribute saying what the evidence found (subscription filter
+# policies route on it), and its values: the VPC's functions logged DNS errors; they logged
+# none in the window; evidence was not collected (the day's scan budget is spent, no function or
+# log group to read); evidence could not be read (access denied, an AWS error, the query timed
+# out or failed). Absent when WorkloadEvidence is off or the alert is not about a FAILED verdict.
+EVIDENCE_ATTRIBUTE: Final = "evidence"
+EVIDENCE_DNS_ERRORS: Final = "dns-errors"
+EVIDENCE_NONE_LOGGED: Final = "none-logged"
+EVIDENCE_NOT_COLLECTED: Final = "not-collected"
+EVIDENCE_UNAVAILABLE: Final = "unavailable"

@@ -7,11 +7,12 @@ outside the home place are keyed by place.
 
 Adapters (clients) may be cached across invocations; a crew is made per run, with the run's
 budget, so no run's time or findings outlive it. Optional features' code (self-healing, the
-blocking-rule analysis) is imported only when the feature is on.
+blocking-rule analysis, workload evidence) is imported only when the feature is on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from dns_watchdog.observability import logger
 if TYPE_CHECKING:
     from dns_watchdog.aws.sessions import AccountSessions
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer
+    from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.healer import Healer
     from dns_watchdog.flow.rollback import Rollbacker
 
@@ -61,7 +63,18 @@ def member_operations(config: CheckerConfig) -> dict[str, frozenset[str]]:
         from dns_watchdog.aws.reachability import ANALYZER_OPERATIONS  # noqa: PLC0415  # opt-in
 
         ec2 = ec2 | ANALYZER_OPERATIONS
-    return {"ec2": ec2, "lambda": LAMBDA_OPERATIONS, "resourcegroupstaggingapi": TAGGING_OPERATIONS}
+    operations = {
+        "ec2": ec2,
+        "lambda": LAMBDA_OPERATIONS,
+        "resourcegroupstaggingapi": TAGGING_OPERATIONS,
+    }
+    if config.workload_evidence:
+        from dns_watchdog.aws.log_evidence import LOGS_OPERATIONS  # noqa: PLC0415  # opt-in
+        from dns_watchdog.aws.vpc_functions import LIST_FUNCTIONS_OPERATIONS  # noqa: PLC0415
+
+        operations["lambda"] = LAMBDA_OPERATIONS | LIST_FUNCTIONS_OPERATIONS
+        operations["logs"] = LOGS_OPERATIONS
+    return operations
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,10 @@ class Adapters:
     canaries: CanaryDirectory
     invoker: CanaryInvoker
     state: StateStore
+    # The place's Lambda client (the invoker's), and its CloudWatch Logs client, built when first
+    # asked for (only workload evidence reads logs).
+    lambda_client: Any = None
+    logs_client: Callable[[], Any] | None = None
 
 
 class Places:
@@ -118,6 +135,7 @@ class Places:
             notifier=self._notifier,
             healer=self._healer(adapters, option_sets, fleet),
             namer=self._namer(adapters, budget),
+            evidence=self._evidence(adapters, budget),
         )
 
     def preflight(self, place: Place) -> PreflightCheck:
@@ -207,15 +225,29 @@ class Places:
                     boto3.client("resourcegroupstaggingapi"),
                     boto3.client("lambda", config=lambda_client_config(config)),
                     keyed=False,
+                    logs_client=lambda: boto3.client("logs"),
                 )
             return self._home
         clients = self._sessions.clients(place)
+        sessions, account = self._sessions, clients.account
         return self._build(
-            place, clients.ec2, clients.tagging, clients.lambda_, keyed=place != self.home
+            place,
+            clients.ec2,
+            clients.tagging,
+            clients.lambda_,
+            keyed=place != self.home,
+            logs_client=lambda: sessions.client("logs", account, place.region),
         )
 
     def _build(
-        self, place: Place, ec2: Any, tagging: Any, lambda_client: Any, *, keyed: bool
+        self,
+        place: Place,
+        ec2: Any,
+        tagging: Any,
+        lambda_client: Any,
+        *,
+        keyed: bool,
+        logs_client: Callable[[], Any] | None = None,
     ) -> Adapters:
         config = self._config
         return Adapters(
@@ -227,6 +259,8 @@ class Places:
             state=StateStore(
                 config.state_table_name, self._dynamodb, place=place if keyed else None
             ),
+            lambda_client=lambda_client,
+            logs_client=logs_client,
         )
 
     def _healer(
@@ -260,4 +294,29 @@ class Places:
             config.blocking_analysis_budget_s,
             budget,
             daily,
+        )
+
+    def _evidence(self, adapters: Adapters, budget: RunBudget) -> EvidenceCollector | None:
+        if not self._config.workload_evidence or adapters.logs_client is None:
+            return None
+        # Opt-in (WorkloadEvidence): the place's Logs client, built now (only when on); the
+        # function names from the place's Lambda client.
+        from dns_watchdog.aws.log_evidence import LogEvidence  # noqa: PLC0415
+        from dns_watchdog.aws.scan_count import ScanCount  # noqa: PLC0415
+        from dns_watchdog.aws.vpc_functions import functions_in_vpc  # noqa: PLC0415
+        from dns_watchdog.flow.evidence import GIB, EvidenceCollector, ScanBudget  # noqa: PLC0415
+
+        config = self._config
+        lambda_client = adapters.lambda_client
+        return EvidenceCollector(
+            LogEvidence(adapters.logs_client()),
+            lambda vpc_id: functions_in_vpc(lambda_client, vpc_id),
+            ScanBudget(
+                int(config.evidence_daily_scan_gib * GIB),
+                ScanCount(config.state_table_name, self._dynamodb),
+                adapters.place.account,
+            ),
+            max_functions=config.evidence_max_functions,
+            budget_s=config.evidence_query_budget_s,
+            budget=budget,
         )

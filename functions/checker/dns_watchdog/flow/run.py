@@ -1,7 +1,8 @@
 """One check run: it orders the steps; each collaborator owns one concern.
 
     scope -> ask the canaries -> confirm a sweep's failures -> per VPC: decide (outcome.py),
-    heal (opt-in), name the blocking rule (opt-in), page, store -> summary
+    heal (opt-in), name the blocking rule (opt-in), workload evidence (opt-in), page, store
+    -> summary
 
 The run is made per invocation with that invocation's `RunBudget`; nothing of one run is kept
 on an object that outlives it. A VPC whose alert or state write fails does not stop the others;
@@ -40,7 +41,9 @@ from dns_watchdog.observability import logger
 from dns_watchdog.render.view import AlertContext, RollbackButton
 
 if TYPE_CHECKING:
+    from dns_watchdog.domain.evidence import WorkloadEvidence
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named
+    from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.healer import Healer
 
 # A concurrent check may write the VPC's state between this check's read and write: read again
@@ -54,7 +57,7 @@ __all__ = ["STATE_WRITE_ATTEMPTS", "CheckIncomplete", "CheckRun", "Crew"]
 class Crew:
     """The collaborators of one run, in one place (flow/places.py builds them per run).
 
-    `healer` and `namer` are None when their opt-in feature is off.
+    `healer`, `namer` and `evidence` are None when their opt-in feature is off.
     """
 
     config: CheckerConfig
@@ -67,6 +70,7 @@ class Crew:
     notifier: Notifier
     healer: Healer | None = None
     namer: BlockingRuleNamer | None = None
+    evidence: EvidenceCollector | None = None
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -77,6 +81,9 @@ class _Paging:
 
     healing: HealReport | None = None
     named: Named | None = None
+    # Workload evidence, asked at most once per VPC and run (None: not collected).
+    evidence_asked: bool = False
+    evidence: WorkloadEvidence | None = None
     paged: set[tuple[str, str]] = field(default_factory=set)
     published: bool = False
 
@@ -267,6 +274,9 @@ class CheckRun:
             paging.healing = crew.healer.heal(request, outcome, watched, self._budget)
         if paging.named is None and crew.namer is not None:
             paging.named = crew.namer.name(outcome)
+        if not paging.evidence_asked and crew.evidence is not None:
+            paging.evidence = crew.evidence.collect(outcome)
+            paging.evidence_asked = True
         known = crew.option_sets.known(outcome.option_sets_to_describe)
         context = AlertContext(
             request,
@@ -281,6 +291,7 @@ class CheckRun:
             blocking=paging.named.findings if paging.named else (),
             rollback_button=rollback_button(crew.config),
             blocking_spent=paging.named.spent if paging.named else (),
+            evidence=paging.evidence,
         )
         paging.published = (
             crew.notifier.page(outcome, known, context, self._budget) or paging.published

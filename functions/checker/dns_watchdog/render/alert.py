@@ -25,6 +25,11 @@ from dns_watchdog.render.blocking import (
     render_blocking_lines,
 )
 from dns_watchdog.render.escape import sns_subject
+from dns_watchdog.render.evidence import (
+    evidence_attribute,
+    evidence_document,
+    render_evidence_lines,
+)
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
@@ -119,7 +124,7 @@ def _attributes(view: AlertView) -> dict[str, str]:
     if view.context.account_id:
         # Organization mode: subscription filter policies can route per account / region.
         attributes |= {"account_id": view.context.account_id, "region": view.region}
-    return attributes
+    return attributes | evidence_attribute(view.context.evidence)
 
 
 # --- the e-mail text ----------------------------------------------------------------------------
@@ -129,6 +134,7 @@ def _text(view: AlertView, detail: Detail) -> str:
     judgement = view.judgement
     lines = [*_headline_lines(view), "", *_vpc_lines(view), *_trigger_lines(view)]
     lines += ["", f"Verdict: {judgement.verdict.value}", *_diagnosis_lines(view)]
+    lines += render_evidence_lines(view.context.evidence)
     lines += _notes(view)
     lines += ["", f"Canaries ({len(judgement.canaries)}):"]
     if not judgement.canaries:
@@ -394,6 +400,7 @@ def _evidence_fields(view: AlertView) -> dict[str, Any]:
         "self_healing": view.healing_document(),
         "blocking_rules": [finding_document(f) for f in view.context.blocking],
         "blocking_budget_spent": [budget_spent_document(s) for s in view.context.blocking_spent],
+        "workload_evidence": evidence_document(view.context.evidence),
         "diagnosis": view.judgement.diagnosis.model_dump(mode="json"),
         "notes": list(view.judgement.notes),
         "confirmed_after_s": view.context.confirmed_after_s,

@@ -44,6 +44,7 @@ from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
 from dns_watchdog.render.blocking import render_blocking_lines
 from dns_watchdog.render.escape import SUBJECT_LIMIT, chat_markdown
+from dns_watchdog.render.evidence import render_evidence_lines
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
 
 VERSION = "1.0"
@@ -67,6 +68,8 @@ CONTEXT_VALUE_LIMIT = 1_024
 # A thread id travels in chat URLs and buttons: keep it to a safe alphabet.
 THREAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 CANARIES_IN_DESCRIPTION = 5
+# Functions with DNS errors named in the description (the rest counted).
+EVIDENCE_FUNCTIONS_IN_DESCRIPTION = 5
 
 _ICONS = {
     Severity.CRITICAL: ":rotating_light:",
@@ -200,6 +203,9 @@ def _verdict_lines(view: AlertView) -> list[str]:
         lines.append("*Likely causes:* " + "; ".join(causes))
     lines += render_blocking_lines(
         view.context.blocking, markdown=True, spent=view.context.blocking_spent
+    )
+    lines += render_evidence_lines(
+        view.context.evidence, markdown=True, limit=EVIDENCE_FUNCTIONS_IN_DESCRIPTION
     )
     if view.confirmation is not None:
         lines.append(f"_{view.confirmation}_")

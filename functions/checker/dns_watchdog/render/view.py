@@ -18,6 +18,7 @@ from typing import Any
 from dns_watchdog.constants import CHAT_REQUESTED_BY
 from dns_watchdog.domain.analysis_budget import BudgetSpent
 from dns_watchdog.domain.blocking import BlockingFinding
+from dns_watchdog.domain.evidence import WorkloadEvidence
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch
 from dns_watchdog.domain.history import OptionSetHistory
@@ -72,6 +73,9 @@ class AlertContext:
     rollback_button: RollbackButton | None = None
     # Servers left unanalysed because today's budget of analyses was spent (analysis_budget.py).
     blocking_spent: tuple[BudgetSpent, ...] = ()
+    # What the VPC's own functions logged about DNS (opt-in, domain/evidence.py; None: not
+    # collected for this alert).
+    evidence: WorkloadEvidence | None = None
 
     @property
     def region(self) -> str:
