@@ -343,6 +343,7 @@ class RealDnsWorld:
         return {
             "RESOLV_CONF_PATH": str(resolv_conf),
             "AMAZON_DNS_SERVER": AMAZON,
+            "AMAZON_DNS_SERVER_IPV6": "::1",
             "DNS_PORT": "53",
             "AWS_REGION": REGION,
             "POWERTOOLS_LOG_LEVEL": "ERROR",
