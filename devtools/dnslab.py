@@ -16,9 +16,12 @@ Server behaviours: ``answer`` (authoritative for its records, NXDOMAIN for other
 ``blackhole`` (reads queries, never answers: a dead server behind a dropping firewall),
 ``refuse`` (REFUSED), ``servfail`` (SERVFAIL) and ``flood`` (never answers, but sends the
 client a stream of stray datagrams for ``FLOOD_S`` seconds: a broken or hostile server);
-``delay_ms`` slows every answer. Over TCP a server answers every query of a connection in turn
-(RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to its upstreams in turn
-and, like the Lambda forwarder, answers nothing at all when none of them does.
+``delay_ms`` slows every answer. ``forward_rules`` make a server behave like the Amazon resolver
+with Route 53 Resolver forwarding rules: names under a rule's domain are relayed to its targets
+(SERVFAIL when none answers within ``RULE_TIMEOUT_S``). Over TCP a server answers every query of
+a connection in turn (RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to
+its upstreams in turn and, like the Lambda forwarder, answers nothing at all when none of them
+does.
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ while time.monotonic() < expiry:
         pass
 """
 _TTL = 60
+# How long a lab server with forward rules waits for a rule's target (the Amazon resolver
+# answers SERVFAIL when the targets of a rule do not answer).
+RULE_TIMEOUT_S = 0.3
 IPV6_LOOPBACK = "::1"
 _MAX_CNAME_HOPS = 8
 _LAMBDA_OPTIONS = "timeout:2 attempts:5"
@@ -275,6 +281,8 @@ class LabServer(_Listener):
         self.records: dict[str, dict[str, list[str]]] = {}
         self.behaviour: Behaviour = behaviour
         self.delay_ms = delay_ms
+        # Route 53 Resolver forwarding rules: domain -> target addresses (same port as the lab).
+        self.forward_rules: dict[str, list[str]] = {}
         self.set_records(records or {})
         super().__init__(address, port, name)
 
@@ -297,11 +305,35 @@ class LabServer(_Listener):
             response.set_rcode(dns.rcode.REFUSED)
         elif behaviour == "servfail":
             response.set_rcode(dns.rcode.SERVFAIL)
+        elif query.question and self._rule_targets(query.question[0].name):
+            return self._forward(query, self._rule_targets(query.question[0].name), transport)
         elif query.question:
             self._fill_answer(response, query.question[0].name, query.question[0].rdtype)
         if transport == "tcp":
             return response.to_wire()
         return _truncate_for_udp(response, max(512, query.payload))
+
+    def _rule_targets(self, qname: dns.name.Name) -> list[str]:
+        """The targets of the most specific rule whose domain holds ``qname``."""
+        name = qname.to_text(omit_final_dot=True).lower()
+        matching = [
+            domain for domain in self.forward_rules if name == domain or name.endswith("." + domain)
+        ]
+        return self.forward_rules[max(matching, key=len)] if matching else []
+
+    def _forward(
+        self, query: dns.message.Message, targets: Sequence[str], transport: Literal["udp", "tcp"]
+    ) -> bytes:
+        for target in targets:
+            try:
+                reply = dns.query.udp(query, target, timeout=RULE_TIMEOUT_S, port=self.port)
+            except (dns.exception.DNSException, OSError):
+                continue
+            return reply.to_wire() if transport == "tcp" else _truncate_for_udp(reply, 512)
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.RA
+        response.set_rcode(dns.rcode.SERVFAIL)
+        return response.to_wire()
 
     def _fill_answer(
         self, response: dns.message.Message, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
