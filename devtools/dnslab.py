@@ -8,14 +8,20 @@ It stands in for the pieces of the Lambda DNS path:
 Every lab owns one random ``127.X.Y.0/24`` block, so labs in parallel test workers never collide,
 and binds only to addresses of that block (never 0.0.0.0). As root the servers listen on port 53
 like the real ones; otherwise on one free high port shared by the whole lab (``lab.port``).
+A lab made with ``ipv6=True`` also serves one server on ``::1`` (``add_server(..., ipv6=True)``:
+the IPv6 loopback has one address), on a free high port shared by the whole lab, since several
+labs cannot share ``::1`` port 53.
 
 Server behaviours: ``answer`` (authoritative for its records, NXDOMAIN for other names),
 ``blackhole`` (reads queries, never answers: a dead server behind a dropping firewall),
 ``refuse`` (REFUSED), ``servfail`` (SERVFAIL) and ``flood`` (never answers, but sends the
 client a stream of stray datagrams for ``FLOOD_S`` seconds: a broken or hostile server);
-``delay_ms`` slows every answer. Over TCP a server answers every query of a connection in turn
-(RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to its upstreams in turn
-and, like the Lambda forwarder, answers nothing at all when none of them does.
+``delay_ms`` slows every answer. ``forward_rules`` make a server behave like the Amazon resolver
+with Route 53 Resolver forwarding rules: names under a rule's domain are relayed to its targets
+(SERVFAIL when none answers within ``RULE_TIMEOUT_S``). Over TCP a server answers every query of
+a connection in turn (RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to
+its upstreams in turn and, like the Lambda forwarder, answers nothing at all when none of them
+does.
 """
 
 from __future__ import annotations
@@ -68,6 +74,10 @@ while time.monotonic() < expiry:
         pass
 """
 _TTL = 60
+# How long a lab server with forward rules waits for a rule's target (the Amazon resolver
+# answers SERVFAIL when the targets of a rule do not answer).
+RULE_TIMEOUT_S = 0.3
+IPV6_LOOPBACK = "::1"
 _MAX_CNAME_HOPS = 8
 _LAMBDA_OPTIONS = "timeout:2 attempts:5"
 
@@ -109,8 +119,9 @@ class _Listener:
         self._flood_lock = threading.Lock()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=128, thread_name_prefix=f"dnslab-{name}")
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        self._udp = socket.socket(family, socket.SOCK_DGRAM)
+        self._tcp = socket.socket(family, socket.SOCK_STREAM)
         self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._udp.bind((address, port))
@@ -270,6 +281,8 @@ class LabServer(_Listener):
         self.records: dict[str, dict[str, list[str]]] = {}
         self.behaviour: Behaviour = behaviour
         self.delay_ms = delay_ms
+        # Route 53 Resolver forwarding rules: domain -> target addresses (same port as the lab).
+        self.forward_rules: dict[str, list[str]] = {}
         self.set_records(records or {})
         super().__init__(address, port, name)
 
@@ -292,11 +305,35 @@ class LabServer(_Listener):
             response.set_rcode(dns.rcode.REFUSED)
         elif behaviour == "servfail":
             response.set_rcode(dns.rcode.SERVFAIL)
+        elif query.question and self._rule_targets(query.question[0].name):
+            return self._forward(query, self._rule_targets(query.question[0].name), transport)
         elif query.question:
             self._fill_answer(response, query.question[0].name, query.question[0].rdtype)
         if transport == "tcp":
             return response.to_wire()
         return _truncate_for_udp(response, max(512, query.payload))
+
+    def _rule_targets(self, qname: dns.name.Name) -> list[str]:
+        """The targets of the most specific rule whose domain holds ``qname``."""
+        name = qname.to_text(omit_final_dot=True).lower()
+        matching = [
+            domain for domain in self.forward_rules if name == domain or name.endswith("." + domain)
+        ]
+        return self.forward_rules[max(matching, key=len)] if matching else []
+
+    def _forward(
+        self, query: dns.message.Message, targets: Sequence[str], transport: Literal["udp", "tcp"]
+    ) -> bytes:
+        for target in targets:
+            try:
+                reply = dns.query.udp(query, target, timeout=RULE_TIMEOUT_S, port=self.port)
+            except (dns.exception.DNSException, OSError):
+                continue
+            return reply.to_wire() if transport == "tcp" else _truncate_for_udp(reply, 512)
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.RA
+        response.set_rcode(dns.rcode.SERVFAIL)
+        return response.to_wire()
 
     def _fill_answer(
         self, response: dns.message.Message, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
@@ -355,6 +392,7 @@ class DnsLab:
     port: int | None = None
     upstream_timeout_s: float = 1.0
     prefix: str = ""
+    ipv6: bool = False
     _next_host: int = field(init=False, default=1)
     _listeners: list[_Listener] = field(init=False, default_factory=list)
     _dir: Path | None = field(init=False, default=None)
@@ -384,6 +422,8 @@ class DnsLab:
                 self.prefix = candidate
         if not self.prefix:
             raise RuntimeError("DNS lab: no free 127.X.Y.0/24 block found")
+        if self.port is None and self.ipv6:
+            self.port = self._free_port(IPV6_LOOPBACK, socket.AF_INET6)
         if self.port is None:
             self.port = 53 if os.geteuid() == 0 else self._free_port(self.prefix + ".250")
 
@@ -399,8 +439,8 @@ class DnsLab:
         return True
 
     @staticmethod
-    def _free_port(address: str) -> int:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    def _free_port(address: str, family: socket.AddressFamily = socket.AF_INET) -> int:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
             sock.bind((address, 0))
             port: int = sock.getsockname()[1]
             return port
@@ -410,10 +450,14 @@ class DnsLab:
         """The lab's block, usable as a (fake) VPC CIDR whose base + 2 is a lab address."""
         return f"{self.prefix}.0/24"
 
-    def _allocate(self, host: int | None = None) -> str:
+    def _allocate(self, host: int | None = None, ipv6: bool = False) -> str:
         if not self.prefix:
             raise RuntimeError("DNS lab not started: use it as a context manager")
         taken = {listener.address for listener in self._listeners}
+        if ipv6:
+            if not self.ipv6 or IPV6_LOOPBACK in taken:
+                raise RuntimeError("DNS lab: one IPv6 server per lab, made with DnsLab(ipv6=True)")
+            return IPV6_LOOPBACK
         while host is None:
             if self._next_host > 240:
                 raise RuntimeError("DNS lab: out of addresses")
@@ -437,9 +481,11 @@ class DnsLab:
         behaviour: Behaviour = "answer",
         delay_ms: float = 0.0,
         host: int | None = None,
+        ipv6: bool = False,
     ) -> LabServer:
-        """Start a server; ``host`` pins the last octet (``2`` is kept for the VPC base + 2)."""
-        address = self._allocate(host)
+        """Start a server; ``host`` pins the last octet (``2`` is kept for the VPC base + 2);
+        ``ipv6`` puts it on ``::1``."""
+        address = self._allocate(host, ipv6)
         server = LabServer(address, self._bind_port(), name, records, behaviour, delay_ms)
         self._listeners.append(server)
         return server
@@ -488,6 +534,8 @@ class DnsLab:
         return {
             "RESOLV_CONF_PATH": str(self.resolv_conf_path),
             "AMAZON_DNS_SERVER": amazon.address if amazon else self.unused_address(),
+            # Never the real fd00:ec2::253: IPv6-only runs ask the loopback instead.
+            "AMAZON_DNS_SERVER_IPV6": IPV6_LOOPBACK,
             "DNS_PORT": str(self.port),
         }
 

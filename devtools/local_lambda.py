@@ -124,6 +124,7 @@ class LocalCanaryPlatform(InvokeRouter):
             {
                 "RESOLV_CONF_PATH": str(environment.resolv_conf),
                 "AMAZON_DNS_SERVER": self.amazon.address,
+                "AMAZON_DNS_SERVER_IPV6": "::1",
                 "DNS_PORT": str(self.lab.port),
                 "AWS_REGION": self.elsewhere.get(name, (None, self.region))[1],
                 "AWS_LAMBDA_FUNCTION_NAME": name,

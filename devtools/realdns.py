@@ -26,7 +26,12 @@ The DNS world inside (the port is 53 everywhere):
     127.53.7.2      the DNS lab's server, answering 600 ms late (the slow upstream)
     127.53.9.1      nothing listens (a dead server); 127.53.9.2 dropped (a black hole)
     127.53.10.1     unbound with TCP disabled
+    127.53.11.1     unbound, recursive from the root on its own: a corporate resolver that answers
+                    public names but not the VPC's private zone corp.internal
     127.53.0.10+    dnsmasq, one per forwarder: plays the Lambda forwarder 169.254.78.1
+
+The "Amazon resolver" alone serves the private hosted zone corp.internal (app.corp.internal) and
+applies a forward rule for onprem.example whose one target is the black hole 127.53.9.2.
 
 The canary runs in a child process entered into the namespace (``ip netns exec``) with a
 generated resolv.conf (``python -m devtools.realdns canary`` reads its spec on stdin).
@@ -94,6 +99,12 @@ BIND_SPLIT_HORIZON = "127.53.8.1"
 DEAD = "127.53.9.1"
 BLACKHOLE = "127.53.9.2"
 UNBOUND_NO_TCP = "127.53.10.1"
+UNBOUND_CORP_RECURSIVE = "127.53.11.1"
+PRIVATE_ZONE = "corp.internal"
+PRIVATE_NAME = f"app.{PRIVATE_ZONE}"
+RULE_DOMAIN = "onprem.example"
+RULE_NAME = f"db.{RULE_DOMAIN}"
+RULE_DEAD_TARGET = BLACKHOLE
 FORWARDER_NET = "127.53.0."
 PUBLIC_DB_ADDRESS = "198.51.100.7"
 _PREFIX = "vdw-realdns-"
@@ -343,6 +354,7 @@ class RealDnsWorld:
         return {
             "RESOLV_CONF_PATH": str(resolv_conf),
             "AMAZON_DNS_SERVER": AMAZON,
+            "AMAZON_DNS_SERVER_IPV6": "::1",
             "DNS_PORT": "53",
             "AWS_REGION": REGION,
             "POWERTOOLS_LOG_LEVEL": "ERROR",
@@ -401,7 +413,20 @@ class RealDnsWorld:
             },
         )
         self._nsd("nsd-private-root", NSD_PRIVATE_ROOT, {".": "private-root.zone"})
-        self._unbound("unbound-amazon", [AMAZON, AMAZON_BASE_PLUS_2], [])
+        self._unbound(
+            "unbound-amazon",
+            [AMAZON, AMAZON_BASE_PLUS_2],
+            [
+                # the VPC's private hosted zone and forward rule: only the Amazon resolver has them
+                f'local-zone: "{PRIVATE_ZONE}." static',
+                f'local-data: "{PRIVATE_NAME}. 60 IN A 10.50.0.10"',
+                f'domain-insecure: "{RULE_DOMAIN}."',
+                "forward-zone:",
+                f'name: "{RULE_DOMAIN}."',
+                f"forward-addr: {RULE_DEAD_TARGET}",
+            ],
+        )
+        self._unbound("unbound-corp-recursive", [UNBOUND_CORP_RECURSIVE], [])
         self._unbound(
             "unbound-refuse-all", [UNBOUND_REFUSE_ALL], ["access-control: 127.0.0.0/8 refuse"]
         )
@@ -618,6 +643,7 @@ _SERVER_ADDRESSES = (
     LAB_SLOW_UPSTREAM,
     BIND_SPLIT_HORIZON,
     UNBOUND_NO_TCP,
+    UNBOUND_CORP_RECURSIVE,
 )
 _ALL_ADDRESSES = (*_SERVER_ADDRESSES, DEAD_AUTH, DEAD, BLACKHOLE)
 

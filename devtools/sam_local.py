@@ -205,7 +205,11 @@ def build() -> Path:
 def env_vars_file(aws: LocalAws | None, lambda_endpoint: str | None, into: Path) -> Path:
     base: dict[str, Any] = load_event("env.json")
     base["CanaryFunction"].update(
-        {"RESOLV_CONF_PATH": "/var/task/local-resolv.conf", "AMAZON_DNS_SERVER": CONTAINER_LOOPBACK}
+        {
+            "RESOLV_CONF_PATH": "/var/task/local-resolv.conf",
+            "AMAZON_DNS_SERVER": CONTAINER_LOOPBACK,
+            "AMAZON_DNS_SERVER_IPV6": "::1",
+        }
     )
     if aws is not None:
         base["CheckerFunction"].update(

@@ -6,7 +6,13 @@ import json
 
 import pytest
 from canary_lab import CanaryLab
-from dns_canary.constants import MAX_CONFIGURED_SERVERS, MAX_TCP_CONNECTIONS_PER_SERVER
+from dns_canary.constants import (
+    MAX_CONFIGURED_SERVERS,
+    MAX_PROBES,
+    MAX_TARGET_HOPS,
+    MAX_TARGETS_PER_PROBE,
+    MAX_TCP_CONNECTIONS_PER_SERVER,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +90,36 @@ def test_truncated_answers_share_a_few_pipelined_tcp_connections(
     assert len(forwarder_queries) == 20
     assert 1 <= canary_lab.forwarder.tcp_connections <= MAX_TCP_CONNECTIONS_PER_SERVER
     assert 1 <= canary_lab.amazon.tcp_connections <= MAX_TCP_CONNECTIONS_PER_SERVER
+
+
+def test_the_most_target_hops_a_plan_may_carry_give_a_bounded_answer(
+    canary_lab: CanaryLab,
+) -> None:
+    # Given four configured servers and a plan at every cap: 50 probes, 40 rule targets (none
+    # answers), each probe's name long enough to fill its entries
+    servers = [canary_lab.corp.address, *(canary_lab.lab.unused_address() for _ in range(3))]
+    canary_lab.use_servers(servers, upstreams=[canary_lab.corp.address])
+    targets = [canary_lab.lab.unused_address() for _ in range(MAX_TARGETS_PER_PROBE)]
+    rule = {"kind": "forward_rule", "id": "rslvr-rr-" + "0" * 55, "domain": "onprem.example"}
+    label = "x" * 60
+    probes = [
+        {"name": f"{label}.{label}.h{i}.onprem.example", "source": rule, "targets": targets}
+        for i in range(MAX_TARGET_HOPS // MAX_TARGETS_PER_PROBE)
+    ]
+    probes.append(
+        {
+            "name": f"{label}.{label}.last.onprem.example",
+            "source": rule,
+            "targets": targets[: MAX_TARGET_HOPS % MAX_TARGETS_PER_PROBE],
+        }
+    )
+    probes += [{"name": f"{label}.{label}.n{i}.example"} for i in range(MAX_PROBES - len(probes))]
+
+    # When the canary runs
+    run = canary_lab.invoke({"probes": probes, "deadline_ms": 1000})
+
+    # Then every target was asked, the answer stays far below Lambda's 6 MB, on time
+    asked = [t for report in run.result["sources"] for t in report["targets"]]
+    assert len(asked) == MAX_TARGET_HOPS
+    assert len(json.dumps(run.result)) < MAX_ANSWER_BYTES
+    assert run.wall_ms <= DEADLINE_FACTOR * 1000

@@ -446,8 +446,11 @@ def test_handler_output_is_json_serialisable(canary_lab: CanaryLab) -> None:
         "amazon_dns_server",
         "probes",
         "direct",
+        "sources",
         "diagnosis",
     }
+    # a plan without discovered probes has no source reports
+    assert run.result["sources"] == []
 
 
 def test_no_time_left_still_returns_findings(canary_lab: CanaryLab) -> None:

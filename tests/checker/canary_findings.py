@@ -142,3 +142,40 @@ def zone_broken_everywhere(configured: list[str], name: str = "app.corp.example"
     )
     document["diagnosis"]["option_set_at_fault"] = False
     return document
+
+
+def rule_targets_failing(
+    configured: list[str], name: str = "db.onprem.example", target: str = "10.9.0.10"
+) -> dict[str, Any]:
+    """A forward rule's only target is dead: the rule's name fails at the Amazon resolver and at
+    the target asked directly (canary contract, RESOLVER_RULE_TARGETS_FAILING)."""
+    servfail = {"outcome": "SERVFAIL", "elapsed_ms": 300.0, "detail": "SERVFAIL"}
+    probes = [probe(n) for n in NAMES] + [probe(name, **servfail)]
+    direct = [probe(name, role="configured", server=s, **servfail) for s in configured]
+    direct.append(probe(name, role="amazon", server=AMAZON, **servfail))
+    document = findings(
+        configured=configured,
+        expected=configured,
+        code="RESOLVER_RULE_TARGETS_FAILING",
+        severity="FAILED",
+        failing_hop="rule_target",
+        summary=f"Resolver forwarding rule onprem.example (rslvr-rr-1) forwards to {target}",
+        probes=probes,
+        direct=direct,
+    )
+    document["diagnosis"]["option_set_at_fault"] = False
+    rule = {"kind": "forward_rule", "id": "rslvr-rr-1", "domain": "onprem.example", "via": None}
+    document["diagnosis"]["sources"] = [
+        {**rule, "finding": "targets_failing", "names": [name], "servers": [target]}
+    ]
+    target_result = probe(name, role="rule_target", server=target, outcome="TIMEOUT")
+    document["sources"] = [
+        {
+            "name": name,
+            "type": "A",
+            "source": rule,
+            "status": "targets_failing",
+            "targets": [target_result],
+        }
+    ]
+    return document

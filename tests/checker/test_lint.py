@@ -222,3 +222,17 @@ def test_private_servers_need_no_route_out_and_unknown_routes_claim_nothing() ->
     private = OptionSet("dopt-private", ("10.0.9.9",), None)
     assert lint_option_set(private, routes_out={VPC: set()}) == []
     assert lint_option_set(OptionSet("dopt-public", (PUBLIC,), None)) == []
+
+
+def test_ipv6_servers_are_linted_like_ipv4_ones() -> None:
+    # A dual-stack set: IPv6 next to IPv4 is fine, loopback IPv6 is not
+    assert lint_option_set(OptionSet("dopt-x", ("10.1.1.10", "fd12:3456::53"), None)) == []
+    assert codes(OptionSet("dopt-x", ("10.1.1.10", "::1"), None)) == [("UNUSABLE_ADDRESS", "ERROR")]
+
+
+def test_only_ipv6_servers_warn_that_lambda_may_not_reach_them() -> None:
+    [finding] = lint_option_set(OptionSet("dopt-v6", ("fd12:3456::53", "fd12:3456::54"), None))
+
+    assert (finding.code, finding.severity) == (LintCode.IPV6_ONLY_SERVERS, LintSeverity.WARNING)
+    assert "fd12:3456::53, fd12:3456::54" in finding.message
+    assert "Ipv6AllowedForDualStack" in finding.message

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from canary_findings import healthy, unreachable, zone_broken_everywhere
+from canary_findings import healthy, rule_targets_failing, unreachable, zone_broken_everywhere
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.models import CanaryFindings, CanaryRun, Severity, Verdict
 from dns_watchdog.domain.outcome import Rollback, VpcOutcome, conclude
@@ -162,6 +162,20 @@ def test_a_zone_broken_everywhere_is_not_blamed_on_the_option_set() -> None:
     outcome = vpc.check(SWEEP, run(zone_broken_everywhere(["10.0.0.2"])))
     assert outcome.judgement.verdict == Verdict.DEGRADED
     assert outcome.severity == Severity.WARNING
+    assert outcome.rollback(known(AMAZON)) == Rollback("not_option_set")
+
+
+def test_a_forward_rule_with_dead_targets_fails_the_vpc_without_a_rollback() -> None:
+    # Given a healthy VPC, then the canary finds a Resolver rule whose targets are dead
+    vpc = Vpc()
+    vpc.check(SWEEP, evidence(AMAZON))
+    outcome = vpc.check(SWEEP, run(rule_targets_failing(["10.0.0.2"])))
+
+    # Then DNS has failed for the VPC, but the option set is not to blame: no rollback
+    assert outcome.judgement.verdict == Verdict.FAILED
+    assert outcome.judgement.diagnosis.code == "RESOLVER_RULE_TARGETS_FAILING"
+    assert outcome.judgement.diagnosis.failing_hop == "rule_target"
+    assert outcome.severity == Severity.CRITICAL
     assert outcome.rollback(known(AMAZON)) == Rollback("not_option_set")
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from dns_canary.diagnose import Context, diagnose
+from dns_canary.diagnose import Context
 from dns_canary.findings import Findings, NameReport, QueryResult
 from dns_canary.plan import ProbePlan
-from dns_canary.probe import Hop, run_probes
-from dns_canary.resolv_conf import read_resolv_conf
+from dns_canary.probe import Hop, run_probes, target_hops
+from dns_canary.resolv_conf import ResolvConf, read_resolv_conf
 from dns_canary.settings import CanarySettings
+from dns_canary.sources import diagnose_with_sources
 
 # The forwarder's address in a preflight's findings when resolv.conf names none (it is observed,
 # not documented: docs/canary-contract.md).
@@ -64,10 +66,11 @@ def run_canary(
         and resolv.found
         and set(plan.expected_nameservers) != set(resolv.configured_nameservers)
     )
+    amazon = amazon_resolver(resolv, settings)
     hops = [
         *(Hop(server, "forwarder") for server in resolv.nameservers),
         *(Hop(server, "configured") for server in resolv.configured_nameservers),
-        Hop(settings.amazon_dns_server, "amazon"),
+        Hop(amazon, "amazon"),
     ]
     results = run_probes(
         plan.probes,
@@ -78,13 +81,13 @@ def run_canary(
         clock=clock,
     )
     reports = _reports(plan, hops, results)
-    diagnosis = diagnose(
+    diagnosis, sources = diagnose_with_sources(
         reports,
         Context(
             resolv_conf=resolv,
             stale=stale,
             expected_nameservers=plan.expected_nameservers,
-            amazon_dns_server=settings.amazon_dns_server,
+            amazon_dns_server=amazon,
             port=settings.dns_port,
             deadline_ms=window.deadline_ms,
         ),
@@ -98,11 +101,28 @@ def run_canary(
         elapsed_ms=(clock() - window.started) * 1000,
         resolv_conf=resolv,
         expected_nameservers=plan.expected_nameservers,
-        amazon_dns_server=settings.amazon_dns_server,
+        amazon_dns_server=amazon,
         probes=tuple(result for result in results if result.role == "forwarder"),
-        direct=tuple(result for result in results if result.role != "forwarder"),
+        direct=_direct(results),
         diagnosis=diagnosis,
+        sources=sources,
     )
+
+
+def amazon_resolver(resolv: ResolvConf, settings: CanarySettings) -> str:
+    """The Amazon resolver's address for this run: the IPv6 one (``AMAZON_DNS_SERVER_IPV6``,
+    fd00:ec2::253 on Nitro) when resolv.conf names IPv6 servers only (an IPv6-only
+    environment), else the IPv4 one (``AMAZON_DNS_SERVER``), which dual-stack subnets reach."""
+    addresses = [*resolv.nameservers, *resolv.configured_nameservers]
+    if addresses and all(ipaddress.ip_address(a).version == 6 for a in addresses):
+        return settings.amazon_dns_server_ipv6
+    return settings.amazon_dns_server
+
+
+def _direct(results: list[QueryResult]) -> tuple[QueryResult, ...]:
+    """The direct queries of ``direct[]``: configured servers and the Amazon resolver (a rule's
+    targets are reported with their probe in ``sources[]``)."""
+    return tuple(result for result in results if result.role in ("configured", "amazon"))
 
 
 def _preflight(
@@ -122,9 +142,10 @@ def _preflight(
     live = read_resolv_conf(settings.resolv_conf_path)
     forwarders = live.nameservers or (PREDICTED_FORWARDER,)
     resolv = replace(live, nameservers=forwarders, configured_nameservers=candidates)
+    amazon = amazon_resolver(resolv, settings)
     hops = [
         *(Hop(server, "configured") for server in candidates),
-        Hop(settings.amazon_dns_server, "amazon"),
+        Hop(amazon, "amazon"),
     ]
     results = run_probes(
         plan.probes,
@@ -138,13 +159,13 @@ def _preflight(
         replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
         for report in _reports(plan, hops, results)
     ]
-    diagnosis = diagnose(
+    diagnosis, sources = diagnose_with_sources(
         reports,
         Context(
             resolv_conf=resolv,
             stale=False,
             expected_nameservers=candidates,
-            amazon_dns_server=settings.amazon_dns_server,
+            amazon_dns_server=amazon,
             port=settings.dns_port,
             deadline_ms=window.deadline_ms,
         ),
@@ -157,11 +178,12 @@ def _preflight(
         elapsed_ms=(clock() - window.started) * 1000,
         resolv_conf=resolv,
         expected_nameservers=candidates,
-        amazon_dns_server=settings.amazon_dns_server,
+        amazon_dns_server=amazon,
         probes=tuple(report.forwarder[0] for report in reports),
-        direct=tuple(result for result in results),
+        direct=_direct(results),
         diagnosis=diagnosis,
         preflight=True,
+        sources=sources,
     )
 
 
@@ -176,11 +198,13 @@ def _predicted_forwarder(configured: tuple[QueryResult, ...], forwarder: str) ->
 
 
 def _reports(plan: ProbePlan, hops: list[Hop], results: list[QueryResult]) -> list[NameReport]:
-    """Regroup the flat results (probe order, then hop order) per probe."""
+    """Regroup the flat results (probe order, then hop order, then the probe's targets)."""
     reports = []
-    width = len(hops)
-    for index, probe in enumerate(plan.probes):
-        own = results[index * width : (index + 1) * width]
+    start = 0
+    for probe in plan.probes:
+        width = len(hops) + len(target_hops(probe))
+        own = results[start : start + width]
+        start += width
         amazon = [result for result in own if result.role == "amazon"]
         reports.append(
             NameReport(
@@ -190,6 +214,8 @@ def _reports(plan: ProbePlan, hops: list[Hop], results: list[QueryResult]) -> li
                 forwarder=tuple(result for result in own if result.role == "forwarder"),
                 configured=tuple(result for result in own if result.role == "configured"),
                 amazon=amazon[0] if amazon else None,
+                source=probe.source,
+                targets=tuple(result for result in own if result.role == "rule_target"),
             )
         )
     return reports

@@ -13,6 +13,7 @@ from typing import Final
 # --- environment variables (settings.py reads them, the templates set them) --------------------
 ENV_RESOLV_CONF_PATH: Final = "RESOLV_CONF_PATH"
 ENV_AMAZON_DNS_SERVER: Final = "AMAZON_DNS_SERVER"
+ENV_AMAZON_DNS_SERVER_IPV6: Final = "AMAZON_DNS_SERVER_IPV6"
 ENV_PROBE_NAMES: Final = "PROBE_NAMES"
 ENV_DEADLINE_MS: Final = "CANARY_DEADLINE_MS"
 ENV_PROBE_MAX_LATENCY_MS: Final = "PROBE_MAX_LATENCY_MS"
@@ -24,6 +25,7 @@ ENV_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 SETTING_VARIABLES: Final = (
     ENV_RESOLV_CONF_PATH,
     ENV_AMAZON_DNS_SERVER,
+    ENV_AMAZON_DNS_SERVER_IPV6,
     ENV_PROBE_NAMES,
     ENV_DEADLINE_MS,
     ENV_PROBE_MAX_LATENCY_MS,
@@ -34,6 +36,9 @@ SETTING_VARIABLES: Final = (
 # --- defaults ------------------------------------------------------------------------------------
 DEFAULT_RESOLV_CONF_PATH: Final = "/etc/resolv.conf"
 DEFAULT_AMAZON_DNS_SERVER: Final = "169.254.169.253"
+# The Amazon resolver's IPv6 address on Nitro (Amazon VPC User Guide, "Understanding Amazon DNS"),
+# asked instead of the IPv4 one when resolv.conf names IPv6 servers only.
+DEFAULT_AMAZON_DNS_SERVER_IPV6: Final = "fd00:ec2::253"
 DEFAULT_PROBE_NAMES: Final = "sts.{region}.amazonaws.com,lambda.{region}.amazonaws.com"
 DEFAULT_DEADLINE_MS: Final = 1500
 DEFAULT_MAX_LATENCY_MS: Final = 500
@@ -54,6 +59,40 @@ MAX_LABEL_LENGTH: Final = 63
 RECORD_TYPES: Final = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT")
 ADDRESS_TYPES: Final = ("A", "AAAA")
 EXPECTED_RCODES: Final = ("NOERROR", "NXDOMAIN")
+
+# --- where a probe came from (plan `probes[].source`, `probes[].targets`) ---------------------
+SOURCE_CONFIGURED: Final = "configured"
+SOURCE_PRIVATE_ZONE: Final = "private_zone"
+SOURCE_FORWARD_RULE: Final = "forward_rule"
+SOURCE_SYSTEM_RULE: Final = "system_rule"
+SOURCE_ENDPOINT: Final = "endpoint"
+SOURCE_FIREWALL: Final = "firewall"
+SOURCE_KINDS: Final = (
+    SOURCE_CONFIGURED,
+    SOURCE_PRIVATE_ZONE,
+    SOURCE_FORWARD_RULE,
+    SOURCE_SYSTEM_RULE,
+    SOURCE_ENDPOINT,
+    SOURCE_FIREWALL,
+)
+# Names only the Amazon resolver answers (private zones, rules, endpoint private DNS): custom
+# servers must forward them to it.
+AMAZON_ONLY_KINDS: Final = (
+    SOURCE_PRIVATE_ZONE,
+    SOURCE_FORWARD_RULE,
+    SOURCE_SYSTEM_RULE,
+    SOURCE_ENDPOINT,
+)
+# An AWS id (hosted zone, resolver rule, VPC endpoint, firewall rule group, profile): the
+# Route 53 Resolver model's ResourceId is 1 to 64 characters.
+MAX_SOURCE_ID_LENGTH: Final = 64
+SOURCE_ID_PATTERN: Final = r"[A-Za-z0-9._:/-]+"
+# A forward rule's targets: the botocore model (route53resolver 2018-04-01, TargetList) sets a
+# minimum of 1 and no maximum, so the canary sets its own: at most this many per probe, and at
+# most MAX_TARGET_HOPS target queries per plan (each is one more exchange of the run and one
+# more entry in the answer).
+MAX_TARGETS_PER_PROBE: Final = 6
+MAX_TARGET_HOPS: Final = 40
 
 # --- resolv.conf ---------------------------------------------------------------------------------
 # glibc reads at most three nameserver lines (MAXNS) and ignores the rest.

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dns_canary.constants import MAX_ANSWER_CHARS, MAX_ANSWERS_PER_RESULT, MAX_DETAIL_CHARS
+from dns_canary.plan import Source
 from dns_canary.resolv_conf import ResolvConf
 
-Role = Literal["forwarder", "configured", "amazon"]
+# rule_target: a forward rule's target, asked directly for that rule's probe names.
+Role = Literal["forwarder", "configured", "amazon", "rule_target"]
 Outcome = Literal[
     "OK",
     "NXDOMAIN",
@@ -24,8 +26,17 @@ Outcome = Literal[
 # The canary's verdict on what it saw (the checker makes the final verdict for the VPC).
 Verdict = Literal["OK", "DEGRADED", "FAILED", "UNVERIFIED"]
 FailingHop = Literal[
-    "none", "forwarder", "configured_server", "option_set", "resolv_conf", "environment", "zone"
+    "none",
+    "forwarder",
+    "configured_server",
+    "option_set",
+    "resolv_conf",
+    "environment",
+    "zone",
+    "rule_target",
 ]
+# What the canary found about one probe with a source (findings `sources[].status`).
+SourceStatus = Literal["ok", "not_forwarded", "targets_failing", "targets_unreachable", "failing"]
 Transport = Literal["udp", "tcp"]
 
 # Outcomes meaning the server gave no usable reply at all.
@@ -91,6 +102,8 @@ class Diagnosis:
     likely_causes: tuple[str, ...] = ()
     failed_names: tuple[str, ...] = ()
     option_set_at_fault: bool = False
+    # The zones / rules / endpoints the diagnosis is about (docs/canary-contract.md, "Sources").
+    sources: tuple[SourceFinding, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -101,6 +114,46 @@ class Diagnosis:
             "summary": self.summary,
             "likely_causes": list(self.likely_causes),
             "failed_names": list(self.failed_names),
+            "sources": [finding.to_dict() for finding in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class SourceFinding:
+    """One zone, rule or endpoint the run found something about, and which servers it concerns:
+    the option set's servers that do not forward it, or the rule's targets that do not answer."""
+
+    source: Source
+    finding: SourceStatus
+    names: tuple[str, ...]
+    servers: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.source.to_dict(),
+            "finding": self.finding,
+            "names": list(self.names),
+            "servers": list(self.servers),
+        }
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """One probe with a source, as the findings echo it: the source, the status, the targets."""
+
+    name: str
+    type: str
+    source: Source
+    status: SourceStatus
+    targets: tuple[QueryResult, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "source": self.source.to_dict(),
+            "status": self.status,
+            "targets": [result.to_dict() for result in self.targets],
         }
 
 
@@ -119,6 +172,8 @@ class Findings:
     diagnosis: Diagnosis
     # A preflight: `probes` are predicted from direct queries to candidate servers.
     preflight: bool = False
+    # One entry per probe whose plan entry carries a source (discovered probes).
+    sources: tuple[SourceReport, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -135,6 +190,7 @@ class Findings:
             "amazon_dns_server": self.amazon_dns_server,
             "probes": [result.to_dict() for result in self.probes],
             "direct": [result.to_dict() for result in self.direct],
+            "sources": [report.to_dict() for report in self.sources],
             "diagnosis": self.diagnosis.to_dict(),
         }
 
@@ -149,6 +205,8 @@ class NameReport:
     forwarder: tuple[QueryResult, ...]
     configured: tuple[QueryResult, ...]
     amazon: QueryResult | None
+    source: Source | None = None
+    targets: tuple[QueryResult, ...] = ()  # a forward rule's targets, asked directly
 
     @property
     def ok(self) -> bool:

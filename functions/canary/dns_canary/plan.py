@@ -21,14 +21,23 @@ from dns_canary.constants import (
     MAX_LATENCY_MS,
     MAX_PATTERN_LENGTH,
     MAX_PROBES,
+    MAX_SOURCE_ID_LENGTH,
+    MAX_TARGET_HOPS,
+    MAX_TARGETS_PER_PROBE,
     MIN_DEADLINE_MS,
+    SOURCE_CONFIGURED,
+    SOURCE_FORWARD_RULE,
+    SOURCE_ID_PATTERN,
+    SOURCE_KINDS,
 )
 from dns_canary.names import InvalidName, check_name, check_type, describe
 from dns_canary.settings import CanarySettings
 
 _PLAN_FIELDS = ("candidate_nameservers", "deadline_ms", "expected_nameservers", "probes")
-_PROBE_FIELDS = ("expect", "max_latency_ms", "name", "type")
+_PROBE_FIELDS = ("expect", "max_latency_ms", "name", "source", "targets", "type")
 _EXPECT_FIELDS = ("answers_in", "answers_match", "rcode")
+_SOURCE_FIELDS = ("domain", "id", "kind", "via")
+_SOURCE_ID = re.compile(SOURCE_ID_PATTERN)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -45,11 +54,27 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a probe came from: a configured name, or what the checker discovered in the VPC."""
+
+    kind: str
+    id: str | None = None
+    domain: str | None = None  # absolute, without the final dot
+    via: str | None = None  # the Route 53 Profile that brought it
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "id": self.id, "domain": self.domain, "via": self.via}
+
+
+@dataclass(frozen=True)
 class Probe:
     name: str  # absolute, without the final dot, ASCII (IDNA) form
     type: str
     expect: Expectation
     max_latency_ms: int
+    source: Source | None = None
+    # A forward rule's target addresses, asked directly as hops of their own (role rule_target).
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +136,13 @@ def _probes(value: object, settings: CanarySettings) -> tuple[Probe, ...]:
         raise InvalidProbePlan(f"probes: expected a list of probes, got {describe(value)}")
     if not 1 <= len(value) <= MAX_PROBES:
         raise InvalidProbePlan(f"probes: {len(value)} probes given, expected 1 to {MAX_PROBES}")
-    return tuple(_probe(item, f"probes[{index}]", settings) for index, item in enumerate(value))
+    probes = tuple(_probe(item, f"probes[{index}]", settings) for index, item in enumerate(value))
+    target_hops = sum(len(probe.targets) for probe in probes)
+    if target_hops > MAX_TARGET_HOPS:
+        raise InvalidProbePlan(
+            f"probes: {target_hops} target addresses in all (at most {MAX_TARGET_HOPS} per plan)"
+        )
+    return probes
 
 
 def _probe(value: object, path: str, settings: CanarySettings) -> Probe:
@@ -134,7 +165,71 @@ def _probe(value: object, path: str, settings: CanarySettings) -> Probe:
         max_latency_ms = _integer(
             probe["max_latency_ms"], f"{path}.max_latency_ms", 1, MAX_LATENCY_MS
         )
-    return Probe(name=name, type=rdtype, expect=expect, max_latency_ms=max_latency_ms)
+    source = _source(probe["source"], f"{path}.source") if "source" in probe else None
+    targets: tuple[str, ...] = ()
+    if "targets" in probe:
+        if source is None or source.kind != SOURCE_FORWARD_RULE:
+            raise InvalidProbePlan(
+                f"{path}.targets: only allowed with source.kind {SOURCE_FORWARD_RULE!r}"
+            )
+        targets = _targets(probe["targets"], f"{path}.targets")
+    return Probe(
+        name=name,
+        type=rdtype,
+        expect=expect,
+        max_latency_ms=max_latency_ms,
+        source=source,
+        targets=targets,
+    )
+
+
+def _source(value: object, path: str) -> Source:
+    source = _mapping(value, path, _SOURCE_FIELDS, prefix=f"{path}.")
+    kind = source.get("kind", SOURCE_CONFIGURED)
+    if not isinstance(kind, str) or kind not in SOURCE_KINDS:
+        raise InvalidProbePlan(
+            f"{path}.kind: unsupported source kind {describe(kind)} "
+            f"(use one of {', '.join(SOURCE_KINDS)})"
+        )
+    if kind == SOURCE_CONFIGURED:
+        return Source(kind=kind)
+    for required in ("id", "domain"):
+        if required not in source:
+            raise InvalidProbePlan(f"{path}.{required}: required for kind {kind!r}")
+    domain_value = source["domain"]
+    if isinstance(domain_value, str) and domain_value.strip() == ".":
+        domain = "."  # a rule for the whole name space
+    else:
+        try:
+            domain = check_name(domain_value, f"{path}.domain")
+        except InvalidName as exc:
+            raise InvalidProbePlan(str(exc)) from exc
+    via = _source_id(source["via"], f"{path}.via") if "via" in source else None
+    return Source(kind=kind, id=_source_id(source["id"], f"{path}.id"), domain=domain, via=via)
+
+
+def _source_id(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidProbePlan(f"{path}: expected an AWS id string, got {describe(value)}")
+    if not 1 <= len(value) <= MAX_SOURCE_ID_LENGTH:
+        raise InvalidProbePlan(
+            f"{path}: {len(value)} characters long (1 to {MAX_SOURCE_ID_LENGTH})"
+        )
+    if not _SOURCE_ID.fullmatch(value):
+        raise InvalidProbePlan(
+            f"{path}: {value[:80]!r} holds characters other than letters, digits and ._:/-"
+        )
+    return value
+
+
+def _targets(value: object, path: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise InvalidProbePlan(f"{path}: expected a list of IP addresses, got {describe(value)}")
+    if not 1 <= len(value) <= MAX_TARGETS_PER_PROBE:
+        raise InvalidProbePlan(
+            f"{path}: {len(value)} addresses given (1 to {MAX_TARGETS_PER_PROBE})"
+        )
+    return tuple(dict.fromkeys(_addresses(value, path)))
 
 
 def _expectation(value: object, path: str, rdtype: str) -> Expectation:
@@ -198,6 +293,10 @@ def _nameservers(value: object, path: str) -> tuple[str, ...]:
         raise InvalidProbePlan(
             f"{path}: {len(value)} addresses given (at most {MAX_EXPECTED_NAMESERVERS})"
         )
+    return _addresses(value, path)
+
+
+def _addresses(value: list[object], path: str) -> tuple[str, ...]:
     addresses = []
     for index, item in enumerate(value):
         if not isinstance(item, str):

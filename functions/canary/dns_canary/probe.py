@@ -392,14 +392,19 @@ def run_probes(
     deadline_ms: int,
     clock: Clock = time.monotonic,
 ) -> list[QueryResult]:
-    """Ask every probe of every hop until ``expiry`` (a ``clock`` reading).
+    """Ask every probe of every hop, and of its own targets, until ``expiry`` (a ``clock`` reading).
 
-    Results come in probe order, then hop order. ``deadline_ms`` is the run's deadline, named
-    in the detail of queries it cut short ("no answer within D ms").
+    Results come in probe order, then hop order, then the probe's targets (a forward rule's
+    target addresses, role ``rule_target``). ``deadline_ms`` is the run's deadline, named in the
+    detail of queries it cut short ("no answer within D ms").
     """
     attempt_s = max(MIN_ATTEMPT_S, deadline_ms / 1000 / ATTEMPTS_PER_DEADLINE)
     queries = [_build_query(probe) for probe in probes]
-    exchanges = [_Exchange(query, hop, port, attempt_s) for query in queries for hop in hops]
+    exchanges = [
+        _Exchange(query, hop, port, attempt_s)
+        for query in queries
+        for hop in (*hops, *target_hops(query.probe))
+    ]
     pools = _TcpPools(port)
     with selectors.DefaultSelector() as selector:
         try:
@@ -468,6 +473,11 @@ def _serve_events(
         if clock() >= expiry:
             return False
     return True
+
+
+def target_hops(probe: Probe) -> tuple[Hop, ...]:
+    """The probe's own hops: a forward rule's targets, asked directly for its name."""
+    return tuple(Hop(target, "rule_target") for target in probe.targets)
 
 
 def _build_query(probe: Probe) -> _Query:

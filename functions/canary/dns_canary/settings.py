@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from dns_canary.constants import (
     DEFAULT_AMAZON_DNS_SERVER,
+    DEFAULT_AMAZON_DNS_SERVER_IPV6,
     DEFAULT_DEADLINE_MARGIN_MS,
     DEFAULT_DEADLINE_MS,
     DEFAULT_DNS_PORT,
@@ -16,6 +17,7 @@ from dns_canary.constants import (
     DEFAULT_PROBE_NAMES,
     DEFAULT_RESOLV_CONF_PATH,
     ENV_AMAZON_DNS_SERVER,
+    ENV_AMAZON_DNS_SERVER_IPV6,
     ENV_DEADLINE_MARGIN_MS,
     ENV_DEADLINE_MS,
     ENV_DEFAULT_REGION,
@@ -55,6 +57,8 @@ class CanarySettings:
     dns_port: int
     region: str | None
     probe_names_error: str | None = None
+    # The Amazon resolver over IPv6, asked when resolv.conf names IPv6 servers only.
+    amazon_dns_server_ipv6: str = DEFAULT_AMAZON_DNS_SERVER_IPV6
 
     def default_probes(self) -> tuple[DefaultProbe, ...]:
         """PROBE_NAMES; raises InvalidSettings when they need a region that is not set."""
@@ -83,6 +87,9 @@ class CanarySettings:
             dns_port=_integer(env, ENV_DNS_PORT, DEFAULT_DNS_PORT, 1, 65535),
             region=region,
             probe_names_error=probe_names_error,
+            amazon_dns_server_ipv6=_ip_address(
+                env, ENV_AMAZON_DNS_SERVER_IPV6, DEFAULT_AMAZON_DNS_SERVER_IPV6, version=6
+            ),
         )
 
 
@@ -91,12 +98,17 @@ def _raw(env: Mapping[str, str], variable: str, default: str) -> str:
     return default if value is None or not value.strip() else value.strip()
 
 
-def _ip_address(env: Mapping[str, str], variable: str, default: str) -> str:
+def _ip_address(
+    env: Mapping[str, str], variable: str, default: str, version: int | None = None
+) -> str:
     value = _raw(env, variable, default)
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError as exc:
         raise InvalidSettings(f"{variable}: {value!r} is not an IP address") from exc
+    if version is not None and address.version != version:
+        raise InvalidSettings(f"{variable}: {value!r} is not an IPv{version} address")
+    return str(address)
 
 
 def _integer(

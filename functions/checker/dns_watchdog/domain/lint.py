@@ -43,6 +43,7 @@ class LintCode(enum.StrEnum):
     SEVERAL_DOMAIN_NAMES = "SEVERAL_DOMAIN_NAMES"
     NOBODY_AT_ADDRESS = "NOBODY_AT_ADDRESS"
     PUBLIC_SERVER_NO_ROUTE = "PUBLIC_SERVER_NO_ROUTE"
+    IPV6_ONLY_SERVERS = "IPV6_ONLY_SERVERS"
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def lint_option_set(
         *_unroutable(option_set, routes_out or {}),
         *_too_many_servers(option_set),
         *_amazon_mixed_with_custom(option_set),
+        *_ipv6_only(option_set),
         *_several_domain_names(option_set),
     ]
     order = {LintSeverity.ERROR: 0, LintSeverity.WARNING: 1}
@@ -310,6 +312,29 @@ def _amazon_mixed_with_custom(option_set: OptionSet) -> list[LintFinding]:
             f"{option_set.option_set_id} mixes {AMAZON_PROVIDED_DNS} with custom servers: the "
             "order in which they are asked is not defined, so names may resolve differently "
             "from call to call.",
+        )
+    ]
+
+
+def _ipv6_only(option_set: OptionSet) -> list[LintFinding]:
+    """Only IPv6 custom servers (the Amazon resolver's fd00:ec2::253 aside): a Lambda sends IPv6
+    only from dual-stack subnets with Ipv6AllowedForDualStack (Lambda API, VpcConfig), and
+    CloudFormation documents domain-name-servers as IPv4 addresses (AWS::EC2::DHCPOptions)."""
+    parsed = [_address(server) for server in _custom_servers(option_set)]
+    addresses = [a for a in parsed if a is not None]
+    if not parsed or len(addresses) < len(parsed) or any(a.version == 4 for a in addresses):
+        return []
+    if any(a in AMAZON_RESOLVER_ADDRESSES or _never_serves(a) for a in addresses):
+        return []  # the Amazon resolver, or already an UNUSABLE_ADDRESS error
+    servers = ", ".join(str(a) for a in addresses)
+    return [
+        LintFinding(
+            LintCode.IPV6_ONLY_SERVERS,
+            LintSeverity.WARNING,
+            f"{option_set.option_set_id} names only IPv6 DNS servers ({servers}): Lambda "
+            "functions send IPv6 only from dual-stack subnets with Ipv6AllowedForDualStack, and "
+            "AWS documents domain-name-servers as IPv4 addresses; add an IPv4 server, or verify "
+            "with a canary in a dual-stack subnet.",
         )
     ]
 
