@@ -46,6 +46,9 @@ MAX_PROBES: Final = 50
 MIN_DEADLINE_MS: Final = 100
 MAX_DEADLINE_MS: Final = 60_000
 MAX_LATENCY_MS: Final = 60_000
+# A Lambda function's default timeout (3 s): a lookup slower than this fails such a function
+# whatever the probe's own latency budget says, so it is a failure, not a slowdown.
+LAMBDA_DEFAULT_TIMEOUT_MS: Final = 3000
 MAX_EXPECTED_NAMESERVERS: Final = 4
 MAX_PATTERN_LENGTH: Final = 512
 MAX_CIDRS: Final = 16

@@ -52,6 +52,9 @@ class QueryResult:
     detail: str
     transport: Transport = "udp"
     attempts: int = 0
+    # The answer had the AA flag: the server answered from a zone of its own, not by forwarding
+    # or recursion (a domain controller's AD names).
+    authoritative: bool = False
 
     def to_dict(self) -> dict[str, object]:
         document: dict[str, object] = {
@@ -69,6 +72,7 @@ class QueryResult:
             "detail": _clip(self.detail, MAX_DETAIL_CHARS),
             "transport": self.transport,
             "attempts": self.attempts,
+            "authoritative": self.authoritative,
         }
         if len(self.answers) > MAX_ANSWERS_PER_RESULT:
             document["answers_total"] = len(self.answers)

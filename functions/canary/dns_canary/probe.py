@@ -57,6 +57,7 @@ _CLASS_IN = 1
 _RD = 0x0100
 _QR = 0x8000
 _TC = 0x0200
+_AA = 0x0400
 _RCODE_MASK = 0x000F
 _LENGTH = struct.Struct("!H")
 
@@ -165,7 +166,10 @@ class _Exchange:
                 return  # a mangled datagram: keep listening, the retransmit may fare better
             self.fail(selector, receipt, f"{self.hop.server} sent an unusable answer over TCP")
             return
-        self.result = self._result(outcome, ok, rcode_text, answers, elapsed_ms, detail)
+        authoritative = bool(_HEADER.unpack_from(wire)[1] & _AA)
+        self.result = self._result(
+            outcome, ok, rcode_text, answers, elapsed_ms, detail, authoritative=authoritative
+        )
         self.close(selector)
 
     def fail(self, selector: selectors.BaseSelector, now: float, detail: str) -> None:
@@ -200,6 +204,8 @@ class _Exchange:
         answers: tuple[str, ...],
         elapsed_ms: float,
         detail: str,
+        *,
+        authoritative: bool = False,
     ) -> QueryResult:
         return QueryResult(
             name=self.query.probe.name,
@@ -214,6 +220,7 @@ class _Exchange:
             detail=detail,
             transport=self.transport,
             attempts=self.attempts,
+            authoritative=authoritative,
         )
 
 
