@@ -16,6 +16,11 @@ client a stream of stray datagrams for ``FLOOD_S`` seconds: a broken or hostile 
 ``delay_ms`` slows every answer. Over TCP a server answers every query of a connection in turn
 (RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to its upstreams in turn
 and, like the Lambda forwarder, answers nothing at all when none of them does.
+
+A domain controller (``add_domain_controller``) answers its own zone's records authoritatively
+(AA) and forwards every other name to its forwarders in turn, the way Samba 4's internal DNS
+server does: a forwarded NXDOMAIN comes back as NOERROR without records, and when no forwarder
+answers it stays silent (Samba answers SERVFAIL only after about 10 s, past any canary deadline).
 """
 
 from __future__ import annotations
@@ -321,6 +326,42 @@ class LabServer(_Listener):
             name = dns.name.from_text(entry["CNAME"][0])
 
 
+class LabDomainController(LabServer):
+    """An AD domain controller's DNS: its own zone authoritatively, the rest forwarded."""
+
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        name: str,
+        records: Records,
+        forwarders: Sequence[str],
+        forwarder_timeout_s: float = 1.0,
+    ) -> None:
+        self.forwarders = list(forwarders)
+        self.forwarder_timeout_s = forwarder_timeout_s
+        super().__init__(address, port, name, records)
+
+    def respond(self, query: dns.message.Message, transport: Literal["udp", "tcp"]) -> bytes | None:
+        if not query.question or query.question[0].name.to_text().lower() in self.records:
+            response = dns.message.make_response(query)
+            response.flags |= dns.flags.RA | dns.flags.AA
+            if query.question:
+                self._fill_answer(response, query.question[0].name, query.question[0].rdtype)
+            return response.to_wire()
+        for forwarder in self.forwarders:
+            try:
+                reply = dns.query.udp(
+                    query, forwarder, timeout=self.forwarder_timeout_s, port=self.port
+                )
+            except (dns.exception.DNSException, OSError):
+                continue
+            if reply.rcode() == dns.rcode.NXDOMAIN:
+                reply.set_rcode(dns.rcode.NOERROR)  # Samba's forwarded NXDOMAIN
+            return _truncate_for_udp(reply, max(512, query.payload))
+        return None
+
+
 class LabForwarder(_Listener):
     """Plays the Lambda link-local forwarder: relays to upstreams, silent when none answers."""
 
@@ -441,6 +482,20 @@ class DnsLab:
         """Start a server; ``host`` pins the last octet (``2`` is kept for the VPC base + 2)."""
         address = self._allocate(host)
         server = LabServer(address, self._bind_port(), name, records, behaviour, delay_ms)
+        self._listeners.append(server)
+        return server
+
+    def add_domain_controller(
+        self,
+        name: str,
+        records: Records,
+        forwarders: Sequence[str],
+        forwarder_timeout_s: float = 1.0,
+    ) -> LabDomainController:
+        """A domain controller answering ``records`` as its own zone, forwarding the rest."""
+        server = LabDomainController(
+            self._allocate(), self._bind_port(), name, records, forwarders, forwarder_timeout_s
+        )
         self._listeners.append(server)
         return server
 

@@ -846,8 +846,9 @@ def _partial_loss(
     lossy = [s for s in context.resolv_conf.configured_nameservers if s in evidence.lossy]
     hop: Literal["configured_server", "forwarder"] = "configured_server" if lossy else "forwarder"
     where = (
-        f"the option set's {_dns_servers(lossy)} answered other names in this run but gave no "
-        f"answer within {context.deadline_ms} ms for {_list(_names(explained))}"
+        f"the option set's {_dns_servers(lossy)} answered other names in this run but left "
+        f"queries without an answer within {context.deadline_ms} ms, and lookups of "
+        f"{_list(_names(explained))} through the forwarder got none"
         if lossy
         else (
             f"the forwarder {_servers(context.resolv_conf.nameservers)} answered other names in "
