@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -271,10 +272,14 @@ class LabServer(_Listener):
         records: Records | None = None,
         behaviour: Behaviour = "answer",
         delay_ms: float = 0.0,
+        identity: str | None = None,
     ) -> None:
         self.records: dict[str, dict[str, list[str]]] = {}
         self.behaviour: Behaviour = behaviour
         self.delay_ms = delay_ms
+        # Answered to CH TXT hostname.bind and as EDNS NSID (BIND's server-id, unbound's
+        # identity), whatever the behaviour: servers answer it from themselves.
+        self.identity = identity
         self.set_records(records or {})
         super().__init__(address, port, name)
 
@@ -289,6 +294,8 @@ class LabServer(_Listener):
         behaviour = self.behaviour
         if behaviour in ("blackhole", "flood"):
             return None
+        if self.identity is not None and _asks_identity(query):
+            return _identity_answer(query, self.identity)
         if self.delay_ms > 0:
             time.sleep(self.delay_ms / 1000)
         response = dns.message.make_response(query)
@@ -324,6 +331,23 @@ class LabServer(_Listener):
             cname = dns.rrset.from_text_list(name, _TTL, dns.rdataclass.IN, "CNAME", entry["CNAME"])
             response.answer.append(cname)
             name = dns.name.from_text(entry["CNAME"][0])
+
+
+def _asks_identity(query: dns.message.Message) -> bool:
+    return bool(query.question) and (
+        query.question[0].rdclass == dns.rdataclass.CH
+        and query.question[0].name == dns.name.from_text("hostname.bind")
+    )
+
+
+def _identity_answer(query: dns.message.Message, identity: str) -> bytes:
+    response = dns.message.make_response(query)
+    response.answer.append(
+        dns.rrset.from_text_list("hostname.bind.", 0, dns.rdataclass.CH, "TXT", [f'"{identity}"'])
+    )
+    if query.edns >= 0:
+        response.use_edns(0, options=[dns.edns.NSIDOption(identity.encode())])
+    return response.to_wire()
 
 
 class LabDomainController(LabServer):
@@ -478,10 +502,13 @@ class DnsLab:
         behaviour: Behaviour = "answer",
         delay_ms: float = 0.0,
         host: int | None = None,
+        identity: str | None = None,
     ) -> LabServer:
         """Start a server; ``host`` pins the last octet (``2`` is kept for the VPC base + 2)."""
         address = self._allocate(host)
-        server = LabServer(address, self._bind_port(), name, records, behaviour, delay_ms)
+        server = LabServer(
+            address, self._bind_port(), name, records, behaviour, delay_ms, identity=identity
+        )
         self._listeners.append(server)
         return server
 

@@ -76,3 +76,42 @@ def test_dc_with_a_dead_forwarder_fails_with_or_without_its_own_names(
         assert f"{dc.address} answers its own zone at once" in diagnosis["summary"]
     else:
         assert diagnosis["code"] == "CONFIGURED_SERVER_UNREACHABLE"
+
+
+def test_failing_member_behind_an_address_is_named_by_its_identity(canary_lab: CanaryLab) -> None:
+    # Given the option set's server answers SERVFAIL, and says which instance it is
+    # (hostname.bind / NSID), while the Amazon resolver says nothing about itself
+    bad = canary_lab.lab.add_server("member-b", behaviour="servfail", identity="resolver-b\x07")
+    canary_lab.use_servers([bad.address])
+
+    run = canary_lab.invoke(_plan(*AWS_PROBES))
+
+    # Then the page names the instance, as printable text (an NSID that is not printable ASCII
+    # is shown as hex), and the findings record it once
+    diagnosis = run.diagnosis
+    assert diagnosis["code"] == "CONFIGURED_SERVER_ERRORS", diagnosis
+    assert f'{bad.address} answered as "resolver-b?"' in diagnosis["summary"]
+    assert run.result["identities"] == [
+        {
+            "server": bad.address,
+            "role": "configured",
+            "hostname_bind": "resolver-b?",
+            "nsid": b"resolver-b\x07".hex(),
+        }
+    ]
+    # and the identity query is never counted as a probe
+    assert {entry["name"] for entry in run.result["direct"]} == {STS, LAMBDA}
+
+
+def test_identity_of_a_healthy_server_is_recorded_without_a_sentence(
+    canary_lab: CanaryLab,
+) -> None:
+    canary_lab.corp.identity = "corp-a"
+
+    run = canary_lab.invoke(_plan(*AWS_PROBES))
+
+    assert run.diagnosis["code"] == "HEALTHY"
+    assert "answered as" not in run.diagnosis["summary"]
+    assert [(i["server"], i["hostname_bind"]) for i in run.result["identities"]] == [
+        (canary_lab.corp.address, "corp-a")
+    ]

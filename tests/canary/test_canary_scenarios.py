@@ -447,6 +447,7 @@ def test_handler_output_is_json_serialisable(canary_lab: CanaryLab) -> None:
         "probes",
         "direct",
         "diagnosis",
+        "identities",
     }
 
 

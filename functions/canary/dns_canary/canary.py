@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from dns_canary.diagnose import Context, diagnose
 from dns_canary.findings import Findings, NameReport, QueryResult
 from dns_canary.plan import ProbePlan
-from dns_canary.probe import Hop, run_probes
+from dns_canary.probe import Hop, probe_run
 from dns_canary.resolv_conf import read_resolv_conf
 from dns_canary.settings import CanarySettings
 
@@ -69,14 +69,16 @@ def run_canary(
         *(Hop(server, "configured") for server in resolv.configured_nameservers),
         Hop(settings.amazon_dns_server, "amazon"),
     ]
-    results = run_probes(
+    run = probe_run(
         plan.probes,
         hops,
         port=settings.dns_port,
         expiry=window.expiry,
         deadline_ms=window.deadline_ms,
+        identify=_direct_hops(hops),
         clock=clock,
     )
+    results = run.results
     reports = _reports(plan, hops, results)
     diagnosis = diagnose(
         reports,
@@ -87,6 +89,7 @@ def run_canary(
             amazon_dns_server=settings.amazon_dns_server,
             port=settings.dns_port,
             deadline_ms=window.deadline_ms,
+            identities=run.identities,
         ),
     )
     ok = bool(resolv.nameservers) and all(report.ok for report in reports) and not stale
@@ -102,6 +105,7 @@ def run_canary(
         probes=tuple(result for result in results if result.role == "forwarder"),
         direct=tuple(result for result in results if result.role != "forwarder"),
         diagnosis=diagnosis,
+        identities=run.identities,
     )
 
 
@@ -126,14 +130,16 @@ def _preflight(
         *(Hop(server, "configured") for server in candidates),
         Hop(settings.amazon_dns_server, "amazon"),
     ]
-    results = run_probes(
+    run = probe_run(
         plan.probes,
         hops,
         port=settings.dns_port,
         expiry=window.expiry,
         deadline_ms=window.deadline_ms,
+        identify=_direct_hops(hops),
         clock=clock,
     )
+    results = run.results
     reports = [
         replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
         for report in _reports(plan, hops, results)
@@ -147,6 +153,7 @@ def _preflight(
             amazon_dns_server=settings.amazon_dns_server,
             port=settings.dns_port,
             deadline_ms=window.deadline_ms,
+            identities=run.identities,
         ),
     )
     return Findings(
@@ -162,7 +169,14 @@ def _preflight(
         direct=tuple(result for result in results),
         diagnosis=diagnosis,
         preflight=True,
+        identities=run.identities,
     )
+
+
+def _direct_hops(hops: list[Hop]) -> list[Hop]:
+    """The servers asked which instance answers: each configured server and the Amazon
+    resolver once (the forwarder is not asked: it would relay the question)."""
+    return list({hop.server: hop for hop in hops if hop.role != "forwarder"}.values())
 
 
 def _predicted_forwarder(configured: tuple[QueryResult, ...], forwarder: str) -> QueryResult:

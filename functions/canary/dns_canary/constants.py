@@ -72,6 +72,8 @@ MAX_ANSWERS_PER_RESULT: Final = 16
 MAX_ANSWER_CHARS: Final = 256
 MAX_DETAIL_CHARS: Final = 300
 MAX_LISTED: Final = 6
+# An instance's name from its hostname.bind / NSID answer (untrusted text from the server).
+MAX_IDENTITY_CHARS: Final = 64
 
 # --- the probe loop ------------------------------------------------------------------------------
 # UDP retransmit interval: max(MIN_ATTEMPT_S, deadline / ATTEMPTS_PER_DEADLINE).

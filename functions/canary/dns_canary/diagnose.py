@@ -19,6 +19,7 @@ from dns_canary.findings import (
     Diagnosis,
     NameReport,
     QueryResult,
+    ServerIdentity,
 )
 from dns_canary.resolv_conf import ResolvConf
 
@@ -65,6 +66,8 @@ class Context:
     amazon_dns_server: str
     port: int
     deadline_ms: int = 0
+    # Which instance answered each server's identity query (hostname.bind / NSID), if any.
+    identities: tuple[ServerIdentity, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,28 @@ def _own_zone_only(replies: Sequence[QueryResult], silent: Sequence[QueryResult]
 
 
 def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
+    return _name_instances(_diagnose(reports, context), context)
+
+
+def _name_instances(diagnosis: Diagnosis, context: Context) -> Diagnosis:
+    """A failing configured server that said which instance it is gets named in the summary:
+    behind a load-balanced or anycast address, that is the member to look at."""
+    if diagnosis.verdict == "OK" or diagnosis.failing_hop != "configured_server":
+        return diagnosis
+    named = [
+        f'{identity.server} answered as "{identity.label}"'
+        for identity in context.identities
+        if identity.role == "configured" and identity.label and identity.server in diagnosis.summary
+    ]
+    if not named:
+        return diagnosis
+    return replace(
+        diagnosis,
+        summary=f"{diagnosis.summary} Instance: {'; '.join(named)} (hostname.bind / NSID).",
+    )
+
+
+def _diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
     resolv = context.resolv_conf
     if not resolv.found or not resolv.nameservers:
         return _no_nameserver(reports, context, _names(reports))

@@ -6,7 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from dns_canary.constants import MAX_ANSWER_CHARS, MAX_ANSWERS_PER_RESULT, MAX_DETAIL_CHARS
+from dns_canary.constants import (
+    MAX_ANSWER_CHARS,
+    MAX_ANSWERS_PER_RESULT,
+    MAX_DETAIL_CHARS,
+    MAX_IDENTITY_CHARS,
+)
 from dns_canary.resolv_conf import ResolvConf
 
 Role = Literal["forwarder", "configured", "amazon"]
@@ -80,6 +85,34 @@ class QueryResult:
 
 
 @dataclass(frozen=True)
+class ServerIdentity:
+    """Which instance behind an address answered the run's identity query: its ``hostname.bind``
+    TXT and its EDNS NSID, untrusted text from the server, printable ASCII only, clipped."""
+
+    server: str
+    role: Role
+    hostname_bind: str | None
+    nsid: str | None
+
+    @property
+    def label(self) -> str:
+        return self.hostname_bind or self.nsid or ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "server": self.server,
+            "role": self.role,
+            "hostname_bind": self.hostname_bind,
+            "nsid": self.nsid,
+        }
+
+
+def printable(text: str, limit: int = MAX_IDENTITY_CHARS) -> str:
+    """Untrusted text reduced to printable ASCII (anything else becomes '?'), clipped."""
+    return _clip("".join(c if " " <= c <= "~" else "?" for c in text[: limit * 2]), limit)
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """One code, the canary's verdict, the failing hop, and whether the option set is to blame.
 
@@ -123,6 +156,7 @@ class Findings:
     diagnosis: Diagnosis
     # A preflight: `probes` are predicted from direct queries to candidate servers.
     preflight: bool = False
+    identities: tuple[ServerIdentity, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -140,6 +174,7 @@ class Findings:
             "probes": [result.to_dict() for result in self.probes],
             "direct": [result.to_dict() for result in self.direct],
             "diagnosis": self.diagnosis.to_dict(),
+            "identities": [identity.to_dict() for identity in self.identities],
         }
 
 
