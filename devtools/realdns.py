@@ -126,6 +126,7 @@ SAMBA_FORWARDERS = {
 FORWARDER_NET = "127.53.0."
 PUBLIC_DB_ADDRESS = "198.51.100.7"
 _PREFIX = "vdw-realdns-"
+NAMED_IDENTITY = "named-1"  # BIND's hostname.bind and NSID (server-id)
 SLOW_UPSTREAM_DELAY_MS = 600
 RATE_LIMIT_QPS = 5
 
@@ -507,6 +508,10 @@ class RealDnsWorld:
             "  minimal-responses: no",
             "  msg-cache-size: 4m",
             "  rrset-cache-size: 4m",
+            # which instance answered: hostname.bind (CH TXT) and EDNS NSID
+            f'  identity: "{name}"',
+            "  hide-identity: no",
+            f'  nsid: "ascii_{name}"',
         ]
         if not any(line.startswith("access-control") for line in extra):
             lines.append("  access-control: 127.0.0.0/8 allow")
@@ -583,6 +588,8 @@ options {{
     allow-query {{ any; }};
     max-cache-size 16m;
     querylog no;
+    hostname "{NAMED_IDENTITY}";
+    server-id "{NAMED_IDENTITY}";
 }};
 controls {{ }};
 view "forwarding" {{

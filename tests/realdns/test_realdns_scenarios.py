@@ -27,6 +27,7 @@ from devtools.realdns import (
     DB,
     DEAD,
     LAMBDA,
+    NAMED_IDENTITY,
     NSD_PRIVATE_ROOT,
     PUBLIC_DB_ADDRESS,
     SAMBA_DC,
@@ -84,7 +85,11 @@ SCENARIOS = [
         "configured_server",
         "FAILED",
         True,
-        summary_has=(f"{BIND_DC_NO_RECURSION} answers REFUSED for {STS} and {LAMBDA}",),
+        summary_has=(
+            f"{BIND_DC_NO_RECURSION} answers REFUSED for {STS} and {LAMBDA}",
+            # the instance that answered: BIND's hostname.bind / server-id
+            f'{BIND_DC_NO_RECURSION} answered as "{NAMED_IDENTITY}"',
+        ),
         failed_names=(STS, LAMBDA),
     ),
     Scenario(
@@ -142,7 +147,10 @@ SCENARIOS = [
         "FAILED",
         True,
         probes=(*BASE, {"name": "www.bogus.example"}),
-        summary_has=("answers SERVFAIL for www.bogus.example",),
+        summary_has=(
+            "answers SERVFAIL for www.bogus.example",
+            f'{UNBOUND_VALIDATING} answered as "unbound-validating"',
+        ),
         failed_names=("www.bogus.example",),
     ),
     Scenario(
@@ -335,6 +343,14 @@ SCENARIOS = [
 ]
 
 
+# Configured servers that answer hostname.bind and NSID, and the name they give.
+_IDENTIFIED = {
+    BIND_FORWARDING: NAMED_IDENTITY,
+    BIND_DC_NO_RECURSION: NAMED_IDENTITY,
+    UNBOUND_VALIDATING: "unbound-validating",
+}
+
+
 @pytest.fixture
 def forwarder(realdns: RealDnsWorld, request: pytest.FixtureRequest) -> Iterator[str]:
     scenario: Scenario = request.param
@@ -373,6 +389,12 @@ def test_real_server_scenario(realdns: RealDnsWorld, scenario: Scenario, forward
     # and the run ends within 1.10 x its deadline
     assert run.wall_ms <= DEADLINE_FACTOR * scenario.deadline_ms, context
     assert run.result["elapsed_ms"] <= DEADLINE_FACTOR * scenario.deadline_ms, context
+    # and a configured BIND or unbound said which instance it is (hostname.bind / NSID)
+    identities = {entry["server"]: entry for entry in run.result["identities"]}
+    for server in scenario.configured:
+        if server in _IDENTIFIED:
+            assert identities[server]["hostname_bind"] == _IDENTIFIED[server], context
+            assert identities[server]["nsid"] == _IDENTIFIED[server], context
     tcp_names = scenario.extra.get("tcp_names", ())
     if tcp_names:
         by_name = {entry["name"]: entry for entry in run.result["probes"]}
