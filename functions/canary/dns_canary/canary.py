@@ -118,10 +118,9 @@ def _preflight(
 ) -> Findings:
     """Probe a candidate option set's servers directly and diagnose as if it were associated.
 
-    The forwarder cannot be asked to use a candidate, so its answer is predicted: for each name,
-    the first candidate that answers as expected, else the first candidate's failure (a dead
-    server makes the real forwarder hang the same way). The diagnosis then runs as usual, with
-    the candidates as the configured servers.
+    The forwarder's answer is predicted (it cannot be asked to use a candidate): per name, the
+    first candidate that answers as expected, else the first candidate's failure (a dead server
+    makes the real forwarder hang the same way); the candidates act as the configured servers.
     """
     live = read_resolv_conf(settings.resolv_conf_path)
     forwarders = live.nameservers or (PREDICTED_FORWARDER,)
@@ -139,10 +138,9 @@ def _preflight(
         identify=_direct_hops(hops),
         clock=clock,
     )
-    results = run.results
     reports = [
         replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
-        for report in _reports(plan, hops, results)
+        for report in _reports(plan, hops, run.results)
     ]
     diagnosis = diagnose(
         reports,
@@ -166,7 +164,7 @@ def _preflight(
         expected_nameservers=candidates,
         amazon_dns_server=settings.amazon_dns_server,
         probes=tuple(report.forwarder[0] for report in reports),
-        direct=tuple(result for result in results),
+        direct=tuple(run.results),
         diagnosis=diagnosis,
         preflight=True,
         identities=run.identities,
