@@ -147,12 +147,14 @@ smoke-aws: $(STAMP)
 clean:
 	rm -rf $(VENV) .aws-sam
 
-# --- real DNS server tier (tests/realdns): unbound, BIND 9, NSD and dnsmasq from Debian packages,
-# run inside a network namespace the tests create. Needs root (CI is root); with CI=true a missing
+# --- real DNS server tier (tests/realdns): unbound, BIND 9, NSD, dnsmasq and Samba 4 (an AD domain
+# controller's internal DNS server) from Debian packages, run inside a network namespace the tests
+# create. Needs root (CI is root); with CI=true a missing
 # server fails the tier instead of skipping it.
-REALDNS_PACKAGES := unbound bind9 nsd dnsmasq-base iptables iproute2
+REALDNS_PACKAGES := unbound bind9 nsd dnsmasq-base iptables iproute2 \
+	samba samba-ad-dc samba-ad-provision
 REALDNS_BINARIES := /usr/sbin/unbound /usr/sbin/named /usr/sbin/nsd /usr/sbin/dnsmasq \
-	/usr/sbin/iptables /usr/sbin/ip /usr/bin/ss
+	/usr/sbin/iptables /usr/sbin/ip /usr/bin/ss /usr/sbin/samba /usr/bin/samba-tool
 
 .PHONY: realdns-deps realdns
 # Installs the servers when missing; policy-rc.d keeps Debian from starting them as system
@@ -166,7 +168,8 @@ realdns-deps:
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		$(REALDNS_PACKAGES); status=$$?; \
 	if command -v systemctl >/dev/null 2>&1; then \
-		systemctl disable --now named unbound unbound-resolvconf nsd >/dev/null 2>&1 || true; fi; \
+		systemctl disable --now named unbound unbound-resolvconf nsd samba-ad-dc smbd nmbd \
+			winbind >/dev/null 2>&1 || true; fi; \
 	if [ -n "$$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
 	exit $$status
 

@@ -22,6 +22,11 @@ with Route 53 Resolver forwarding rules: names under a rule's domain are relayed
 a connection in turn (RFC 7766), as BIND, unbound and NSD do. The forwarder relays each query to
 its upstreams in turn and, like the Lambda forwarder, answers nothing at all when none of them
 does.
+
+A domain controller (``add_domain_controller``) answers its own zone's records authoritatively
+(AA) and forwards every other name to its forwarders in turn, the way Samba 4's internal DNS
+server does: a forwarded NXDOMAIN comes back as NOERROR without records, and when no forwarder
+answers it stays silent (Samba answers SERVFAIL only after about 10 s, past any canary deadline).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
@@ -277,12 +283,16 @@ class LabServer(_Listener):
         records: Records | None = None,
         behaviour: Behaviour = "answer",
         delay_ms: float = 0.0,
+        identity: str | None = None,
     ) -> None:
         self.records: dict[str, dict[str, list[str]]] = {}
         self.behaviour: Behaviour = behaviour
         self.delay_ms = delay_ms
         # Route 53 Resolver forwarding rules: domain -> target addresses (same port as the lab).
         self.forward_rules: dict[str, list[str]] = {}
+        # Answered to CH TXT hostname.bind and as EDNS NSID (BIND's server-id, unbound's
+        # identity), whatever the behaviour: servers answer it from themselves.
+        self.identity = identity
         self.set_records(records or {})
         super().__init__(address, port, name)
 
@@ -297,6 +307,8 @@ class LabServer(_Listener):
         behaviour = self.behaviour
         if behaviour in ("blackhole", "flood"):
             return None
+        if self.identity is not None and _asks_identity(query):
+            return _identity_answer(query, self.identity)
         if self.delay_ms > 0:
             time.sleep(self.delay_ms / 1000)
         response = dns.message.make_response(query)
@@ -356,6 +368,59 @@ class LabServer(_Listener):
             cname = dns.rrset.from_text_list(name, _TTL, dns.rdataclass.IN, "CNAME", entry["CNAME"])
             response.answer.append(cname)
             name = dns.name.from_text(entry["CNAME"][0])
+
+
+def _asks_identity(query: dns.message.Message) -> bool:
+    return bool(query.question) and (
+        query.question[0].rdclass == dns.rdataclass.CH
+        and query.question[0].name == dns.name.from_text("hostname.bind")
+    )
+
+
+def _identity_answer(query: dns.message.Message, identity: str) -> bytes:
+    response = dns.message.make_response(query)
+    response.answer.append(
+        dns.rrset.from_text_list("hostname.bind.", 0, dns.rdataclass.CH, "TXT", [f'"{identity}"'])
+    )
+    if query.edns >= 0:
+        response.use_edns(0, options=[dns.edns.NSIDOption(identity.encode())])
+    return response.to_wire()
+
+
+class LabDomainController(LabServer):
+    """An AD domain controller's DNS: its own zone authoritatively, the rest forwarded."""
+
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        name: str,
+        records: Records,
+        forwarders: Sequence[str],
+        forwarder_timeout_s: float = 1.0,
+    ) -> None:
+        self.forwarders = list(forwarders)
+        self.forwarder_timeout_s = forwarder_timeout_s
+        super().__init__(address, port, name, records)
+
+    def respond(self, query: dns.message.Message, transport: Literal["udp", "tcp"]) -> bytes | None:
+        if not query.question or query.question[0].name.to_text().lower() in self.records:
+            response = dns.message.make_response(query)
+            response.flags |= dns.flags.RA | dns.flags.AA
+            if query.question:
+                self._fill_answer(response, query.question[0].name, query.question[0].rdtype)
+            return response.to_wire()
+        for forwarder in self.forwarders:
+            try:
+                reply = dns.query.udp(
+                    query, forwarder, timeout=self.forwarder_timeout_s, port=self.port
+                )
+            except (dns.exception.DNSException, OSError):
+                continue
+            if reply.rcode() == dns.rcode.NXDOMAIN:
+                reply.set_rcode(dns.rcode.NOERROR)  # Samba's forwarded NXDOMAIN
+            return _truncate_for_udp(reply, max(512, query.payload))
+        return None
 
 
 class LabForwarder(_Listener):
@@ -482,11 +547,28 @@ class DnsLab:
         delay_ms: float = 0.0,
         host: int | None = None,
         ipv6: bool = False,
+        identity: str | None = None,
     ) -> LabServer:
         """Start a server; ``host`` pins the last octet (``2`` is kept for the VPC base + 2);
         ``ipv6`` puts it on ``::1``."""
         address = self._allocate(host, ipv6)
-        server = LabServer(address, self._bind_port(), name, records, behaviour, delay_ms)
+        server = LabServer(
+            address, self._bind_port(), name, records, behaviour, delay_ms, identity=identity
+        )
+        self._listeners.append(server)
+        return server
+
+    def add_domain_controller(
+        self,
+        name: str,
+        records: Records,
+        forwarders: Sequence[str],
+        forwarder_timeout_s: float = 1.0,
+    ) -> LabDomainController:
+        """A domain controller answering ``records`` as its own zone, forwarding the rest."""
+        server = LabDomainController(
+            self._allocate(), self._bind_port(), name, records, forwarders, forwarder_timeout_s
+        )
         self._listeners.append(server)
         return server
 

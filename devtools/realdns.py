@@ -28,6 +28,11 @@ The DNS world inside (the port is 53 everywhere):
     127.53.10.1     unbound with TCP disabled
     127.53.11.1     unbound, recursive from the root on its own: a corporate resolver that answers
                     public names but not the VPC's private zone corp.internal
+    127.53.12.1-.3  Samba 4 AD domain controllers (internal DNS server only, realm
+                    ad.corp.example, provisioned once per world): .1 with a working
+                    `dns forwarder` (127.53.0.3), .2 whose forwarder is black-holed (127.53.9.2),
+                    .3 with forwarders [black-holed, 127.53.0.3] (forwarded names answered
+                    only after Samba's forwarder timeout, about 10 s)
     127.53.0.10+    dnsmasq, one per forwarder: plays the Lambda forwarder 169.254.78.1
 
 The "Amazon resolver" alone serves the private hosted zone corp.internal (app.corp.internal) and
@@ -75,9 +80,21 @@ BINARIES = {
     "iptables": "/usr/sbin/iptables",
     "ip": "/usr/sbin/ip",
     "ss": "/usr/bin/ss",
+    "samba": "/usr/sbin/samba",
+    "samba-tool": "/usr/bin/samba-tool",
 }
 # Debian packages that provide them (make realdns-deps installs these).
-PACKAGES = ("unbound", "bind9", "nsd", "dnsmasq-base", "iptables", "iproute2")
+PACKAGES = (
+    "unbound",
+    "bind9",
+    "nsd",
+    "dnsmasq-base",
+    "iptables",
+    "iproute2",
+    "samba",
+    "samba-ad-dc",
+    "samba-ad-provision",
+)
 
 # Addresses inside the namespace.
 ROOT = "127.53.1.1"
@@ -105,9 +122,22 @@ PRIVATE_NAME = f"app.{PRIVATE_ZONE}"
 RULE_DOMAIN = "onprem.example"
 RULE_NAME = f"db.{RULE_DOMAIN}"
 RULE_DEAD_TARGET = BLACKHOLE
+SAMBA_DC = "127.53.12.1"
+SAMBA_DC_DEAD_FORWARDER = "127.53.12.2"
+SAMBA_DC_SLOW_FORWARDING = "127.53.12.3"
+AD_REALM = "ad.corp.example"
+AD_DC_HOST = f"dc1.{AD_REALM}"
+AD_LDAP_SRV = f"_ldap._tcp.{AD_REALM}"
+# The Samba DCs and their `dns forwarder` lines.
+SAMBA_FORWARDERS = {
+    SAMBA_DC: (AMAZON_BASE_PLUS_2,),
+    SAMBA_DC_DEAD_FORWARDER: (BLACKHOLE,),
+    SAMBA_DC_SLOW_FORWARDING: (BLACKHOLE, AMAZON_BASE_PLUS_2),
+}
 FORWARDER_NET = "127.53.0."
 PUBLIC_DB_ADDRESS = "198.51.100.7"
 _PREFIX = "vdw-realdns-"
+NAMED_IDENTITY = "named-1"  # BIND's hostname.bind and NSID (server-id)
 SLOW_UPSTREAM_DELAY_MS = 600
 RATE_LIMIT_QPS = 5
 
@@ -449,6 +479,7 @@ class RealDnsWorld:
         )
         self._unbound("unbound-no-tcp", [UNBOUND_NO_TCP], ["do-tcp: no"])
         self._named()
+        self._samba()
         self.spawn(
             "lab-slow-upstream",
             [sys.executable, "-m", "devtools.realdns", "slow-upstream", LAB_SLOW_UPSTREAM],
@@ -502,6 +533,10 @@ class RealDnsWorld:
             "  minimal-responses: no",
             "  msg-cache-size: 4m",
             "  rrset-cache-size: 4m",
+            # which instance answered: hostname.bind (CH TXT) and EDNS NSID
+            f'  identity: "{name}"',
+            "  hide-identity: no",
+            f'  nsid: "ascii_{name}"',
         ]
         if not any(line.startswith("access-control") for line in extra):
             lines.append("  access-control: 127.0.0.0/8 allow")
@@ -512,6 +547,48 @@ class RealDnsWorld:
         config = d / f"{name}.conf"
         config.write_text("\n".join(lines) + "\n")
         self.spawn(name, [BINARIES["unbound"], "-d", "-c", str(config)])
+
+    def _samba(self) -> None:
+        """Provision one AD domain (a few seconds), then run a copy of it per DC address with
+        only the DNS service: Samba's internal DNS server, as Windows-like DCs answer."""
+        base = self.directory / "samba-base"
+        provision = [
+            BINARIES["samba-tool"], "domain", "provision", f"--realm={AD_REALM.upper()}",
+            "--domain=ADCORP", "--server-role=dc", "--dns-backend=SAMBA_INTERNAL",
+            "--adminpass=Canary-Lab-1x", f"--targetdir={base}", "--host-name=dc1",
+            f"--host-ip={SAMBA_DC}", "--option=server services = dns",
+        ]  # fmt: skip
+        completed = subprocess.run(
+            provision, capture_output=True, text=True, check=False, timeout=300, cwd=self.directory
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"samba-tool domain provision failed:\n{completed.stderr[-4000:]}")
+        template = (base / "etc" / "smb.conf").read_text()
+        for index, (address, forwarders) in enumerate(SAMBA_FORWARDERS.items()):
+            home = self.directory / f"samba-{index}"
+            shutil.copytree(base, home, symlinks=True)
+            (home / "run").mkdir(exist_ok=True)
+            extra = [
+                f"interfaces = {address}",
+                "bind interfaces only = yes",
+                f"dns forwarder = {' '.join(forwarders)}",
+                f"pid directory = {home / 'run'}",
+                f"log file = {home / 'log.%m'}",
+            ]
+            keys = {line.split("=")[0].strip() for line in extra}
+            kept = [
+                line
+                for line in template.replace(str(base), str(home)).splitlines()
+                if line.split("=")[0].strip() not in keys
+            ]
+            at = kept.index("[global]") + 1
+            text = "\n".join([*kept[:at], *(f"\t{line}" for line in extra), *kept[at:]]) + "\n"
+            config = home / "etc" / "smb.conf"
+            config.write_text(text)
+            self.spawn(
+                f"samba-{address}",
+                [BINARIES["samba"], "-i", "-M", "single", "-s", str(config), "--debuglevel=1"],
+            )
 
     def _named(self) -> None:
         d = self.directory / "named"
@@ -536,6 +613,8 @@ options {{
     allow-query {{ any; }};
     max-cache-size 16m;
     querylog no;
+    hostname "{NAMED_IDENTITY}";
+    server-id "{NAMED_IDENTITY}";
 }};
 controls {{ }};
 view "forwarding" {{
@@ -644,6 +723,7 @@ _SERVER_ADDRESSES = (
     BIND_SPLIT_HORIZON,
     UNBOUND_NO_TCP,
     UNBOUND_CORP_RECURSIVE,
+    *SAMBA_FORWARDERS,
 )
 _ALL_ADDRESSES = (*_SERVER_ADDRESSES, DEAD_AUTH, DEAD, BLACKHOLE)
 

@@ -448,6 +448,7 @@ def test_handler_output_is_json_serialisable(canary_lab: CanaryLab) -> None:
         "direct",
         "sources",
         "diagnosis",
+        "identities",
     }
     # a plan without discovered probes has no source reports
     assert run.result["sources"] == []

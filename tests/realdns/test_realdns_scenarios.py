@@ -1,8 +1,8 @@
 """The canary against real DNS server software: each scenario's diagnosis, hop, verdict and time.
 
-unbound, BIND 9, NSD and dnsmasq (as the Lambda forwarder) run in a private network namespace
-(devtools/realdns.py describes the world). The canary runs in a child process inside it; every
-run must end within 1.10 x its deadline.
+unbound, BIND 9, NSD, Samba 4 as an AD domain controller and dnsmasq (as the Lambda forwarder)
+run in a private network namespace (devtools/realdns.py describes the world). The canary runs in
+a child process inside it; every run must end within 1.10 x its deadline.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from devtools.realdns import (
+    AD_DC_HOST,
+    AD_LDAP_SRV,
     AMAZON_BASE_PLUS_2,
     BIG_NAMES,
     BIND_DC_NO_RECURSION,
@@ -25,8 +27,12 @@ from devtools.realdns import (
     DB,
     DEAD,
     LAMBDA,
+    NAMED_IDENTITY,
     NSD_PRIVATE_ROOT,
     PUBLIC_DB_ADDRESS,
+    SAMBA_DC,
+    SAMBA_DC_DEAD_FORWARDER,
+    SAMBA_DC_SLOW_FORWARDING,
     STS,
     SVC_NAMES,
     UNBOUND_NO_TCP,
@@ -41,6 +47,9 @@ pytestmark = pytest.mark.realdns
 
 DEADLINE_FACTOR = 1.10
 BASE = ({"name": STS}, {"name": LAMBDA}, {"name": DB})
+# The domain controller's own names (its AD zone), answered authoritatively.
+AD_NAMES = ({"name": AD_DC_HOST}, {"name": AD_LDAP_SRV, "type": "SRV"})
+MISSING_NAME = "nothere.corp.example"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Scenario:
     summary_has: tuple[str, ...] = ()
     failed_names: tuple[str, ...] | None = None
     upstreams: tuple[str, ...] | None = None  # the forwarder relays to these (default: configured)
+    timeout_ms: int = 10_000  # the canary function's timeout
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,7 +85,11 @@ SCENARIOS = [
         "configured_server",
         "FAILED",
         True,
-        summary_has=(f"{BIND_DC_NO_RECURSION} answers REFUSED for {STS} and {LAMBDA}",),
+        summary_has=(
+            f"{BIND_DC_NO_RECURSION} answers REFUSED for {STS} and {LAMBDA}",
+            # the instance that answered: BIND's hostname.bind / server-id
+            f'{BIND_DC_NO_RECURSION} answered as "{NAMED_IDENTITY}"',
+        ),
         failed_names=(STS, LAMBDA),
     ),
     Scenario(
@@ -133,7 +147,10 @@ SCENARIOS = [
         "FAILED",
         True,
         probes=(*BASE, {"name": "www.bogus.example"}),
-        summary_has=("answers SERVFAIL for www.bogus.example",),
+        summary_has=(
+            "answers SERVFAIL for www.bogus.example",
+            f'{UNBOUND_VALIDATING} answered as "unbound-validating"',
+        ),
         failed_names=("www.bogus.example",),
     ),
     Scenario(
@@ -232,6 +249,84 @@ SCENARIOS = [
         failed_names=("www.deadauth.example",),
     ),
     Scenario(
+        "samba-dc-healthy",
+        (SAMBA_DC,),
+        "HEALTHY",
+        "none",
+        "OK",
+        False,
+        probes=(*BASE, *AD_NAMES),
+    ),
+    Scenario(
+        # Samba's internal DNS server returns a forwarded NXDOMAIN as NOERROR without records:
+        # a quirk, not an outage (every real name resolves), so no rollback and no page.
+        "samba-dc-forwarded-nxdomain-as-no-data",
+        (SAMBA_DC,),
+        "NO_DATA_FOR_NXDOMAIN",
+        "configured_server",
+        "DEGRADED",
+        False,
+        probes=(*BASE, *AD_NAMES, {"name": MISSING_NAME, "expect": {"rcode": "NXDOMAIN"}}),
+        summary_has=(f'{SAMBA_DC} answers "no data"', "where the zone says NXDOMAIN"),
+        failed_names=(MISSING_NAME,),
+    ),
+    Scenario(
+        "samba-dc-forwarder-black-holed-without-ad-names",
+        (SAMBA_DC_DEAD_FORWARDER,),
+        "CONFIGURED_SERVER_UNREACHABLE",
+        "configured_server",
+        "FAILED",
+        True,
+        failed_names=(STS, LAMBDA, DB),
+    ),
+    Scenario(
+        # The DC answers its own AD names at once and stays silent on every name it must
+        # forward (SERVFAIL only after about 10 s): its forwarder is dead. Adding the AD names
+        # to the plan must not soften the verdict of the scenario above.
+        "samba-dc-forwarder-black-holed",
+        (SAMBA_DC_DEAD_FORWARDER,),
+        "CONFIGURED_SERVER_CANNOT_FORWARD",
+        "configured_server",
+        "FAILED",
+        True,
+        probes=(*BASE, *AD_NAMES),
+        summary_has=(
+            f"{SAMBA_DC_DEAD_FORWARDER} answers its own zone at once ({AD_DC_HOST}",
+            "for every name it must forward",
+        ),
+        failed_names=(STS, LAMBDA, DB),
+    ),
+    Scenario(
+        # Forwarders [dead, working]: Samba asks the second only after the first timed out
+        # (about 10 s). Within the default deadline the names get no answer at all.
+        "samba-dc-first-forwarder-dead",
+        (SAMBA_DC_SLOW_FORWARDING,),
+        "CONFIGURED_SERVER_CANNOT_FORWARD",
+        "configured_server",
+        "FAILED",
+        True,
+        probes=(*BASE, *AD_NAMES),
+        failed_names=(STS, LAMBDA, DB),
+    ),
+    Scenario(
+        # The same DC with a deadline long enough to see the answers arrive after ~10 s:
+        # resolving, but later than a Lambda function's default 3 s timeout.
+        "samba-dc-first-forwarder-dead-long-deadline",
+        (SAMBA_DC_SLOW_FORWARDING,),
+        "ANSWERS_TOO_SLOW",
+        "configured_server",
+        "FAILED",
+        True,
+        probes=({"name": STS}, *AD_NAMES),
+        deadline_ms=12_000,
+        timeout_ms=15_000,
+        summary_has=(
+            "a Lambda function with the default 3 s timeout fails",
+            f"{SAMBA_DC_SLOW_FORWARDING} answers its own zone at once",
+        ),
+        failed_names=(STS,),
+    ),
+    Scenario(
         "fifty-names-needing-tcp",
         (BIND_FORWARDING,),
         "HEALTHY",
@@ -246,6 +341,14 @@ SCENARIOS = [
         extra={"tcp_names": BIG_NAMES},
     ),
 ]
+
+
+# Configured servers that answer hostname.bind and NSID, and the name they give.
+_IDENTIFIED = {
+    BIND_FORWARDING: NAMED_IDENTITY,
+    BIND_DC_NO_RECURSION: NAMED_IDENTITY,
+    UNBOUND_VALIDATING: "unbound-validating",
+}
 
 
 @pytest.fixture
@@ -267,7 +370,9 @@ def test_real_server_scenario(realdns: RealDnsWorld, scenario: Scenario, forward
     plan = {"probes": list(scenario.probes), "deadline_ms": scenario.deadline_ms}
 
     # When the canary runs inside the namespace
-    run = realdns.run_canary(plan, forwarder=forwarder, configured=scenario.configured)
+    run = realdns.run_canary(
+        plan, forwarder=forwarder, configured=scenario.configured, timeout_ms=scenario.timeout_ms
+    )
 
     # Then the diagnosis, the failing hop, the verdict and the blame are the scenario's
     diagnosis = run.diagnosis
@@ -284,6 +389,12 @@ def test_real_server_scenario(realdns: RealDnsWorld, scenario: Scenario, forward
     # and the run ends within 1.10 x its deadline
     assert run.wall_ms <= DEADLINE_FACTOR * scenario.deadline_ms, context
     assert run.result["elapsed_ms"] <= DEADLINE_FACTOR * scenario.deadline_ms, context
+    # and a configured BIND or unbound said which instance it is (hostname.bind / NSID)
+    identities = {entry["server"]: entry for entry in run.result["identities"]}
+    for server in scenario.configured:
+        if server in _IDENTIFIED:
+            assert identities[server]["hostname_bind"] == _IDENTIFIED[server], context
+            assert identities[server]["nsid"] == _IDENTIFIED[server], context
     tcp_names = scenario.extra.get("tcp_names", ())
     if tcp_names:
         by_name = {entry["name"]: entry for entry in run.result["probes"]}

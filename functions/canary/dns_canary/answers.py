@@ -8,7 +8,9 @@ import socket
 import struct
 from collections.abc import Sequence
 
+import dns.edns
 import dns.exception
+import dns.message
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -16,7 +18,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
 from dns_canary.constants import ADDRESS_TYPES
-from dns_canary.findings import Outcome, Role
+from dns_canary.findings import Outcome, Role, ServerIdentity, printable
 from dns_canary.plan import Probe
 
 MAX_CNAME_HOPS = 16
@@ -188,3 +190,45 @@ def answer_violations(answers: Sequence[str], probe: Probe) -> list[str]:
             if not any(address in network for network in networks):
                 violations.append(f"answer {answer} is outside {allowed}")
     return violations
+
+
+def identity_from_wire(wire: bytes, server: str, role: Role) -> ServerIdentity | None:
+    """The instance an answer to ``CH TXT hostname.bind`` (with an NSID option) names, or None
+    when it names none (a refusal, an error, a malformed answer)."""
+    try:
+        message = dns.message.from_wire(wire)
+    except (dns.exception.DNSException, ValueError):
+        return None
+    hostname = next(
+        (
+            b"".join(rdata.strings).decode("ascii", errors="replace")
+            for rrset in message.answer
+            if rrset.rdclass == dns.rdataclass.CH and rrset.rdtype == dns.rdatatype.TXT
+            for rdata in rrset
+            if isinstance(rdata, dns.rdtypes.ANY.TXT.TXT)
+        ),
+        None,
+    )
+    nsid = next(
+        (
+            _nsid_text(option.to_wire())
+            for option in message.options
+            if option.otype == dns.edns.OptionType.NSID
+        ),
+        None,
+    )
+    if not hostname and not nsid:
+        return None
+    return ServerIdentity(
+        server=server,
+        role=role,
+        hostname_bind=printable(hostname) if hostname else None,
+        nsid=nsid or None,
+    )
+
+
+def _nsid_text(data: bytes) -> str:
+    """NSID bytes as text when they are printable ASCII, else as hex (RFC 5001 leaves it open)."""
+    if data and all(0x20 <= byte <= 0x7E for byte in data):
+        return printable(data.decode("ascii"))
+    return printable(data.hex())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from dns_canary.diagnose import Context
 from dns_canary.findings import Findings, NameReport, QueryResult
 from dns_canary.plan import ProbePlan
-from dns_canary.probe import Hop, run_probes, target_hops
+from dns_canary.probe import Hop, probe_run, target_hops
 from dns_canary.resolv_conf import ResolvConf, read_resolv_conf
 from dns_canary.settings import CanarySettings
 from dns_canary.sources import diagnose_with_sources
@@ -72,14 +72,16 @@ def run_canary(
         *(Hop(server, "configured") for server in resolv.configured_nameservers),
         Hop(amazon, "amazon"),
     ]
-    results = run_probes(
+    run = probe_run(
         plan.probes,
         hops,
         port=settings.dns_port,
         expiry=window.expiry,
         deadline_ms=window.deadline_ms,
+        identify=_direct_hops(hops),
         clock=clock,
     )
+    results = run.results
     reports = _reports(plan, hops, results)
     diagnosis, sources = diagnose_with_sources(
         reports,
@@ -90,6 +92,7 @@ def run_canary(
             amazon_dns_server=amazon,
             port=settings.dns_port,
             deadline_ms=window.deadline_ms,
+            identities=run.identities,
         ),
     )
     ok = bool(resolv.nameservers) and all(report.ok for report in reports) and not stale
@@ -106,6 +109,7 @@ def run_canary(
         direct=_direct(results),
         diagnosis=diagnosis,
         sources=sources,
+        identities=run.identities,
     )
 
 
@@ -134,10 +138,9 @@ def _preflight(
 ) -> Findings:
     """Probe a candidate option set's servers directly and diagnose as if it were associated.
 
-    The forwarder cannot be asked to use a candidate, so its answer is predicted: for each name,
-    the first candidate that answers as expected, else the first candidate's failure (a dead
-    server makes the real forwarder hang the same way). The diagnosis then runs as usual, with
-    the candidates as the configured servers.
+    The forwarder's answer is predicted (it cannot be asked to use a candidate): per name, the
+    first candidate that answers as expected, else the first candidate's failure (a dead server
+    makes the real forwarder hang the same way); the candidates act as the configured servers.
     """
     live = read_resolv_conf(settings.resolv_conf_path)
     forwarders = live.nameservers or (PREDICTED_FORWARDER,)
@@ -147,17 +150,18 @@ def _preflight(
         *(Hop(server, "configured") for server in candidates),
         Hop(amazon, "amazon"),
     ]
-    results = run_probes(
+    run = probe_run(
         plan.probes,
         hops,
         port=settings.dns_port,
         expiry=window.expiry,
         deadline_ms=window.deadline_ms,
+        identify=_direct_hops(hops),
         clock=clock,
     )
     reports = [
         replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
-        for report in _reports(plan, hops, results)
+        for report in _reports(plan, hops, run.results)
     ]
     diagnosis, sources = diagnose_with_sources(
         reports,
@@ -168,6 +172,7 @@ def _preflight(
             amazon_dns_server=amazon,
             port=settings.dns_port,
             deadline_ms=window.deadline_ms,
+            identities=run.identities,
         ),
     )
     return Findings(
@@ -180,11 +185,18 @@ def _preflight(
         expected_nameservers=candidates,
         amazon_dns_server=amazon,
         probes=tuple(report.forwarder[0] for report in reports),
-        direct=_direct(results),
+        direct=_direct(run.results),
         diagnosis=diagnosis,
         preflight=True,
         sources=sources,
+        identities=run.identities,
     )
+
+
+def _direct_hops(hops: list[Hop]) -> list[Hop]:
+    """The servers asked which instance answers: each configured server and the Amazon
+    resolver once (the forwarder is not asked: it would relay the question)."""
+    return list({hop.server: hop for hop in hops if hop.role != "forwarder"}.values())
 
 
 def _predicted_forwarder(configured: tuple[QueryResult, ...], forwarder: str) -> QueryResult:

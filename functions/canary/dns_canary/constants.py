@@ -51,6 +51,9 @@ MAX_PROBES: Final = 50
 MIN_DEADLINE_MS: Final = 100
 MAX_DEADLINE_MS: Final = 60_000
 MAX_LATENCY_MS: Final = 60_000
+# A Lambda function's default timeout (3 s): a lookup slower than this fails such a function
+# whatever the probe's own latency budget says, so it is a failure, not a slowdown.
+LAMBDA_DEFAULT_TIMEOUT_MS: Final = 3000
 MAX_EXPECTED_NAMESERVERS: Final = 4
 MAX_PATTERN_LENGTH: Final = 512
 MAX_CIDRS: Final = 16
@@ -108,6 +111,8 @@ MAX_ANSWERS_PER_RESULT: Final = 16
 MAX_ANSWER_CHARS: Final = 256
 MAX_DETAIL_CHARS: Final = 300
 MAX_LISTED: Final = 6
+# An instance's name from its hostname.bind / NSID answer (untrusted text from the server).
+MAX_IDENTITY_CHARS: Final = 64
 
 # --- the probe loop ------------------------------------------------------------------------------
 # UDP retransmit interval: max(MIN_ATTEMPT_S, deadline / ATTEMPTS_PER_DEADLINE).

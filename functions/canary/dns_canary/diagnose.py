@@ -7,11 +7,11 @@ breaks. Codes and their meaning: docs/canary-contract.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from dns_canary.constants import MAX_LISTED
+from dns_canary.constants import LAMBDA_DEFAULT_TIMEOUT_MS, MAX_LISTED
 from dns_canary.findings import (
     ERROR_OUTCOMES,
     MISSING_OUTCOMES,
@@ -19,6 +19,7 @@ from dns_canary.findings import (
     Diagnosis,
     NameReport,
     QueryResult,
+    ServerIdentity,
 )
 from dns_canary.resolv_conf import ResolvConf
 
@@ -37,10 +38,21 @@ _KINDS = {
 _UNREACHABLE = "CONFIGURED_SERVER_UNREACHABLE"
 _ERRORS = "CONFIGURED_SERVER_ERRORS"
 _NO_TCP = "CONFIGURED_SERVER_NO_TCP"
+_CANNOT_FORWARD = "CONFIGURED_SERVER_CANNOT_FORWARD"
 _MISSING = "CUSTOM_SERVER_MISSING_NAMES"
 _PARTIAL_LOSS = "PARTIAL_LOSS"
 _FORWARDER = "FORWARDER_FAILING"
-_CAUSE_ORDER = (_UNREACHABLE, _ERRORS, _NO_TCP, _MISSING, _PARTIAL_LOSS, _FORWARDER)
+_NO_DATA = "NO_DATA_FOR_NXDOMAIN"
+_CAUSE_ORDER = (
+    _UNREACHABLE,
+    _ERRORS,
+    _NO_TCP,
+    _CANNOT_FORWARD,
+    _MISSING,
+    _PARTIAL_LOSS,
+    _FORWARDER,
+    _NO_DATA,
+)
 _MAX_LISTED = MAX_LISTED
 
 
@@ -54,30 +66,99 @@ class Context:
     amazon_dns_server: str
     port: int
     deadline_ms: int = 0
+    # Which instance answered each server's identity query (hostname.bind / NSID), if any.
+    identities: tuple[ServerIdentity, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Evidence:
-    """What the whole run says about each server: who answered anything at all."""
+    """What the whole run says about each server, decided once for the run (never name by name).
+
+    ``answering``: the servers that answered anything at all. ``lossy``: the configured servers
+    that answered some direct queries and stayed silent on others. ``cannot_forward``: the lossy
+    ones whose every answer came from a zone of their own (AA flag) while every name they were
+    silent on lies outside those zones: they answer what they hold and cannot forward the rest
+    (a domain controller whose DNS forwarder is dead or slower than the deadline).
+    """
 
     answering: frozenset[str]
+    lossy: frozenset[str] = frozenset()
+    cannot_forward: frozenset[str] = frozenset()
+    own_names: tuple[tuple[str, str], ...] = ()  # (server, name) answered from its own zone
 
     @classmethod
     def of(cls, reports: Sequence[NameReport]) -> _Evidence:
-        answering = {
+        answering = frozenset(
             result.server
             for report in reports
             for result in (*report.forwarder, *report.configured, *_amazon(report))
             # a truncated UDP answer (transport tcp) also proves the server answers
             if result.rcode is not None or result.transport == "tcp"
-        }
-        return cls(frozenset(answering))
+        )
+        silent: dict[str, list[QueryResult]] = {}
+        replies: dict[str, list[QueryResult]] = {}
+        for report in reports:
+            for result in report.configured:
+                if _silent_udp(result):
+                    silent.setdefault(result.server, []).append(result)
+                elif result.rcode is not None:
+                    replies.setdefault(result.server, []).append(result)
+        lossy = frozenset(server for server in silent if server in answering)
+        cannot_forward = frozenset(
+            server for server in lossy if _own_zone_only(replies.get(server, []), silent[server])
+        )
+        own_names = tuple(
+            (result.server, result.name)
+            for results in replies.values()
+            for result in results
+            if result.authoritative
+        )
+        return cls(answering, lossy, cannot_forward, own_names)
 
     def answered(self, server: str) -> bool:
         return server in self.answering
 
 
+def _silent_udp(result: QueryResult) -> bool:
+    return result.outcome in SILENT_OUTCOMES and result.transport == "udp"
+
+
+def _own_zone_only(replies: Sequence[QueryResult], silent: Sequence[QueryResult]) -> bool:
+    """Every reply authoritative, and every silent name outside the zones those replies came
+    from (a reply's zone is taken as its name's parent: the server's own names sit in it)."""
+    if not replies or not all(result.authoritative for result in replies):
+        return False
+    zones = {result.name.partition(".")[2] or result.name for result in replies}
+    return not any(
+        result.name == zone or result.name.endswith(f".{zone}")
+        for result in silent
+        for zone in zones
+    )
+
+
 def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
+    return _name_instances(_diagnose(reports, context), context)
+
+
+def _name_instances(diagnosis: Diagnosis, context: Context) -> Diagnosis:
+    """A failing configured server that said which instance it is gets named in the summary:
+    behind a load-balanced or anycast address, that is the member to look at."""
+    if diagnosis.verdict == "OK" or diagnosis.failing_hop != "configured_server":
+        return diagnosis
+    named = [
+        f'{identity.server} answered as "{identity.label}"'
+        for identity in context.identities
+        if identity.role == "configured" and identity.label and identity.server in diagnosis.summary
+    ]
+    if not named:
+        return diagnosis
+    return replace(
+        diagnosis,
+        summary=f"{diagnosis.summary} Instance: {'; '.join(named)} (hostname.bind / NSID).",
+    )
+
+
+def _diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
     resolv = context.resolv_conf
     if not resolv.found or not resolv.nameservers:
         return _no_nameserver(reports, context, _names(reports))
@@ -86,7 +167,9 @@ def diagnose(reports: Sequence[NameReport], context: Context) -> Diagnosis:
         return _stale(context, _names(failed))
     evidence = _Evidence.of(reports)
     if not failed:
-        lost = _redundancy_lost(reports, context, evidence)
+        lost = _redundancy_lost(reports, context, evidence) or _direct_loss(
+            reports, context, evidence
+        )
         if lost is not None:
             return lost
         return Diagnosis(
@@ -116,14 +199,14 @@ def _diagnose_failures(
         for code in _CAUSE_ORDER:
             explained = [report for report in hard if causes[id(report)] == code]
             if explained:
-                found = _BUILDERS[code](explained, context, failed_names)
+                found = _BUILDERS[code](explained, context, failed_names, evidence)
                 return _also_everywhere(found, everywhere, context)
         return _also_everywhere(
             _unexplained(failed, total, context, failed_names), everywhere, context
         )
     if blamable:
         if all(result.outcome == "SLOW" for report in blamable for result in report.failures):
-            found = _slow(blamable, context, failed_names)
+            found = _slow(blamable, context, failed_names, evidence)
         else:
             found = _unexpected(blamable, context, failed_names)
         return _also_everywhere(found, everywhere, context)
@@ -150,13 +233,10 @@ def _fails_everywhere(report: NameReport, evidence: _Evidence) -> bool:
 def _cause(report: NameReport, evidence: _Evidence) -> str | None:
     """Which hop one failing name points at, from the direct queries."""
     forwarder_outcomes = {result.outcome for result in report.failures}
-    silent = [
-        result
-        for result in report.configured
-        if result.outcome in SILENT_OUTCOMES and result.transport == "udp"
-    ]
+    silent = [result for result in report.configured if _silent_udp(result)]
     down = [result for result in silent if not evidence.answered(result.server)]
     lossy = [result for result in silent if evidence.answered(result.server)]
+    cannot_forward = [result for result in silent if result.server in evidence.cannot_forward]
     no_tcp = [
         result
         for result in report.configured
@@ -168,7 +248,12 @@ def _cause(report: NameReport, evidence: _Evidence) -> str | None:
         for result in report.configured
         if result.outcome in MISSING_OUTCOMES and not result.ok
     ]
-    amazon_ok = report.amazon is not None and report.amazon.ok
+    # The Amazon resolver *resolves* the name (records), not merely meets the expectation: a
+    # name expected NXDOMAIN that the Amazon resolver calls NXDOMAIN is no name to forward.
+    amazon_resolves = report.amazon is not None and report.amazon.outcome == "OK"
+    amazon_nxdomain = (
+        report.amazon is not None and report.amazon.ok and report.amazon.outcome == "NXDOMAIN"
+    )
     forwarder_silent = bool(forwarder_outcomes & SILENT_OUTCOMES)
     forwarder_answers = any(evidence.answered(result.server) for result in report.failures)
     configured_ok = bool(report.configured) and all(result.ok for result in report.configured)
@@ -186,10 +271,12 @@ def _cause(report: NameReport, evidence: _Evidence) -> str | None:
         ),
         (bool(errors), _ERRORS),
         (bool(no_tcp), _NO_TCP),
-        (bool(missing) and amazon_ok, _MISSING),
+        (bool(cannot_forward) and forwarder_silent, _CANNOT_FORWARD),
+        (bool(missing) and amazon_resolves, _MISSING),
         (bool(lossy) and forwarder_silent, _PARTIAL_LOSS),
         (configured_ok and forwarder_lossy, _PARTIAL_LOSS),
         (configured_ok, _FORWARDER),
+        (any(r.outcome == "NOANSWER" for r in missing) and amazon_nxdomain, _NO_DATA),
     )
     return next((code for matched, code in rules if matched), None)
 
@@ -303,6 +390,46 @@ def _name_fails_everywhere(
     )
 
 
+def _direct_loss(
+    reports: Sequence[NameReport], context: Context, evidence: _Evidence
+) -> Diagnosis | None:
+    """Every name resolves, but a configured server lost most of the canary's direct queries
+    (while answering the rest): the forwarder path happened to get through this time."""
+    for server in context.resolv_conf.configured_nameservers:
+        if server not in evidence.lossy:
+            continue
+        asked = [r for report in reports for r in report.configured if r.server == server]
+        lost = [result for result in asked if _silent_udp(result)]
+        if 2 * len(lost) > len(asked):
+            return _direct_loss_diagnosis(server, asked, lost, context)
+    return None
+
+
+def _direct_loss_diagnosis(
+    server: str, asked: Sequence[QueryResult], lost: Sequence[QueryResult], context: Context
+) -> Diagnosis:
+    names = _unique(result.name for result in lost)
+    return Diagnosis(
+        code=_PARTIAL_LOSS,
+        verdict="DEGRADED",
+        failing_hop="configured_server",
+        option_set_at_fault=True,
+        summary=(
+            f"Every name resolves through the forwarder {_servers(context.resolv_conf.nameservers)}"
+            f", but the option set's DNS server {server} gave no answer within "
+            f"{context.deadline_ms} ms to {len(lost)} of the {len(asked)} queries the canary "
+            f"sent it directly ({_list(names)}) and answered the rest: queries to it are lost or "
+            "rate-limited, not blocked. Workloads' lookups through it can fail the same way."
+        ),
+        likely_causes=(
+            "the server limits the rate of queries per client and drops the rest",
+            "packet loss on the path to the server (an overloaded NAT, VPN or firewall)",
+            "the server's own forwarder for these names is slow or down",
+        ),
+        failed_names=tuple(names),
+    )
+
+
 # --- one builder per code ----------------------------------------------------------------------
 
 
@@ -374,7 +501,12 @@ def _no_configured_servers(
     )
 
 
-def _slow(failed: Sequence[NameReport], context: Context, names: list[str]) -> Diagnosis:
+def _slow(
+    failed: Sequence[NameReport], context: Context, names: list[str], evidence: _Evidence
+) -> Diagnosis:
+    slowest = max(result.elapsed_ms for report in failed for result in report.failures)
+    if slowest > LAMBDA_DEFAULT_TIMEOUT_MS:
+        return _too_slow(failed, context, names, evidence)
     resolv = context.resolv_conf
     slow = "; ".join(
         f"{result.name} in {result.elapsed_ms:.0f} ms (budget {report.max_latency_ms} ms)"
@@ -411,6 +543,53 @@ def _slow(failed: Sequence[NameReport], context: Context, names: list[str]) -> D
             f"{_servers(resolv.nameservers)}: {slow}.{direct}"
         ),
         likely_causes=tuple(causes),
+        failed_names=tuple(names),
+    )
+
+
+def _too_slow(
+    failed: Sequence[NameReport], context: Context, names: list[str], evidence: _Evidence
+) -> Diagnosis:
+    """Answers that come later than a Lambda function's default timeout: a failure."""
+    limit = LAMBDA_DEFAULT_TIMEOUT_MS
+    slow = "; ".join(
+        f"{result.name} in {result.elapsed_ms:.0f} ms"
+        for report in failed[:_MAX_LISTED]
+        for result in report.failures
+    )
+    late_direct = _unique(
+        result.server
+        for report in failed
+        for result in report.configured
+        if result.ok and result.elapsed_ms > limit
+    )
+    own = _unique(name for server, name in evidence.own_names if server in late_direct)
+    forwarding = (
+        f" Asked directly, {_servers(late_direct)} {_verb(late_direct, 'answers', 'answer')} "
+        f"{_verb(late_direct, 'its', 'their')} own zone at once ({_list(own)}) but the names "
+        "it must forward only after more than "
+        f"{limit} ms: its forwarding is slow (typically its first forwarder is dead and the "
+        "next one is asked only after a timeout)."
+        if own
+        else ""
+    )
+    return Diagnosis(
+        code="ANSWERS_TOO_SLOW",
+        verdict="FAILED",
+        failing_hop="configured_server" if late_direct else "forwarder",
+        option_set_at_fault=True,
+        summary=(
+            f"Names resolve only after more than {limit} ms through the forwarder "
+            f"{_servers(context.resolv_conf.nameservers)} ({slow}): a Lambda function with the "
+            f"default {limit // 1000} s timeout fails before its lookup returns.{forwarding}"
+            f"{_direct_latency(failed)}"
+        ),
+        likely_causes=(
+            "the DNS server's first forwarder is dead, and it asks the next one only after a "
+            "timeout (Samba AD: about 10 s; Windows DNS: its forwarder timeout)",
+            "the server's upstream recursion or its path to its forwarders is very slow",
+            "the server is overloaded",
+        ),
         failed_names=tuple(names),
     )
 
@@ -682,18 +861,19 @@ def _no_tcp(
 
 
 def _partial_loss(
-    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+    explained: Sequence[NameReport],
+    context: Context,
+    failed_names: list[str],
+    evidence: _Evidence,
 ) -> Diagnosis:
-    lossy = _unique(
-        result.server
-        for report in explained
-        for result in report.configured
-        if result.outcome in SILENT_OUTCOMES
-    )
+    # Which hop loses answers is decided from the whole run: a configured server that lost any
+    # direct query in it is the lossy one, whichever names the forwarder happened to lose.
+    lossy = [s for s in context.resolv_conf.configured_nameservers if s in evidence.lossy]
     hop: Literal["configured_server", "forwarder"] = "configured_server" if lossy else "forwarder"
     where = (
-        f"the option set's {_dns_servers(lossy)} answered other names in this run but gave no "
-        f"answer within {context.deadline_ms} ms for {_list(_names(explained))}"
+        f"the option set's {_dns_servers(lossy)} answered other names in this run but left "
+        f"queries without an answer within {context.deadline_ms} ms, and lookups of "
+        f"{_list(_names(explained))} through the forwarder got none"
         if lossy
         else (
             f"the forwarder {_servers(context.resolv_conf.nameservers)} answered other names in "
@@ -724,13 +904,99 @@ def _partial_loss(
     )
 
 
-_BUILDERS = {
-    _UNREACHABLE: _unreachable,
-    _ERRORS: _errors,
-    _NO_TCP: _no_tcp,
-    _MISSING: _missing,
+def _cannot_forward(
+    explained: Sequence[NameReport],
+    context: Context,
+    failed_names: list[str],
+    evidence: _Evidence,
+) -> Diagnosis:
+    servers = [
+        s for s in context.resolv_conf.configured_nameservers if s in evidence.cannot_forward
+    ]
+    own = _unique(name for server, name in evidence.own_names if server in servers)
+    names = _names(explained)
+    return Diagnosis(
+        code=_CANNOT_FORWARD,
+        verdict="FAILED",
+        failing_hop="configured_server",
+        option_set_at_fault=True,
+        summary=(
+            f"The option set's {_dns_servers(servers)} {_verb(servers, 'answers', 'answer')} "
+            f"{_verb(servers, 'its', 'their')} own zone at once"
+            f"{f' ({_list(own)})' if own else ''} but gave no answer within "
+            f"{context.deadline_ms} ms, on any attempt, for every name it must forward "
+            f"({_list(names)}), so lookups through the forwarder "
+            f"{_servers(context.resolv_conf.nameservers)} fail ({_describe(explained)}). "
+            f"{_amazon_sentence(explained, context)} The server's own DNS forwarder is dead, "
+            "unreachable from it, or slower than the deadline: a lookup that takes longer than "
+            f"{LAMBDA_DEFAULT_TIMEOUT_MS // 1000} s fails every Lambda function with the default "
+            "timeout."
+        ),
+        likely_causes=(
+            "the domain controller's DNS forwarder (Samba 'dns forwarder', Windows DNS "
+            "forwarders) is down or its address changed",
+            "the server cannot reach its forwarder: its own security group, network ACL or route "
+            "blocks the queries",
+            "the first of several forwarders is dead and the server tries the next only after "
+            "its timeout (Samba waits about 10 s)",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+def _no_data(
+    explained: Sequence[NameReport], context: Context, failed_names: list[str]
+) -> Diagnosis:
+    servers = _unique(
+        result.server
+        for report in explained
+        for result in report.configured
+        if result.outcome == "NOANSWER"
+    )
+    return Diagnosis(
+        code=_NO_DATA,
+        verdict="DEGRADED",
+        failing_hop="configured_server",
+        # Names that exist still resolve: another option set would not help a workload.
+        option_set_at_fault=False,
+        summary=(
+            f"The option set's {_dns_servers(servers)} {_verb(servers, 'answers', 'answer')} "
+            f'"no data" (NOERROR without records) for {_list(_names(explained))}, where the '
+            f"zone says NXDOMAIN (the Amazon resolver {context.amazon_dns_server} answers "
+            "NXDOMAIN): names that do not exist still fail, names that exist still resolve, but "
+            "clients that tell NXDOMAIN from no data (negative caching, search lists, probes "
+            "that expect NXDOMAIN) see a different answer."
+        ),
+        likely_causes=(
+            "a Samba AD domain controller's internal DNS server returns its forwarder's "
+            "NXDOMAIN as NOERROR without records",
+            "a DNS proxy or filter in front of the server rewrites NXDOMAIN answers",
+        ),
+        failed_names=tuple(failed_names),
+    )
+
+
+_Builder = Callable[[Sequence[NameReport], Context, list[str], _Evidence], Diagnosis]
+
+
+def _per_name(
+    builder: Callable[[Sequence[NameReport], Context, list[str]], Diagnosis],
+) -> _Builder:
+    """A builder that needs only the explained names, not the run's evidence."""
+    return lambda explained, context, failed_names, _evidence: builder(
+        explained, context, failed_names
+    )
+
+
+_BUILDERS: dict[str, _Builder] = {
+    _UNREACHABLE: _per_name(_unreachable),
+    _ERRORS: _per_name(_errors),
+    _NO_TCP: _per_name(_no_tcp),
+    _CANNOT_FORWARD: _cannot_forward,
+    _MISSING: _per_name(_missing),
     _PARTIAL_LOSS: _partial_loss,
-    _FORWARDER: _forwarder,
+    _FORWARDER: _per_name(_forwarder),
+    _NO_DATA: _per_name(_no_data),
 }
 
 

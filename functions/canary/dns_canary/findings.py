@@ -6,7 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from dns_canary.constants import MAX_ANSWER_CHARS, MAX_ANSWERS_PER_RESULT, MAX_DETAIL_CHARS
+from dns_canary.constants import (
+    MAX_ANSWER_CHARS,
+    MAX_ANSWERS_PER_RESULT,
+    MAX_DETAIL_CHARS,
+    MAX_IDENTITY_CHARS,
+)
 from dns_canary.plan import Source
 from dns_canary.resolv_conf import ResolvConf
 
@@ -63,6 +68,9 @@ class QueryResult:
     detail: str
     transport: Transport = "udp"
     attempts: int = 0
+    # The answer had the AA flag: the server answered from a zone of its own, not by forwarding
+    # or recursion (a domain controller's AD names).
+    authoritative: bool = False
 
     def to_dict(self) -> dict[str, object]:
         document: dict[str, object] = {
@@ -80,10 +88,39 @@ class QueryResult:
             "detail": _clip(self.detail, MAX_DETAIL_CHARS),
             "transport": self.transport,
             "attempts": self.attempts,
+            "authoritative": self.authoritative,
         }
         if len(self.answers) > MAX_ANSWERS_PER_RESULT:
             document["answers_total"] = len(self.answers)
         return document
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """Which instance behind an address answered the run's identity query: its ``hostname.bind``
+    TXT and its EDNS NSID, untrusted text from the server, printable ASCII only, clipped."""
+
+    server: str
+    role: Role
+    hostname_bind: str | None
+    nsid: str | None
+
+    @property
+    def label(self) -> str:
+        return self.hostname_bind or self.nsid or ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "server": self.server,
+            "role": self.role,
+            "hostname_bind": self.hostname_bind,
+            "nsid": self.nsid,
+        }
+
+
+def printable(text: str, limit: int = MAX_IDENTITY_CHARS) -> str:
+    """Untrusted text reduced to printable ASCII (anything else becomes '?'), clipped."""
+    return _clip("".join(c if " " <= c <= "~" else "?" for c in text[: limit * 2]), limit)
 
 
 @dataclass(frozen=True)
@@ -174,6 +211,7 @@ class Findings:
     preflight: bool = False
     # One entry per probe whose plan entry carries a source (discovered probes).
     sources: tuple[SourceReport, ...] = ()
+    identities: tuple[ServerIdentity, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -192,6 +230,7 @@ class Findings:
             "direct": [result.to_dict() for result in self.direct],
             "sources": [report.to_dict() for report in self.sources],
             "diagnosis": self.diagnosis.to_dict(),
+            "identities": [identity.to_dict() for identity in self.identities],
         }
 
 

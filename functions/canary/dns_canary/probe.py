@@ -20,6 +20,11 @@ still counts). A truncated answer moves the query to TCP, where a small pool per
 ``MAX_TCP_CONNECTIONS_PER_SERVER`` connections) pipelines the queries as RFC 7766 allows, so a
 burst of truncated answers never overflows a server's listen queue. Queries carry no EDNS, like
 glibc's stub resolver, so the canary sees what workloads see.
+
+Besides the probes, each server named in ``identify`` gets one identity query per run: ``CH TXT
+hostname.bind`` with an EDNS NSID option (RFC 5001), sent once, never resent, never over TCP. Its
+answer names the instance behind an address (a load-balanced or anycast resolver); the run never
+waits for it: what arrived by the time the probes are done is kept, the rest is dropped.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dns_canary.answers import MalformedAnswer, classify, rdatatype_number
+from dns_canary.answers import MalformedAnswer, classify, identity_from_wire, rdatatype_number
 from dns_canary.constants import (
     ATTEMPTS_PER_DEADLINE,
     MAX_DATAGRAMS_PER_READ,
@@ -44,7 +49,7 @@ from dns_canary.constants import (
     MAX_UDP_MESSAGE,
     MIN_ATTEMPT_S,
 )
-from dns_canary.findings import Outcome, QueryResult, Role, Transport
+from dns_canary.findings import Outcome, QueryResult, Role, ServerIdentity, Transport
 from dns_canary.plan import Probe
 
 # Linux: SO_TIMESTAMPNS (== SCM_TIMESTAMPNS) on x86_64 and arm64; Python does not export it.
@@ -57,8 +62,16 @@ _CLASS_IN = 1
 _RD = 0x0100
 _QR = 0x8000
 _TC = 0x0200
+_AA = 0x0400
 _RCODE_MASK = 0x000F
 _LENGTH = struct.Struct("!H")
+_CLASS_CH = 3
+_TYPE_TXT = 16
+_TYPE_OPT = 41
+_OPTION_NSID = 3
+_IDENTITY_NAME = b"\x08hostname\x04bind\x00"
+# The OPT record: root owner, 1232-byte UDP payload, no flags, one empty NSID option.
+_OPT_NSID = b"\x00" + struct.pack("!HHIHHH", _TYPE_OPT, 1232, 0, 4, _OPTION_NSID, 0)
 
 Clock = Callable[[], float]
 
@@ -165,7 +178,10 @@ class _Exchange:
                 return  # a mangled datagram: keep listening, the retransmit may fare better
             self.fail(selector, receipt, f"{self.hop.server} sent an unusable answer over TCP")
             return
-        self.result = self._result(outcome, ok, rcode_text, answers, elapsed_ms, detail)
+        authoritative = bool(_HEADER.unpack_from(wire)[1] & _AA)
+        self.result = self._result(
+            outcome, ok, rcode_text, answers, elapsed_ms, detail, authoritative=authoritative
+        )
         self.close(selector)
 
     def fail(self, selector: selectors.BaseSelector, now: float, detail: str) -> None:
@@ -200,6 +216,8 @@ class _Exchange:
         answers: tuple[str, ...],
         elapsed_ms: float,
         detail: str,
+        *,
+        authoritative: bool = False,
     ) -> QueryResult:
         return QueryResult(
             name=self.query.probe.name,
@@ -214,6 +232,7 @@ class _Exchange:
             detail=detail,
             transport=self.transport,
             attempts=self.attempts,
+            authoritative=authoritative,
         )
 
 
@@ -383,6 +402,62 @@ class _TcpPools:
             pool.connections.clear()
 
 
+class _IdentityQuery:
+    """One CH TXT hostname.bind query with an NSID option to one server: sent once, never
+    resent; whatever comes back before the probes are done names the instance that answered."""
+
+    def __init__(self, hop: Hop, port: int) -> None:
+        self.hop = hop
+        self.query_id = random.randrange(0x10000)  # noqa: S311 - a query id, not a secret
+        self.wire = (
+            _HEADER.pack(self.query_id, 0, 1, 0, 0, 1)
+            + _IDENTITY_NAME
+            + _QUESTION.pack(_TYPE_TXT, _CLASS_CH)
+            + _OPT_NSID
+        )
+        self.sock: socket.socket | None = None
+        self.identity: ServerIdentity | None = None
+        try:
+            self.sock = _udp_socket(hop.server, port)
+            self.sock.send(self.wire)
+        except OSError:
+            self.close(None)
+
+    def register(self, selector: selectors.BaseSelector) -> None:
+        if self.sock is not None:
+            selector.register(self.sock, selectors.EVENT_READ, self)
+
+    def read(self, selector: selectors.BaseSelector) -> None:
+        assert self.sock is not None
+        try:
+            data = self.sock.recv(MAX_UDP_MESSAGE)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.close(selector)
+            return
+        if len(data) < _HEADER.size or _HEADER.unpack_from(data)[0] != self.query_id:
+            return  # not the answer to this query: keep listening
+        self.identity = identity_from_wire(data, self.hop.server, self.hop.role)
+        self.close(selector)
+
+    def close(self, selector: selectors.BaseSelector | None) -> None:
+        if self.sock is not None:
+            if selector is not None:
+                with contextlib.suppress(KeyError, ValueError):
+                    selector.unregister(self.sock)
+            self.sock.close()
+            self.sock = None
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """The results (probe order, then hop order) and the identities servers gave."""
+
+    results: list[QueryResult]
+    identities: tuple[ServerIdentity, ...]
+
+
 def run_probes(
     probes: Sequence[Probe],
     hops: Sequence[Hop],
@@ -398,6 +473,22 @@ def run_probes(
     target addresses, role ``rule_target``). ``deadline_ms`` is the run's deadline, named in the
     detail of queries it cut short ("no answer within D ms").
     """
+    return probe_run(
+        probes, hops, port=port, expiry=expiry, deadline_ms=deadline_ms, clock=clock
+    ).results
+
+
+def probe_run(
+    probes: Sequence[Probe],
+    hops: Sequence[Hop],
+    *,
+    port: int,
+    expiry: float,
+    deadline_ms: int,
+    identify: Sequence[Hop] = (),
+    clock: Clock = time.monotonic,
+) -> ProbeRun:
+    """``run_probes``, plus one identity query to each hop of ``identify`` (see the module)."""
     attempt_s = max(MIN_ATTEMPT_S, deadline_ms / 1000 / ATTEMPTS_PER_DEADLINE)
     queries = [_build_query(probe) for probe in probes]
     exchanges = [
@@ -407,7 +498,10 @@ def run_probes(
     ]
     pools = _TcpPools(port)
     with selectors.DefaultSelector() as selector:
+        asked = [_IdentityQuery(hop, port) for hop in identify] if clock() < expiry else []
         try:
+            for query in asked:
+                query.register(selector)
             for exchange in exchanges:
                 now = clock()
                 if now >= expiry:
@@ -421,8 +515,13 @@ def run_probes(
         finally:
             for exchange in exchanges:
                 exchange.close(selector)
+            for query in asked:
+                query.close(selector)
             pools.close(selector)
-    return [exchange.result for exchange in exchanges if exchange.result is not None]
+    return ProbeRun(
+        results=[exchange.result for exchange in exchanges if exchange.result is not None],
+        identities=tuple(query.identity for query in asked if query.identity is not None),
+    )
 
 
 def _loop(
@@ -470,6 +569,8 @@ def _serve_events(
                 handler.read_udp(selector, pools, clock)
         elif isinstance(handler, _TcpConnection):
             handler.on_event(selector, mask, clock)
+        elif isinstance(handler, _IdentityQuery) and handler.sock is key.fileobj:
+            handler.read(selector)
         if clock() >= expiry:
             return False
     return True
