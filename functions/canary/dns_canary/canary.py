@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from dns_canary.diagnose import Context
 from dns_canary.findings import Findings, NameReport, QueryResult
 from dns_canary.plan import ProbePlan
-from dns_canary.probe import Hop, probe_run, target_hops
+from dns_canary.probe import Hop, ProbeRun, probe_run, target_hops
 from dns_canary.resolv_conf import ResolvConf, read_resolv_conf
 from dns_canary.settings import CanarySettings
 from dns_canary.sources import diagnose_with_sources
@@ -72,28 +72,12 @@ def run_canary(
         *(Hop(server, "configured") for server in resolv.configured_nameservers),
         Hop(amazon, "amazon"),
     ]
-    run = probe_run(
-        plan.probes,
-        hops,
-        port=settings.dns_port,
-        expiry=window.expiry,
-        deadline_ms=window.deadline_ms,
-        identify=_direct_hops(hops),
-        clock=clock,
-    )
+    run = _probe(plan, hops, settings, window, clock)
     results = run.results
     reports = _reports(plan, hops, results)
     diagnosis, sources = diagnose_with_sources(
         reports,
-        Context(
-            resolv_conf=resolv,
-            stale=stale,
-            expected_nameservers=plan.expected_nameservers,
-            amazon_dns_server=amazon,
-            port=settings.dns_port,
-            deadline_ms=window.deadline_ms,
-            identities=run.identities,
-        ),
+        _context(resolv, plan.expected_nameservers, amazon, settings, window, run, stale=stale),
     )
     ok = bool(resolv.nameservers) and all(report.ok for report in reports) and not stale
     return Findings(
@@ -150,30 +134,13 @@ def _preflight(
         *(Hop(server, "configured") for server in candidates),
         Hop(amazon, "amazon"),
     ]
-    run = probe_run(
-        plan.probes,
-        hops,
-        port=settings.dns_port,
-        expiry=window.expiry,
-        deadline_ms=window.deadline_ms,
-        identify=_direct_hops(hops),
-        clock=clock,
-    )
+    run = _probe(plan, hops, settings, window, clock)
     reports = [
         replace(report, forwarder=(_predicted_forwarder(report.configured, forwarders[0]),))
         for report in _reports(plan, hops, run.results)
     ]
     diagnosis, sources = diagnose_with_sources(
-        reports,
-        Context(
-            resolv_conf=resolv,
-            stale=False,
-            expected_nameservers=candidates,
-            amazon_dns_server=amazon,
-            port=settings.dns_port,
-            deadline_ms=window.deadline_ms,
-            identities=run.identities,
-        ),
+        reports, _context(resolv, candidates, amazon, settings, window, run, stale=False)
     )
     return Findings(
         ok=all(report.ok for report in reports),
@@ -189,6 +156,45 @@ def _preflight(
         diagnosis=diagnosis,
         preflight=True,
         sources=sources,
+        identities=run.identities,
+    )
+
+
+def _probe(
+    plan: ProbePlan,
+    hops: list[Hop],
+    settings: CanarySettings,
+    window: RunWindow,
+    clock: Callable[[], float],
+) -> ProbeRun:
+    return probe_run(
+        plan.probes,
+        hops,
+        port=settings.dns_port,
+        expiry=window.expiry,
+        deadline_ms=window.deadline_ms,
+        identify=_direct_hops(hops),
+        clock=clock,
+    )
+
+
+def _context(
+    resolv: ResolvConf,
+    expected: tuple[str, ...] | None,
+    amazon: str,
+    settings: CanarySettings,
+    window: RunWindow,
+    run: ProbeRun,
+    *,
+    stale: bool,
+) -> Context:
+    return Context(
+        resolv_conf=resolv,
+        stale=stale,
+        expected_nameservers=expected,
+        amazon_dns_server=amazon,
+        port=settings.dns_port,
+        deadline_ms=window.deadline_ms,
         identities=run.identities,
     )
 
