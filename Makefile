@@ -152,7 +152,7 @@ clean:
 # server fails the tier instead of skipping it.
 REALDNS_PACKAGES := unbound bind9 nsd dnsmasq-base iptables iproute2
 REALDNS_BINARIES := /usr/sbin/unbound /usr/sbin/named /usr/sbin/nsd /usr/sbin/dnsmasq \
-	/usr/sbin/iptables /usr/sbin/ip /usr/bin/ss
+	/usr/sbin/iptables /usr/sbin/ip6tables /usr/sbin/ip /usr/bin/ss
 
 .PHONY: realdns-deps realdns
 # Installs the servers when missing; policy-rc.d keeps Debian from starting them as system
