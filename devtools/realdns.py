@@ -33,6 +33,9 @@ The DNS world inside (the port is 53 everywhere):
 The "Amazon resolver" alone serves the private hosted zone corp.internal (app.corp.internal) and
 applies a forward rule for onprem.example whose one target is the black hole 127.53.9.2.
 
+corp.example holds one AAAA record (v6.corp.example) for the IPv6 scenarios; their IPv6 servers
+(unique local addresses in the same namespace) are added by devtools/realdns_ipv6.py.
+
 The canary runs in a child process entered into the namespace (``ip netns exec``) with a
 generated resolv.conf (``python -m devtools.realdns canary`` reads its spec on stdin).
 """

@@ -180,6 +180,7 @@ def test_an_aaaa_answer_outside_the_expected_block_is_an_unexpected_answer(
     diagnosis = result["diagnosis"]
     assert diagnosis["code"] == "UNEXPECTED_ANSWERS"
     assert diagnosis["severity"] == "DEGRADED"
+    assert diagnosis["failing_hop"] == "configured_server"
     # the Amazon resolver gives the same answer: the plan's expectation, not the option set
     assert diagnosis["option_set_at_fault"] is False
 
