@@ -154,7 +154,7 @@ clean:
 REALDNS_PACKAGES := unbound bind9 nsd dnsmasq-base iptables iproute2 \
 	samba samba-ad-dc samba-ad-provision
 REALDNS_BINARIES := /usr/sbin/unbound /usr/sbin/named /usr/sbin/nsd /usr/sbin/dnsmasq \
-	/usr/sbin/iptables /usr/sbin/ip /usr/bin/ss /usr/sbin/samba /usr/bin/samba-tool
+	/usr/sbin/iptables /usr/sbin/ip6tables /usr/sbin/ip /usr/bin/ss /usr/sbin/samba /usr/bin/samba-tool
 
 .PHONY: realdns-deps realdns
 # Installs the servers when missing; policy-rc.d keeps Debian from starting them as system

@@ -38,6 +38,9 @@ The DNS world inside (the port is 53 everywhere):
 The "Amazon resolver" alone serves the private hosted zone corp.internal (app.corp.internal) and
 applies a forward rule for onprem.example whose one target is the black hole 127.53.9.2.
 
+corp.example holds one AAAA record (v6.corp.example) for the IPv6 scenarios; their IPv6 servers
+(unique local addresses in the same namespace) are added by devtools/realdns_ipv6.py.
+
 The canary runs in a child process entered into the namespace (``ip netns exec``) with a
 generated resolv.conf (``python -m devtools.realdns canary`` reads its spec on stdin).
 """
@@ -78,6 +81,7 @@ BINARIES = {
     "nsd": "/usr/sbin/nsd",
     "dnsmasq": "/usr/sbin/dnsmasq",
     "iptables": "/usr/sbin/iptables",
+    "ip6tables": "/usr/sbin/ip6tables",
     "ip": "/usr/sbin/ip",
     "ss": "/usr/bin/ss",
     "samba": "/usr/sbin/samba",
@@ -136,6 +140,8 @@ SAMBA_FORWARDERS = {
 }
 FORWARDER_NET = "127.53.0."
 PUBLIC_DB_ADDRESS = "198.51.100.7"
+AAAA_NAME = "v6.corp.example"  # an AAAA record served by the corp.example authoritative
+AAAA_ADDRESS = "fd00:50:0:6::7"
 _PREFIX = "vdw-realdns-"
 NAMED_IDENTITY = "named-1"  # BIND's hostname.bind and NSID (server-id)
 SLOW_UPSTREAM_DELAY_MS = 600
@@ -397,9 +403,11 @@ class RealDnsWorld:
         forwarder: str,
         configured: Sequence[str],
         timeout_ms: int = 10_000,
+        env: Mapping[str, str] | None = None,
     ) -> CanaryRun:
-        """Invoke the canary handler in a child process inside the namespace."""
-        env = self.canary_env(self.resolv_conf(forwarder, configured))
+        """Invoke the canary handler in a child process inside the namespace; ``env`` overrides
+        settings (``AMAZON_DNS_SERVER_IPV6`` for the IPv6 scenarios)."""
+        env = {**self.canary_env(self.resolv_conf(forwarder, configured)), **(env or {})}
         spec = {"env": env, "plan": dict(plan), "timeout_ms": timeout_ms}
         completed = subprocess.run(
             self.command(sys.executable, "-m", "devtools.realdns", "canary"),
@@ -659,7 +667,10 @@ _AWS_RECORDS: dict[str, list[tuple[str, str]]] = {
 
 
 def _corp_records() -> dict[str, list[tuple[str, str]]]:
-    records: dict[str, list[tuple[str, str]]] = {"db": [("A", "10.1.2.3")]}
+    records: dict[str, list[tuple[str, str]]] = {
+        "db": [("A", "10.1.2.3")],
+        "v6": [("AAAA", AAAA_ADDRESS)],
+    }
     for index, name in enumerate(SVC_NAMES):
         records[name.split(".")[0]] = [("A", f"10.20.0.{index + 1}")]
     for index, name in enumerate(BIG_NAMES):
@@ -735,7 +746,7 @@ def _listening(ss_output: str) -> set[str]:
         for item in fields[3:5]:
             host, _, port = item.rpartition(":")
             if port == "53":
-                addresses.add(host)
+                addresses.add(host.removeprefix("[").removesuffix("]"))  # ss prints [fd00::1]:53
     return addresses
 
 

@@ -218,6 +218,20 @@ def test_a_public_server_with_a_route_covering_it_is_fine(route: str) -> None:
     assert lint_option_set(option_set, routes_out={VPC: {route}}) == []
 
 
+PUBLIC_V6 = "2600:1f18::53"  # a globally routable IPv6 address (only route tables are read)
+
+
+def test_a_public_ipv6_server_needs_an_ipv6_route_out_and_is_told_which() -> None:
+    option_set = OptionSet("dopt-public-v6", ("10.0.9.9", PUBLIC_V6), None)
+
+    [finding] = lint_option_set(option_set, routes_out={VPC: {"0.0.0.0/0"}})
+
+    assert finding.code == LintCode.PUBLIC_SERVER_NO_ROUTE
+    assert f"names {PUBLIC_V6}, a public address, but no route table of {VPC}" in finding.message
+    assert "no ::/0 through an internet or egress-only internet gateway" in finding.message
+    assert lint_option_set(option_set, routes_out={VPC: {"0.0.0.0/0", "::/0"}}) == []
+
+
 def test_private_servers_need_no_route_out_and_unknown_routes_claim_nothing() -> None:
     private = OptionSet("dopt-private", ("10.0.9.9",), None)
     assert lint_option_set(private, routes_out={VPC: set()}) == []

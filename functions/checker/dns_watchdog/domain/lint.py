@@ -138,6 +138,14 @@ def _routed(server: str, routes: Collection[str]) -> bool:
     return False
 
 
+def _no_default_route(server: str) -> str:
+    """The default route a public server needs, by address family (IPv6 leaves a VPC through an
+    internet gateway or an egress-only internet gateway; a NAT gateway carries IPv4)."""
+    if ipaddress.ip_address(server).version == 6:
+        return "no ::/0 through an internet or egress-only internet gateway, transit gateway..."
+    return "no 0.0.0.0/0 through an internet or NAT gateway, transit gateway..."
+
+
 def _unroutable(
     option_set: OptionSet, routes_out: Mapping[str, Collection[str]]
 ) -> list[LintFinding]:
@@ -151,8 +159,8 @@ def _unroutable(
                         LintCode.PUBLIC_SERVER_NO_ROUTE,
                         LintSeverity.ERROR,
                         f"{name} names {server}, a public address, but no route table of "
-                        f"{vpc_id} has a route to it (no 0.0.0.0/0 through an internet or NAT "
-                        "gateway, transit gateway...): Lambdas there cannot reach it.",
+                        f"{vpc_id} has a route to it ({_no_default_route(server)}): Lambdas "
+                        "there cannot reach it.",
                     )
                 )
     return findings
