@@ -73,6 +73,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53profiles import Route53ProfilesClient
+    from mypy_boto3_route53resolver import Route53ResolverClient
     from mypy_boto3_sts import STSClient
 
 # IAM's rule for a role name.
@@ -124,8 +127,10 @@ class AssumedCredentials:
     expiration: datetime
 
 
-# The services `AccountSessions.clients` builds for each place.
+# The services `AccountSessions.clients` builds for each place (the Route 53 ones for discovery:
+# `discovery_clients`).
 _PLACE_SERVICES = ("ec2", "lambda", "resourcegroupstaggingapi")
+_DISCOVERY_SERVICES = ("route53", "route53resolver", "route53profiles")
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,16 @@ class PlaceClients:
     ec2: EC2Client
     lambda_: LambdaClient
     tagging: ResourceGroupsTaggingAPIClient
+
+
+@dataclass(frozen=True)
+class DiscoveryClients:
+    """The clients discovery of a VPC's own DNS needs in one account and region (Route 53 is
+    global: its client signs for us-east-1 whatever the place's region)."""
+
+    route53: Route53Client
+    resolver: Route53ResolverClient
+    profiles: Route53ProfilesClient
 
 
 class _OperationsLoader:
@@ -239,7 +254,9 @@ class AccountSessions:
         self._configs = dict(client_configs or {})
         self._operations = dict(operations or {})
         self._member_clients: MemberClients | None = None
-        self._max_cached_clients = max(1, max_cached_places) * len(_PLACE_SERVICES)
+        self._max_cached_clients = max(1, max_cached_places) * (
+            len(_PLACE_SERVICES) + len(_DISCOVERY_SERVICES)
+        )
         self._clock = clock
         self._retry = Retry(
             max_attempts=max(1, max_attempts),
@@ -312,6 +329,17 @@ class AccountSessions:
             ec2=self._client("ec2", place, credentials),
             lambda_=self._client("lambda", place, credentials),
             tagging=self._client("resourcegroupstaggingapi", place, credentials),
+        )
+
+    def discovery_clients(self, place: Place) -> DiscoveryClients:
+        """The Route 53, Resolver and Profiles clients of one place. Raises MemberAccessDenied."""
+        account = place.account or self.home_account
+        place = Place(account, place.region)
+        credentials = self.credentials(account)
+        return DiscoveryClients(
+            route53=self._client("route53", place, credentials),
+            resolver=self._client("route53resolver", place, credentials),
+            profiles=self._client("route53profiles", place, credentials),
         )
 
     def _client(self, service: str, place: Place, credentials: AssumedCredentials | None) -> Any:
