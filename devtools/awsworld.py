@@ -57,14 +57,18 @@ MOTO_CREDENTIALS = {
 
 
 @contextmanager
-def local_aws(region: str = REGION) -> Iterator[None]:
-    """moto in this process, with fake credentials and boto3's default session in ``region``."""
+def local_aws(region: str = REGION) -> Iterator[DnsExtrasStandIn]:
+    """moto in this process, with fake credentials and boto3's default session in ``region``;
+    DNS Firewall and Route 53 Profiles (which moto lacks) answered by a `DnsExtrasStandIn` on
+    that session, which the context yields (empty until a test adds to it)."""
     from moto import mock_aws  # imported when used: pure tests load the kit without moto
 
     with environment_variables(MOTO_CREDENTIALS), mock_aws():
         boto3.setup_default_session(region_name=region)
+        extras = DnsExtrasStandIn()
         try:
-            yield
+            with extras.answering():
+                yield extras
         finally:
             boto3.DEFAULT_SESSION = None
 
@@ -602,3 +606,72 @@ def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
 
     response = AWSResponse("local://ec2", 200, HTTPHeaders(), None)
     return response, {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+@dataclass
+class DnsExtrasStandIn:
+    """DNS Firewall and Route 53 Profiles as botocore ``before-call`` hooks (moto has neither):
+    what a test adds is listed, in one page, for every account and region alike (tests that need
+    paging, denials or several accounts pin calls with botocore's Stubber instead)."""
+
+    # VPC id -> its firewall rule group associations (ListFirewallRuleGroupAssociations items)
+    firewall_associations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # rule group id -> its rules (ListFirewallRules items)
+    firewall_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # domain list id -> its domains
+    firewall_domains: dict[str, list[str]] = field(default_factory=dict)
+    # VPC id -> its profile associations (ListProfileAssociations items)
+    profile_associations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # profile id -> its resource associations (ListProfileResourceAssociations items)
+    profile_resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @contextmanager
+    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+        """Answer the calls of clients built from ``session`` (default session if None)."""
+        if session is None:
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        events = session.events
+        hooks = [
+            ("provide-client-params.route53resolver", NetworkInsightsStandIn._remember),
+            ("provide-client-params.route53profiles", NetworkInsightsStandIn._remember),
+            ("before-call.route53resolver", self._answer),
+            ("before-call.route53profiles", self._answer),
+        ]
+        for name, hook in hooks:
+            events.register(name, hook)  # type: ignore[arg-type]  # before-call may answer
+        try:
+            yield
+        finally:
+            for name, hook in hooks:
+                events.unregister(name, hook)  # type: ignore[arg-type]
+
+    def _answer(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        params = context.get("stand_in_params", {})
+        answers = {
+            "ListFirewallRuleGroupAssociations": lambda: {
+                "FirewallRuleGroupAssociations": self.firewall_associations.get(
+                    params.get("VpcId", ""), []
+                )
+            },
+            "ListFirewallRules": lambda: {
+                "FirewallRules": self.firewall_rules.get(params["FirewallRuleGroupId"], [])
+            },
+            "ListFirewallDomains": lambda: {
+                "Domains": self.firewall_domains.get(params["FirewallDomainListId"], [])
+            },
+            "ListProfileAssociations": lambda: {
+                "ProfileAssociations": self.profile_associations.get(
+                    params.get("ResourceId", ""), []
+                )
+            },
+            "ListProfileResourceAssociations": lambda: {
+                "ProfileResourceAssociations": self.profile_resources.get(params["ProfileId"], [])
+            },
+        }
+        answer = answers.get(model.name)
+        return None if answer is None else _ok(answer())
