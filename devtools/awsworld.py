@@ -279,6 +279,59 @@ class AwsWorld:
     def associate(self, vpc_id: str, option_set_id: str) -> None:
         self.ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
 
+    def private_zone(self, vpc_id: str, name: str, records: Mapping[str, str] | None = None) -> str:
+        """A private hosted zone associated with `vpc_id`, with A records (name -> address);
+        its id without the /hostedzone/ prefix."""
+        route53 = self.client("route53")
+        zone = route53.create_hosted_zone(
+            Name=name,
+            CallerReference=f"{name}-{vpc_id}",
+            VPC={"VPCRegion": self.region, "VPCId": vpc_id},
+            HostedZoneConfig={"PrivateZone": True},
+        )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        changes = [
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": record,
+                    "Type": "A",
+                    "TTL": 60,
+                    "ResourceRecords": [{"Value": address}],
+                },
+            }
+            for record, address in (records or {}).items()
+        ]
+        if changes:
+            route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+        return str(zone)
+
+    def forward_rule(self, vpc_id: str, domain: str, targets: Sequence[str]) -> str:
+        """A Resolver FORWARD rule for `domain` to `targets` through an outbound endpoint in the
+        VPC, associated with it; the rule's id."""
+        ec2, resolver = self.ec2, self.client("route53resolver")
+        subnets = [
+            subnet["SubnetId"]
+            for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+                "Subnets"
+            ]
+        ]
+        group = self.create_security_group(vpc_id, f"resolver-{domain}", "Resolver endpoint")
+        endpoint = resolver.create_resolver_endpoint(
+            CreatorRequestId=f"out-{vpc_id}-{domain}",
+            SecurityGroupIds=[group],
+            Direction="OUTBOUND",
+            IpAddresses=[{"SubnetId": subnets[0]}, {"SubnetId": subnets[0]}],
+        )["ResolverEndpoint"]["Id"]
+        rule = resolver.create_resolver_rule(
+            CreatorRequestId=f"rule-{vpc_id}-{domain}",
+            RuleType="FORWARD",
+            DomainName=domain,
+            TargetIps=[{"Ip": target, "Port": 53} for target in targets],
+            ResolverEndpointId=endpoint,
+        )["ResolverRule"]["Id"]
+        resolver.associate_resolver_rule(ResolverRuleId=rule, VPCId=vpc_id)
+        return str(rule)
+
     def add_canary(
         self,
         vpc_id: str,
