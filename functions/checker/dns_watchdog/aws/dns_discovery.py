@@ -29,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -161,16 +161,23 @@ class DnsDiscovery:
             raise _Refused(f"{what}: {read_error(exc)}") from exc
 
     def _pages(
-        self, call: Callable[..., dict[str, Any]], what: str, items: str, **params: Any
-    ) -> Iterator[Any]:
-        """Every item of a NextToken-paginated list."""
+        self,
+        call: Callable[..., dict[str, Any]],
+        what: str,
+        items: str,
+        limit: int | None = None,
+        **params: Any,
+    ) -> list[Any]:
+        """Every item of a NextToken-paginated list (all pages read before any item is used:
+        a list's pages are not interleaved with the calls its items lead to)."""
+        found: list[Any] = []
         token: str | None = None
         while True:
             page = self._call(call, what, **params, **({"NextToken": token} if token else {}))
-            yield from page.get(items) or ()
+            found += page.get(items) or ()
             token = page.get("NextToken")
-            if not token:
-                return
+            if not token or (limit is not None and len(found) >= limit):
+                return found
 
     def _zones(self, reading: _Reading, vpc_id: str) -> None:
         for summary in self._pages(
@@ -326,26 +333,23 @@ class DnsDiscovery:
             )
 
     def _domains(self, reading: _Reading, list_id: str) -> tuple[str, ...]:
-        domains: list[str] = []
+        room = MAX_FIREWALL_DOMAINS - reading.domains_kept
         try:
-            for domain in self._pages(
+            listed = self._pages(
                 self._resolver.list_firewall_domains,
                 f"ListFirewallDomains {list_id}",
                 "Domains",
+                limit=room + 1,
                 FirewallDomainListId=list_id,
-            ):
-                if reading.domains_kept >= MAX_FIREWALL_DOMAINS:
-                    reading.undetermined.append(
-                        Undetermined(
-                            "firewall", list_id, f"more than {MAX_FIREWALL_DOMAINS} domains in all"
-                        )
-                    )
-                    break
-                if isinstance(domain, str) and len(domain) <= 255:
-                    domains.append(domain.lower())
-                    reading.domains_kept += 1
+            )
         except _Refused as refused:  # e.g. an AWS managed list, which cannot be listed
             reading.undetermined.append(Undetermined("firewall", list_id, refused.reason))
+            return ()
+        if len(listed) > room:
+            reason = f"more than {MAX_FIREWALL_DOMAINS} firewall domains in all: list cut short"
+            reading.undetermined.append(Undetermined("firewall", list_id, reason))
+        domains = [d.lower() for d in listed[:room] if isinstance(d, str) and len(d) <= 255]
+        reading.domains_kept += len(domains)
         return tuple(domains)
 
     # --- the zones' records -----------------------------------------------------------------
