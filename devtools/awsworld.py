@@ -22,7 +22,7 @@ import json
 import threading
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -687,25 +687,25 @@ class DnsExtrasStandIn:
             session = boto3.DEFAULT_SESSION
         assert session is not None
         events = session.events
-        hooks = [
+        hooks: list[tuple[str, Callable[..., Any]]] = [
             ("provide-client-params.route53resolver", NetworkInsightsStandIn._remember),
             ("provide-client-params.route53profiles", NetworkInsightsStandIn._remember),
             ("before-call.route53resolver", self._answer),
             ("before-call.route53profiles", self._answer),
         ]
         for name, hook in hooks:
-            events.register(name, hook)  # type: ignore[arg-type]  # before-call may answer
+            events.register(name, hook)
         try:
             yield
         finally:
             for name, hook in hooks:
-                events.unregister(name, hook)  # type: ignore[arg-type]
+                events.unregister(name, hook)
 
     def _answer(
         self, model: Any, context: dict[str, Any], **_: Any
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
         params = context.get("stand_in_params", {})
-        answers = {
+        answers: dict[str, Callable[[], dict[str, Any]]] = {
             "ListFirewallRuleGroupAssociations": lambda: {
                 "FirewallRuleGroupAssociations": self.firewall_associations.get(
                     params.get("VpcId", ""), []

@@ -66,9 +66,11 @@ def test_the_cap_keeps_every_kind_and_counts_the_dropped() -> None:
     # Given 12 zones, 3 forward rules and an endpoint: 16 names
     chosen, dropped = choose([*ZONES, *RULES, *ENDPOINTS], 10)
     # Then 10 are kept, 6 dropped, and the many zones do not crowd out the rules or the endpoint
-    assert len(chosen) == 10 and dropped == 6
+    assert len(chosen) == 10
+    assert dropped == 6
     kinds = [probe.source.kind for probe in chosen]
-    assert kinds.count(FORWARD_RULE) == 3 and kinds.count(ENDPOINT) == 1
+    assert kinds.count(FORWARD_RULE) == 3
+    assert kinds.count(ENDPOINT) == 1
     assert [p.source.domain for p in chosen if p.source.kind == PRIVATE_ZONE] == [
         f"z{i:02d}.corp.internal" for i in range(6)
     ]
@@ -80,7 +82,8 @@ def test_the_choice_does_not_depend_on_the_order_the_apis_listed_things(
 ) -> None:
     expected = choose([*ZONES, *RULES, *ENDPOINTS], cap)
     assert choose(listed, cap) == expected
-    assert len(expected[0]) == min(cap, 16) and expected[1] == 16 - len(expected[0])
+    assert len(expected[0]) == min(cap, 16)
+    assert expected[1] == 16 - len(expected[0])
 
 
 def test_a_name_two_sources_lead_to_is_probed_once() -> None:
@@ -90,7 +93,8 @@ def test_a_name_two_sources_lead_to_is_probed_once() -> None:
         ProbeSource(SYSTEM_RULE, "rslvr-rr-0000000000000000a", "corp.internal"),
     )
     chosen, dropped = choose([system, zone("corp.internal", "Z1")], 10)
-    assert [p.source.kind for p in chosen] == [PRIVATE_ZONE] and dropped == 0
+    assert [p.source.kind for p in chosen] == [PRIVATE_ZONE]
+    assert dropped == 0
 
 
 def test_configured_names_come_first_and_the_plan_stays_within_the_canarys_limit() -> None:
@@ -168,7 +172,8 @@ def test_the_first_matching_rule_decides_in_the_firewalls_order() -> None:
     )
     assert blocking_firewall("app.corp.example", allow_first) is None
     blocked = blocking_firewall("db.corp.example", allow_first)
-    assert blocked is not None and blocked.group_priority == 200
+    assert blocked is not None
+    assert blocked.group_priority == 200
     # A rule for AAAA questions does not block an A question.
     aaaa_only = firewall(fw("BLOCK", ("*.corp.example",), qtype="AAAA"))
     assert blocking_firewall("db.corp.example", aaaa_only, "A") is None
