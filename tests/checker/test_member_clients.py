@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
-from dns_watchdog.aws import canaries, invoker, reachability, vpcs
+from dns_watchdog.aws import canaries, dns_discovery, invoker, reachability, vpcs
 from dns_watchdog.aws.sessions import AccountSessions
 from dns_watchdog.domain.place import Place
 from dns_watchdog.flow.places import member_operations
@@ -62,7 +62,9 @@ def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks
 ) -> None:
     # Given a session, and the checker's operations (the blocking rule on: its EC2 calls too)
     session = boto3.session.Session(region_name=REGION)
-    settings: Any = type("Settings", (), {"name_blocking_rule": True})()
+    settings: Any = type(
+        "Settings", (), {"name_blocking_rule": True, "private_dns_discovery": True}
+    )()
     sessions = sessions_with(session, operations=member_operations(settings))
     # and a hook put on the session after the sessions object was made
     session.events.register(
@@ -81,6 +83,15 @@ def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks
     assert clients.tagging.can_paginate("get_resources")
     assert clients.lambda_.get_waiter("function_updated_v2").name == "FunctionUpdatedV2"
     assert clients.ec2.meta.region_name == REGION
+    # and discovery's clients (PrivateDnsDiscovery on) only the reads discovery makes
+    found = sessions.discovery_clients(Place(MEMBER, REGION))
+    assert hasattr(clients.ec2, "describe_vpc_endpoints")
+    assert hasattr(found.route53, "list_hosted_zones_by_vpc")
+    assert not hasattr(found.route53, "change_resource_record_sets")
+    assert hasattr(found.resolver, "list_firewall_domains")
+    assert not hasattr(found.resolver, "associate_resolver_rule")
+    assert hasattr(found.profiles, "list_profile_resource_associations")
+    assert not hasattr(found.profiles, "disassociate_profile")
 
 
 def _called_operations(module: ModuleType, service: str) -> set[str]:
@@ -90,6 +101,8 @@ def _called_operations(module: ModuleType, service: str) -> set[str]:
     waiters = {name: client.get_waiter(name).config.operation for name in client.waiter_names}
     called: set[str] = set()
     for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Attribute) and node.attr in operations:
+            called.add(operations[node.attr])  # a method handed on (to a pager) counts too
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         name = node.func.attr
@@ -111,6 +124,10 @@ def _called_operations(module: ModuleType, service: str) -> set[str]:
         (reachability, "ec2", reachability.ANALYZER_OPERATIONS),
         (invoker, "lambda", invoker.LAMBDA_OPERATIONS),
         (canaries, "resourcegroupstaggingapi", canaries.TAGGING_OPERATIONS),
+        (dns_discovery, "route53", dns_discovery.ROUTE53_OPERATIONS),
+        (dns_discovery, "route53resolver", dns_discovery.RESOLVER_OPERATIONS),
+        (dns_discovery, "route53profiles", dns_discovery.PROFILES_OPERATIONS),
+        (dns_discovery, "ec2", dns_discovery.DISCOVERY_EC2_OPERATIONS),
     ],
 )
 def test_every_operation_an_adapter_calls_is_in_its_declared_list(

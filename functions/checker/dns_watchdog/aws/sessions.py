@@ -254,9 +254,7 @@ class AccountSessions:
         self._configs = dict(client_configs or {})
         self._operations = dict(operations or {})
         self._member_clients: MemberClients | None = None
-        self._max_cached_clients = max(1, max_cached_places) * (
-            len(_PLACE_SERVICES) + len(_DISCOVERY_SERVICES)
-        )
+        self._max_cached_places = max(1, max_cached_places)
         self._clock = clock
         self._retry = Retry(
             max_attempts=max(1, max_attempts),
@@ -352,10 +350,17 @@ class AccountSessions:
             client = self._build(service, place.region, credentials)
             self._clients[key] = (credentials, client)
             self._clients.move_to_end(key)
-            while len(self._clients) > self._max_cached_clients:
-                _, (_, oldest) = self._clients.popitem(last=False)
-                oldest.close()  # its connections; a later call would open new ones
+            self._evict()
             return client
+
+    def _evict(self) -> None:
+        """Let the clients of the least recently used places go, beyond `max_cached_places`
+        (a place has the services of `_PLACE_SERVICES`, and those of discovery when it is on)."""
+        while len({place for place, _ in self._clients}) > self._max_cached_places:
+            oldest = next(iter(self._clients))[0]
+            for key in [key for key in self._clients if key[0] == oldest]:
+                _, client = self._clients.pop(key)
+                client.close()  # its connections; a later call would open new ones
 
     def _build(self, service: str, region: str, credentials: AssumedCredentials | None) -> Any:
         session = self._base_session()
