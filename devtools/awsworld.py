@@ -22,7 +22,7 @@ import json
 import threading
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -57,14 +57,18 @@ MOTO_CREDENTIALS = {
 
 
 @contextmanager
-def local_aws(region: str = REGION) -> Iterator[None]:
-    """moto in this process, with fake credentials and boto3's default session in ``region``."""
+def local_aws(region: str = REGION) -> Iterator[DnsExtrasStandIn]:
+    """moto in this process, with fake credentials and boto3's default session in ``region``;
+    DNS Firewall and Route 53 Profiles (which moto lacks) answered by a `DnsExtrasStandIn` on
+    that session, which the context yields (empty until a test adds to it)."""
     from moto import mock_aws  # imported when used: pure tests load the kit without moto
 
     with environment_variables(MOTO_CREDENTIALS), mock_aws():
         boto3.setup_default_session(region_name=region)
+        extras = DnsExtrasStandIn()
         try:
-            yield
+            with extras.answering():
+                yield extras
         finally:
             boto3.DEFAULT_SESSION = None
 
@@ -274,6 +278,59 @@ class AwsWorld:
 
     def associate(self, vpc_id: str, option_set_id: str) -> None:
         self.ec2.associate_dhcp_options(DhcpOptionsId=option_set_id, VpcId=vpc_id)
+
+    def private_zone(self, vpc_id: str, name: str, records: Mapping[str, str] | None = None) -> str:
+        """A private hosted zone associated with `vpc_id`, with A records (name -> address);
+        its id without the /hostedzone/ prefix."""
+        route53 = self.client("route53")
+        zone = route53.create_hosted_zone(
+            Name=name,
+            CallerReference=f"{name}-{vpc_id}",
+            VPC={"VPCRegion": self.region, "VPCId": vpc_id},
+            HostedZoneConfig={"PrivateZone": True},
+        )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        changes = [
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": record,
+                    "Type": "A",
+                    "TTL": 60,
+                    "ResourceRecords": [{"Value": address}],
+                },
+            }
+            for record, address in (records or {}).items()
+        ]
+        if changes:
+            route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+        return str(zone)
+
+    def forward_rule(self, vpc_id: str, domain: str, targets: Sequence[str]) -> str:
+        """A Resolver FORWARD rule for `domain` to `targets` through an outbound endpoint in the
+        VPC, associated with it; the rule's id."""
+        ec2, resolver = self.ec2, self.client("route53resolver")
+        subnets = [
+            subnet["SubnetId"]
+            for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+                "Subnets"
+            ]
+        ]
+        group = self.create_security_group(vpc_id, f"resolver-{domain}", "Resolver endpoint")
+        endpoint = resolver.create_resolver_endpoint(
+            CreatorRequestId=f"out-{vpc_id}-{domain}",
+            SecurityGroupIds=[group],
+            Direction="OUTBOUND",
+            IpAddresses=[{"SubnetId": subnets[0]}, {"SubnetId": subnets[0]}],
+        )["ResolverEndpoint"]["Id"]
+        rule = resolver.create_resolver_rule(
+            CreatorRequestId=f"rule-{vpc_id}-{domain}",
+            RuleType="FORWARD",
+            DomainName=domain,
+            TargetIps=[{"Ip": target, "Port": 53} for target in targets],
+            ResolverEndpointId=endpoint,
+        )["ResolverRule"]["Id"]
+        resolver.associate_resolver_rule(ResolverRuleId=rule, VPCId=vpc_id)
+        return str(rule)
 
     def add_canary(
         self,
@@ -700,3 +757,72 @@ def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
 
     response = AWSResponse("local://aws", 200, HTTPHeaders(), None)
     return response, {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+@dataclass
+class DnsExtrasStandIn:
+    """DNS Firewall and Route 53 Profiles as botocore ``before-call`` hooks (moto has neither):
+    what a test adds is listed, in one page, for every account and region alike (tests that need
+    paging, denials or several accounts pin calls with botocore's Stubber instead)."""
+
+    # VPC id -> its firewall rule group associations (ListFirewallRuleGroupAssociations items)
+    firewall_associations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # rule group id -> its rules (ListFirewallRules items)
+    firewall_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # domain list id -> its domains
+    firewall_domains: dict[str, list[str]] = field(default_factory=dict)
+    # VPC id -> its profile associations (ListProfileAssociations items)
+    profile_associations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # profile id -> its resource associations (ListProfileResourceAssociations items)
+    profile_resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @contextmanager
+    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+        """Answer the calls of clients built from ``session`` (default session if None)."""
+        if session is None:
+            if boto3.DEFAULT_SESSION is None:
+                boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        events = session.events
+        hooks: list[tuple[str, Callable[..., Any]]] = [
+            ("provide-client-params.route53resolver", NetworkInsightsStandIn._remember),
+            ("provide-client-params.route53profiles", NetworkInsightsStandIn._remember),
+            ("before-call.route53resolver", self._answer),
+            ("before-call.route53profiles", self._answer),
+        ]
+        for name, hook in hooks:
+            events.register(name, hook)
+        try:
+            yield
+        finally:
+            for name, hook in hooks:
+                events.unregister(name, hook)
+
+    def _answer(
+        self, model: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        params = context.get("stand_in_params", {})
+        answers: dict[str, Callable[[], dict[str, Any]]] = {
+            "ListFirewallRuleGroupAssociations": lambda: {
+                "FirewallRuleGroupAssociations": self.firewall_associations.get(
+                    params.get("VpcId", ""), []
+                )
+            },
+            "ListFirewallRules": lambda: {
+                "FirewallRules": self.firewall_rules.get(params["FirewallRuleGroupId"], [])
+            },
+            "ListFirewallDomains": lambda: {
+                "Domains": self.firewall_domains.get(params["FirewallDomainListId"], [])
+            },
+            "ListProfileAssociations": lambda: {
+                "ProfileAssociations": self.profile_associations.get(
+                    params.get("ResourceId", ""), []
+                )
+            },
+            "ListProfileResourceAssociations": lambda: {
+                "ProfileResourceAssociations": self.profile_resources.get(params["ProfileId"], [])
+            },
+        }
+        answer = answers.get(model.name)
+        return None if answer is None else _ok(answer())

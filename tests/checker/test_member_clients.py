@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.stub import Stubber
 from dns_watchdog.aws import (
     canaries,
+    dns_discovery,
     invoker,
     log_evidence,
     reachability,
@@ -70,7 +71,11 @@ def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks
     # Given a session, and the checker's operations (the blocking rule on: its EC2 calls too;
     # workload evidence on: its Logs calls and ListFunctions)
     session = boto3.session.Session(region_name=REGION)
-    settings: Any = type("Settings", (), {"name_blocking_rule": True, "workload_evidence": True})()
+    settings: Any = type(
+        "Settings",
+        (),
+        {"name_blocking_rule": True, "workload_evidence": True, "private_dns_discovery": True},
+    )()
     sessions = sessions_with(session, operations=member_operations(settings))
     # and a hook put on the session after the sessions object was made
     session.events.register(
@@ -89,6 +94,15 @@ def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks
     assert clients.tagging.can_paginate("get_resources")
     assert clients.lambda_.get_waiter("function_updated_v2").name == "FunctionUpdatedV2"
     assert clients.ec2.meta.region_name == REGION
+    # and discovery's clients (PrivateDnsDiscovery on) only the reads discovery makes
+    found = sessions.discovery_clients(Place(MEMBER, REGION))
+    assert hasattr(clients.ec2, "describe_vpc_endpoints")
+    assert hasattr(found.route53, "list_hosted_zones_by_vpc")
+    assert not hasattr(found.route53, "change_resource_record_sets")
+    assert hasattr(found.resolver, "list_firewall_domains")
+    assert not hasattr(found.resolver, "associate_resolver_rule")
+    assert hasattr(found.profiles, "list_profile_resource_associations")
+    assert not hasattr(found.profiles, "disassociate_profile")
     assert hasattr(clients.lambda_, "list_functions")
     logs = sessions.client("logs", MEMBER, REGION)
     assert hasattr(logs, "start_query")
@@ -98,7 +112,9 @@ def test_member_clients_have_only_the_checkers_operations_and_the_sessions_hooks
 
 def test_without_workload_evidence_member_clients_cannot_read_logs(aws_env: None) -> None:
     settings: Any = type(
-        "Settings", (), {"name_blocking_rule": False, "workload_evidence": False}
+        "Settings",
+        (),
+        {"name_blocking_rule": False, "workload_evidence": False, "private_dns_discovery": False},
     )()
     operations = member_operations(settings)
     assert "logs" not in operations
@@ -112,6 +128,8 @@ def _called_operations(module: ModuleType, service: str) -> set[str]:
     waiters = {name: client.get_waiter(name).config.operation for name in client.waiter_names}
     called: set[str] = set()
     for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.Attribute) and node.attr in operations:
+            called.add(operations[node.attr])  # a method handed on (to a pager) counts too
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         name = node.func.attr
@@ -135,6 +153,10 @@ def _called_operations(module: ModuleType, service: str) -> set[str]:
         (canaries, "resourcegroupstaggingapi", canaries.TAGGING_OPERATIONS),
         (log_evidence, "logs", log_evidence.LOGS_OPERATIONS),
         (vpc_functions, "lambda", vpc_functions.LIST_FUNCTIONS_OPERATIONS),
+        (dns_discovery, "route53", dns_discovery.ROUTE53_OPERATIONS),
+        (dns_discovery, "route53resolver", dns_discovery.RESOLVER_OPERATIONS),
+        (dns_discovery, "route53profiles", dns_discovery.PROFILES_OPERATIONS),
+        (dns_discovery, "ec2", dns_discovery.DISCOVERY_EC2_OPERATIONS),
     ],
 )
 def test_every_operation_an_adapter_calls_is_in_its_declared_list(

@@ -36,6 +36,7 @@ from devtools.awsworld import (
     AwsWorld,
     CallRecorder,
     LogsInsightsStandIn,
+    DnsExtrasStandIn,
     NetworkInsightsStandIn,
     RecordedCall,
     function_zip,
@@ -137,6 +138,47 @@ def watch(
     return Watched(world, account, world.region, vpc_id, subnet_id, group_id, good, bad, canary)
 
 
+def own_dns(watched: Watched, extras: DnsExtrasStandIn) -> None:
+    """What discovery reads in the VPC: a private zone, a forward rule, a DNS Firewall rule
+    group with a BLOCK list, a Route 53 Profile bringing a rule."""
+    world, vpc_id = watched.world, watched.vpc_id
+    zone = world.private_zone(vpc_id, "corp.internal", {"app.corp.internal": "10.9.0.5"})
+    rule = world.forward_rule(vpc_id, "onprem.example", ["10.9.0.10"])
+    group, domains, profile = (
+        "rslvr-frg-0123456789abcdef",
+        "rslvr-fdl-0123456789abcdef",
+        ("rp-0123456789abcdef"),
+    )
+    extras.firewall_associations[vpc_id] = [
+        {"FirewallRuleGroupId": group, "VpcId": vpc_id, "Priority": 101, "Status": "COMPLETE"}
+    ]
+    extras.firewall_rules[group] = [
+        {
+            "FirewallDomainListId": domains,
+            "Priority": 1,
+            "Action": "BLOCK",
+            "BlockResponse": "NXDOMAIN",
+        }
+    ]
+    extras.firewall_domains[domains] = ["*.blocked.example"]
+    extras.profile_associations[vpc_id] = [
+        {"ProfileId": profile, "ResourceId": vpc_id, "Status": "COMPLETE"}
+    ]
+    extras.profile_resources[profile] = [
+        {
+            "ResourceArn": f"arn:aws:route53resolver:{watched.region}:{watched.account}:"
+            f"resolver-rule/{rule}",
+            "ResourceType": "AWS::Route53Resolver::ResolverRule",
+            "Status": "COMPLETE",
+        },
+        {
+            "ResourceArn": f"arn:aws:route53:::hostedzone/{zone}",
+            "ResourceType": "AWS::Route53::HostedZone",
+            "Status": "COMPLETE",
+        },
+    ]
+
+
 def lambda_interface(watched: Watched, insights: NetworkInsightsStandIn) -> None:
     """The interface Lambda created for the canary (the analyses' source)."""
     eni = watched.world.ec2.create_network_interface(
@@ -220,12 +262,13 @@ def quiet() -> Iterator[None]:
 
 
 def single_account() -> Flow:
-    with DnsLab() as lab, local_aws(), quiet():
+    with DnsLab() as lab, local_aws() as extras, quiet():
         amazon = lab.add_server("amazon-resolver", records=AMAZON_NAMES, host=2)
         dead = lab.add_server("dead-dns", behaviour="blackhole")
         platform = LocalCanaryPlatform(lab, amazon, region=REGION)
         world = AwsWorld(region=REGION)  # a session of its own: never recorded
         home = watch(world, lab, dead, HOME, platform)
+        own_dns(home, extras)
         insights = NetworkInsightsStandIn()
         lambda_interface(home, insights)
         logs = LogsInsightsStandIn()
@@ -271,7 +314,7 @@ def single_account() -> Flow:
 
 
 def organization() -> Flow:
-    with DnsLab() as lab, local_aws(), quiet():
+    with DnsLab() as lab, local_aws() as extras, quiet():
         amazon = lab.add_server("amazon-resolver", records=AMAZON_NAMES, host=2)
         dead = lab.add_server("dead-dns", behaviour="blackhole")
         platform = LocalCanaryPlatform(lab, amazon, region=REGION)
@@ -293,6 +336,7 @@ def organization() -> Flow:
         for watched in places:
             lambda_interface(watched, insights)
             workload(watched, logs)
+            own_dns(watched, extras)
         resources = central.checker_resources(table=STATE_TABLE)
         queue_url = central.sqs.create_queue(QueueName=SWEEP_QUEUE)["QueueUrl"]
         queue_arn = f"arn:aws:sqs:{REGION}:{HOME}:{SWEEP_QUEUE}"

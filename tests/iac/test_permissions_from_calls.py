@@ -247,6 +247,17 @@ def test_the_flows_cover_what_the_roles_are_for(name: str) -> None:
         ("logs", "DescribeLogGroups"),
         ("logs", "StartQuery"),
         ("logs", "GetQueryResults"),
+        # discovery of the VPC's own DNS (PrivateDnsDiscovery, on by default)
+        ("route53", "ListHostedZonesByVPC"),
+        ("route53", "ListResourceRecordSets"),
+        ("route53resolver", "ListResolverRuleAssociations"),
+        ("route53resolver", "GetResolverRule"),
+        ("route53resolver", "ListFirewallRuleGroupAssociations"),
+        ("route53resolver", "ListFirewallRules"),
+        ("route53resolver", "ListFirewallDomains"),
+        ("route53profiles", "ListProfileAssociations"),
+        ("route53profiles", "ListProfileResourceAssociations"),
+        ("ec2", "DescribeVpcEndpoints"),
     }
     assert expected <= made
     if name == "organization":

@@ -31,7 +31,7 @@ class ProbePlanSetting(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    probes: list[dict[str, Any]] = Field(min_length=1, max_length=50)
+    probes: list[dict[str, Any]] = Field(min_length=1, max_length=names.CANARY_MAX_PROBES)
 
 
 class CheckerConfig(BaseModel):
@@ -130,6 +130,29 @@ class CheckerConfig(BaseModel):
         20.0, alias=names.EVIDENCE_QUERY_BUDGET_S_ENV, ge=1, le=120
     )
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
+    # Discovery of the VPC's own DNS (domain/discovery.py): on by default; the discovered probes
+    # a plan may carry; how long a VPC's discovery is reused (a change event refreshes it at once).
+    private_dns_discovery: bool = Field(True, alias=names.PRIVATE_DNS_DISCOVERY_ENV)
+    max_discovered_probes: int = Field(
+        names.DEFAULT_MAX_DISCOVERED_PROBES,
+        alias=names.MAX_DISCOVERED_PROBES_ENV,
+        ge=0,
+        le=names.CANARY_MAX_PROBES - 1,
+    )
+    discovery_ttl_s: int = Field(
+        names.DEFAULT_DISCOVERY_TTL_S,
+        alias=names.DISCOVERY_TTL_S_ENV,
+        ge=0,
+        le=names.MAX_DISCOVERY_TTL_S,
+    )
+    # The stack's ProbeNames (the canary's PROBE_NAMES grammar): a plan with discovered probes
+    # names them first (without discovered probes the canary uses its own PROBE_NAMES).
+    probe_names: str = Field(
+        "sts.{region}.amazonaws.com,lambda.{region}.amazonaws.com",
+        alias=names.PROBE_NAMES_ENV,
+        pattern=r"^[A-Za-z0-9_.{}/,-]+$",
+        max_length=4000,
+    )
 
     @field_validator("lint_allowed_networks", mode="before")
     @classmethod

@@ -89,6 +89,20 @@ WORKLOAD_EVIDENCE_ENV: Final = "WORKLOAD_EVIDENCE"
 EVIDENCE_MAX_FUNCTIONS_ENV: Final = "EVIDENCE_MAX_FUNCTIONS"
 EVIDENCE_DAILY_SCAN_GIB_ENV: Final = "EVIDENCE_DAILY_SCAN_GIB"
 EVIDENCE_QUERY_BUDGET_S_ENV: Final = "EVIDENCE_QUERY_BUDGET_S"
+# Discovery of the VPC's own DNS (domain/discovery.py, aws/dns_discovery.py): "true" (default)
+# or "false"; the discovered probes a VPC's plan may carry at most (template parameter
+# MaxDiscoveredProbes); how long a VPC's discovery is reused before it is read again
+# (DiscoveryTtlSeconds); and the names the canaries of the stack resolve (ProbeNames, the same
+# grammar as the canary's PROBE_NAMES): with discovered probes the plan names them first.
+PRIVATE_DNS_DISCOVERY_ENV: Final = "PRIVATE_DNS_DISCOVERY"
+MAX_DISCOVERED_PROBES_ENV: Final = "MAX_DISCOVERED_PROBES"
+DISCOVERY_TTL_S_ENV: Final = "DISCOVERY_TTL_S"
+PROBE_NAMES_ENV: Final = "PROBE_NAMES"
+DEFAULT_MAX_DISCOVERED_PROBES: Final = 10
+DEFAULT_DISCOVERY_TTL_S: Final = 3600
+MAX_DISCOVERY_TTL_S: Final = 7 * 24 * 3600
+# The canary's plan limit (dns_canary/constants.py MAX_PROBES; a test holds them equal).
+CANARY_MAX_PROBES: Final = 50
 # Powertools reads these itself; the alarms in template.yaml depend on their values.
 SERVICE_NAME_ENV: Final = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -138,6 +152,10 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     HOME_ACCOUNT_ID_ENV,
     SWEEP_TARGETS_ENV,
     SWEEP_QUEUE_URL_ENV,
+    PRIVATE_DNS_DISCOVERY_ENV,
+    MAX_DISCOVERED_PROBES_ENV,
+    DISCOVERY_TTL_S_ENV,
+    PROBE_NAMES_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )

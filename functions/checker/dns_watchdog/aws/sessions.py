@@ -73,6 +73,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53profiles import Route53ProfilesClient
+    from mypy_boto3_route53resolver import Route53ResolverClient
     from mypy_boto3_sts import STSClient
 
 # IAM's rule for a role name.
@@ -124,8 +127,10 @@ class AssumedCredentials:
     expiration: datetime
 
 
-# The services `AccountSessions.clients` builds for each place.
+# The services `AccountSessions.clients` builds for each place (the Route 53 ones for discovery:
+# `discovery_clients`).
 _PLACE_SERVICES = ("ec2", "lambda", "resourcegroupstaggingapi")
+_DISCOVERY_SERVICES = ("route53", "route53resolver", "route53profiles")
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,16 @@ class PlaceClients:
     ec2: EC2Client
     lambda_: LambdaClient
     tagging: ResourceGroupsTaggingAPIClient
+
+
+@dataclass(frozen=True)
+class DiscoveryClients:
+    """The clients discovery of a VPC's own DNS needs in one account and region (Route 53 is
+    global: its client signs for us-east-1 whatever the place's region)."""
+
+    route53: Route53Client
+    resolver: Route53ResolverClient
+    profiles: Route53ProfilesClient
 
 
 class _OperationsLoader:
@@ -239,7 +254,7 @@ class AccountSessions:
         self._configs = dict(client_configs or {})
         self._operations = dict(operations or {})
         self._member_clients: MemberClients | None = None
-        self._max_cached_clients = max(1, max_cached_places) * len(_PLACE_SERVICES)
+        self._max_cached_places = max(1, max_cached_places)
         self._clock = clock
         self._retry = Retry(
             max_attempts=max(1, max_attempts),
@@ -314,6 +329,17 @@ class AccountSessions:
             tagging=self._client("resourcegroupstaggingapi", place, credentials),
         )
 
+    def discovery_clients(self, place: Place) -> DiscoveryClients:
+        """The Route 53, Resolver and Profiles clients of one place. Raises MemberAccessDenied."""
+        account = place.account or self.home_account
+        place = Place(account, place.region)
+        credentials = self.credentials(account)
+        return DiscoveryClients(
+            route53=self._client("route53", place, credentials),
+            resolver=self._client("route53resolver", place, credentials),
+            profiles=self._client("route53profiles", place, credentials),
+        )
+
     def _client(self, service: str, place: Place, credentials: AssumedCredentials | None) -> Any:
         key = (place, service)
         with self._lock:
@@ -324,10 +350,17 @@ class AccountSessions:
             client = self._build(service, place.region, credentials)
             self._clients[key] = (credentials, client)
             self._clients.move_to_end(key)
-            while len(self._clients) > self._max_cached_clients:
-                _, (_, oldest) = self._clients.popitem(last=False)
-                oldest.close()  # its connections; a later call would open new ones
+            self._evict()
             return client
+
+    def _evict(self) -> None:
+        """Let the clients of the least recently used places go, beyond `max_cached_places`
+        (a place has the services of `_PLACE_SERVICES`, and those of discovery when it is on)."""
+        while len({place for place, _ in self._clients}) > self._max_cached_places:
+            oldest = next(iter(self._clients))[0]
+            for key in [key for key in self._clients if key[0] == oldest]:
+                _, client = self._clients.pop(key)
+                client.close()  # its connections; a later call would open new ones
 
     def _build(self, service: str, region: str, credentials: AssumedCredentials | None) -> Any:
         session = self._base_session()

@@ -90,6 +90,7 @@ class StateStore:
             blocking_analysed=tuple(str(k) for k in plain.get("blocking_analysed") or ()),
             analyses_day=plain.get("analyses_day"),
             analyses_started=int(plain.get("analyses_started", 0)),
+            discovery=plain.get("discovery"),
         )
 
     def put(self, state: VpcState) -> VpcState:

@@ -47,6 +47,9 @@ class VpcState:
     # `with_analyses`), kept across incidents.
     analyses_day: str | None = None
     analyses_started: int = 0
+    # The VPC's last discovery of its own DNS (domain/discovery.py `Discovery.to_item`, as JSON
+    # text; None: never discovered, or discovery is off), reused until its TTL is over.
+    discovery: str | None = None
 
     def analyses_on(self, day: str) -> int:
         """The analyses started for this VPC on `day` (0 on any other day)."""

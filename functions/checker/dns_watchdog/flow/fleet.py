@@ -13,6 +13,8 @@ from typing import Any
 
 from dns_watchdog.aws.invoker import REFRESH_GONE, CanaryInvoker, whole_run_blinded
 from dns_watchdog.config import CheckerConfig
+from dns_watchdog.constants import CANARY_MAX_PROBES
+from dns_watchdog.domain.discovery import Discovery, configured_probes, plan_probes
 from dns_watchdog.domain.models import CanaryRun
 from dns_watchdog.domain.vpc import VpcFacts
 from dns_watchdog.flow.budget import RunBudget
@@ -26,23 +28,44 @@ class CheckIncomplete(RuntimeError):
 class CanaryFleet:
     """Asks canaries for their findings within a run's budget (invoker.py does one Invoke)."""
 
-    def __init__(self, invoker: CanaryInvoker, config: CheckerConfig) -> None:
+    def __init__(
+        self, invoker: CanaryInvoker, config: CheckerConfig, *, region: str | None = None
+    ) -> None:
         self._invoker = invoker
         self._config = config
+        # Where the canaries run: `{region}` in configured names, for the DNS Firewall's match.
+        self._region = region or config.region
 
     @property
     def invoker(self) -> CanaryInvoker:
         return self._invoker
 
-    def payload(self, facts: VpcFacts, candidates: tuple[str, ...] | None = None) -> dict[str, Any]:
+    def payload(
+        self,
+        facts: VpcFacts,
+        candidates: tuple[str, ...] | None = None,
+        discovery: Discovery | None = None,
+    ) -> dict[str, Any]:
         """The probe plan for a canary of this VPC (canary contract); with `candidates`, a
-        preflight of those servers."""
+        preflight of those servers; with `discovery`, the configured probes first and then the
+        discovered ones (docs/canary-contract.md), each a DNS Firewall blocks expecting the
+        block. Without discovery, or when it adds nothing, the plan is as it always was."""
         payload: dict[str, Any] = {
             "deadline_ms": self._config.canary_deadline_ms,
             "expected_nameservers": list(facts.expected_nameservers),
         }
-        if self._config.probe_plan is not None:
-            payload["probes"] = self._config.probe_plan.probes
+        plan = self._config.probe_plan
+        if plan is not None:
+            payload["probes"] = plan.probes
+        if discovery is not None:
+            configured = (
+                plan.probes if plan is not None else configured_probes(self._config.probe_names)
+            )
+            planned = plan_probes(
+                configured, discovery, max_probes=CANARY_MAX_PROBES, region=self._region
+            )
+            if list(planned.probes) != list(configured):
+                payload["probes"] = list(planned.probes)
         if candidates is not None:
             payload["candidate_nameservers"] = list(candidates)
         return payload
@@ -52,9 +75,11 @@ class CanaryFleet:
         watched: Mapping[str, Watched],
         budget: RunBudget,
         candidates: Mapping[str, tuple[str, ...]] | None = None,
+        discoveries: Mapping[str, Discovery] | None = None,
     ) -> dict[str, list[CanaryRun]]:
-        """Every canary of every watched VPC at once; raises CheckIncomplete when the run
-        judged nothing because the checker itself could not reach any canary."""
+        """Every canary of every watched VPC at once (each VPC's plan with its discovery, if
+        any); raises CheckIncomplete when the run judged nothing because the checker itself
+        could not reach any canary."""
         jobs = [(vpc_id, arn) for vpc_id, one in watched.items() for arn in one.canary_arns]
         if not jobs:
             return {}
@@ -68,7 +93,11 @@ class CanaryFleet:
                     self._run_canary,
                     arn,
                     watched[vpc_id].facts,
-                    self.payload(watched[vpc_id].facts, (candidates or {}).get(vpc_id)),
+                    self.payload(
+                        watched[vpc_id].facts,
+                        (candidates or {}).get(vpc_id),
+                        (discoveries or {}).get(vpc_id),
+                    ),
                     refresh_expiry,
                     budget,
                 )

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dns_watchdog.aws.sessions import AccountSessions
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer
     from dns_watchdog.flow.evidence import EvidenceCollector
+    from dns_watchdog.flow.discovery import DiscoveryKeeper
     from dns_watchdog.flow.healer import Healer
     from dns_watchdog.flow.rollback import Rollbacker
 
@@ -74,6 +75,13 @@ def member_operations(config: CheckerConfig) -> dict[str, frozenset[str]]:
 
         operations["lambda"] = LAMBDA_OPERATIONS | LIST_FUNCTIONS_OPERATIONS
         operations["logs"] = LOGS_OPERATIONS
+    if config.private_dns_discovery:
+        from dns_watchdog.aws import dns_discovery as found  # noqa: PLC0415  # on by default
+
+        operations["ec2"] = operations["ec2"] | found.DISCOVERY_EC2_OPERATIONS
+        operations["route53"] = found.ROUTE53_OPERATIONS
+        operations["route53resolver"] = found.RESOLVER_OPERATIONS
+        operations["route53profiles"] = found.PROFILES_OPERATIONS
     return operations
 
 
@@ -122,7 +130,7 @@ class Places:
         """One run's collaborators there; raises MemberAccessDenied when it cannot be entered."""
         config = self._config
         adapters = self._adapters(place)
-        fleet = CanaryFleet(adapters.invoker, config)
+        fleet = CanaryFleet(adapters.invoker, config, region=place.region)
         option_sets = OptionSets(adapters.vpcs, config.lint_allowed_networks)
         return Crew(
             config=config,
@@ -136,6 +144,7 @@ class Places:
             healer=self._healer(adapters, option_sets, fleet),
             namer=self._namer(adapters, budget),
             evidence=self._evidence(adapters, budget),
+            discovery=self._discovery(adapters),
         )
 
     def preflight(self, place: Place) -> PreflightCheck:
@@ -271,6 +280,33 @@ class Places:
         from dns_watchdog.flow.healer import Healer  # noqa: PLC0415  # opt-in feature
 
         return Healer(self._config, adapters.vpcs, option_sets, fleet)
+
+    def _discovery(self, adapters: Adapters) -> DiscoveryKeeper | None:
+        """Discovery of the VPCs' own DNS there (PrivateDnsDiscovery, on by default)."""
+        config = self._config
+        if not config.private_dns_discovery:
+            return None
+        from dns_watchdog.aws.dns_discovery import DnsDiscovery  # noqa: PLC0415
+        from dns_watchdog.flow.discovery import DiscoveryKeeper  # noqa: PLC0415
+
+        place = adapters.place
+        if self._sessions is None or place.account is None:
+            route53 = boto3.client("route53")
+            resolver = boto3.client("route53resolver")
+            profiles = boto3.client("route53profiles")
+        else:
+            clients = self._sessions.discovery_clients(place)
+            route53, resolver, profiles = clients.route53, clients.resolver, clients.profiles
+        reader = DnsDiscovery(
+            route53=route53,
+            resolver=resolver,
+            profiles=profiles,
+            ec2=adapters.ec2,
+            region=place.region,
+        )
+        return DiscoveryKeeper(
+            reader, cap=config.max_discovered_probes, ttl_s=config.discovery_ttl_s
+        )
 
     def _namer(self, adapters: Adapters, budget: RunBudget) -> BlockingRuleNamer | None:
         if not self._config.name_blocking_rule:

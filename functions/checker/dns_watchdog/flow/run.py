@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from dns_watchdog.aws.state import StateConflict, StateStore
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.constants import CHAT_ROLLBACK_ALIAS
 from dns_watchdog.domain.coalesce import coalesced
+from dns_watchdog.domain.discovery import Discovery
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.domain.healing import HealReport
@@ -44,11 +46,14 @@ if TYPE_CHECKING:
     from dns_watchdog.domain.evidence import WorkloadEvidence
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named
     from dns_watchdog.flow.evidence import EvidenceCollector
+    from dns_watchdog.flow.discovery import DiscoveryKeeper
     from dns_watchdog.flow.healer import Healer
 
 # A concurrent check may write the VPC's state between this check's read and write: read again
 # and decide again, a few times.
 STATE_WRITE_ATTEMPTS = 3
+# VPCs whose DNS is discovered at once (each reading is a handful of sequential AWS calls).
+DISCOVERY_WORKERS = 8
 
 __all__ = ["STATE_WRITE_ATTEMPTS", "CheckIncomplete", "CheckRun", "Crew"]
 
@@ -71,6 +76,8 @@ class Crew:
     healer: Healer | None = None
     namer: BlockingRuleNamer | None = None
     evidence: EvidenceCollector | None = None
+    # None when PrivateDnsDiscovery is off.
+    discovery: DiscoveryKeeper | None = None
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -97,6 +104,10 @@ class CheckRun:
         # Each VPC's stored state, read once per run (a sweep's confirmation and its conclusion
         # share it); a conflicting write forgets it, so deciding again reads it afresh.
         self._states: dict[str, VpcState | None] = {}
+        # Each VPC's discovery of its own DNS, and the VPCs whose discovery was read in this run
+        # (their state keeps it).
+        self._discoveries: dict[str, Discovery] = {}
+        self._discovered_now: set[str] = set()
 
     def run(self, request: CheckRequest) -> dict[str, Any]:
         """Check every VPC of the request; each VPC is concluded and alerted on its own."""
@@ -106,7 +117,8 @@ class CheckRun:
         watched_now, acknowledged = self._coalesce(request, scoped.watched)
         results += acknowledged
         observed_at = self._budget.timestamp("milliseconds")
-        runs = crew.fleet.ask(watched_now, self._budget)
+        self._discover(request, watched_now)
+        runs = crew.fleet.ask(watched_now, self._budget, discoveries=self._discoveries)
         confirmed, delay = self._confirm(request, watched_now, runs)
         failures: list[str] = []
         for vpc_id, watched in watched_now.items():
@@ -168,6 +180,26 @@ class CheckRun:
             )
         return kept, results
 
+    def _discover(self, request: CheckRequest, watched: dict[str, Watched]) -> None:
+        """Each watched VPC's discovery: the stored one while fresh, else read again (several
+        VPCs at once)."""
+        keeper = self._crew.discovery
+        if keeper is None or not watched:
+            return
+        now = self._budget.wall()
+        stored = {vpc_id: self._stored(vpc_id) for vpc_id in watched}
+        workers = min(DISCOVERY_WORKERS, len(watched))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="discovery") as pool:
+            futures = {
+                vpc_id: pool.submit(keeper.current, vpc_id, stored[vpc_id], request, now)
+                for vpc_id in watched
+            }
+            for vpc_id, future in futures.items():
+                discovery, fresh = future.result()
+                self._discoveries[vpc_id] = discovery
+                if fresh:
+                    self._discovered_now.add(vpc_id)
+
     def _confirm(
         self,
         request: CheckRequest,
@@ -197,7 +229,7 @@ class CheckRun:
             "Confirming sweep failures", extra={"vpc_ids": sorted(suspects), "delay_s": delay}
         )
         crew.sleep(delay)
-        runs.update(crew.fleet.ask(suspects, self._budget))
+        runs.update(crew.fleet.ask(suspects, self._budget, discoveries=self._discoveries))
         confirmed = set()
         for vpc_id, one in suspects.items():
             again = judge(vpc_id, runs.get(vpc_id, []), dns_support=one.facts.dns_support)
@@ -237,7 +269,8 @@ class CheckRun:
                 return {**_summary(outcome, len(runs)), "status": "skipped", "why": outcome.skipped}
             self._page(request, outcome, watched, paging, (now, confirmed_after_s))
             try:
-                self._states[vpc_id] = self._crew.state.put(self._remembered(outcome, paging))
+                remembered = self._with_discovery(self._remembered(outcome, paging))
+                self._states[vpc_id] = self._crew.state.put(remembered)
             except StateConflict:
                 logger.info("State changed meanwhile: deciding again", extra={"vpc_id": vpc_id})
                 del self._states[vpc_id]
@@ -308,6 +341,14 @@ class CheckRun:
         return tuple(
             self._crew.option_sets.lint(facts.option_set, {facts.vpc_id: facts.cidr_block})
         )
+
+    def _with_discovery(self, state: VpcState) -> VpcState:
+        """The state keeps the discovery read in this run (a stored one is kept as it was)."""
+        if state.vpc_id not in self._discovered_now:
+            return state
+        from dns_watchdog.flow.discovery import discovery_text  # noqa: PLC0415  # only when on
+
+        return replace(state, discovery=discovery_text(self._discoveries[state.vpc_id]))
 
     @staticmethod
     def _remembered(outcome: VpcOutcome, paging: _Paging) -> VpcState:
