@@ -35,8 +35,8 @@ from dns_watchdog.constants import ANALYSIS_TAG_KEY, CANARY_TAG_KEY
 from devtools.awsworld import (
     AwsWorld,
     CallRecorder,
-    LogsInsightsStandIn,
     DnsExtrasStandIn,
+    LogsInsightsStandIn,
     NetworkInsightsStandIn,
     RecordedCall,
     function_zip,

@@ -39,8 +39,8 @@ from dns_watchdog.observability import logger
 if TYPE_CHECKING:
     from dns_watchdog.aws.sessions import AccountSessions
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer
-    from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.discovery import DiscoveryKeeper
+    from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.healer import Healer
     from dns_watchdog.flow.rollback import Rollbacker
 

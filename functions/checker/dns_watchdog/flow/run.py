@@ -45,8 +45,8 @@ from dns_watchdog.render.view import AlertContext, RollbackButton
 if TYPE_CHECKING:
     from dns_watchdog.domain.evidence import WorkloadEvidence
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named
-    from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.discovery import DiscoveryKeeper
+    from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.healer import Healer
 
 # A concurrent check may write the VPC's state between this check's read and write: read again
