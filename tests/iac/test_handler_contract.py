@@ -21,9 +21,8 @@ from iac_template import (
     load_template,
     serverless_functions,
 )
-from moto import mock_aws
 
-from devtools.awsworld import AwsWorld
+from devtools.awsworld import AwsWorld, local_aws
 from devtools.dnslab import DnsLab
 from devtools.lambdakit import LambdaHandler, load_event, load_handler
 
@@ -137,7 +136,7 @@ def checker_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", SAMPLE_REGION)
     monkeypatch.setenv("AWS_REGION", SAMPLE_REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    with mock_aws():
+    with local_aws(region=SAMPLE_REGION):
         settings = ENV_FILE["CheckerFunction"]
         world = AwsWorld(region=SAMPLE_REGION)
         world.create_alert_topic(settings["ALERT_TOPIC_ARN"].rsplit(":", 1)[1])
