@@ -554,6 +554,7 @@ class RealDnsWorld:
                 "--dnssec=off", "--dont-query=", f"--forward-zones-recurse=.={AMAZON_BASE_PLUS_2}",
                 f"--allow-from={allow_from}", f"--server-id={PDNS_IDENTITY}",
                 "--security-poll-suffix=",  # no version check query
+                f"--hint-file={self.directory / 'root.hints'}",  # the world's root
             ],
         )  # fmt: skip
 
