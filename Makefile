@@ -152,9 +152,10 @@ clean:
 # create. Needs root (CI is root); with CI=true a missing
 # server fails the tier instead of skipping it.
 REALDNS_PACKAGES := unbound bind9 nsd dnsmasq-base iptables iproute2 \
-	samba samba-ad-dc samba-ad-provision
+	samba samba-ad-dc samba-ad-provision pdns-recursor knot-resolver dnsdist
 REALDNS_BINARIES := /usr/sbin/unbound /usr/sbin/named /usr/sbin/nsd /usr/sbin/dnsmasq \
-	/usr/sbin/iptables /usr/sbin/ip6tables /usr/sbin/ip /usr/bin/ss /usr/sbin/samba /usr/bin/samba-tool
+	/usr/sbin/iptables /usr/sbin/ip6tables /usr/sbin/ip /usr/bin/ss /usr/sbin/samba /usr/bin/samba-tool \
+	/usr/sbin/pdns_recursor /usr/sbin/kresd /usr/bin/dnsdist
 
 .PHONY: realdns-deps realdns
 # Installs the servers when missing; policy-rc.d keeps Debian from starting them as system
@@ -169,7 +170,7 @@ realdns-deps:
 		$(REALDNS_PACKAGES); status=$$?; \
 	if command -v systemctl >/dev/null 2>&1; then \
 		systemctl disable --now named unbound unbound-resolvconf nsd samba-ad-dc smbd nmbd \
-			winbind >/dev/null 2>&1 || true; fi; \
+			winbind pdns-recursor dnsdist kresd.target kresd@1 kres-cache-gc >/dev/null 2>&1 || true; fi; \
 	if [ -n "$$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
 	exit $$status
 

@@ -1,4 +1,5 @@
-"""Real DNS server software (unbound, BIND 9, NSD, dnsmasq) in a private network namespace.
+"""Real DNS server software (unbound, BIND 9, NSD, Samba, PowerDNS Recursor, Knot Resolver,
+dnsdist, dnsmasq) in a private network namespace.
 
 The realdns test tier and the TCP benchmark run the canary against the servers VPC owners really
 run, not against the lab's imitations. Everything lives in one network namespace this module
@@ -33,6 +34,17 @@ The DNS world inside (the port is 53 everywhere):
                     `dns forwarder` (127.53.0.3), .2 whose forwarder is black-holed (127.53.9.2),
                     .3 with forwarders [black-holed, 127.53.0.3] (forwarded names answered
                     only after Samba's forwarder timeout, about 10 s)
+    127.53.13.1/.2  PowerDNS Recursor forwarding to 127.53.0.3; .2 `allow-from` excludes every
+                    client of the world (it drops their queries without answering)
+    127.53.13.3/.4  Knot Resolver (kresd) forwarding to 127.53.0.3; .4 refuses every client of
+                    the world (a `view:addr` policy)
+    127.53.13.5-.7  dnsdist, round robin: .5 over both backends below; .6 over backend a with
+                    an ACL that excludes every client of the world (dnsdist drops them by
+                    default); .7 over backend a and a dead one (127.53.9.1, nothing listens)
+                    with health checks off
+    127.53.13.10/.11  unbound forwarding to 127.53.0.3, dnsdist's backends, each with its own
+                    `identity` / `nsid` (resolver-backend-a, resolver-backend-b)
+    (the servers of 127.53.13.* start on the first RealDnsWorld.start_resolvers() call)
     127.53.0.10+    dnsmasq, one per forwarder: plays the Lambda forwarder 169.254.78.1
 
 The "Amazon resolver" alone serves the private hosted zone corp.internal (app.corp.internal) and
@@ -86,6 +98,9 @@ BINARIES = {
     "ss": "/usr/bin/ss",
     "samba": "/usr/sbin/samba",
     "samba-tool": "/usr/bin/samba-tool",
+    "pdns_recursor": "/usr/sbin/pdns_recursor",
+    "kresd": "/usr/sbin/kresd",
+    "dnsdist": "/usr/bin/dnsdist",
 }
 # Debian packages that provide them (make realdns-deps installs these).
 PACKAGES = (
@@ -98,6 +113,9 @@ PACKAGES = (
     "samba",
     "samba-ad-dc",
     "samba-ad-provision",
+    "pdns-recursor",
+    "knot-resolver",
+    "dnsdist",
 )
 
 # Addresses inside the namespace.
@@ -129,6 +147,19 @@ RULE_DEAD_TARGET = BLACKHOLE
 SAMBA_DC = "127.53.12.1"
 SAMBA_DC_DEAD_FORWARDER = "127.53.12.2"
 SAMBA_DC_SLOW_FORWARDING = "127.53.12.3"
+PDNS_RECURSOR = "127.53.13.1"
+PDNS_RECURSOR_ACL = "127.53.13.2"
+KRESD = "127.53.13.3"
+KRESD_ACL = "127.53.13.4"
+DNSDIST = "127.53.13.5"
+DNSDIST_ACL = "127.53.13.6"
+DNSDIST_ONE_BACKEND_DEAD = "127.53.13.7"
+RESOLVER_BACKEND_A = "127.53.13.10"
+RESOLVER_BACKEND_B = "127.53.13.11"
+# The only clients the ACL'd resolvers allow: no address of the world is in it.
+RESOLVER_ACL_ALLOWED = "192.0.2.0/24"
+PDNS_IDENTITY = "pdns-recursor-1"
+KRESD_IDENTITY = "kresd-1"
 AD_REALM = "ad.corp.example"
 AD_DC_HOST = f"dc1.{AD_REALM}"
 AD_LDAP_SRV = f"_ldap._tcp.{AD_REALM}"
@@ -248,6 +279,7 @@ class RealDnsWorld:
     forwarders: dict[str, Daemon] = field(default_factory=dict)
     _forwarders: int = 0
     _created: bool = False
+    _resolvers_started: bool = False
 
     def __post_init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix=f"{self.namespace}-"))
@@ -491,6 +523,92 @@ class RealDnsWorld:
         self.spawn(
             "lab-slow-upstream",
             [sys.executable, "-m", "devtools.realdns", "slow-upstream", LAB_SLOW_UPSTREAM],
+        )
+
+    def start_resolvers(self) -> None:
+        """PowerDNS Recursor, Knot Resolver and dnsdist on 127.53.13.*: started on first use
+        (the tests that need them), not with the world, so the rest of the tier starts as fast
+        as before."""
+        if self._resolvers_started:
+            return
+        self._resolvers_started = True
+        for address in _RESOLVER_ADDRESSES:
+            self.run(BINARIES["ip"], "addr", "add", f"{address}/32", "dev", "lo")
+        for address, name in ((RESOLVER_BACKEND_A, "a"), (RESOLVER_BACKEND_B, "b")):
+            forward = ["forward-zone:", 'name: "."', f"forward-addr: {AMAZON_BASE_PLUS_2}"]
+            self._unbound(f"resolver-backend-{name}", [address], forward)
+        self._pdns_recursor(PDNS_RECURSOR, "127.0.0.0/8")
+        self._pdns_recursor(PDNS_RECURSOR_ACL, RESOLVER_ACL_ALLOWED)
+        self._kresd(KRESD, refuse_others=False)
+        self._kresd(KRESD_ACL, refuse_others=True)
+        self._dnsdist(DNSDIST, (RESOLVER_BACKEND_A, RESOLVER_BACKEND_B), acl="127.0.0.0/8")
+        self._dnsdist(DNSDIST_ACL, (RESOLVER_BACKEND_A,), acl=RESOLVER_ACL_ALLOWED)
+        self._dnsdist(
+            DNSDIST_ONE_BACKEND_DEAD, (RESOLVER_BACKEND_A, DEAD), acl="127.0.0.0/8", forced_up=True
+        )
+        self.wait_listening(_RESOLVER_ADDRESSES)
+
+    def _pdns_recursor(self, address: str, allow_from: str) -> None:
+        home = self.directory / f"pdns-recursor-{address}"
+        home.mkdir()
+        (home / "recursor.conf").write_text("")
+        self.spawn(
+            f"pdns-recursor-{address}",
+            [
+                BINARIES["pdns_recursor"], f"--config-dir={home}", f"--socket-dir={home}",
+                "--daemon=no", "--write-pid=no", "--disable-syslog", "--loglevel=4",
+                f"--local-address={address}", "--local-port=53", "--threads=1",
+                "--pdns-distributes-queries=no", "--record-cache-shards=1",
+                "--dnssec=off", "--dont-query=", f"--forward-zones-recurse=.={AMAZON_BASE_PLUS_2}",
+                f"--allow-from={allow_from}", f"--server-id={PDNS_IDENTITY}",
+                "--security-poll-suffix=",  # no version check query
+                f"--hint-file={self.directory / 'root.hints'}",  # the world's root
+            ],
+        )  # fmt: skip
+
+    def _kresd(self, address: str, *, refuse_others: bool) -> None:
+        home = self.directory / f"kresd-{address}"
+        home.mkdir()
+        lines = [
+            f"net.listen('{address}', 53, {{ kind = 'dns' }})",
+            "cache.size = 4 * MB",
+            # no root priming nor time-skew check queries: only the forward policy sends
+            "modules.unload('priming')",
+            "modules.unload('detect_time_skew')",
+            "trust_anchors.remove('.')",
+            "modules.load('nsid')",
+            f"nsid.name('{KRESD_IDENTITY}')",
+            f"policy.add(policy.all(policy.FORWARD('{AMAZON_BASE_PLUS_2}')))",
+        ]
+        if refuse_others:
+            lines += [
+                "modules.load('view')",
+                f"view:addr('{RESOLVER_ACL_ALLOWED}', policy.all(policy.PASS))",
+                "view:addr('0.0.0.0/0', policy.all(policy.REFUSE))",
+            ]
+        config = home / "kresd.conf"
+        config.write_text("\n".join(lines) + "\n")
+        self.spawn(f"kresd-{address}", [BINARIES["kresd"], "-n", "-c", str(config), str(home)])
+
+    def _dnsdist(
+        self, address: str, backends: Sequence[str], *, acl: str, forced_up: bool = False
+    ) -> None:
+        """dnsdist with its defaults (drop what the ACL excludes), round robin over
+        ``backends``; ``forced_up`` turns health checks off (every backend used, dead or not)."""
+        lines = [
+            f"setLocal('{address}:53')",
+            f"setACL({{'{acl}'}})",
+            "setServerPolicy(roundrobin)",
+            "setSecurityPollSuffix('')",  # no version check query
+            *(f"newServer({{address='{backend}:53'}})" for backend in backends),
+        ]
+        if forced_up:
+            lines += [f"getServer({index}):setUp()" for index in range(len(backends))]
+        config = self.directory / f"dnsdist-{address}.conf"
+        config.write_text("\n".join(lines) + "\n")
+        self.spawn(
+            f"dnsdist-{address}",
+            [BINARIES["dnsdist"], "--supervised", "--disable-syslog", "-C", str(config)],
         )
 
     def _nsd(self, name: str, address: str, zones: Mapping[str, str]) -> None:
@@ -737,6 +855,17 @@ _SERVER_ADDRESSES = (
     *SAMBA_FORWARDERS,
 )
 _ALL_ADDRESSES = (*_SERVER_ADDRESSES, DEAD_AUTH, DEAD, BLACKHOLE)
+_RESOLVER_ADDRESSES = (
+    RESOLVER_BACKEND_A,
+    RESOLVER_BACKEND_B,
+    PDNS_RECURSOR,
+    PDNS_RECURSOR_ACL,
+    KRESD,
+    KRESD_ACL,
+    DNSDIST,
+    DNSDIST_ACL,
+    DNSDIST_ONE_BACKEND_DEAD,
+)
 
 
 def _listening(ss_output: str) -> set[str]:
