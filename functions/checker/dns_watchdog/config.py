@@ -110,6 +110,15 @@ class CheckerConfig(BaseModel):
         ge=names.MIN_BLOCKING_ANALYSES_PER_DAY,
         le=names.MAX_BLOCKING_ANALYSES_PER_DAY,
     )
+    # A VPC's workload census is read again when older than this (domain/workloads.py).
+    workloads_cache_ttl_s: int = Field(
+        names.DEFAULT_WORKLOADS_CACHE_TTL_S,
+        alias=names.WORKLOADS_CACHE_TTL_S_ENV,
+        ge=0,
+        le=names.MAX_WORKLOADS_CACHE_TTL_S,
+    )
+    # Opt-in: a CRITICAL whose VPC holds nothing but the canaries goes out as a WARNING.
+    priority_from_impact: bool = Field(False, alias=names.PRIORITY_FROM_IMPACT_ENV)
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
 
     @field_validator("lint_allowed_networks", mode="before")

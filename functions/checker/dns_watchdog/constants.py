@@ -93,6 +93,13 @@ SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
 HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
 # Organization mode: the queue a sweep fans its (account, region) targets out to.
 SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
+# The blast radius (domain/workloads.py): how long a VPC's workload census is kept with its state
+# before an alert reads it again (seconds), and the opt-in "page CRITICAL only when something
+# besides the canaries is hit".
+WORKLOADS_CACHE_TTL_S_ENV: Final = "WORKLOADS_CACHE_TTL_S"
+DEFAULT_WORKLOADS_CACHE_TTL_S: Final = 3600
+MAX_WORKLOADS_CACHE_TTL_S: Final = 7 * 24 * 3600
+PRIORITY_FROM_IMPACT_ENV: Final = "PRIORITY_FROM_IMPACT"
 # Every session the checker opens in a member account is named "<prefix><home account id>": the
 # member account's CloudTrail shows it, and a member role's trust policy may require it
 # (sts:RoleSessionName).
@@ -124,6 +131,8 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     HOME_ACCOUNT_ID_ENV,
     SWEEP_TARGETS_ENV,
     SWEEP_QUEUE_URL_ENV,
+    WORKLOADS_CACHE_TTL_S_ENV,
+    PRIORITY_FROM_IMPACT_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )
@@ -198,3 +207,24 @@ MIN_BLOCKING_ANALYSES_PER_DAY: Final = 2
 MAX_BLOCKING_ANALYSES_PER_DAY: Final = 10_000
 # The state table item counting one account's analyses of one day: "<prefix><account>#<day>".
 ANALYSIS_COUNT_KEY_PREFIX: Final = "analyses#"
+
+# --- the blast radius: SNS message attributes subscription filter policies route on ------------
+
+# `workloads` (DataType Number): the workloads in the VPC besides the canaries (for a preflight
+# WARNING, in every VPC it names); absent when they could not be read.
+ATTRIBUTE_WORKLOADS: Final = "workloads"
+# `evidence` (DataType String): what the workloads' own logs say. One of EVIDENCE_VALUES.
+ATTRIBUTE_EVIDENCE: Final = "evidence"
+# Not gathered for this alert (the evidence query is off, or the alert is not a FAILED page).
+EVIDENCE_NOT_COLLECTED: Final = "not-collected"
+# Reserved for the evidence query: DNS failures logged by the workloads, none logged, or the
+# query could not answer (failed, timed out, over its budget).
+EVIDENCE_DNS_ERRORS: Final = "dns-errors"
+EVIDENCE_NONE_LOGGED: Final = "none-logged"
+EVIDENCE_UNAVAILABLE: Final = "unavailable"
+EVIDENCE_VALUES: Final = (
+    EVIDENCE_NOT_COLLECTED,
+    EVIDENCE_DNS_ERRORS,
+    EVIDENCE_NONE_LOGGED,
+    EVIDENCE_UNAVAILABLE,
+)

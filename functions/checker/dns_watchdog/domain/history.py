@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.workloads import Census
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class VpcState:
     # `with_analyses`), kept across incidents.
     analyses_day: str | None = None
     analyses_started: int = 0
+    # The workloads last found in the VPC (domain/workloads.py), read when an alert was about to
+    # go out and kept until older than the cache's time to live; None: never read.
+    workloads: Census | None = None
 
     def analyses_on(self, day: str) -> int:
         """The analyses started for this VPC on `day` (0 on any other day)."""

@@ -90,6 +90,7 @@ def decide(
         blocking_analysed=previous.blocking_analysed if previous and step.started_at else (),
         analyses_day=previous.analyses_day if previous else None,
         analyses_started=previous.analyses_started if previous else 0,
+        workloads=previous.workloads if previous else None,
     )
     return Decision(step.severity, state, step.why, step.started_at or step.ended_incident)
 

@@ -22,10 +22,16 @@ from dns_watchdog.aws.canaries import TAGGING_OPERATIONS, CanaryDirectory
 from dns_watchdog.aws.invoker import LAMBDA_OPERATIONS, CanaryInvoker
 from dns_watchdog.aws.state import StateStore
 from dns_watchdog.aws.vpcs import EC2_OPERATIONS, VpcDirectory
+from dns_watchdog.aws.workloads import (
+    WORKLOAD_EC2_OPERATIONS,
+    WORKLOAD_LAMBDA_OPERATIONS,
+    WorkloadDirectory,
+)
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.flow.blast import BlastReader
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.fleet import CanaryFleet
 from dns_watchdog.flow.notifier import Notifier
@@ -56,12 +62,16 @@ def lambda_client_config(config: CheckerConfig) -> Config:
 def member_operations(config: CheckerConfig) -> dict[str, frozenset[str]]:
     """The operations member accounts' clients are built with: what the adapters call there
     (aws/sessions.py says why)."""
-    ec2 = EC2_OPERATIONS
+    ec2 = EC2_OPERATIONS | WORKLOAD_EC2_OPERATIONS
     if config.name_blocking_rule:
         from dns_watchdog.aws.reachability import ANALYZER_OPERATIONS  # noqa: PLC0415  # opt-in
 
         ec2 = ec2 | ANALYZER_OPERATIONS
-    return {"ec2": ec2, "lambda": LAMBDA_OPERATIONS, "resourcegroupstaggingapi": TAGGING_OPERATIONS}
+    return {
+        "ec2": ec2,
+        "lambda": LAMBDA_OPERATIONS | WORKLOAD_LAMBDA_OPERATIONS,
+        "resourcegroupstaggingapi": TAGGING_OPERATIONS,
+    }
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class Adapters:
     canaries: CanaryDirectory
     invoker: CanaryInvoker
     state: StateStore
+    blast: BlastReader
 
 
 class Places:
@@ -118,6 +129,7 @@ class Places:
             notifier=self._notifier,
             healer=self._healer(adapters, option_sets, fleet),
             namer=self._namer(adapters, budget),
+            blast=adapters.blast,
         )
 
     def preflight(self, place: Place) -> PreflightCheck:
@@ -129,6 +141,8 @@ class Places:
             CanaryFleet(adapters.invoker, self._config),
             self._notifier,
             place.region,
+            blast=adapters.blast,
+            state=adapters.state,
         )
 
     def rollback(self, place: Place) -> Rollbacker:
@@ -226,6 +240,9 @@ class Places:
             invoker=CanaryInvoker(lambda_client, max_attempts=config.invoke_max_attempts),
             state=StateStore(
                 config.state_table_name, self._dynamodb, place=place if keyed else None
+            ),
+            blast=BlastReader(
+                WorkloadDirectory(ec2, lambda_client), place.account, config.workloads_cache_ttl_s
             ),
         )
 

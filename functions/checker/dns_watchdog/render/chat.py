@@ -45,6 +45,7 @@ from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
 from dns_watchdog.render.blocking import render_blocking_lines
 from dns_watchdog.render.escape import SUBJECT_LIMIT, chat_markdown
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
+from dns_watchdog.render.workloads import hit_line, priority_line
 
 VERSION = "1.0"
 SOURCE = "custom"
@@ -171,6 +172,7 @@ def _situation_lines(view: AlertView) -> list[str]:
     lines = [view.headline]
     if view.healing_sentence is not None:
         lines.append(f"*{chat_markdown(view.healing_sentence)}*")  # it may quote an AWS error
+    lines += _impact_lines(view)
     previous, current = (
         chat_markdown(view.described(i)) for i in (history.previous, history.current)
     )
@@ -186,6 +188,19 @@ def _situation_lines(view: AlertView) -> list[str]:
     if change is not None:
         who, when = chat_markdown(change.actor_arn or "unknown"), chat_markdown(change.event_time)
         lines.append(f"*Change* {chat_markdown(change.event_name)} by {who} at {when}")
+    return lines
+
+
+def _impact_lines(view: AlertView) -> list[str]:
+    """Why the alert is quieter than its verdict, and what is hit (function names and AWS's
+    error messages were written by others: through the chat rule)."""
+    lines = []
+    lowered = priority_line(view.context.priority)
+    if lowered is not None:
+        lines.append(f"_{chat_markdown(lowered)}_")
+    blast = view.context.blast
+    if blast is not None:
+        lines.append(f"*{hit_line(blast, view.facts.vpc_id, chat_markdown)}*")
     return lines
 
 
@@ -285,7 +300,10 @@ def _additional_context(view: AlertView) -> dict[str, str]:
         "confirmed": "yes" if view.context.confirmed_after_s is not None else "no",
         "rollback_command": view.rollback_command or "",
         "request_id": view.context.request_id or "",
+        "evidence": view.context.evidence,
     }
+    if view.context.workloads is not None:
+        context["workloads"] = str(view.context.workloads)
     if view.context.account_id is not None:
         # Organization mode: the account the VPC is in.
         context["account_id"] = view.context.account_id
@@ -322,7 +340,7 @@ def build_preflight_chat_notification(
         "severity": Severity.WARNING.value,
         "verdict": Verdict.FAILED.value,
         "would_break": ", ".join(vpc_ids),
-        "event_name": alert.attributes.get("event_name", ""),
+        "event_name": str(alert.attributes.get("event_name", "")),
     }
     return ChatNotification(
         {

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dns_watchdog.constants import CHAT_REQUESTED_BY
+from dns_watchdog.constants import CHAT_REQUESTED_BY, EVIDENCE_NOT_COLLECTED
 from dns_watchdog.domain.analysis_budget import BudgetSpent
 from dns_watchdog.domain.blocking import BlockingFinding
 from dns_watchdog.domain.flap import confirmation_note
@@ -28,6 +28,7 @@ from dns_watchdog.domain.outcome import Rollback, RollbackKind, VpcOutcome
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
+from dns_watchdog.domain.workloads import BlastRadius, Priority
 from dns_watchdog.render.escape import sns_subject
 
 
@@ -72,10 +73,21 @@ class AlertContext:
     rollback_button: RollbackButton | None = None
     # Servers left unanalysed because today's budget of analyses was spent (analysis_budget.py).
     blocking_spent: tuple[BudgetSpent, ...] = ()
+    # What is hit: the workloads in the VPC (domain/workloads.py); None: not read for this alert.
+    blast: BlastRadius | None = None
+    # The severity the alert goes out with when it is lower than the verdict's (PriorityFromImpact).
+    priority: Priority | None = None
+    # The SNS attribute `evidence`: what the workloads' own logs say (constants.EVIDENCE_VALUES).
+    evidence: str = EVIDENCE_NOT_COLLECTED
 
     @property
     def region(self) -> str:
         return self.place.region
+
+    @property
+    def workloads(self) -> int | None:
+        """The workloads besides the canaries (None: not read, or could not be)."""
+        return self.blast.workloads if self.blast is not None else None
 
     @property
     def account_id(self) -> str | None:
