@@ -128,9 +128,11 @@ class Census:
         return timedelta(0) <= age < timedelta(seconds=ttl_s)
 
     def as_record(self) -> dict[str, Any]:
-        """The census as stored with the VPC's state (plain strings, numbers and lists)."""
+        """The census as stored with the VPC's state (plain strings, numbers and lists); its
+        `workloads` total is stored too, for readers of the table (the CLI's status)."""
         return {
             "read_at": self.read_at,
+            "workloads": self.workloads,
             "functions": list(self.functions),
             "functions_total": self.functions_total,
             "functions_complete": self.functions_complete,
