@@ -16,7 +16,8 @@ kind by the fields AWS writes:
   the node's interfaces); counted once per instance.
 - `other`: everything else (NAT gateways, VPC endpoints, load balancers, Resolver endpoints,
   databases): they do not run code that resolves names through the option set, or not code of
-  the account's own; counted by `InterfaceType`.
+  the account's own; counted by `InterfaceType` (a plain interface as `service-managed` or
+  `unattached`).
 
 The watchdog's own canaries are in the VPC too and never count as workloads: their functions are
 left out by name, and `lambda` interfaces whose description names a canary
@@ -74,6 +75,14 @@ def classify(interface: Interface) -> WorkloadKind:
     if interface.instance_id and not interface.requester_managed and kind in _INSTANCE_TYPES:
         return "instance"
     return "other"
+
+
+def _other_label(interface: Interface) -> str:
+    """How an interface that is not a workload is counted: its type, or for a plain interface
+    whether a service manages it (a database, a load balancer) or nothing uses it."""
+    if interface.interface_type != "interface":
+        return interface.interface_type
+    return "service-managed" if interface.requester_managed else "unattached"
 
 
 def names_canary(interface: Interface, canaries: frozenset[str]) -> bool:
@@ -194,7 +203,7 @@ def take_census(
         elif kind == "instance" and interface.instance_id:
             instances.add(interface.instance_id)
         elif kind == "other":
-            other_types[interface.interface_type or "interface"] += 1
+            other_types[_other_label(interface)] += 1
         kinds[kind] += 1
     return Census(
         read_at=read_at,

@@ -26,7 +26,7 @@ from dns_watchdog.domain.healing import HealReport
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.judge import judge
 from dns_watchdog.domain.lint import LintFinding
-from dns_watchdog.domain.models import CanaryRun
+from dns_watchdog.domain.models import CanaryRun, Severity
 from dns_watchdog.domain.outcome import VpcOutcome, conclude
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 # A concurrent check may write the VPC's state between this check's read and write: read again
 # and decide again, a few times.
 STATE_WRITE_ATTEMPTS = 3
+
+# The alerts that say what is hit (a RECOVERED or an INFO announcement hits nothing).
+_IMPACT_SEVERITIES = (Severity.CRITICAL, Severity.WARNING)
 
 __all__ = ["STATE_WRITE_ATTEMPTS", "CheckIncomplete", "CheckRun", "Crew"]
 
@@ -303,12 +306,13 @@ class CheckRun:
         severity it goes out with (PriorityFromImpact may lower a CRITICAL to a WARNING)."""
         crew = self._crew
         vpc_id = outcome.facts.vpc_id
+        if outcome.severity not in _IMPACT_SEVERITIES:
+            return outcome  # a recovery or an announcement: nothing is hit
         if paging.blast is None and crew.blast is not None:
             stored = self._stored(vpc_id)
             paging.blast = crew.blast.read(vpc_id, watched.canary_arns, stored, now)
         severity = outcome.severity
-        if severity is None:
-            return outcome
+        assert severity is not None  # one of _IMPACT_SEVERITIES
         paging.priority = prioritise(
             severity, paging.blast, from_impact=crew.config.priority_from_impact, vpc_id=vpc_id
         )
