@@ -63,7 +63,7 @@ def local_aws(region: str = REGION) -> Iterator[DnsExtrasStandIn]:
     that session, which the context yields (empty until a test adds to it)."""
     from moto import mock_aws  # imported when used: pure tests load the kit without moto
 
-    with environment_variables(MOTO_CREDENTIALS), mock_aws():
+    with environment_variables(MOTO_CREDENTIALS), mock_aws(), lambda_vpc_ids_as_aws():
         boto3.setup_default_session(region_name=region)
         extras = DnsExtrasStandIn()
         try:
@@ -71,6 +71,32 @@ def local_aws(region: str = REGION) -> Iterator[DnsExtrasStandIn]:
                 yield extras
         finally:
             boto3.DEFAULT_SESSION = None
+
+
+@contextmanager
+def lambda_vpc_ids_as_aws() -> Iterator[None]:
+    """moto answers ``VpcConfig.VpcId`` ``vpc-123abc`` for every function attached to a VPC; AWS
+    answers the VPC of the function's subnets (Lambda API reference, VpcConfigResponse). While
+    this is on, moto (in this process) answers as AWS does."""
+    from moto.awslambda.models import LambdaFunction
+    from moto.ec2.models import ec2_backends
+
+    placeholder = LambdaFunction.vpc_config
+
+    def vpc_config(function: Any) -> dict[str, Any] | None:
+        config: dict[str, Any] | None = placeholder.fget(function)  # type: ignore[attr-defined]
+        subnets = (config or {}).get("SubnetIds") or []
+        if config is not None and subnets:
+            backend = ec2_backends[function.account_id][function.region]
+            known = {s.id: s.vpc_id for zone in backend.subnets.values() for s in zone.values()}
+            config["VpcId"] = known.get(subnets[0], config.get("VpcId"))
+        return config
+
+    LambdaFunction.vpc_config = property(vpc_config)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        LambdaFunction.vpc_config = placeholder  # type: ignore[method-assign]
 
 
 def function_zip() -> bytes:
@@ -366,6 +392,73 @@ class AwsWorld:
             **options,
         )["FunctionArn"]
         return arn
+
+    # --- what else runs in a VPC (the blast radius) -------------------------------------------
+
+    def add_function(
+        self, name: str, *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
+    ) -> str:
+        """A function (not a canary) attached to a VPC, with the network interface Lambda
+        creates for it. Returns its ARN."""
+        arn: str = self.lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.role_arn,
+            Handler="app.lambda_handler",
+            Code={"ZipFile": function_zip()},
+            VpcConfig={"SubnetIds": list(subnet_ids), "SecurityGroupIds": list(security_group_ids)},
+        )["FunctionArn"]
+        self.add_lambda_interface(subnet_ids[0], name, security_group_ids)
+        return arn
+
+    def add_lambda_interface(
+        self, subnet_id: str, function: str, security_group_ids: Sequence[str] = ()
+    ) -> str:
+        """The interface Lambda creates for a function's subnet and security groups: type
+        ``lambda``, managed by Lambda, described "AWS Lambda VPC ENI-<function>-<id>". Only AWS
+        creates such interfaces (EC2 takes no InterfaceType ``lambda`` from callers): it is made
+        as a plain interface, then moto's record of it is given Lambda's fields."""
+        description = f"AWS Lambda VPC ENI-{function}-{uuid.uuid4()}"
+        return self._service_interface(
+            subnet_id, description, "lambda", security_group_ids=security_group_ids
+        )
+
+    def add_task_interface(self, subnet_id: str, *, account: str = "123456789012") -> str:
+        """The interface of an ECS task in awsvpc mode (described by its attachment's ARN)."""
+        description = f"arn:aws:ecs:{self.region}:{account}:attachment/{uuid.uuid4()}"
+        return self._service_interface(subnet_id, description, "interface")
+
+    def add_nat_gateway_interface(self, subnet_id: str) -> str:
+        """A NAT gateway's interface (it resolves nothing through the option set)."""
+        return self._service_interface(subnet_id, "Interface for NAT Gateway", "nat_gateway")
+
+    def add_instance(self, subnet_id: str) -> str:
+        """An EC2 instance in the subnet (with its primary interface). Returns its id."""
+        reservation = self.ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnet_id
+        )
+        instance_id: str = reservation["Instances"][0]["InstanceId"]
+        return instance_id
+
+    def _service_interface(
+        self,
+        subnet_id: str,
+        description: str,
+        interface_type: str,
+        *,
+        security_group_ids: Sequence[str] = (),
+    ) -> str:
+        from moto.ec2.models import ec2_backends
+
+        interface = self.ec2.create_network_interface(
+            SubnetId=subnet_id, Description=description, Groups=list(security_group_ids)
+        )["NetworkInterface"]
+        interface_id: str = interface["NetworkInterfaceId"]
+        account = interface["OwnerId"]
+        record = ec2_backends[account][self.region].enis[interface_id]
+        record.interface_type = interface_type
+        record.requester_managed = True
+        return interface_id
 
     def function_environment(self, name: str) -> dict[str, str]:
         """A function's environment variables as Lambda (moto) holds them."""

@@ -13,6 +13,9 @@ dead DNS server anyway (its page is shown as e-mail text and as the chat markdow
 CloudTrail event is delivered twice; someone points it at a server that does not forward AWS
 names; the change is rolled back; later the corp DNS server stops answering without any change
 event, and a sweep finds it, confirms it with a second canary run and pages; it answers again.
+Every page says what is hit: the VPC holds three functions and an instance besides the canary.
+Last, a sandbox VPC holding nothing but its canary breaks too; with PriorityFromImpact turned on
+for that step, it gets a WARNING that says why, not a page.
 Exit status 0 only if every step produced exactly the expected alerts, on the alert topic and on
 the chat topic alike.
 """
@@ -49,6 +52,9 @@ from devtools.lambdakit import (
 from devtools.local_lambda import LocalCanaryPlatform
 
 CANARY = "vpc-dns-canary-demo"
+SANDBOX_CANARY = "vpc-dns-canary-sandbox"
+# What runs in the demo's VPC besides the canary (its page names them).
+FUNCTIONS = ("orders-api", "payments-worker", "shipping-quotes")
 # A sweep's failure is asked again this much later before it pages (the template's default is
 # 30 s; the demo keeps it short).
 CONFIRM_DELAY_S = 1
@@ -74,6 +80,8 @@ class Step:
     expected_alerts: list[str]  # severities, in order
     # Print the chat rendering of this step's alerts next to their e-mail text.
     show_chat: bool = False
+    # The checker runs this step with PriorityFromImpact on (a fresh execution environment).
+    priority_from_impact: bool = False
     seconds: float = 0.0
     alerts: list[DeliveredAlert] = field(default_factory=list)
     chat: list[ChatNotification] = field(default_factory=list)
@@ -104,6 +112,7 @@ class Demo:
         self.world = AwsWorld(boto3.DEFAULT_SESSION)
         self.option_sets: dict[str, str] = {}
         self.vpc_id = ""
+        self.sandbox_vpc_id = ""
 
     def build_aws(self) -> dict[str, str]:
         world = self.world
@@ -129,6 +138,12 @@ class Demo:
             timeout_s=5,
             memory_mb=256,
         )
+        # Lambda's interface for the canary, and what else runs in the VPC: the page's blast radius.
+        world.add_lambda_interface(subnet, CANARY, [group])
+        app = world.create_security_group(self.vpc_id, "orders", "the orders service")
+        for name in FUNCTIONS:
+            world.add_function(name, subnet_ids=[subnet], security_group_ids=[app])
+        world.add_instance(subnet)
         resources = world.checker_resources(
             table="dns-watchdog-state",
             topic="dns-alerts",
@@ -148,13 +163,30 @@ class Demo:
             "LINT_ALLOWED_NETWORKS": self.lab.cidr,
         }
 
-    # events -------------------------------------------------------------------------------
-    def associate_event(self, option_set: str) -> dict[str, Any]:
-        """Make the change in (moto) EC2; build the CloudTrail event EventBridge would deliver."""
-        self.world.associate(self.vpc_id, option_set)
-        event = cloudtrail_event(
-            "associate_dhcp_options", dhcpOptionsId=option_set, vpcId=self.vpc_id
+    def build_sandbox(self) -> str:
+        """A second VPC (the lab's addresses again) holding nothing but its canary."""
+        world = self.world
+        self.sandbox_vpc_id = world.create_vpc(self.lab.cidr)
+        subnet = world.create_subnet(self.sandbox_vpc_id, self.lab.cidr)
+        group = world.create_security_group(self.sandbox_vpc_id, "canary-dns-egress", "DNS egress")
+        world.associate(self.sandbox_vpc_id, self.option_sets["amazon"])
+        world.add_canary(
+            self.sandbox_vpc_id,
+            SANDBOX_CANARY,
+            subnet_ids=[subnet],
+            security_group_ids=[group],
+            timeout_s=5,
+            memory_mb=256,
         )
+        world.add_lambda_interface(subnet, SANDBOX_CANARY, [group])
+        return self.sandbox_vpc_id
+
+    # events -------------------------------------------------------------------------------
+    def associate_event(self, option_set: str, vpc_id: str | None = None) -> dict[str, Any]:
+        """Make the change in (moto) EC2; build the CloudTrail event EventBridge would deliver."""
+        vpc_id = vpc_id or self.vpc_id
+        self.world.associate(vpc_id, option_set)
+        event = cloudtrail_event("associate_dhcp_options", dhcpOptionsId=option_set, vpcId=vpc_id)
         event["detail"]["userIdentity"]["arn"] = CHANGED_BY
         event["id"] = str(uuid.uuid4())
         return event
@@ -243,6 +275,15 @@ def timeline(demo: Demo) -> Timeline:
             Step("The corp DNS server answers again: scheduled sweep", ["RECOVERED"]),
             corp_answers_again,
         ),
+        (
+            Step(
+                "A sandbox VPC holding nothing but its canary gets the dead DNS server; "
+                "PriorityFromImpact is turned on for this step",
+                ["WARNING"],
+                priority_from_impact=True,
+            ),
+            lambda: demo.associate_event(demo.option_sets["dead"], demo.build_sandbox()),
+        ),
     ]
 
 
@@ -297,7 +338,12 @@ def run(say: Callable[[str], None] = print) -> bool:
             say("  chat notifications in another, in the place of Amazon Q Developer.")
             say("")
             for number, (step, make_event) in enumerate(timeline(demo)):
-                ok = play(number, step, make_event(), checker, demo.world, say)
+                if step.priority_from_impact:
+                    with environment_variables({"PRIORITY_FROM_IMPACT": "true"}):
+                        prioritising = load_handler(CHECKER_DIR)
+                        ok = play(number, step, make_event(), prioritising, demo.world, say)
+                else:
+                    ok = play(number, step, make_event(), checker, demo.world, say)
                 all_ok = all_ok and ok
     verdict = "the story played out as expected" if all_ok else "the story did NOT play out"
     say(f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.")

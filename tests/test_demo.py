@@ -31,7 +31,7 @@ def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery(
     assert "CONFIGURED_SERVER_UNREACHABLE" in transcript
     assert "CUSTOM_SERVER_MISSING_NAMES" in transcript
     # Step 0: the dead-server option set is flagged before anyone associates it.
-    assert transcript.count("SNS Subject: [WARNING]") == 1
+    assert transcript.count("SNS Subject: [WARNING] dopt-") == 1
     assert "would break Lambda DNS in vpc-" in transcript
     assert transcript.index("SNS Subject: [WARNING]") < transcript.index("SNS Subject: [CRITICAL]")
     # Two pages after changes, one after the sweep; a recovery for each incident.
@@ -98,3 +98,34 @@ def test_make_demo_prints_the_story_only() -> None:
     output = done.stdout.splitlines() + done.stderr.splitlines()
     assert [line for line in output if WARNING_LINE.search(line)] == []
     assert done.stderr == ""
+
+
+def test_every_page_says_what_is_hit_and_a_canary_only_vpc_gets_a_warning(
+    transcript: str,
+) -> None:
+    # Given the demo's VPC holds three functions and an instance besides its canary
+    hit = "Hit: 3 Lambda functions (orders-api, payments-worker, shipping-quotes), 1 instance"
+    first_page = transcript.index("SNS Subject: [CRITICAL]")
+    # Then the first page says so next to its headline, in e-mail and in chat
+    assert transcript.index(f"| {hit}\n", first_page) < transcript.index("| Verdict:", first_page)
+    assert f"# *{hit}*" in transcript
+    assert "1 canary interface (not counted)" in transcript
+    # and the preflight WARNING names them under the VPC that would break
+    preflight = transcript[: transcript.index("[1] Scheduled sweep")]
+    assert f"|     {hit}" in preflight
+    # every page of the VPC carries it; the later ones from the cache, saying how old it is
+    assert transcript.count(f"| {hit} (as of ") == 2
+    assert '"workloads": "4"' in transcript
+
+    # When a sandbox VPC holding nothing but its canary breaks, PriorityFromImpact on
+    sandbox = transcript[transcript.index("[9] A sandbox VPC") :]
+    # Then a WARNING, not a page, says why
+    assert "SNS Subject: [WARNING] vpc-" in sandbox
+    assert "Lambda DNS FAILED after AssociateDhcpOptions" in sandbox
+    assert "[CRITICAL]" not in sandbox
+    assert (
+        "| Priority: sent as WARNING, not CRITICAL: nothing but the watchdog's canaries has a "
+        "network interface in vpc-"
+    ) in sandbox
+    assert "| Hit: nothing but the watchdog's canaries" in sandbox
+    assert '"workloads": "0"' in sandbox

@@ -24,6 +24,7 @@ COLUMNS = (
     "region",
     "VPC",
     "verdict",
+    "workloads",
     "option set",
     "last good",
     "last checked",
@@ -37,6 +38,7 @@ class Row:
     region: str
     vpc_id: str
     verdict: str
+    workloads: str
     option_set: str
     last_good: str
     last_checked: str
@@ -48,6 +50,7 @@ class Row:
             self.region,
             self.vpc_id,
             self.verdict,
+            self.workloads,
             self.option_set,
             self.last_good,
             self.last_checked,
@@ -71,6 +74,7 @@ def rows_from_items(items: Iterable[Mapping[str, Any]], *, account: str, region:
                 region=str(item.get("region") or region),
                 vpc_id=str(item["vpc_id"]),
                 verdict=str(item.get("verdict", "?")),
+                workloads=_workloads(item.get("workloads")),
                 option_set=str(item.get("option_set_id", "?")),
                 last_good=f"{last_good} ({verified})" if last_good else "-",
                 last_checked=str(item.get("last_checked_at") or "-"),
@@ -79,6 +83,14 @@ def rows_from_items(items: Iterable[Mapping[str, Any]], *, account: str, region:
         )
     rank = {"FAILED": 0, "DEGRADED": 1, "UNVERIFIED": 2, "OK": 3}
     return sorted(rows, key=lambda r: (rank.get(r.verdict, 0), r.vpc_id))
+
+
+def _workloads(census: Any) -> str:
+    """The workloads cached with the VPC's state, and when they were read ("-": never read, as
+    they are read only when an alert goes out)."""
+    if not isinstance(census, Mapping) or census.get("workloads") is None:
+        return "-"
+    return f"{int(census['workloads'])} ({census.get('read_at', '?')})"
 
 
 def render(rows: Iterable[Row]) -> str:

@@ -18,6 +18,13 @@ from dns_watchdog.domain.outcome import VpcOutcome
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, vpc_facts
+from dns_watchdog.domain.workloads import (
+    MAX_FUNCTIONS_NAMED,
+    MAX_OTHER_TYPES_KEPT,
+    MAX_OWNERS_KEPT,
+    BlastRadius,
+    Census,
+)
 from dns_watchdog.render.alert import SNS_MESSAGE_LIMIT_BYTES, build_alert
 from dns_watchdog.render.view import AlertContext
 
@@ -91,11 +98,34 @@ def critical_outcome(canaries: int) -> VpcOutcome:
     return VpcOutcome(facts, judgement, decision)
 
 
+# The largest blast radius a census holds: every name at Lambda's 64 characters (botocore model:
+# FunctionName of a function's configuration), every kept owner and interface type.
+LARGEST_BLAST = BlastRadius(
+    "read",
+    Census(
+        read_at="2024-05-14T09:16:00Z",
+        functions=tuple(f"{i:02d}" + "f" * 62 for i in range(MAX_FUNCTIONS_NAMED)),
+        functions_total=10_000,
+        functions_complete=False,
+        ecs_tasks=5_000,
+        instances=5_000,
+        foreign_lambda_interfaces=5_000,
+        other_interfaces=5_000,
+        other_types=tuple((f"type-{i}" * 8, 1) for i in range(MAX_OTHER_TYPES_KEPT)),
+        owners=tuple((f"{i:012d}", 1) for i in range(MAX_OWNERS_KEPT)),
+    ),
+)
+
+
 def alert_for(canaries: int) -> Any:
     outcome = critical_outcome(canaries)
     request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
     context = AlertContext(
-        request, Place(None, "us-east-1"), "2024-05-14T09:16:00Z", request_id="req-42"
+        request,
+        Place(None, "us-east-1"),
+        "2024-05-14T09:16:00Z",
+        request_id="req-42",
+        blast=LARGEST_BLAST,
     )
     known = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
     return build_alert(outcome, known, context)
@@ -115,6 +145,10 @@ def test_the_largest_evidence_still_makes_one_alert_that_fits(canaries: int) -> 
     assert alert.document["rollback_command"].startswith(ROLLBACK)
     assert alert.document["diagnosis"]["failing_hop"] == "configured_server"
     assert alert.document["canaries_total"] == canaries
+    # and what is hit, whatever else had to be cut
+    assert "Hit: at least 10000 Lambda functions (00ffff" in alert.text
+    assert alert.document["blast_radius"]["lambda_functions"]["total"] == 10_000
+    assert alert.attributes["workloads"] == 25_000
 
 
 def test_a_shortened_alert_says_so_and_where_the_full_findings_are() -> None:

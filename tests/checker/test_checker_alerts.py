@@ -171,6 +171,7 @@ def test_publish_sends_text_to_people_and_json_to_machines(
                     "vpc_id": {"DataType": "String", "StringValue": VPC},
                     "event_name": {"DataType": "String", "StringValue": "AssociateDhcpOptions"},
                     "verdict": {"DataType": "String", "StringValue": "FAILED"},
+                    "evidence": {"DataType": "String", "StringValue": "not-collected"},
                 },
             },
         )

@@ -63,8 +63,12 @@ def test_broken_change_sends_one_critical_alert_with_diagnosis_and_rollback(
         "vpc_id": vpc["vpc_id"],
         "event_name": "AssociateDhcpOptions",
         "verdict": "FAILED",
+        # Nothing but the canary in the VPC; no evidence query ran.
+        "workloads": "0",
+        "evidence": "not-collected",
     }
     text = alert.text
+    assert "Hit: nothing but the watchdog's canaries" in text
     assert f"{vpc['good']} (AmazonProvidedDNS) -> {vpc['bad']} ({CORP_DNS})" in text
     assert "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/alice" in text
     assert "session issuer arn:aws:iam::123456789012:role/NetworkAdmin" in text

@@ -9,6 +9,7 @@ from dns_watchdog.aws.state import StateStore
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.models import Verdict
 from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.workloads import Census
 from vpc_dns_watchdog_cli.main import main
 
 from devtools.awsworld import MOTO_CREDENTIALS, AwsWorld, local_aws
@@ -28,7 +29,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
         yield world
 
 
-def state(vpc_id: str, verdict: Verdict, *, incident: str | None = None) -> VpcState:
+def state(
+    vpc_id: str, verdict: Verdict, *, incident: str | None = None, workloads: Census | None = None
+) -> VpcState:
     return VpcState(
         vpc_id=vpc_id,
         verdict=verdict,
@@ -41,16 +44,26 @@ def state(vpc_id: str, verdict: Verdict, *, incident: str | None = None) -> VpcS
         unverified_alerted_for=None,
         last_good_option_set_id="dopt-good" if verdict == Verdict.OK else "dopt-0old",
         last_good_verified_at="2024-05-14T09:00:00Z",
+        workloads=workloads,
     )
 
 
 def test_status_prints_one_row_per_vpc_failing_first(
     world: AwsWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the checker stored two VPCs, one of them in an open incident
+    # Given the checker stored two VPCs, one of them in an open incident whose page read the
+    # workloads in it
     store = StateStore(TABLE, world.dynamodb)
     store.put(state("vpc-000000000000aaaa", Verdict.OK))
-    store.put(state("vpc-000000000000bbbb", Verdict.FAILED, incident="2024-05-14T09:16:00Z"))
+    hit = Census(read_at="2024-05-14T09:16:01Z", functions=("orders-api",), functions_total=1)
+    store.put(
+        state(
+            "vpc-000000000000bbbb",
+            Verdict.FAILED,
+            incident="2024-05-14T09:16:00Z",
+            workloads=hit,
+        )
+    )
     # and an idempotency record shares the table
     world.dynamodb.put_item(
         TableName=TABLE, Item={"pk": {"S": "vpc-dns-watchdog-checker#abc"}, "status": {"S": "x"}}
@@ -61,14 +74,17 @@ def test_status_prints_one_row_per_vpc_failing_first(
 
     # Then a header and one row per VPC, the failing one first
     assert lines[0].split() == [
-        "account", "region", "VPC", "verdict", "option", "set", "last", "good", "last",
-        "checked", "open", "incident",
+        "account", "region", "VPC", "verdict", "workloads", "option", "set", "last", "good",
+        "last", "checked", "open", "incident",
     ]  # fmt: skip
     assert len(lines) == 3
     failing, healthy = lines[1], lines[2]
-    assert failing.split()[:5] == [
-        "123456789012", "us-east-1", "vpc-000000000000bbbb", "FAILED", "dopt-bbbb",
+    # next to its verdict, the workloads as cached when the page went out ("-": never read)
+    assert failing.split()[:7] == [
+        "123456789012", "us-east-1", "vpc-000000000000bbbb", "FAILED", "1",
+        "(2024-05-14T09:16:01Z)", "dopt-bbbb",
     ]  # fmt: skip
+    assert healthy.split()[3:5] == ["OK", "-"]
     assert "dopt-0old (2024-05-14T09:00:00Z)" in failing
     assert failing.endswith("since 2024-05-14T09:16:00Z")
     assert healthy.split()[2:4] == ["vpc-000000000000aaaa", "OK"]

@@ -56,7 +56,9 @@ def test_every_log_widget_reads_the_checker_log_group_and_a_line_the_checker_wri
 
 def test_the_fleet_table_has_one_row_per_vpc_with_its_verdict_and_option_set() -> None:
     [fleet] = [w["query"] for w in widgets("log") if "by vpc_id" in w["query"]]
-    for field in ("verdict", "option_set_id", "lookup_ms_median", "lookup_ms_max"):
+    # The workload count sits next to the verdict (cached with the state: no call per sweep).
+    assert "latest(verdict) as verdict, latest(workloads) as workloads" in fleet
+    for field in ("verdict", "workloads", "option_set_id", "lookup_ms_median", "lookup_ms_max"):
         assert f"({field})" in fleet
         assert f'"{field}"' in CHECKER_SOURCE
 

@@ -70,11 +70,14 @@ ACTIONS_WITHOUT_RESOURCE_LEVEL_PERMISSIONS = {
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeRouteTables",
     "tag:GetResources",
+    # The blast radius: which functions are attached to a VPC.
+    "lambda:ListFunctions",
 }
 # The checker role's statements (template.yaml) the member role repeats for a member account.
 CHECKER_STATEMENTS_IN_MEMBER_ACCOUNTS = (
     "ReadVpcDnsSettings",
     "FindCanaries",
+    "NameWorkloads",
     "DriveCanaries",
     "RefreshCanaries",
 )

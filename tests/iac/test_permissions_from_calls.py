@@ -86,7 +86,8 @@ def _request_tags(params: dict[str, Any]) -> dict[str, str]:
 
 
 def _lambda(call: Call, flow: Flow, action: str) -> list[Request]:
-    if call.operation == "ListFunctions":  # no resource-level permissions
+    if call.operation == "ListFunctions":
+        # Service Authorization Reference: no resource types for lambda:ListFunctions.
         return [Request(action, "*")]
     name = call.params["FunctionName"]
     arn = (
@@ -236,6 +237,9 @@ def test_the_flows_cover_what_the_roles_are_for(name: str) -> None:
         ("lambda", "Invoke"),
         ("lambda", "UpdateFunctionConfiguration"),
         ("lambda", "GetFunction"),
+        # The blast radius of a page: the VPC's interfaces and the functions attached to it.
+        ("lambda", "ListFunctions"),
+        ("ec2", "DescribeNetworkInterfaces"),
         ("ec2", "AssociateDhcpOptions"),
         ("ec2", "CreateNetworkInsightsPath"),
         ("ec2", "StartNetworkInsightsAnalysis"),
@@ -265,6 +269,9 @@ def test_the_flows_cover_what_the_roles_are_for(name: str) -> None:
         assert {(HOME, "us-east-1"), (HOME, "eu-west-1")} <= places
         assert any(account != HOME for account, _ in places)
         assert ("sts", "AssumeRole") in made
+        # a member account's page reads its workloads through the member role
+        listed = {c.account for c in recorded.calls if c.operation == "ListFunctions"}
+        assert listed - {HOME}
 
 
 @pytest.mark.parametrize("name", FLOWS)

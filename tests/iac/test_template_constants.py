@@ -102,9 +102,9 @@ def test_the_checker_may_drive_only_functions_with_the_canary_prefix(
     assert resolver.resolve(statements["RefreshCanaries"]["Resource"]) == expected
     lambda_actions = {
         action
-        for statement in statements.values()
+        for sid, statement in statements.items()
         for action in _as_list(statement["Action"])
-        if action.startswith("lambda:")
+        if action.startswith("lambda:") and sid != "NameWorkloads"
     }
     assert lambda_actions == {
         "lambda:InvokeFunction",
@@ -112,6 +112,11 @@ def test_the_checker_may_drive_only_functions_with_the_canary_prefix(
         "lambda:GetFunction",
         "lambda:UpdateFunctionConfiguration",
     }
+    # Besides the canaries, only the read a page's blast radius needs (it names no function
+    # and acts on none: ListFunctions has no resource-level permissions).
+    workloads = statements["NameWorkloads"]
+    assert _as_list(workloads["Action"]) == ["lambda:ListFunctions"]
+    assert workloads["Resource"] == "*"
 
 
 def test_heartbeat_alarm_watches_the_metric_the_checker_emits() -> None:

@@ -129,6 +129,15 @@ class CheckerConfig(BaseModel):
     evidence_query_budget_s: float = Field(
         20.0, alias=names.EVIDENCE_QUERY_BUDGET_S_ENV, ge=1, le=120
     )
+    # A VPC's workload census is read again when older than this (domain/workloads.py).
+    workloads_cache_ttl_s: int = Field(
+        names.DEFAULT_WORKLOADS_CACHE_TTL_S,
+        alias=names.WORKLOADS_CACHE_TTL_S_ENV,
+        ge=0,
+        le=names.MAX_WORKLOADS_CACHE_TTL_S,
+    )
+    # Opt-in: a CRITICAL whose VPC holds nothing but the canaries goes out as a WARNING.
+    priority_from_impact: bool = Field(False, alias=names.PRIORITY_FROM_IMPACT_ENV)
     lint_allowed_networks: tuple[IpNetwork, ...] = Field((), alias=names.LINT_ALLOWED_NETWORKS_ENV)
     # Discovery of the VPC's own DNS (domain/discovery.py): on by default; the discovered probes
     # a plan may carry; how long a VPC's discovery is reused (a change event refreshes it at once).

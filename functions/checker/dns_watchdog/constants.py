@@ -117,6 +117,13 @@ SWEEP_TARGETS_ENV: Final = "SWEEP_TARGETS"
 HOME_ACCOUNT_ID_ENV: Final = "HOME_ACCOUNT_ID"
 # Organization mode: the queue a sweep fans its (account, region) targets out to.
 SWEEP_QUEUE_URL_ENV: Final = "SWEEP_QUEUE_URL"
+# The blast radius (domain/workloads.py): how long a VPC's workload census is kept with its state
+# before an alert reads it again (seconds), and the opt-in "page CRITICAL only when something
+# besides the canaries is hit".
+WORKLOADS_CACHE_TTL_S_ENV: Final = "WORKLOADS_CACHE_TTL_S"
+DEFAULT_WORKLOADS_CACHE_TTL_S: Final = 3600
+MAX_WORKLOADS_CACHE_TTL_S: Final = 7 * 24 * 3600
+PRIORITY_FROM_IMPACT_ENV: Final = "PRIORITY_FROM_IMPACT"
 # Every session the checker opens in a member account is named "<prefix><home account id>": the
 # member account's CloudTrail shows it, and a member role's trust policy may require it
 # (sts:RoleSessionName).
@@ -156,6 +163,8 @@ CHECKER_TEMPLATE_ENV_VARS: Final = (
     MAX_DISCOVERED_PROBES_ENV,
     DISCOVERY_TTL_S_ENV,
     PROBE_NAMES_ENV,
+    WORKLOADS_CACHE_TTL_S_ENV,
+    PRIORITY_FROM_IMPACT_ENV,
     SERVICE_NAME_ENV,
     METRICS_NAMESPACE_ENV,
 )
@@ -258,3 +267,15 @@ EVIDENCE_DNS_ERRORS: Final = "dns-errors"
 EVIDENCE_NONE_LOGGED: Final = "none-logged"
 EVIDENCE_NOT_COLLECTED: Final = "not-collected"
 EVIDENCE_UNAVAILABLE: Final = "unavailable"
+EVIDENCE_VALUES: Final = (
+    EVIDENCE_NOT_COLLECTED,
+    EVIDENCE_DNS_ERRORS,
+    EVIDENCE_NONE_LOGGED,
+    EVIDENCE_UNAVAILABLE,
+)
+
+# --- the blast radius: SNS message attributes subscription filter policies route on ------------
+
+# `workloads` (DataType Number): the workloads in the VPC besides the canaries (for a preflight
+# WARNING, in every VPC it names); absent when they could not be read.
+ATTRIBUTE_WORKLOADS: Final = "workloads"

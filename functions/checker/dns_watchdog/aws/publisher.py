@@ -26,6 +26,7 @@ from dns_watchdog.domain.errors import AwsCallFailed
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
 # botocore's standard retry mode handles throttling and transient errors before we give up.
 SNS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -40,7 +41,9 @@ class PublishableAlert(Protocol):
     def subject(self) -> str: ...
 
     @property
-    def attributes(self) -> Mapping[str, str]: ...
+    def attributes(self) -> Mapping[str, str | int]:
+        """SNS message attributes: a str is sent as DataType String, an int as Number."""
+        ...
 
     def sns_message(self) -> str:
         """The MessageStructure=json body."""
@@ -56,6 +59,14 @@ class PublishableChat(Protocol):
     def sns_message(self) -> str:
         """The whole message: the notification's JSON document."""
         ...
+
+
+def _attribute(value: str | int) -> MessageAttributeValueTypeDef:
+    """One message attribute: numbers as DataType Number (filter policies' "numeric" matches
+    only those), everything else as String."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"DataType": "Number", "StringValue": str(value)}
+    return {"DataType": "String", "StringValue": str(value)}
 
 
 class AlertPublishError(AwsCallFailed):
@@ -161,8 +172,7 @@ class AlertPublisher:
                 Message=alert.sns_message(),
                 MessageStructure="json",
                 MessageAttributes={
-                    name: {"DataType": "String", "StringValue": value}
-                    for name, value in alert.attributes.items()
+                    name: _attribute(value) for name, value in alert.attributes.items()
                 },
             )
         except (ClientError, BotoCoreError) as exc:

@@ -19,6 +19,8 @@ from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.models import Verdict
 from dns_watchdog.domain.place import Place
+from dns_watchdog.domain.workloads import Census
+from dns_watchdog.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,6 +35,18 @@ class StateStoreError(AwsCallFailed):
 
 class StateConflict(RuntimeError):
     """Another check wrote the VPC's state between this check's read and its write."""
+
+
+def _census(vpc_id: str, record: Any) -> Census | None:
+    """The cached workload census of a stored item (None: none, or one this version cannot read:
+    it is only a cache, read again when needed)."""
+    if not record:
+        return None
+    try:
+        return Census.from_record(record)
+    except ValueError as exc:
+        logger.warning("Stored workloads ignored", extra={"vpc_id": vpc_id, "error": str(exc)})
+        return None
 
 
 def state_key(vpc_id: str, place: Place | None = None) -> str:
@@ -91,6 +105,7 @@ class StateStore:
             analyses_day=plain.get("analyses_day"),
             analyses_started=int(plain.get("analyses_started", 0)),
             discovery=plain.get("discovery"),
+            workloads=_census(vpc_id, plain.get("workloads")),
         )
 
     def put(self, state: VpcState) -> VpcState:
@@ -101,6 +116,7 @@ class StateStore:
         stored = replace(state, version=state.version + 1)
         fields = asdict(stored)
         fields["verdict"] = stored.verdict.value
+        fields["workloads"] = stored.workloads.as_record() if stored.workloads else None
         item = {"pk": _serializer.serialize(state_key(stored.vpc_id, self._place))}
         item.update({key: _serializer.serialize(value) for key, value in fields.items()})
         if self._place is not None:
@@ -126,3 +142,22 @@ class StateStore:
         except BotoCoreError as exc:
             raise StateStoreError(f"could not store the state of {state.vpc_id}: {exc}") from exc
         return stored
+
+    def remember_workloads(self, vpc_id: str, census: Census) -> None:
+        """Cache `census` with a VPC's stored state without deciding anything (a preflight): the
+        item's version stays, so no check's conditional write conflicts with it. Nothing is
+        written for a VPC with no state yet."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table_name,
+                Key={"pk": {"S": state_key(vpc_id, self._place)}},
+                UpdateExpression="SET workloads = :census",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":census": _serializer.serialize(census.as_record())},
+            )
+        except ClientError as exc:
+            if read_error(exc).code == "ConditionalCheckFailedException":
+                return
+            raise StateStoreError(f"could not cache the workloads of {vpc_id}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StateStoreError(f"could not cache the workloads of {vpc_id}: {exc}") from exc

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from dns_watchdog.domain.models import Verdict
+from dns_watchdog.domain.workloads import Census
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class VpcState:
     # The VPC's last discovery of its own DNS (domain/discovery.py `Discovery.to_item`, as JSON
     # text; None: never discovered, or discovery is off), reused until its TTL is over.
     discovery: str | None = None
+    # The workloads last found in the VPC (domain/workloads.py), read when an alert was about to
+    # go out and kept until older than the cache's time to live; None: never read.
+    workloads: Census | None = None
 
     def analyses_on(self, day: str) -> int:
         """The analyses started for this VPC on `day` (0 on any other day)."""

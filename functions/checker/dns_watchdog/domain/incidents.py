@@ -91,6 +91,7 @@ def decide(
         analyses_day=previous.analyses_day if previous else None,
         analyses_started=previous.analyses_started if previous else 0,
         discovery=previous.discovery if previous else None,
+        workloads=previous.workloads if previous else None,
     )
     return Decision(step.severity, state, step.why, step.started_at or step.ended_incident)
 

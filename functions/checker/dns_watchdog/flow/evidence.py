@@ -77,13 +77,16 @@ class EvidenceCollector:
         self._budget = budget
         self._deadline: float | None = None
 
-    def collect(self, outcome: VpcOutcome) -> WorkloadEvidence | None:
-        """The evidence for this page: None unless the verdict is FAILED."""
+    def collect(
+        self, outcome: VpcOutcome, named: Sequence[str] | None = None
+    ) -> WorkloadEvidence | None:
+        """The evidence for this page: None unless the verdict is FAILED. `named`: the VPC's
+        functions when the page's blast radius already named them all (else they are listed)."""
         if outcome.judgement.verdict != Verdict.FAILED:
             return None
         vpc_id = outcome.facts.vpc_id
         try:
-            functions = self._functions_of(vpc_id)
+            functions = self._functions_of(vpc_id) if named is None else list(named)
         except AwsCallFailed as exc:
             logger.warning("Could not list the VPC's functions", extra={"vpc_id": vpc_id})
             return unavailable(f"could not list the VPC's functions ({exc})")

@@ -19,6 +19,7 @@ from dns_watchdog.domain.preflight import VpcPrediction
 from dns_watchdog.domain.request import CheckRequest, PreflightRequest
 from dns_watchdog.domain.rollback import RollbackReport
 from dns_watchdog.domain.vpc import OptionSet
+from dns_watchdog.domain.workloads import BlastRadius
 from dns_watchdog.flow import telemetry
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.observability import count, logger
@@ -80,8 +81,11 @@ class Notifier:
         breaking: Sequence[VpcPrediction],
         region: str,
         budget: RunBudget | None = None,
+        *,
+        blasts: Mapping[str, BlastRadius] | None = None,
     ) -> bool:
-        """After CreateDhcpOptions: one WARNING when a watched VPC would break, else nothing."""
+        """After CreateDhcpOptions: one WARNING when a watched VPC would break, else nothing
+        (`blasts`: what is hit in the VPCs whose workloads were read)."""
         from dns_watchdog.render.preflight import build_preflight_warning  # noqa: PLC0415
 
         extra = {"option_set_id": candidate.option_set_id, "event_id": request.event_id}
@@ -95,6 +99,7 @@ class Notifier:
             list(breaking),
             request.change,
             region,
+            blasts=blasts or {},
         )
         key = f"preflight#{candidate.option_set_id}#{request.event_id}"
         message_id = self._publisher.publish_once(alert, key)

@@ -23,10 +23,16 @@ from dns_watchdog.aws.canaries import TAGGING_OPERATIONS, CanaryDirectory
 from dns_watchdog.aws.invoker import LAMBDA_OPERATIONS, CanaryInvoker
 from dns_watchdog.aws.state import StateStore
 from dns_watchdog.aws.vpcs import EC2_OPERATIONS, VpcDirectory
+from dns_watchdog.aws.workloads import (
+    WORKLOAD_EC2_OPERATIONS,
+    WORKLOAD_LAMBDA_OPERATIONS,
+    WorkloadDirectory,
+)
 from dns_watchdog.config import CheckerConfig
 from dns_watchdog.domain.errors import AccessProblem, MemberAccessDenied
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.flow.blast import BlastReader
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.fleet import CanaryFleet
 from dns_watchdog.flow.notifier import Notifier
@@ -59,21 +65,21 @@ def lambda_client_config(config: CheckerConfig) -> Config:
 def member_operations(config: CheckerConfig) -> dict[str, frozenset[str]]:
     """The operations member accounts' clients are built with: what the adapters call there
     (aws/sessions.py says why)."""
-    ec2 = EC2_OPERATIONS
+    ec2 = EC2_OPERATIONS | WORKLOAD_EC2_OPERATIONS
     if config.name_blocking_rule:
         from dns_watchdog.aws.reachability import ANALYZER_OPERATIONS  # noqa: PLC0415  # opt-in
 
         ec2 = ec2 | ANALYZER_OPERATIONS
     operations = {
         "ec2": ec2,
-        "lambda": LAMBDA_OPERATIONS,
+        "lambda": LAMBDA_OPERATIONS | WORKLOAD_LAMBDA_OPERATIONS,
         "resourcegroupstaggingapi": TAGGING_OPERATIONS,
     }
     if config.workload_evidence:
         from dns_watchdog.aws.log_evidence import LOGS_OPERATIONS  # noqa: PLC0415  # opt-in
         from dns_watchdog.aws.vpc_functions import LIST_FUNCTIONS_OPERATIONS  # noqa: PLC0415
 
-        operations["lambda"] = LAMBDA_OPERATIONS | LIST_FUNCTIONS_OPERATIONS
+        operations["lambda"] = operations["lambda"] | LIST_FUNCTIONS_OPERATIONS
         operations["logs"] = LOGS_OPERATIONS
     if config.private_dns_discovery:
         from dns_watchdog.aws import dns_discovery as found  # noqa: PLC0415  # on by default
@@ -95,6 +101,7 @@ class Adapters:
     canaries: CanaryDirectory
     invoker: CanaryInvoker
     state: StateStore
+    blast: BlastReader
     # The place's Lambda client (the invoker's), and its CloudWatch Logs client, built when first
     # asked for (only workload evidence reads logs).
     lambda_client: Any = None
@@ -145,6 +152,7 @@ class Places:
             namer=self._namer(adapters, budget),
             evidence=self._evidence(adapters, budget),
             discovery=self._discovery(adapters),
+            blast=adapters.blast,
         )
 
     def preflight(self, place: Place) -> PreflightCheck:
@@ -156,6 +164,8 @@ class Places:
             CanaryFleet(adapters.invoker, self._config),
             self._notifier,
             place.region,
+            blast=adapters.blast,
+            state=adapters.state,
         )
 
     def rollback(self, place: Place) -> Rollbacker:
@@ -270,6 +280,9 @@ class Places:
             ),
             lambda_client=lambda_client,
             logs_client=logs_client,
+            blast=BlastReader(
+                WorkloadDirectory(ec2, lambda_client), place.account, config.workloads_cache_ttl_s
+            ),
         )
 
     def _healer(

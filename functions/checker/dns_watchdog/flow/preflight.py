@@ -7,16 +7,32 @@ candidate's servers directly.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from dns_watchdog.domain.preflight import candidate_servers, predict, preflight_result
+from dns_watchdog.domain.errors import AwsCallFailed
+from dns_watchdog.domain.preflight import (
+    VpcPrediction,
+    candidate_servers,
+    predict,
+    preflight_result,
+)
 from dns_watchdog.domain.request import PreflightRequest
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.fleet import CanaryFleet
 from dns_watchdog.flow.notifier import Notifier
 from dns_watchdog.flow.option_sets import OptionSets
-from dns_watchdog.flow.scope import Scope
+from dns_watchdog.flow.scope import Scope, Watched
 from dns_watchdog.observability import logger
+
+if TYPE_CHECKING:
+    from dns_watchdog.aws.state import StateStore
+    from dns_watchdog.domain.workloads import BlastRadius
+    from dns_watchdog.flow.blast import BlastReader
+
+# The VPCs of one preflight WARNING whose blast radius is read (a few calls each); the rest are
+# listed without it.
+MAX_PREFLIGHT_BLAST_VPCS = 10
 
 
 class PreflightCheck:
@@ -29,12 +45,17 @@ class PreflightCheck:
         fleet: CanaryFleet,
         notifier: Notifier,
         region: str,
+        *,
+        blast: BlastReader | None = None,
+        state: StateStore | None = None,
     ) -> None:
         self._scope = scope
         self._option_sets = option_sets
         self._fleet = fleet
         self._notifier = notifier
         self._region = region
+        self._blast = blast
+        self._state = state
 
     def run(self, request: PreflightRequest, budget: RunBudget) -> dict[str, Any]:
         """The prediction per VPC; a VPC that cannot be described does not stop the others."""
@@ -64,12 +85,41 @@ class PreflightCheck:
             },
         )
         if request.change is not None:
+            breaking = [p for p in predictions if p.breaks]
             result["alert_published"] = self._notifier.warn_before_association(
                 request,
                 candidate,
                 lint,
-                [p for p in predictions if p.breaks],
+                breaking,
                 self._region,
                 budget,
+                blasts=self._blasts(breaking, watched, budget.timestamp()),
             )
         return result
+
+    def _blasts(
+        self, breaking: Sequence[VpcPrediction], watched: Mapping[str, Watched], now: str
+    ) -> dict[str, BlastRadius]:
+        """What the WARNING says is hit in the first VPCs that would break (cached with their
+        state when read; a VPC never checked has no state to cache it with)."""
+        if self._blast is None or not breaking:
+            return {}
+        blasts = {}
+        for prediction in breaking[:MAX_PREFLIGHT_BLAST_VPCS]:
+            vpc_id = prediction.facts.vpc_id
+            stored = None
+            if self._state is not None:
+                try:
+                    stored = self._state.get(vpc_id)
+                except AwsCallFailed as exc:
+                    logger.warning("State not read", extra={"vpc_id": vpc_id, "error": str(exc)})
+            blast = self._blast.read(vpc_id, watched[vpc_id].canary_arns, stored, now)
+            blasts[vpc_id] = blast
+            if self._state is not None and blast.status == "read" and blast.census is not None:
+                try:
+                    self._state.remember_workloads(vpc_id, blast.census)
+                except AwsCallFailed as exc:
+                    logger.warning(
+                        "Workloads not cached", extra={"vpc_id": vpc_id, "error": str(exc)}
+                    )
+        return blasts

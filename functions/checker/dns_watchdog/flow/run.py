@@ -29,10 +29,11 @@ from dns_watchdog.domain.healing import HealReport
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.judge import judge
 from dns_watchdog.domain.lint import LintFinding
-from dns_watchdog.domain.models import CanaryRun
+from dns_watchdog.domain.models import CanaryRun, Severity
 from dns_watchdog.domain.outcome import VpcOutcome, conclude
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
+from dns_watchdog.domain.workloads import BlastRadius, Priority, prioritise
 from dns_watchdog.flow import telemetry
 from dns_watchdog.flow.budget import RunBudget
 from dns_watchdog.flow.fleet import CanaryFleet, CheckIncomplete
@@ -44,6 +45,7 @@ from dns_watchdog.render.view import AlertContext, RollbackButton
 
 if TYPE_CHECKING:
     from dns_watchdog.domain.evidence import WorkloadEvidence
+    from dns_watchdog.flow.blast import BlastReader
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named
     from dns_watchdog.flow.discovery import DiscoveryKeeper
     from dns_watchdog.flow.evidence import EvidenceCollector
@@ -55,6 +57,9 @@ STATE_WRITE_ATTEMPTS = 3
 # VPCs whose DNS is discovered at once (each reading is a handful of sequential AWS calls).
 DISCOVERY_WORKERS = 8
 
+# The alerts that say what is hit (a RECOVERED or an INFO announcement hits nothing).
+_IMPACT_SEVERITIES = (Severity.CRITICAL, Severity.WARNING)
+
 __all__ = ["STATE_WRITE_ATTEMPTS", "CheckIncomplete", "CheckRun", "Crew"]
 
 
@@ -62,7 +67,8 @@ __all__ = ["STATE_WRITE_ATTEMPTS", "CheckIncomplete", "CheckRun", "Crew"]
 class Crew:
     """The collaborators of one run, in one place (flow/places.py builds them per run).
 
-    `healer`, `namer` and `evidence` are None when their opt-in feature is off.
+    `healer`, `namer` and `evidence` are None when their opt-in feature is off; `blast` (what an
+    alert says is hit) is None only where a crew is built without it.
     """
 
     config: CheckerConfig
@@ -78,6 +84,7 @@ class Crew:
     evidence: EvidenceCollector | None = None
     # None when PrivateDnsDiscovery is off.
     discovery: DiscoveryKeeper | None = None
+    blast: BlastReader | None = None
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -91,6 +98,8 @@ class _Paging:
     # Workload evidence, asked at most once per VPC and run (None: not collected).
     evidence_asked: bool = False
     evidence: WorkloadEvidence | None = None
+    blast: BlastRadius | None = None
+    priority: Priority | None = None
     paged: set[tuple[str, str]] = field(default_factory=set)
     published: bool = False
 
@@ -276,7 +285,7 @@ class CheckRun:
                 del self._states[vpc_id]
                 continue
             telemetry.record_checked(vpc_id, outcome.judgement)
-            return {**_summary(outcome, len(runs)), "alert_published": paging.published}
+            return {**_summary(outcome, len(runs), paging), "alert_published": paging.published}
         raise StateConflict(
             f"the state of {vpc_id} kept changing during {STATE_WRITE_ATTEMPTS} attempts"
         )
@@ -307,8 +316,9 @@ class CheckRun:
             paging.healing = crew.healer.heal(request, outcome, watched, self._budget)
         if paging.named is None and crew.namer is not None:
             paging.named = crew.namer.name(outcome)
+        outcome = self._impact(outcome, watched, paging, now)
         if not paging.evidence_asked and crew.evidence is not None:
-            paging.evidence = crew.evidence.collect(outcome)
+            paging.evidence = crew.evidence.collect(outcome, _all_named(paging.blast))
             paging.evidence_asked = True
         known = crew.option_sets.known(outcome.option_sets_to_describe)
         context = AlertContext(
@@ -325,11 +335,39 @@ class CheckRun:
             rollback_button=rollback_button(crew.config),
             blocking_spent=paging.named.spent if paging.named else (),
             evidence=paging.evidence,
+            blast=paging.blast,
+            priority=paging.priority,
         )
         paging.published = (
             crew.notifier.page(outcome, known, context, self._budget) or paging.published
         )
         paging.paged.add(page)
+
+    def _impact(
+        self, outcome: VpcOutcome, watched: Watched, paging: _Paging, now: str
+    ) -> VpcOutcome:
+        """What the page says is hit (read once per VPC and run), and the outcome with the
+        severity it goes out with (PriorityFromImpact may lower a CRITICAL to a WARNING)."""
+        crew = self._crew
+        vpc_id = outcome.facts.vpc_id
+        if outcome.severity not in _IMPACT_SEVERITIES:
+            return outcome  # a recovery or an announcement: nothing is hit
+        if paging.blast is None and crew.blast is not None:
+            stored = self._stored(vpc_id)
+            paging.blast = crew.blast.read(vpc_id, watched.canary_arns, stored, now)
+        severity = outcome.severity
+        assert severity is not None  # one of _IMPACT_SEVERITIES
+        paging.priority = prioritise(
+            severity, paging.blast, from_impact=crew.config.priority_from_impact, vpc_id=vpc_id
+        )
+        if paging.priority.lowered_from is None:
+            return outcome
+        logger.info(
+            "Alert lowered",
+            extra={"vpc_id": vpc_id, "severity": paging.priority.severity.value},
+        )
+        decision = replace(outcome.decision, severity=paging.priority.severity)
+        return replace(outcome, decision=decision)
 
     def _announced_lint(
         self, request: CheckRequest, outcome: VpcOutcome
@@ -359,6 +397,9 @@ class CheckRun:
             state = replace(state, healed_incident=healing.plan.incident_started_at)
         if paging.named is not None:
             state = paging.named.remembered(state)
+        blast = paging.blast
+        if blast is not None and blast.status == "read" and blast.census is not None:
+            state = replace(state, workloads=blast.census)
         return state
 
 
@@ -369,10 +410,12 @@ def rollback_button(config: CheckerConfig) -> RollbackButton | None:
     return RollbackButton(f"{config.function_name}:{CHAT_ROLLBACK_ALIAS}", config.region)
 
 
-def _summary(outcome: VpcOutcome, canaries: int) -> dict[str, Any]:
-    """What the invocation result says about one VPC."""
+def _summary(outcome: VpcOutcome, canaries: int, paging: _Paging | None = None) -> dict[str, Any]:
+    """What the invocation result says about one VPC (`paging`: what its page did)."""
     state = outcome.state
     severity = outcome.severity
+    if paging is not None and paging.priority is not None:
+        severity = paging.priority.severity
     return {
         "vpc_id": outcome.facts.vpc_id,
         "status": "checked",
@@ -383,4 +426,23 @@ def _summary(outcome: VpcOutcome, canaries: int) -> dict[str, Any]:
         "last_good_option_set_id": state.last_good_option_set_id,
         "canaries": canaries,
         "alert": severity.value if severity else None,
+        "workloads": _workloads(state, paging),
     }
+
+
+def _workloads(state: VpcState, paging: _Paging | None) -> int | None:
+    """The VPC's workloads as the page read them, else as cached (None: never read)."""
+    if paging is not None and paging.blast is not None and paging.blast.census is not None:
+        return paging.blast.workloads
+    return state.workloads.workloads if state.workloads is not None else None
+
+
+def _all_named(blast: BlastRadius | None) -> tuple[str, ...] | None:
+    """The VPC's functions, when the blast radius named every one (None: the evidence lists
+    them itself)."""
+    census = blast.census if blast is not None else None
+    if census is None or not census.functions_complete:
+        return None
+    if len(census.functions) < census.functions_total:
+        return None
+    return census.functions

@@ -40,6 +40,9 @@ def log_judged(outcome: VpcOutcome, canaries: int) -> None:
             "canaries": canaries,
             "alert": severity.value if severity else None,
             "why": outcome.skipped or outcome.decision.why,
+            # The workloads cached with the VPC's state (read when an alert went out; None:
+            # never read): the dashboard's fleet table shows them next to the verdict.
+            "workloads": outcome.state.workloads.workloads if outcome.state.workloads else None,
             # Per-VPC latency for the dashboard's Logs Insights widgets (no metric per VPC).
             "lookup_ms_max": max(measured) if measured else None,
             "lookup_ms_median": statistics.median(measured) if measured else None,

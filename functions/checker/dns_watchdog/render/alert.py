@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dns_watchdog.constants import ATTRIBUTE_WORKLOADS
 from dns_watchdog.domain.judge import CanaryReport
 from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
@@ -31,6 +32,14 @@ from dns_watchdog.render.evidence import (
     render_evidence_lines,
 )
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
+from dns_watchdog.render.workloads import (
+    beside_line,
+    blast_document,
+    hit_line,
+    owners_line,
+    priority_document,
+    priority_line,
+)
 
 SCHEMA = "vpc-dns-watchdog/alert/v1"
 MAX_CANARIES_IN_TEXT = 20
@@ -41,12 +50,17 @@ ALERT_BUDGET_BYTES = SNS_MESSAGE_LIMIT_BYTES - 8_192
 ROLLBACK_HEADER = "What to do (from EC2 and the watchdog's records, not from the event):"
 
 
+# An SNS message attribute's value: a str goes out as DataType String, an int as Number (so
+# subscription filter policies can match it with "numeric").
+AttributeValue = str | int
+
+
 @dataclass(frozen=True)
 class Alert:
     subject: str
     text: str
     document: dict[str, Any]
-    attributes: dict[str, str]
+    attributes: dict[str, AttributeValue]
 
     def sns_message(self) -> str:
         """The MessageStructure=json body: the text for people (e-mail and every protocol
@@ -59,7 +73,9 @@ class Alert:
 
     def size_bytes(self) -> int:
         """What SNS counts against its limit: the message, the subject and the attributes."""
-        attributes = sum(len(k.encode()) + len(v.encode()) + 6 for k, v in self.attributes.items())
+        attributes = sum(
+            len(k.encode()) + len(str(v).encode()) + 6 for k, v in self.attributes.items()
+        )
         return len(self.sns_message().encode()) + len(self.subject.encode()) + attributes
 
 
@@ -114,13 +130,16 @@ def _render(view: AlertView, detail: Detail) -> Alert:
     )
 
 
-def _attributes(view: AlertView) -> dict[str, str]:
-    attributes = {
+def _attributes(view: AlertView) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
         "severity": view.severity.value,
         "vpc_id": view.facts.vpc_id,
         "event_name": view.request.event_name,
         "verdict": view.judgement.verdict.value,
     }
+    if view.context.workloads is not None:
+        # Absent when not known: a filter policy routes {"exists": false} to the pager too.
+        attributes[ATTRIBUTE_WORKLOADS] = view.context.workloads
     if view.context.account_id:
         # Organization mode: subscription filter policies can route per account / region.
         attributes |= {"account_id": view.context.account_id, "region": view.region}
@@ -154,7 +173,21 @@ def _text(view: AlertView, detail: Detail) -> str:
 
 def _headline_lines(view: AlertView) -> list[str]:
     healing = view.healing_sentence
-    return [view.headline, *([healing] if healing is not None else [])]
+    return [view.headline, *([healing] if healing is not None else []), *_impact_lines(view)]
+
+
+def _impact_lines(view: AlertView) -> list[str]:
+    """What is hit, what else is in the VPC, and why the alert is not as loud as its verdict."""
+    lines = [line for line in (priority_line(view.context.priority),) if line]
+    blast = view.context.blast
+    if blast is None:
+        return lines
+    lines.append(hit_line(blast, view.facts.vpc_id))
+    census = blast.census
+    if census is not None:
+        extra = (beside_line(census), owners_line(census, view.context.place.account))
+        lines += [line for line in extra if line]
+    return lines
 
 
 def _vpc_lines(view: AlertView) -> list[str]:
@@ -404,6 +437,8 @@ def _evidence_fields(view: AlertView) -> dict[str, Any]:
         "diagnosis": view.judgement.diagnosis.model_dump(mode="json"),
         "notes": list(view.judgement.notes),
         "confirmed_after_s": view.context.confirmed_after_s,
+        "blast_radius": blast_document(view.context.blast),
+        "priority": priority_document(view.context.priority),
     }
 
 

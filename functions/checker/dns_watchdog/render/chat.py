@@ -36,6 +36,7 @@ from dns_watchdog.constants import (
     CHAT_CONTEXT_ROLLBACK_OPTION_SET_ID,
     CHAT_CONTEXT_ROLLBACK_REQUEST,
     CHAT_CONTEXT_VPC_ID,
+    EVIDENCE_ATTRIBUTE,
 )
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
@@ -44,8 +45,9 @@ from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
 from dns_watchdog.render.blocking import render_blocking_lines
 from dns_watchdog.render.escape import SUBJECT_LIMIT, chat_markdown
-from dns_watchdog.render.evidence import render_evidence_lines
+from dns_watchdog.render.evidence import evidence_attribute, render_evidence_lines
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
+from dns_watchdog.render.workloads import hit_line, priority_line
 
 VERSION = "1.0"
 SOURCE = "custom"
@@ -174,6 +176,7 @@ def _situation_lines(view: AlertView) -> list[str]:
     lines = [view.headline]
     if view.healing_sentence is not None:
         lines.append(f"*{chat_markdown(view.healing_sentence)}*")  # it may quote an AWS error
+    lines += _impact_lines(view)
     previous, current = (
         chat_markdown(view.described(i)) for i in (history.previous, history.current)
     )
@@ -189,6 +192,19 @@ def _situation_lines(view: AlertView) -> list[str]:
     if change is not None:
         who, when = chat_markdown(change.actor_arn or "unknown"), chat_markdown(change.event_time)
         lines.append(f"*Change* {chat_markdown(change.event_name)} by {who} at {when}")
+    return lines
+
+
+def _impact_lines(view: AlertView) -> list[str]:
+    """Why the alert is quieter than its verdict, and what is hit (function names and AWS's
+    error messages were written by others: through the chat rule)."""
+    lines = []
+    lowered = priority_line(view.context.priority)
+    if lowered is not None:
+        lines.append(f"_{chat_markdown(lowered)}_")
+    blast = view.context.blast
+    if blast is not None:
+        lines.append(f"*{hit_line(blast, view.facts.vpc_id, chat_markdown)}*")
     return lines
 
 
@@ -291,7 +307,10 @@ def _additional_context(view: AlertView) -> dict[str, str]:
         "confirmed": "yes" if view.context.confirmed_after_s is not None else "no",
         "rollback_command": view.rollback_command or "",
         "request_id": view.context.request_id or "",
+        "evidence": evidence_attribute(view.context.evidence)[EVIDENCE_ATTRIBUTE],
     }
+    if view.context.workloads is not None:
+        context["workloads"] = str(view.context.workloads)
     if view.context.account_id is not None:
         # Organization mode: the account the VPC is in.
         context["account_id"] = view.context.account_id
@@ -328,7 +347,7 @@ def build_preflight_chat_notification(
         "severity": Severity.WARNING.value,
         "verdict": Verdict.FAILED.value,
         "would_break": ", ".join(vpc_ids),
-        "event_name": alert.attributes.get("event_name", ""),
+        "event_name": str(alert.attributes.get("event_name", "")),
     }
     return ChatNotification(
         {

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dns_watchdog.constants import EVIDENCE_ATTRIBUTE
+from dns_watchdog.constants import EVIDENCE_ATTRIBUTE, EVIDENCE_NOT_COLLECTED
 from dns_watchdog.domain.evidence import EvidenceKind, WorkloadEvidence
 from dns_watchdog.render.escape import chat_markdown
 
@@ -100,4 +100,6 @@ def evidence_document(evidence: WorkloadEvidence | None) -> dict[str, Any] | Non
 
 def evidence_attribute(evidence: WorkloadEvidence | None) -> dict[str, str]:
     """The `evidence` message attribute subscription filter policies route on (none without)."""
-    return {} if evidence is None else {EVIDENCE_ATTRIBUTE: evidence.kind.value}
+    if evidence is None:
+        return {EVIDENCE_ATTRIBUTE: EVIDENCE_NOT_COLLECTED}
+    return {EVIDENCE_ATTRIBUTE: evidence.kind.value}

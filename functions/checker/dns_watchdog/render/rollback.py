@@ -13,7 +13,7 @@ from typing import Any
 from dns_watchdog.domain.models import Severity
 from dns_watchdog.domain.rollback import RollbackReport
 from dns_watchdog.domain.text import clip
-from dns_watchdog.render.alert import Alert
+from dns_watchdog.render.alert import Alert, AttributeValue
 from dns_watchdog.render.chat import (
     EVENT_TYPE_PREFIX,
     NEXT_STEP_LIMIT,
@@ -137,7 +137,7 @@ def build_rollback_record(report: RollbackReport, request_id: str | None) -> Ale
         "error": report.error,
         "request_id": request_id,
     }
-    attributes = {
+    attributes: dict[str, AttributeValue] = {
         "severity": severity.value,
         "vpc_id": plan.vpc_id,
         "event_name": report.request.event_name,

@@ -29,6 +29,7 @@ from dns_watchdog.domain.outcome import Rollback, RollbackKind, VpcOutcome
 from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.request import CheckRequest
 from dns_watchdog.domain.vpc import OptionSet, VpcFacts
+from dns_watchdog.domain.workloads import BlastRadius, Priority
 from dns_watchdog.render.escape import sns_subject
 
 
@@ -76,10 +77,19 @@ class AlertContext:
     # What the VPC's own functions logged about DNS (opt-in, domain/evidence.py; None: not
     # collected for this alert).
     evidence: WorkloadEvidence | None = None
+    # What is hit: the workloads in the VPC (domain/workloads.py); None: not read for this alert.
+    blast: BlastRadius | None = None
+    # The severity the alert goes out with when it is lower than the verdict's (PriorityFromImpact).
+    priority: Priority | None = None
 
     @property
     def region(self) -> str:
         return self.place.region
+
+    @property
+    def workloads(self) -> int | None:
+        """The workloads besides the canaries (None: not read, or could not be)."""
+        return self.blast.workloads if self.blast is not None else None
 
     @property
     def account_id(self) -> str | None:
