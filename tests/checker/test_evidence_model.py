@@ -138,9 +138,10 @@ def test_the_critical_carries_the_evidence_in_text_document_attributes_and_chat(
     assert "*Workload evidence:* orders-api: 212 DNS errors in 15 min" in description
 
 
-def test_without_evidence_the_alert_has_no_evidence_attribute() -> None:
+def test_without_evidence_the_alert_says_it_was_not_collected() -> None:
+    # (a filter policy routing on `evidence` sees a value on every alert)
     alert = build_alert(page._outcome(), {"dopt-old": None}, page._context())
-    assert "evidence" not in alert.attributes
+    assert alert.attributes["evidence"] == "not-collected"
     assert alert.document["workload_evidence"] is None
     assert not any(line.startswith("Workload evidence") for line in alert.text.splitlines())
 

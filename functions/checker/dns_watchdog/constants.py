@@ -261,7 +261,8 @@ LAMBDA_LOG_GROUP_PREFIX: Final = "/aws/lambda/"
 # policies route on it), and its values: the VPC's functions logged DNS errors; they logged
 # none in the window; evidence was not collected (the day's scan budget is spent, no function or
 # log group to read); evidence could not be read (access denied, an AWS error, the query timed
-# out or failed). Absent when WorkloadEvidence is off or the alert is not about a FAILED verdict.
+# out or failed). "not-collected" too when WorkloadEvidence is off or the alert is not about a
+# FAILED verdict: every alert carries the attribute.
 EVIDENCE_ATTRIBUTE: Final = "evidence"
 EVIDENCE_DNS_ERRORS: Final = "dns-errors"
 EVIDENCE_NONE_LOGGED: Final = "none-logged"
