@@ -68,6 +68,9 @@ MEMBER_ADMIN = f"arn:aws:sts::{MEMBER}:assumed-role/NetworkAdmin/raj.patel"
 INTRUDER = "333333333333"
 INTRUDER_ADMIN = f"arn:aws:sts::{INTRUDER}:assumed-role/Admin/mallory"
 PRIVATE_ZONE = "corp.example"
+# The zone's one record; the Amazon resolver answers it (private zones are its alone).
+PRIVATE_NAME = f"app.{PRIVATE_ZONE}"
+PRIVATE_ADDRESS = "10.0.5.10"
 # A sweep's failure is asked again this much later before it may page (template default 30 s).
 CONFIRM_DELAY_S = 1
 # What the Amazon resolver answers in both regions (each canary probes its own region's names).
@@ -76,6 +79,7 @@ AMAZON_NAMES = {
     f"lambda.{REGION}.amazonaws.com": {"A": ["3.224.120.44"]},
     f"sts.{MEMBER_REGION}.amazonaws.com": {"A": ["52.94.0.3"]},
     f"lambda.{MEMBER_REGION}.amazonaws.com": {"A": ["52.94.0.4"]},
+    PRIVATE_NAME: {"A": [PRIVATE_ADDRESS]},
 }
 # Where each canary lives (account, region).
 CANARY_PLACES = {HOME_CANARY: (HOME, REGION), MEMBER_CANARY: (MEMBER, MEMBER_REGION)}
@@ -187,6 +191,22 @@ class Organization:
             VPC={"VPCRegion": MEMBER_REGION, "VPCId": member.vpc_id},
         )
         zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "CREATE",
+                        "ResourceRecordSet": {
+                            "Name": PRIVATE_NAME,
+                            "Type": "A",
+                            "TTL": 300,
+                            "ResourceRecords": [{"Value": PRIVATE_ADDRESS}],
+                        },
+                    }
+                ]
+            },
+        )
         event = forwarded_change(
             "associate_vpc_with_hosted_zone",
             account=MEMBER,

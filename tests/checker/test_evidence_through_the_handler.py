@@ -134,5 +134,5 @@ def test_off_by_default_no_logs_are_read(
 
     [critical] = lab_vpc.world.alerts()
     assert critical.severity == "CRITICAL"
-    assert "evidence" not in critical.attributes
+    assert critical.attributes["evidence"] == "not-collected"
     assert insights.calls == []
