@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -95,7 +95,7 @@ def test_a_page_about_failing_rule_targets_carries_the_endpoints_health(
             {
                 "MetricName": "EndpointHealthyENICount",
                 "Dimensions": [{"Name": "EndpointId", "Value": endpoint}],
-                "Timestamp": datetime.now(UTC),
+                "Timestamp": datetime.now(UTC) - timedelta(minutes=1),
                 "Value": 1,
             }
         ],
