@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from canary_findings import NAMES, findings, healthy, probe, stale, unreachable
 
-from devtools.awsworld import AwsWorld
+from devtools.awsworld import AwsWorld, DnsExtrasStandIn
 from devtools.lambdakit import REGION, InvokeReply, InvokeRouter, LambdaApiError
 
 # A canary double gets the invocation payload and the function's environment variables and
@@ -85,6 +85,9 @@ class CanaryDoubles(InvokeRouter):
 
 class World(AwsWorld):
     """moto's EC2/Lambda/SNS/SQS/DynamoDB as the checker sees them, plus the canary doubles."""
+
+    # DNS Firewall and Route 53 Profiles as the checker's clients read them (moto lacks them).
+    dns_extras: DnsExtrasStandIn | None = None
 
     def __init__(self, session: boto3.session.Session | None = None) -> None:
         super().__init__(session, region=REGION)

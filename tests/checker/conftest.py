@@ -63,8 +63,9 @@ def moto_world(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World
     Nothing answers lambda Invoke yet: `world` routes it to canary doubles, the end-to-end tests
     to the real canary (devtools.local_lambda.LocalCanaryPlatform).
     """
-    with local_aws():
+    with local_aws() as extras:
         world = World()
+        world.dns_extras = extras
         for variable, value in world.resources.settings.items():
             monkeypatch.setenv(variable, value)
         yield world

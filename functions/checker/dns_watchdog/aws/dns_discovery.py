@@ -103,10 +103,16 @@ class _Reading:
     # Firewall rule groups to read: (group id, association priority, profile id).
     groups: list[tuple[str, int, str | None]] = field(default_factory=list)
     domains_kept: int = 0
+    # FORWARD rules' outbound endpoints (ResolverEndpointId).
+    outbound_endpoints: list[str] = field(default_factory=list)
 
     def found(self) -> Found:
         return Found(
-            tuple(self.probes), tuple(self.zones), tuple(self.firewall), tuple(self.undetermined)
+            tuple(self.probes),
+            tuple(self.zones),
+            tuple(self.firewall),
+            tuple(self.undetermined),
+            tuple(self.outbound_endpoints),
         )
 
 
@@ -217,6 +223,9 @@ class DnsDiscovery:
         if domain is None or kind is None:
             return  # a rule for every name ("."), a recursive or delegation rule
         targets = _targets(rule.get("TargetIps") or ()) if kind == FORWARD_RULE else ()
+        endpoint = source_id(rule.get("ResolverEndpointId")) if kind == FORWARD_RULE else None
+        if endpoint is not None:
+            reading.outbound_endpoints.append(endpoint)
         source = ProbeSource(kind, rule_id, domain, via)
         reading.probes.append(DiscoveredProbe(domain, "SOA", source, targets=targets))
 
@@ -329,6 +338,7 @@ class DnsDiscovery:
                     qtype=rule.get("Qtype") or None,
                     name=str(rule.get("Name") or "")[:64],
                     via=via,
+                    domain_list=list_id,
                 )
             )
 

@@ -70,6 +70,7 @@ from dns_watchdog.domain.place import Place
 from dns_watchdog.domain.targets import account_problem
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
@@ -130,7 +131,7 @@ class AssumedCredentials:
 # The services `AccountSessions.clients` builds for each place (the Route 53 ones for discovery:
 # `discovery_clients`).
 _PLACE_SERVICES = ("ec2", "lambda", "resourcegroupstaggingapi")
-_DISCOVERY_SERVICES = ("route53", "route53resolver", "route53profiles")
+_DISCOVERY_SERVICES = ("route53", "route53resolver", "route53profiles", "cloudwatch")
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ class DiscoveryClients:
     route53: Route53Client
     resolver: Route53ResolverClient
     profiles: Route53ProfilesClient
+    # The outbound endpoints' metrics (flow/endpoint_health.py).
+    cloudwatch: CloudWatchClient
 
 
 class _OperationsLoader:
@@ -330,7 +333,8 @@ class AccountSessions:
         )
 
     def discovery_clients(self, place: Place) -> DiscoveryClients:
-        """The Route 53, Resolver and Profiles clients of one place. Raises MemberAccessDenied."""
+        """The Route 53, Resolver, Profiles and CloudWatch clients of one place. Raises
+        MemberAccessDenied."""
         account = place.account or self.home_account
         place = Place(account, place.region)
         credentials = self.credentials(account)
@@ -338,6 +342,7 @@ class AccountSessions:
             route53=self._client("route53", place, credentials),
             resolver=self._client("route53resolver", place, credentials),
             profiles=self._client("route53profiles", place, credentials),
+            cloudwatch=self._client("cloudwatch", place, credentials),
         )
 
     def _client(self, service: str, place: Place, credentials: AssumedCredentials | None) -> Any:

@@ -133,6 +133,8 @@ class FirewallRule:
     qtype: str | None = None
     name: str = ""
     via: str | None = None
+    # The rule's domain list (FirewallDomainListId).
+    domain_list: str = ""
 
     @property
     def order(self) -> tuple[int, int, str]:
@@ -182,6 +184,8 @@ class Found:
     zones: tuple[Zone, ...] = ()
     firewall: tuple[FirewallRule, ...] = ()
     undetermined: tuple[Undetermined, ...] = ()
+    # The Resolver outbound endpoints the VPC's FORWARD rules send their queries through.
+    outbound_endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,8 @@ class Discovery:
     undetermined: tuple[Undetermined, ...] = ()
     # Zones the discovery before this one had and this one has not.
     lost_zones: tuple[LostZone, ...] = field(default=())
+    # The outbound endpoints of the VPC's FORWARD rules (every rule's, not only the probed ones).
+    outbound_endpoints: tuple[str, ...] = ()
 
     @property
     def determined(self) -> bool:
@@ -236,11 +242,13 @@ class Discovery:
                     "qtype": r.qtype,
                     "name": r.name,
                     "via": r.via,
+                    "domain_list": r.domain_list,
                 }
                 for r in self.firewall
             ],
             "undetermined": [[u.part, u.id, u.reason] for u in self.undetermined],
             "lost_zones": [[z.id, z.name, z.vpc_id] for z in self.lost_zones],
+            "outbound_endpoints": list(self.outbound_endpoints),
         }
 
     @classmethod
@@ -263,6 +271,7 @@ class Discovery:
                 lost_zones=tuple(
                     LostZone(str(i), str(n), str(v)) for i, n, v in item.get("lost_zones", ())
                 ),
+                outbound_endpoints=tuple(str(e) for e in item.get("outbound_endpoints", ())),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
@@ -292,6 +301,7 @@ def _rule_from(item: Mapping[str, Any]) -> FirewallRule:
         qtype=item.get("qtype"),
         name=str(item.get("name", "")),
         via=item.get("via"),
+        domain_list=str(item.get("domain_list", "")),
     )
 
 
@@ -345,6 +355,7 @@ def discovered(
         zones=zones,
         firewall=firewall,
         undetermined=tuple(found.undetermined),
+        outbound_endpoints=tuple(sorted(set(found.outbound_endpoints))),
     )
     return replace(result, lost_zones=lost_zones(before, result))
 

@@ -75,3 +75,18 @@ _ORDER: dict[Signal, int] = {
 def worst_first(healths: tuple[EndpointHealth, ...]) -> tuple[EndpointHealth, ...]:
     """The endpoints, the most troubled first (then by id, so a page reads the same twice)."""
     return tuple(sorted(healths, key=lambda health: (_ORDER[health.signal], health.endpoint_id)))
+
+
+# The diagnosis of a forward rule whose targets fail (docs/canary-contract.md).
+RULE_TARGETS_FAILING = "RESOLVER_RULE_TARGETS_FAILING"
+
+
+def endpoints_worth_reading(
+    *, diagnosis_code: str, failed: bool, pages: bool, endpoints: tuple[str, ...]
+) -> bool:
+    """Whether a page reads the VPC's outbound endpoints: it is a page (`pages`: CRITICAL or
+    WARNING), the VPC has forward rules with endpoints, and the rule's targets fail or the
+    verdict is FAILED. A healthy check never reads them."""
+    if not pages or not endpoints:
+        return False
+    return diagnosis_code == RULE_TARGETS_FAILING or failed

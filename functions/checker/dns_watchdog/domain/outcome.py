@@ -9,10 +9,12 @@ publishes, and writes the new state. Tested without AWS or sockets (tests/checke
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from dns_watchdog.domain.coalesce import announces
+from dns_watchdog.domain.discovery import Discovery
+from dns_watchdog.domain.dns_causes import DnsCauses, dns_causes
 from dns_watchdog.domain.history import OptionSetHistory, VpcState
 from dns_watchdog.domain.incidents import Decision, decide
 from dns_watchdog.domain.judge import Judgement, judge
@@ -38,6 +40,8 @@ class Rollback:
     option_set_id: str | None = None
     # The last option set verified healthy is known but no longer exists.
     last_good_gone: bool = False
+    # not_option_set: what the evidence points at instead, as a clause (None: the diagnosis).
+    cause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class VpcOutcome:
     decision: Decision
     skipped: str | None = None
     stored_option_set_id: str | None = None
+    # What the VPC's own DNS configuration says (a zone disassociated, a firewall block).
+    causes: DnsCauses = field(default_factory=DnsCauses)
 
     @property
     def severity(self) -> Severity | None:
@@ -102,6 +108,8 @@ def conclude(
     request: CheckRequest,
     now: str,
     observed_at: str | None = None,
+    discovery: Discovery | None = None,
+    discovered_now: bool = False,
 ) -> VpcOutcome:
     """Judge the canaries' evidence and decide the alert and the state to store.
 
@@ -109,15 +117,21 @@ def conclude(
     stored when the stored state comes from newer evidence (a check that probed before a change
     but concluded after it), nor for a change in a VPC no canary watches (logged and counted;
     the sweep's coverage report is where unwatched VPCs show).
+
+    `discovery` is the VPC's discovery of its own DNS (`discovered_now`: read in this check): a
+    zone it found disassociated is announced like an option-set change (INFO while DNS is OK),
+    and names the VPC's DNS Firewall blocks are not blamed on the option set.
     """
     observed_at = observed_at or now
     judgement = judge(facts.vpc_id, runs, dns_support=facts.dns_support)
+    causes = dns_causes(judgement, discovery, read_now=discovered_now)
+    announce = announces(stored, request, facts.option_set.option_set_id, judgement.verdict)
     decision = decide(
         previous=stored,
         vpc_id=facts.vpc_id,
         verdict=judgement.verdict,
         option_set_id=facts.option_set.option_set_id,
-        announce=announces(stored, request, facts.option_set.option_set_id, judgement.verdict),
+        announce=announce or bool(causes.lost_zones),
         event_id=request.event_id,
         now=now,
         observed_at=observed_at,
@@ -129,7 +143,12 @@ def conclude(
     elif request.trigger == "change" and not runs:
         skipped = "no canary watches this VPC: the change is logged and counted, not paged"
     return VpcOutcome(
-        facts, judgement, decision, skipped, stored.option_set_id if stored is not None else None
+        facts,
+        judgement,
+        decision,
+        skipped,
+        stored.option_set_id if stored is not None else None,
+        causes,
     )
 
 
@@ -142,8 +161,10 @@ def advise_rollback(outcome: VpcOutcome, known: Mapping[str, OptionSet | None]) 
     """
     if outcome.severity in (None, Severity.INFO, Severity.RECOVERED):
         return Rollback("none_needed")
-    if outcome.judgement.diagnosis.option_set_at_fault is False:
-        return Rollback("not_option_set")
+    firewall = outcome.causes.firewall_explains
+    if firewall or outcome.judgement.diagnosis.option_set_at_fault is False:
+        cause = "the VPC's DNS Firewall blocks the failing names" if firewall else None
+        return Rollback("not_option_set", cause=cause)
     history = outcome.history
     if history.last_good_is_current:
         return Rollback("current_is_last_good")

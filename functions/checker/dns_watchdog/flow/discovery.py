@@ -50,6 +50,12 @@ class DiscoveryKeeper:
         forced = refreshes_discovery(request.event_name, changed=request.change is not None)
         if previous is not None and not forced and not is_stale(previous, now, self._ttl_s):
             return previous, False
+        return self.read_again(vpc_id, previous, now, request.event_name if forced else None), True
+
+    def read_again(
+        self, vpc_id: str, previous: Discovery | None, now: datetime, forced_by: str | None
+    ) -> Discovery:
+        """A fresh reading, compared with `previous` (`forced_by`: what asked for it)."""
         found = self._reader.read(vpc_id, self._cap)
         at = now.isoformat(timespec="seconds").replace("+00:00", "Z")
         fresh = discovered(vpc_id, found, cap=self._cap, at=at, before=previous)
@@ -63,7 +69,7 @@ class DiscoveryKeeper:
                 "firewall_rules": len(fresh.firewall),
                 "undetermined": [f"{u.part} {u.id}: {u.reason}" for u in fresh.undetermined],
                 "lost_zones": [zone.sentence() for zone in fresh.lost_zones],
-                "forced_by": request.event_name if forced else None,
+                "forced_by": forced_by,
             },
         )
-        return fresh, True
+        return fresh

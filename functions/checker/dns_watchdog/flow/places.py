@@ -21,6 +21,7 @@ from botocore.config import Config
 
 from dns_watchdog.aws.canaries import TAGGING_OPERATIONS, CanaryDirectory
 from dns_watchdog.aws.invoker import LAMBDA_OPERATIONS, CanaryInvoker
+from dns_watchdog.aws.sessions import DiscoveryClients
 from dns_watchdog.aws.state import StateStore
 from dns_watchdog.aws.vpcs import EC2_OPERATIONS, VpcDirectory
 from dns_watchdog.aws.workloads import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from dns_watchdog.aws.sessions import AccountSessions
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer
     from dns_watchdog.flow.discovery import DiscoveryKeeper
+    from dns_watchdog.flow.endpoint_health import EndpointHealthReader
     from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.healer import Healer
     from dns_watchdog.flow.rollback import Rollbacker
@@ -86,8 +88,11 @@ def member_operations(config: CheckerConfig) -> dict[str, frozenset[str]]:
 
         operations["ec2"] = operations["ec2"] | found.DISCOVERY_EC2_OPERATIONS
         operations["route53"] = found.ROUTE53_OPERATIONS
-        operations["route53resolver"] = found.RESOLVER_OPERATIONS
+        from dns_watchdog.aws import endpoint_health as health  # noqa: PLC0415  # with discovery
+
+        operations["route53resolver"] = found.RESOLVER_OPERATIONS | health.RESOLVER_OPERATIONS
         operations["route53profiles"] = found.PROFILES_OPERATIONS
+        operations["cloudwatch"] = health.CLOUDWATCH_OPERATIONS
     return operations
 
 
@@ -153,6 +158,7 @@ class Places:
             evidence=self._evidence(adapters, budget),
             discovery=self._discovery(adapters),
             blast=adapters.blast,
+            endpoints=self._endpoint_health(adapters),
         )
 
     def preflight(self, place: Place) -> PreflightCheck:
@@ -302,24 +308,38 @@ class Places:
         from dns_watchdog.aws.dns_discovery import DnsDiscovery  # noqa: PLC0415
         from dns_watchdog.flow.discovery import DiscoveryKeeper  # noqa: PLC0415
 
-        place = adapters.place
-        if self._sessions is None or place.account is None:
-            route53 = boto3.client("route53")
-            resolver = boto3.client("route53resolver")
-            profiles = boto3.client("route53profiles")
-        else:
-            clients = self._sessions.discovery_clients(place)
-            route53, resolver, profiles = clients.route53, clients.resolver, clients.profiles
+        clients = self._discovery_clients(adapters.place)
         reader = DnsDiscovery(
-            route53=route53,
-            resolver=resolver,
-            profiles=profiles,
+            route53=clients.route53,
+            resolver=clients.resolver,
+            profiles=clients.profiles,
             ec2=adapters.ec2,
-            region=place.region,
+            region=adapters.place.region,
         )
         return DiscoveryKeeper(
             reader, cap=config.max_discovered_probes, ttl_s=config.discovery_ttl_s
         )
+
+    def _endpoint_health(self, adapters: Adapters) -> EndpointHealthReader | None:
+        """The outbound endpoints' health on pages about forward rules (with discovery)."""
+        if not self._config.private_dns_discovery:
+            return None
+        from dns_watchdog.flow.endpoint_health import EndpointHealthReader  # noqa: PLC0415
+
+        clients = self._discovery_clients(adapters.place)
+        return EndpointHealthReader(resolver=clients.resolver, cloudwatch=clients.cloudwatch)
+
+    def _discovery_clients(self, place: Place) -> DiscoveryClients:
+        """The Route 53, Resolver, Profiles and CloudWatch clients of `place` (its member role's
+        in organization mode)."""
+        if self._sessions is None or place.account is None:
+            return DiscoveryClients(
+                route53=boto3.client("route53"),
+                resolver=boto3.client("route53resolver"),
+                profiles=boto3.client("route53profiles"),
+                cloudwatch=boto3.client("cloudwatch"),
+            )
+        return self._sessions.discovery_clients(place)
 
     def _namer(self, adapters: Adapters, budget: RunBudget) -> BlockingRuleNamer | None:
         if not self._config.name_blocking_rule:

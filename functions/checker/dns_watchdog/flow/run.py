@@ -23,6 +23,7 @@ from dns_watchdog.config import CheckerConfig
 from dns_watchdog.constants import CHAT_ROLLBACK_ALIAS
 from dns_watchdog.domain.coalesce import coalesced
 from dns_watchdog.domain.discovery import Discovery
+from dns_watchdog.domain.dns_causes import needs_firewall_reading
 from dns_watchdog.domain.errors import AwsCallFailed
 from dns_watchdog.domain.flap import PROBLEMS, needs_confirmation
 from dns_watchdog.domain.healing import HealReport
@@ -44,10 +45,12 @@ from dns_watchdog.observability import logger
 from dns_watchdog.render.view import AlertContext, RollbackButton
 
 if TYPE_CHECKING:
+    from dns_watchdog.domain.endpoint_health import EndpointHealth
     from dns_watchdog.domain.evidence import WorkloadEvidence
     from dns_watchdog.flow.blast import BlastReader
     from dns_watchdog.flow.blocking_rule import BlockingRuleNamer, Named
     from dns_watchdog.flow.discovery import DiscoveryKeeper
+    from dns_watchdog.flow.endpoint_health import EndpointHealthReader
     from dns_watchdog.flow.evidence import EvidenceCollector
     from dns_watchdog.flow.healer import Healer
 
@@ -85,6 +88,8 @@ class Crew:
     # None when PrivateDnsDiscovery is off.
     discovery: DiscoveryKeeper | None = None
     blast: BlastReader | None = None
+    # The outbound endpoints' health on pages about forward rules (None: discovery is off).
+    endpoints: EndpointHealthReader | None = None
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -100,6 +105,9 @@ class _Paging:
     evidence: WorkloadEvidence | None = None
     blast: BlastRadius | None = None
     priority: Priority | None = None
+    # The outbound endpoints' health, read at most once per VPC and run (None: not read).
+    endpoints_asked: bool = False
+    endpoints: tuple[EndpointHealth, ...] | None = None
     paged: set[tuple[str, str]] = field(default_factory=set)
     published: bool = False
 
@@ -129,6 +137,7 @@ class CheckRun:
         self._discover(request, watched_now)
         runs = crew.fleet.ask(watched_now, self._budget, discoveries=self._discoveries)
         confirmed, delay = self._confirm(request, watched_now, runs)
+        self._read_firewall_again(watched_now, runs)
         failures: list[str] = []
         for vpc_id, watched in watched_now.items():
             try:
@@ -209,6 +218,27 @@ class CheckRun:
                 if fresh:
                     self._discovered_now.add(vpc_id)
 
+    def _read_firewall_again(
+        self, watched: dict[str, Watched], runs: dict[str, list[CanaryRun]]
+    ) -> None:
+        """Read again the DNS of VPCs whose names the Amazon resolver answers NXDOMAIN or no
+        data for when their stored discovery names no firewall rule for them: a DNS Firewall
+        rule that started blocking them since is then named (once per VPC and run)."""
+        keeper = self._crew.discovery
+        if keeper is None:
+            return
+        for vpc_id, one in watched.items():
+            stored = self._discoveries.get(vpc_id)
+            if vpc_id in self._discovered_now or stored is None:
+                continue
+            judgement = judge(vpc_id, runs.get(vpc_id, []), dns_support=one.facts.dns_support)
+            if not needs_firewall_reading(judgement, stored):
+                continue
+            why = "names blocked at the Amazon resolver"
+            fresh = keeper.read_again(vpc_id, stored, self._budget.wall(), why)
+            self._discoveries[vpc_id] = fresh
+            self._discovered_now.add(vpc_id)
+
     def _confirm(
         self,
         request: CheckRequest,
@@ -271,6 +301,8 @@ class CheckRun:
                 request=request,
                 now=now,
                 observed_at=observed_at,
+                discovery=self._discoveries.get(vpc_id),
+                discovered_now=vpc_id in self._discovered_now,
             )
             telemetry.log_judged(outcome, len(runs))
             if outcome.skipped:
@@ -320,6 +352,10 @@ class CheckRun:
         if not paging.evidence_asked and crew.evidence is not None:
             paging.evidence = crew.evidence.collect(outcome, _all_named(paging.blast))
             paging.evidence_asked = True
+        if not paging.endpoints_asked and crew.endpoints is not None:
+            discovery = self._discoveries.get(outcome.facts.vpc_id)
+            paging.endpoints = crew.endpoints.read(outcome, discovery, self._budget)
+            paging.endpoints_asked = True
         known = crew.option_sets.known(outcome.option_sets_to_describe)
         context = AlertContext(
             request,
@@ -337,6 +373,7 @@ class CheckRun:
             evidence=paging.evidence,
             blast=paging.blast,
             priority=paging.priority,
+            endpoints=paging.endpoints,
         )
         paging.published = (
             crew.notifier.page(outcome, known, context, self._budget) or paging.published

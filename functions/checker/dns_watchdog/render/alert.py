@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dns_watchdog.constants import ATTRIBUTE_WORKLOADS
+from dns_watchdog.domain.dns_causes import DnsCauses
 from dns_watchdog.domain.judge import CanaryReport
 from dns_watchdog.domain.lint import LintFinding
 from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
@@ -25,6 +26,8 @@ from dns_watchdog.render.blocking import (
     finding_document,
     render_blocking_lines,
 )
+from dns_watchdog.render.dns_causes import cause_lines, causes_document, endpoints_document
+from dns_watchdog.render.endpoint_health import endpoint_health_lines
 from dns_watchdog.render.escape import sns_subject
 from dns_watchdog.render.evidence import (
     evidence_attribute,
@@ -173,7 +176,18 @@ def _text(view: AlertView, detail: Detail) -> str:
 
 def _headline_lines(view: AlertView) -> list[str]:
     healing = view.healing_sentence
-    return [view.headline, *([healing] if healing is not None else []), *_impact_lines(view)]
+    zones = cause_lines(_zone_causes(view), view.request.change)
+    return [
+        view.headline,
+        *zones,
+        *([healing] if healing is not None else []),
+        *_impact_lines(view),
+    ]
+
+
+def _zone_causes(view: AlertView) -> DnsCauses:
+    """The causes the headline names (the zones; firewall blocks go with the diagnosis)."""
+    return DnsCauses(lost_zones=view.outcome.causes.lost_zones)
 
 
 def _impact_lines(view: AlertView) -> list[str]:
@@ -237,6 +251,9 @@ def _diagnosis_lines(view: AlertView) -> list[str]:
     if diagnosis.likely_causes:
         lines.append("Likely causes:")
         lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
+    firewall = DnsCauses(firewall=view.outcome.causes.firewall)
+    lines += cause_lines(firewall, view.request.change)
+    lines += endpoint_health_lines(view.context.endpoints or ())
     return lines + render_blocking_lines(view.context.blocking, spent=view.context.blocking_spent)
 
 
@@ -439,6 +456,8 @@ def _evidence_fields(view: AlertView) -> dict[str, Any]:
         "confirmed_after_s": view.context.confirmed_after_s,
         "blast_radius": blast_document(view.context.blast),
         "priority": priority_document(view.context.priority),
+        **causes_document(view.outcome.causes, view.request.change),
+        "resolver_endpoints": endpoints_document(view.context.endpoints),
     }
 
 

@@ -38,12 +38,15 @@ from dns_watchdog.constants import (
     CHAT_CONTEXT_VPC_ID,
     EVIDENCE_ATTRIBUTE,
 )
+from dns_watchdog.domain.dns_causes import DnsCauses
 from dns_watchdog.domain.models import Severity, Verdict
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
 from dns_watchdog.domain.text import ASCII_ELLIPSIS, clip
 from dns_watchdog.domain.vpc import OptionSet
 from dns_watchdog.render.alert import ALERT_BUDGET_BYTES, Alert
 from dns_watchdog.render.blocking import render_blocking_lines
+from dns_watchdog.render.dns_causes import cause_lines
+from dns_watchdog.render.endpoint_health import endpoint_health_lines
 from dns_watchdog.render.escape import SUBJECT_LIMIT, chat_markdown
 from dns_watchdog.render.evidence import evidence_attribute, render_evidence_lines
 from dns_watchdog.render.view import AlertContext, AlertView, build_view
@@ -174,6 +177,8 @@ def _situation_lines(view: AlertView) -> list[str]:
     facts = view.facts
     history = view.history
     lines = [view.headline]
+    zones = DnsCauses(lost_zones=view.outcome.causes.lost_zones)
+    lines += [f"*{line}*" for line in cause_lines(zones, view.request.change, chat_markdown)]
     if view.healing_sentence is not None:
         lines.append(f"*{chat_markdown(view.healing_sentence)}*")  # it may quote an AWS error
     lines += _impact_lines(view)
@@ -217,6 +222,9 @@ def _verdict_lines(view: AlertView) -> list[str]:
     if diagnosis.likely_causes:
         causes = (chat_markdown(cause) for cause in diagnosis.likely_causes)
         lines.append("*Likely causes:* " + "; ".join(causes))
+    firewall = DnsCauses(firewall=view.outcome.causes.firewall)
+    lines += [f"*{line}*" for line in cause_lines(firewall, view.request.change, chat_markdown)]
+    lines += [chat_markdown(line) for line in endpoint_health_lines(view.context.endpoints or ())]
     lines += render_blocking_lines(
         view.context.blocking, markdown=True, spent=view.context.blocking_spent
     )

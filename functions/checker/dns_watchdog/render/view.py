@@ -18,6 +18,7 @@ from typing import Any
 from dns_watchdog.constants import CHAT_REQUESTED_BY
 from dns_watchdog.domain.analysis_budget import BudgetSpent
 from dns_watchdog.domain.blocking import BlockingFinding
+from dns_watchdog.domain.endpoint_health import EndpointHealth
 from dns_watchdog.domain.evidence import WorkloadEvidence
 from dns_watchdog.domain.flap import confirmation_note
 from dns_watchdog.domain.healing import HealPlan, HealReport, OptionSetMismatch
@@ -81,6 +82,8 @@ class AlertContext:
     blast: BlastRadius | None = None
     # The severity the alert goes out with when it is lower than the verdict's (PriorityFromImpact).
     priority: Priority | None = None
+    # The health of the outbound endpoints behind the VPC's forward rules (None: not read).
+    endpoints: tuple[EndpointHealth, ...] | None = None
 
     @property
     def region(self) -> str:
@@ -328,7 +331,7 @@ def _rollback_why(rollback: Rollback, history: OptionSetHistory) -> str:
     if kind == "none_needed":
         return "no action needed"
     if kind == "not_option_set":
-        return "the evidence does not point at the option set"
+        return rollback.cause or "the evidence does not point at the option set"
     if kind == "current_is_last_good":
         return (
             f"the current one, {history.current}, is the last option set verified healthy "
