@@ -157,3 +157,69 @@ def test_a_forward_rule_whose_target_is_dead_pages_without_a_rollback(
     assert "associate-dhcp-options" not in critical.text
     assert critical.document["rollback"] == "not_option_set"
     assert critical.document["rollback_command"] is None
+
+
+# --- preflight: the candidate is asked for the VPC's own names before it is associated ----------
+
+
+def _created(option_set: str) -> dict[str, Any]:
+    event = cloudtrail_event("create_dhcp_options")
+    event["detail"]["responseElements"]["dhcpOptions"]["dhcpOptionsId"] = option_set
+    return event
+
+
+def test_a_candidate_that_does_not_forward_the_private_zone_is_flagged_before_association(
+    zone_vpc: tuple[LabVpc, str], checker: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab_vpc, zone = zone_vpc
+    world = lab_vpc.world
+    monkeypatch.setenv("LINT_ALLOWED_NETWORKS", lab_vpc.platform.lab.cidr)
+    # Given a VPC with a private zone, never checked (no discovery stored), and a corporate
+    # option set whose server answers the AWS names but not the zone
+    corp = lab_vpc.platform.lab.add_server("corp", records=AWS_RECORDS)
+    candidate = world.option_set(corp.address)
+    # When it is preflighted
+    request = {"action": "preflight", "dhcp_options_id": candidate, "vpc_ids": [lab_vpc.vpc_id]}
+    result = checker(request)
+
+    # Then the prediction says it would break the VPC, naming the zone
+    [vpc] = result["vpcs"]
+    assert vpc["would_break"] is True
+    assert vpc["diagnosis"] == "CUSTOM_SERVER_MISSING_NAMES"
+    sentence = (
+        f"Private hosted zone {ZONE} ({zone}) is answered only by the Amazon resolver; "
+        f"{corp.address} does not forward it"
+    )
+    assert sentence in vpc["summary"]
+    [source] = vpc["sources"]
+    assert (source["kind"], source["id"], source["names"]) == ("private_zone", zone, [ZONE_NAME])
+    # because the canary asked the candidate for the zone's name
+    [(_, plan)] = lab_vpc.platform.invocations
+    assert plan["candidate_nameservers"] == [corp.address]
+    assert ZONE_NAME in [probe["name"] for probe in plan["probes"]]
+
+    # When the option set's creation is seen: one WARNING names the zone, before association
+    checker(_created(candidate))
+    [warning] = world.alerts()
+    assert warning.severity == "WARNING"
+    assert warning.text.startswith(
+        f"WARNING: {candidate} would break Lambda DNS in {lab_vpc.vpc_id}: "
+        "CUSTOM_SERVER_MISSING_NAMES"
+    )
+    assert sentence in warning.text
+    [described] = world.ec2.describe_vpcs(VpcIds=[lab_vpc.vpc_id])["Vpcs"]
+    assert described["DhcpOptionsId"] == lab_vpc.good
+
+
+def test_a_candidate_that_forwards_the_private_zone_is_safe(
+    zone_vpc: tuple[LabVpc, str], checker: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lab_vpc, _ = zone_vpc
+    monkeypatch.setenv("LINT_ALLOWED_NETWORKS", lab_vpc.platform.lab.cidr)
+    forwarding = lab_vpc.platform.lab.add_server(
+        "corp-forwarding", records={**AWS_RECORDS, ZONE_NAME: {"A": [ZONE_ADDRESS]}}
+    )
+    candidate = lab_vpc.world.option_set(forwarding.address)
+    request = {"action": "preflight", "dhcp_options_id": candidate, "vpc_ids": [lab_vpc.vpc_id]}
+    [vpc] = checker(request)["vpcs"]
+    assert (vpc["verdict"], vpc["diagnosis"], vpc["sources"]) == ("OK", "HEALTHY", [])
