@@ -79,6 +79,12 @@ def test_a_corporate_server_that_does_not_forward_the_private_zone_pages_with_th
         f"  - private hosted zone {ZONE} ({zone}): not forwarded by {corp.address} "
         f"(names: {ZONE_NAME})"
     ) in critical.text
+    # and the option set's lint says what the corporate server must forward, and where
+    lint = (
+        f"[WARNING] VPC_DNS_TO_FORWARD: {lab_vpc.vpc_id} has 1 private hosted zone that custom "
+        f"DNS servers must forward to {lab_vpc.amazon.address} (its Amazon resolver): {ZONE}."
+    )
+    assert lint in critical.text
     # the JSON document carries the zone, structured
     diagnosis = critical.document["diagnosis"]
     assert diagnosis["code"] == "CUSTOM_SERVER_MISSING_NAMES"
@@ -193,6 +199,8 @@ def test_a_candidate_that_does_not_forward_the_private_zone_is_flagged_before_as
     assert sentence in vpc["summary"]
     [source] = vpc["sources"]
     assert (source["kind"], source["id"], source["names"]) == ("private_zone", zone, [ZONE_NAME])
+    [lint] = [f for f in result["lint"] if f["code"] == "VPC_DNS_TO_FORWARD"]
+    assert lint["message"].startswith(f"{lab_vpc.vpc_id} has 1 private hosted zone that custom")
     # because the canary asked the candidate for the zone's name
     [(_, plan)] = lab_vpc.platform.invocations
     assert plan["candidate_nameservers"] == [corp.address]
@@ -207,6 +215,7 @@ def test_a_candidate_that_does_not_forward_the_private_zone_is_flagged_before_as
         "CUSTOM_SERVER_MISSING_NAMES"
     )
     assert sentence in warning.text
+    assert "VPC_DNS_TO_FORWARD" in warning.text
     [described] = world.ec2.describe_vpcs(VpcIds=[lab_vpc.vpc_id])["Vpcs"]
     assert described["DhcpOptionsId"] == lab_vpc.good
 

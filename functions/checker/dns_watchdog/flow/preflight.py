@@ -78,7 +78,7 @@ class PreflightCheck:
         runs = self._fleet.ask(probed, budget, servers, discoveries)
         predictions = [predict(candidate, w.facts, runs.get(v, [])) for v, w in watched.items()]
         lint = self._option_sets.lint(
-            candidate, {v: w.facts.cidr_block for v, w in watched.items()}
+            candidate, {v: w.facts.cidr_block for v, w in watched.items()}, discoveries
         )
         result = preflight_result(candidate, lint, predictions, scoped.errors)
         logger.info(
