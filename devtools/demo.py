@@ -14,8 +14,12 @@ CloudTrail event is delivered twice; someone points it at a server that does not
 names; the change is rolled back; later the corp DNS server stops answering without any change
 event, and a sweep finds it, confirms it with a second canary run and pages; it answers again.
 Every page says what is hit: the VPC holds three functions and an instance besides the canary.
-Last, a sandbox VPC holding nothing but its canary breaks too; with PriorityFromImpact turned on
+Then a sandbox VPC holding nothing but its canary breaks too; with PriorityFromImpact turned on
 for that step, it gets a WARNING that says why, not a page.
+Last, a VPC with a Route 53 private hosted zone and no probe names configured (the checker
+discovers the zone and probes one of its names): the preflight of a corporate option set that
+does not forward the zone warns, naming the zone, before it is associated; associated anyway, it
+pages once, naming the zone, with the rollback.
 Exit status 0 only if every step produced exactly the expected alerts, on the alert topic and on
 the chat topic alike.
 """
@@ -26,11 +30,12 @@ import contextlib
 import copy
 import io
 import json
+import os
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +72,10 @@ AMAZON_NAMES = {
     "orders.internal.example": {"A": ["10.0.12.34"]},
 }
 CORP_NAMES = {"dc1.corp.example": {"A": ["10.1.1.10"]}}
+# The private hosted zone of the last steps' VPC: only the Amazon resolver answers it.
+ZONE = "corp.internal"
+ZONE_RECORDS = {"inventory.corp.internal": "10.0.40.12"}
+ZONE_CANARY = "vpc-dns-canary-inventory"
 PROBES = [
     {"name": "sts.{region}.amazonaws.com"},
     {"name": "lambda.{region}.amazonaws.com"},
@@ -82,6 +91,9 @@ class Step:
     show_chat: bool = False
     # The checker runs this step with PriorityFromImpact on (a fresh execution environment).
     priority_from_impact: bool = False
+    # The checker runs this step without PROBE_PLAN: only the default ProbeNames are configured
+    # (a fresh execution environment), so what the VPC's canary probes beyond them is discovered.
+    default_probes: bool = False
     seconds: float = 0.0
     alerts: list[DeliveredAlert] = field(default_factory=list)
     chat: list[ChatNotification] = field(default_factory=list)
@@ -108,11 +120,16 @@ class Demo:
         self.corp = lab.add_server("corp-dns", records={**CORP_NAMES, **AMAZON_NAMES})
         self.dead = lab.add_server("dead-dns", behaviour="blackhole")
         self.no_forward = lab.add_server("dc-without-forwarders", records=CORP_NAMES)
+        # Corporate servers that forward AWS names, but not the private hosted zone.
+        aws_names = {k: v for k, v in AMAZON_NAMES.items() if k.endswith(".amazonaws.com")}
+        self.corp_no_zone = lab.add_server("corp-dns-b", records={**CORP_NAMES, **aws_names})
         # boto3's default session, which the checker's clients come from too (models load once).
         self.world = AwsWorld(boto3.DEFAULT_SESSION)
         self.option_sets: dict[str, str] = {}
         self.vpc_id = ""
         self.sandbox_vpc_id = ""
+        self.zone_vpc_id = ""
+        self.zone_id = ""
 
     def build_aws(self) -> dict[str, str]:
         world = self.world
@@ -181,7 +198,41 @@ class Demo:
         world.add_lambda_interface(subnet, SANDBOX_CANARY, [group])
         return self.sandbox_vpc_id
 
+    def build_zone_vpc(self) -> str:
+        """A third VPC (the lab's addresses again) with a private hosted zone, one function and
+        its canary; the corporate option set without the zone's forwarder."""
+        world = self.world
+        self.zone_vpc_id = world.create_vpc(self.lab.cidr)
+        subnet = world.create_subnet(self.zone_vpc_id, self.lab.cidr)
+        group = world.create_security_group(self.zone_vpc_id, "canary-dns-egress", "DNS egress")
+        world.associate(self.zone_vpc_id, self.option_sets["amazon"])
+        self.zone_id = world.private_zone(self.zone_vpc_id, ZONE, ZONE_RECORDS)
+        self.amazon.set_records(
+            {**AMAZON_NAMES, **{name: {"A": [a]} for name, a in ZONE_RECORDS.items()}}
+        )
+        world.ec2.create_network_interface(
+            SubnetId=subnet, PrivateIpAddress=self.corp_no_zone.address
+        )
+        self.option_sets["corp-no-zone"] = world.option_set(
+            self.corp_no_zone.address, domain_name="ec2.internal"
+        )
+        world.add_canary(
+            self.zone_vpc_id,
+            ZONE_CANARY,
+            subnet_ids=[subnet],
+            security_group_ids=[group],
+            timeout_s=5,
+            memory_mb=256,
+        )
+        world.add_lambda_interface(subnet, ZONE_CANARY, [group])
+        world.add_function("inventory-api", subnet_ids=[subnet], security_group_ids=[group])
+        return self.zone_vpc_id
+
     # events -------------------------------------------------------------------------------
+    def check_event(self, vpc_id: str) -> dict[str, Any]:
+        """A manual check of one VPC (what `vpc-dns-watchdog check --vpc` sends)."""
+        return {"action": "check", "vpc_ids": [vpc_id], "reason": "new VPC"}
+
     def associate_event(self, option_set: str, vpc_id: str | None = None) -> dict[str, Any]:
         """Make the change in (moto) EC2; build the CloudTrail event EventBridge would deliver."""
         vpc_id = vpc_id or self.vpc_id
@@ -284,6 +335,39 @@ def timeline(demo: Demo) -> Timeline:
             ),
             lambda: demo.associate_event(demo.option_sets["dead"], demo.build_sandbox()),
         ),
+        *zone_steps(demo),
+    ]
+
+
+def zone_steps(demo: Demo) -> Timeline:
+    """A VPC with a private hosted zone and no probe names configured: the zone is discovered."""
+    return [
+        (
+            Step(
+                f"A new VPC with the private hosted zone {ZONE}, no probe names configured: "
+                "checked, healthy, its zone discovered",
+                [],
+                default_probes=True,
+            ),
+            lambda: demo.check_event(demo.build_zone_vpc()),
+        ),
+        (
+            Step(
+                f"jane.doe creates an option set naming corporate DNS that does not forward "
+                f"{ZONE}: preflight",
+                ["WARNING"],
+                default_probes=True,
+            ),
+            lambda: demo.create_event(demo.option_sets["corp-no-zone"]),
+        ),
+        (
+            Step(
+                f"jane.doe associates it with the VPC of {ZONE} anyway",
+                ["CRITICAL"],
+                default_probes=True,
+            ),
+            lambda: demo.associate_event(demo.option_sets["corp-no-zone"], demo.zone_vpc_id),
+        ),
     ]
 
 
@@ -338,16 +422,25 @@ def run(say: Callable[[str], None] = print) -> bool:
             say("  chat notifications in another, in the place of Amazon Q Developer.")
             say("")
             for number, (step, make_event) in enumerate(timeline(demo)):
-                if step.priority_from_impact:
-                    with environment_variables({"PRIORITY_FROM_IMPACT": "true"}):
-                        prioritising = load_handler(CHECKER_DIR)
-                        ok = play(number, step, make_event(), prioritising, demo.world, say)
+                if step.priority_from_impact or step.default_probes:
+                    with _step_environment(step):
+                        own = load_handler(CHECKER_DIR)
+                        ok = play(number, step, make_event(), own, demo.world, say)
                 else:
                     ok = play(number, step, make_event(), checker, demo.world, say)
                 all_ok = all_ok and ok
     verdict = "the story played out as expected" if all_ok else "the story did NOT play out"
     say(f"Demo finished in {time.monotonic() - started:.1f} s: {verdict}.")
     return all_ok
+
+
+@contextlib.contextmanager
+def _step_environment(step: Step) -> Iterator[None]:
+    """The checker's settings of a step with settings of its own (restored after it)."""
+    with environment_variables({"PRIORITY_FROM_IMPACT": str(step.priority_from_impact).lower()}):
+        if step.default_probes:
+            os.environ.pop("PROBE_PLAN", None)
+        yield
 
 
 def main() -> int:

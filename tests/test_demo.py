@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from devtools.demo import CONFIRM_DELAY_S, run
+from devtools.demo import CONFIRM_DELAY_S, ZONE, run
 from devtools.lambdakit import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -30,12 +30,14 @@ def test_the_demo_story_plays_out_with_one_page_per_incident_and_one_recovery(
     # What the on-call engineer reads: the outage, the missing names, the recovery.
     assert "CONFIGURED_SERVER_UNREACHABLE" in transcript
     assert "CUSTOM_SERVER_MISSING_NAMES" in transcript
-    # Step 0: the dead-server option set is flagged before anyone associates it.
-    assert transcript.count("SNS Subject: [WARNING] dopt-") == 1
+    # Step 0: the dead-server option set is flagged before anyone associates it (and step 11's
+    # corporate set, which does not forward a private zone).
+    assert transcript.count("SNS Subject: [WARNING] dopt-") == 2
     assert "would break Lambda DNS in vpc-" in transcript
     assert transcript.index("SNS Subject: [WARNING]") < transcript.index("SNS Subject: [CRITICAL]")
-    # Two pages after changes, one after the sweep; a recovery for each incident.
-    assert transcript.count("SNS Subject: [CRITICAL]") == 3
+    # Two pages after changes, one after the sweep, one for the private zone; a recovery for
+    # each incident the story ends.
+    assert transcript.count("SNS Subject: [CRITICAL]") == 4
     assert transcript.count("SNS Subject: [RECOVERED]") == 2
     assert "aws ec2 associate-dhcp-options --dhcp-options-id dopt-" in transcript
 
@@ -118,7 +120,7 @@ def test_every_page_says_what_is_hit_and_a_canary_only_vpc_gets_a_warning(
     assert '"workloads": "4"' in transcript
 
     # When a sandbox VPC holding nothing but its canary breaks, PriorityFromImpact on
-    sandbox = transcript[transcript.index("[9] A sandbox VPC") :]
+    sandbox = transcript[transcript.index("[9] A sandbox VPC") : transcript.index("[10] A new VPC")]
     # Then a WARNING, not a page, says why
     assert "SNS Subject: [WARNING] vpc-" in sandbox
     assert "Lambda DNS FAILED after AssociateDhcpOptions" in sandbox
@@ -129,3 +131,27 @@ def test_every_page_says_what_is_hit_and_a_canary_only_vpc_gets_a_warning(
     ) in sandbox
     assert "| Hit: nothing but the watchdog's canaries" in sandbox
     assert '"workloads": "0"' in sandbox
+
+
+def test_a_private_zone_nobody_configured_is_discovered_warned_about_and_paged_with_the_zone(
+    transcript: str,
+) -> None:
+    # Given a VPC with a private hosted zone and only the default probe names, seen healthy
+    checked = transcript[transcript.index("[10] A new VPC") : transcript.index("[11] jane.doe")]
+    assert "no alert" in checked
+    not_forwarded = f"Private hosted zone {ZONE} ("
+    # When a corporate option set that does not forward the zone is created: a WARNING first,
+    # naming the zone, and the lint saying what the servers must forward where
+    preflight = transcript[transcript.index("[11] jane.doe") : transcript.index("[12] jane.doe")]
+    assert preflight.count("SNS Subject: [WARNING] dopt-") == 1
+    assert "CUSTOM_SERVER_MISSING_NAMES" in preflight
+    assert not_forwarded in preflight
+    assert "does not forward it." in preflight
+    assert "has 1 private hosted zone that custom DNS servers must forward to" in preflight
+    # When it is associated anyway: one CRITICAL names the zone, with the rollback
+    page = transcript[transcript.index("[12] jane.doe") :]
+    assert page.count("SNS Subject: [CRITICAL] vpc-") == 1
+    assert not_forwarded in page
+    assert f"  - private hosted zone {ZONE} (" in page
+    assert "Roll back to the last option set verified healthy" in page
+    assert "|   aws ec2 associate-dhcp-options --dhcp-options-id dopt-" in page

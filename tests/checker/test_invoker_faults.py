@@ -353,6 +353,44 @@ def test_more_direct_lookups_than_the_contract_allows_are_rejected(
     )
 
 
+ZONE_SOURCE = {"kind": "private_zone", "id": "Z0123456789ABC", "domain": "corp.internal"}
+
+
+def test_the_diagnosis_keeps_the_zones_and_rules_it_names(
+    lambda_client: Any, stub: Stubber
+) -> None:
+    document = findings(configured=["10.1.1.10"], expected=["10.1.1.10"])
+    found = {**ZONE_SOURCE, "via": None, "finding": "not_forwarded"}
+    document["diagnosis"]["sources"] = [
+        {**found, "names": ["app.corp.internal"], "servers": ["10.1.1.10"]}
+    ]
+    run = _invoke_document(stub, lambda_client, document)
+    assert run.findings is not None
+    [source] = run.findings.diagnosis.sources
+    assert (source.kind, source.id, source.domain) == (
+        "private_zone",
+        "Z0123456789ABC",
+        ZONE_SOURCE["domain"],
+    )
+    assert (source.finding, source.names, source.servers) == (
+        "not_forwarded",
+        ["app.corp.internal"],
+        ["10.1.1.10"],
+    )
+
+
+def test_more_source_names_than_the_plan_has_probes_are_rejected(
+    lambda_client: Any, stub: Stubber
+) -> None:
+    document = findings(configured=["10.1.1.10"], expected=["10.1.1.10"])
+    names = [f"n{i}.corp.internal" for i in range(30)]
+    source = {**ZONE_SOURCE, "finding": "not_forwarded", "names": names}
+    document["diagnosis"]["sources"] = [source, source]
+    run = _invoke_document(stub, lambda_client, document)
+    assert run.status == "error"
+    assert f"60 names in sources, more than the plan's {MAX_PROBES} probes" in run.detail
+
+
 @pytest.mark.parametrize(
     ("elapsed", "message"),
     [

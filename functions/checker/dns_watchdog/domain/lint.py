@@ -15,7 +15,8 @@ import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from dns_watchdog.domain.vpc import AMAZON_PROVIDED_DNS, OptionSet
+from dns_watchdog.domain.discovery import FORWARD_RULE, SYSTEM_RULE, Discovery
+from dns_watchdog.domain.vpc import AMAZON_PROVIDED_DNS, OptionSet, expected_nameservers
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,6 +45,7 @@ class LintCode(enum.StrEnum):
     NOBODY_AT_ADDRESS = "NOBODY_AT_ADDRESS"
     PUBLIC_SERVER_NO_ROUTE = "PUBLIC_SERVER_NO_ROUTE"
     IPV6_ONLY_SERVERS = "IPV6_ONLY_SERVERS"
+    VPC_DNS_TO_FORWARD = "VPC_DNS_TO_FORWARD"
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ def lint_option_set(
     held_addresses: Mapping[str, Collection[str]] | None = None,
     held_elsewhere: Mapping[str, Collection[str]] | None = None,
     routes_out: Mapping[str, Collection[str]] | None = None,
+    discoveries: Mapping[str, Discovery] | None = None,
 ) -> list[LintFinding]:
     """Every finding about `option_set`, most severe first.
 
@@ -181,7 +184,8 @@ def lint_option_set(
     a network interface in that VPC holds, from the adapter) enable NOBODY_AT_ADDRESS, and
     `held_elsewhere` (address -> other VPCs whose interfaces hold it) names those VPCs;
     `routes_out` (watched VPC -> the destinations of its route tables' active routes that leave
-    the VPC) enables PUBLIC_SERVER_NO_ROUTE. Without them those are not checked.
+    the VPC) enables PUBLIC_SERVER_NO_ROUTE, and `discoveries` (watched VPC -> what was
+    discovered of its own DNS) VPC_DNS_TO_FORWARD. Without them those are not checked.
     """
     findings = [
         *_no_servers(option_set),
@@ -192,6 +196,12 @@ def lint_option_set(
         *_amazon_mixed_with_custom(option_set),
         *_ipv6_only(option_set),
         *_several_domain_names(option_set),
+        *(
+            finding
+            for vpc_id, discovery in (discoveries or {}).items()
+            if vpc_id in (vpc_cidrs or {})
+            for finding in vpc_dns_to_forward(option_set, (vpc_cidrs or {})[vpc_id], discovery)
+        ),
     ]
     order = {LintSeverity.ERROR: 0, LintSeverity.WARNING: 1}
     return sorted(findings, key=lambda f: order[f.severity])
@@ -357,5 +367,56 @@ def _several_domain_names(option_set: OptionSet) -> list[LintFinding]:
             LintSeverity.WARNING,
             f"{option_set.option_set_id} has several space-separated domain names ({domain!r}): "
             "some operating systems take the whole string as one malformed name.",
+        )
+    ]
+
+
+# The domains a VPC_DNS_TO_FORWARD finding names; the rest are counted.
+DOMAINS_NAMED = 5
+
+
+def _counted(count: int, what: str) -> str:
+    return f"{count} {what}" if count == 1 else f"{count} {what}s"
+
+
+def vpc_dns_to_forward(
+    option_set: OptionSet, cidr_block: str, discovery: Discovery
+) -> list[LintFinding]:
+    """Custom servers in a VPC with private hosted zones or Resolver rules: only the Amazon
+    resolver (the VPC's CIDR base + 2) answers those zones and applies those rules, so the
+    custom servers must forward their domains there (issue-free when they do; the canaries
+    verify it). Rules are counted from the discovered probes: when the discovery cap dropped
+    some, the count is a lower bound and says so."""
+    amazon = expected_nameservers([AMAZON_PROVIDED_DNS], cidr_block)[0]
+    custom = [
+        server
+        for server in _custom_servers(option_set)
+        if server != amazon
+        and ((address := _address(server)) is None or address not in AMAZON_RESOLVER_ADDRESSES)
+    ]
+    rules = {
+        p.source.id: p.source.domain
+        for p in discovery.probes
+        if p.source.kind in (FORWARD_RULE, SYSTEM_RULE)
+    }
+    zones = {zone.id: zone.name for zone in discovery.zones}
+    if not custom or not (zones or rules):
+        return []
+    parts = [_counted(len(zones), "private hosted zone")] if zones else []
+    if rules:
+        bound = "at least " if discovery.dropped else ""
+        parts.append(bound + _counted(len(rules), "resolver rule"))
+    domains = sorted(set(zones.values()) | set(rules.values()))
+    named = ", ".join(domains[:DOMAINS_NAMED])
+    if len(domains) > DOMAINS_NAMED:
+        named += f" and {len(domains) - DOMAINS_NAMED} more"
+    return [
+        LintFinding(
+            LintCode.VPC_DNS_TO_FORWARD,
+            LintSeverity.WARNING,
+            f"{discovery.vpc_id} has {' and '.join(parts)} that custom DNS servers must forward "
+            f"to {amazon} (its Amazon resolver): {named}. {option_set.option_set_id} names "
+            f"{', '.join(custom)}: unless they forward these domains there, Lambdas in "
+            f"{discovery.vpc_id} cannot resolve them.",
         )
     ]

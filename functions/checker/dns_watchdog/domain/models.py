@@ -21,7 +21,14 @@ from enum import StrEnum
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 from dns_watchdog.domain.text import clip
 
@@ -31,6 +38,9 @@ from dns_watchdog.domain.text import clip
 MAX_PROBES = 50
 MAX_DIRECT_PER_PROBE = 6
 MAX_DIRECT = MAX_PROBES * MAX_DIRECT_PER_PROBE
+# A forward rule's targets the canary asks per probe (canary contract); an option set names at
+# most 4 servers, so this bounds every server list of `diagnosis.sources`.
+MAX_TARGETS_PER_PROBE = 6
 # resolv.conf server lists (glibc reads 3 nameservers, EC2 hands out 4); generous, not exact.
 MAX_SERVERS_LISTED = 16
 MAX_DNS_NAME_CHARS = 253
@@ -104,6 +114,25 @@ class ProbeResult(BaseModel):
     detail: Text = ""
 
 
+class DiagnosisSource(BaseModel):
+    """A zone, rule or endpoint the diagnosis is about (canary contract, `diagnosis.sources`):
+    what the VPC's own DNS holds that failed, and which servers fail it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: Identifier
+    id: Identifier | None = None
+    domain: DnsName | None = None
+    via: Identifier | None = None
+    # not_forwarded (servers: the option set's servers that miss the names), targets_failing or
+    # targets_unreachable (servers: the rule's targets that did not answer).
+    finding: Identifier
+    names: Annotated[list[DnsName], Field(max_length=MAX_PROBES)] = Field(default_factory=list)
+    servers: Annotated[list[Identifier], Field(max_length=MAX_TARGETS_PER_PROBE)] = Field(
+        default_factory=list
+    )
+
+
 class Diagnosis(BaseModel):
     """The canary's diagnosis, or one the checker makes when a canary could not report."""
 
@@ -120,6 +149,19 @@ class Diagnosis(BaseModel):
     # False when the evidence clears the option set (for example a zone broken at every
     # resolver): then no rollback is advised. None from canaries that do not say.
     option_set_at_fault: bool | None = None
+    # The zones and rules it is about, each naming its failing names: every name is one probe of
+    # the plan, so all of them together hold at most MAX_PROBES names.
+    sources: Annotated[list[DiagnosisSource], Field(max_length=MAX_PROBES)] = Field(
+        default_factory=list
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _one_name_per_probe(cls, sources: list[DiagnosisSource]) -> list[DiagnosisSource]:
+        named = sum(len(source.names) for source in sources)
+        if named > MAX_PROBES:
+            raise ValueError(f"{named} names in sources, more than the plan's {MAX_PROBES} probes")
+        return sources
 
 
 class ResolvConfView(BaseModel):

@@ -45,6 +45,8 @@ class VpcPrediction:
             "failing_hop": judgement.diagnosis.failing_hop,
             "summary": judgement.diagnosis.summary,
             "likely_causes": list(judgement.diagnosis.likely_causes),
+            # The VPC's own zones and rules the candidate would lose (canary contract).
+            "sources": [source.model_dump(mode="json") for source in judgement.diagnosis.sources],
             "current_option_set_id": self.facts.option_set.option_set_id,
             "candidate_nameservers": list(self.candidate_servers),
             "canaries": len(judgement.canaries),

@@ -46,9 +46,20 @@ class DiscoveryKeeper:
         self, vpc_id: str, stored: VpcState | None, request: CheckRequest, now: datetime
     ) -> tuple[Discovery, bool]:
         """The VPC's discovery, and whether it was read now (then the state must keep it)."""
-        previous = stored_discovery(stored)
         forced = refreshes_discovery(request.event_name, changed=request.change is not None)
-        if previous is not None and not forced and not is_stale(previous, now, self._ttl_s):
+        return self._kept_or_read(vpc_id, stored, now, request.event_name if forced else None)
+
+    def for_preflight(self, vpc_id: str, stored: VpcState | None, now: datetime) -> Discovery:
+        """The VPC's discovery for a preflight: the stored one while fresh, else read now (and
+        not kept: a preflight stores nothing)."""
+        discovery, _ = self._kept_or_read(vpc_id, stored, now, None)
+        return discovery
+
+    def _kept_or_read(
+        self, vpc_id: str, stored: VpcState | None, now: datetime, forced_by: str | None
+    ) -> tuple[Discovery, bool]:
+        previous = stored_discovery(stored)
+        if previous is not None and forced_by is None and not is_stale(previous, now, self._ttl_s):
             return previous, False
         return self.read_again(vpc_id, previous, now, request.event_name if forced else None), True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from dns_watchdog.aws.vpcs import VpcDirectory
+from dns_watchdog.domain.discovery import Discovery
 from dns_watchdog.domain.lint import (
     IpNetwork,
     LintFinding,
@@ -37,9 +38,15 @@ class OptionSets:
         """Each of these option sets, described once per run."""
         return {i: self.describe(i) for i in option_set_ids}
 
-    def lint(self, option_set: OptionSet, vpc_cidrs: dict[str, str]) -> list[LintFinding]:
+    def lint(
+        self,
+        option_set: OptionSet,
+        vpc_cidrs: dict[str, str],
+        discoveries: Mapping[str, Discovery] | None = None,
+    ) -> list[LintFinding]:
         """The option set's lint, asking EC2 which interface of each VPC in `vpc_cidrs` holds
-        the server addresses inside it, and which other VPC holds those nobody there holds."""
+        the server addresses inside it, and which other VPC holds those nobody there holds;
+        with `discoveries`, what custom servers must forward of each VPC's own DNS."""
         held, elsewhere = self._holders(addresses_to_look_up(option_set, vpc_cidrs))
         # Route tables only matter (and are read) when a server is at a public address.
         routes = (
@@ -54,6 +61,7 @@ class OptionSets:
             held_addresses=held,
             held_elsewhere=elsewhere,
             routes_out=routes,
+            discoveries=discoveries,
         )
 
     def _holders(

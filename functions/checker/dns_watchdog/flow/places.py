@@ -167,11 +167,12 @@ class Places:
         return PreflightCheck(
             Scope(adapters.vpcs, adapters.canaries),
             OptionSets(adapters.vpcs, self._config.lint_allowed_networks),
-            CanaryFleet(adapters.invoker, self._config),
+            CanaryFleet(adapters.invoker, self._config, region=place.region),
             self._notifier,
             place.region,
             blast=adapters.blast,
             state=adapters.state,
+            discovery=self._discovery(adapters),
         )
 
     def rollback(self, place: Place) -> Rollbacker:

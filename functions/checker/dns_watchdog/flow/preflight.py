@@ -27,8 +27,11 @@ from dns_watchdog.observability import logger
 
 if TYPE_CHECKING:
     from dns_watchdog.aws.state import StateStore
+    from dns_watchdog.domain.discovery import Discovery
+    from dns_watchdog.domain.history import VpcState
     from dns_watchdog.domain.workloads import BlastRadius
     from dns_watchdog.flow.blast import BlastReader
+    from dns_watchdog.flow.discovery import DiscoveryKeeper
 
 # The VPCs of one preflight WARNING whose blast radius is read (a few calls each); the rest are
 # listed without it.
@@ -48,6 +51,7 @@ class PreflightCheck:
         *,
         blast: BlastReader | None = None,
         state: StateStore | None = None,
+        discovery: DiscoveryKeeper | None = None,
     ) -> None:
         self._scope = scope
         self._option_sets = option_sets
@@ -56,6 +60,7 @@ class PreflightCheck:
         self._region = region
         self._blast = blast
         self._state = state
+        self._discovery = discovery
 
     def run(self, request: PreflightRequest, budget: RunBudget) -> dict[str, Any]:
         """The prediction per VPC; a VPC that cannot be described does not stop the others."""
@@ -69,10 +74,11 @@ class PreflightCheck:
         watched = scoped.watched
         servers = {v: candidate_servers(candidate, w.facts) for v, w in watched.items()}
         probed = {v: w for v, w in watched.items() if servers[v]}
-        runs = self._fleet.ask(probed, budget, servers)
+        discoveries = self._discoveries(probed, budget)
+        runs = self._fleet.ask(probed, budget, servers, discoveries)
         predictions = [predict(candidate, w.facts, runs.get(v, [])) for v, w in watched.items()]
         lint = self._option_sets.lint(
-            candidate, {v: w.facts.cidr_block for v, w in watched.items()}
+            candidate, {v: w.facts.cidr_block for v, w in watched.items()}, discoveries
         )
         result = preflight_result(candidate, lint, predictions, scoped.errors)
         logger.info(
@@ -97,6 +103,28 @@ class PreflightCheck:
             )
         return result
 
+    def _discoveries(
+        self, watched: Mapping[str, Watched], budget: RunBudget
+    ) -> dict[str, Discovery]:
+        """Each VPC's own DNS (stored while fresh, else read), so the canaries ask the candidate
+        for its private zones' and rules' names too."""
+        if self._discovery is None:
+            return {}
+        now = budget.wall()
+        return {
+            vpc_id: self._discovery.for_preflight(vpc_id, self._stored(vpc_id), now)
+            for vpc_id in watched
+        }
+
+    def _stored(self, vpc_id: str) -> VpcState | None:
+        if self._state is None:
+            return None
+        try:
+            return self._state.get(vpc_id)
+        except AwsCallFailed as exc:
+            logger.warning("State not read", extra={"vpc_id": vpc_id, "error": str(exc)})
+            return None
+
     def _blasts(
         self, breaking: Sequence[VpcPrediction], watched: Mapping[str, Watched], now: str
     ) -> dict[str, BlastRadius]:
@@ -107,12 +135,7 @@ class PreflightCheck:
         blasts = {}
         for prediction in breaking[:MAX_PREFLIGHT_BLAST_VPCS]:
             vpc_id = prediction.facts.vpc_id
-            stored = None
-            if self._state is not None:
-                try:
-                    stored = self._state.get(vpc_id)
-                except AwsCallFailed as exc:
-                    logger.warning("State not read", extra={"vpc_id": vpc_id, "error": str(exc)})
+            stored = self._stored(vpc_id)
             blast = self._blast.read(vpc_id, watched[vpc_id].canary_arns, stored, now)
             blasts[vpc_id] = blast
             if self._state is not None and blast.status == "read" and blast.census is not None:

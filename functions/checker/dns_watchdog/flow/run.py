@@ -413,8 +413,13 @@ class CheckRun:
         if not request.announces_option_set:
             return ()
         facts = outcome.facts
+        discovery = self._discoveries.get(facts.vpc_id)
         return tuple(
-            self._crew.option_sets.lint(facts.option_set, {facts.vpc_id: facts.cidr_block})
+            self._crew.option_sets.lint(
+                facts.option_set,
+                {facts.vpc_id: facts.cidr_block},
+                {facts.vpc_id: discovery} if discovery is not None else None,
+            )
         )
 
     def _with_discovery(self, state: VpcState) -> VpcState:

@@ -17,7 +17,7 @@ from dns_watchdog.constants import ATTRIBUTE_WORKLOADS
 from dns_watchdog.domain.dns_causes import DnsCauses
 from dns_watchdog.domain.judge import CanaryReport
 from dns_watchdog.domain.lint import LintFinding
-from dns_watchdog.domain.models import ProbeResult, Severity, Verdict
+from dns_watchdog.domain.models import DiagnosisSource, ProbeResult, Severity, Verdict
 from dns_watchdog.domain.outcome import RollbackKind, VpcOutcome
 from dns_watchdog.domain.request import ChangeContext, CheckRequest
 from dns_watchdog.domain.vpc import OptionSet
@@ -248,6 +248,7 @@ def _diagnosis_lines(view: AlertView) -> list[str]:
     lines = [f"Diagnosis: {diagnosis.code} (failing hop: {diagnosis.failing_hop or 'none'})"]
     if diagnosis.summary:
         lines.append(f"  {diagnosis.summary}")
+    lines += _source_lines(diagnosis.sources)
     if diagnosis.likely_causes:
         lines.append("Likely causes:")
         lines += [f"  - {cause}" for cause in diagnosis.likely_causes]
@@ -255,6 +256,36 @@ def _diagnosis_lines(view: AlertView) -> list[str]:
     lines += cause_lines(firewall, view.request.change)
     lines += endpoint_health_lines(view.context.endpoints or ())
     return lines + render_blocking_lines(view.context.blocking, spent=view.context.blocking_spent)
+
+
+SOURCE_KINDS = {
+    "private_zone": "private hosted zone",
+    "forward_rule": "Resolver forwarding rule",
+    "system_rule": "Resolver system rule",
+    "endpoint": "VPC endpoint",
+    "firewall": "DNS Firewall rule group",
+}
+SOURCE_FINDINGS = {
+    "not_forwarded": "not forwarded by",
+    "targets_failing": "its targets fail:",
+    "targets_unreachable": "targets the canary cannot reach:",
+}
+
+
+def _source_lines(sources: Sequence[DiagnosisSource]) -> list[str]:
+    """The VPC's own zones and rules the diagnosis is about, one line each."""
+    if not sources:
+        return []
+    lines = ["The VPC's own DNS:"]
+    for source in sources:
+        ident = f"({source.id})" if source.id else None
+        what = " ".join(p for p in (SOURCE_KINDS.get(source.kind), source.domain, ident) if p)
+        via = f", through Route 53 Profile {source.via}" if source.via else ""
+        finding = SOURCE_FINDINGS.get(source.finding, source.finding)
+        servers = ", ".join(source.servers) or "none named"
+        names = ", ".join(source.names) or "none named"
+        lines.append(f"  - {what or source.kind}{via}: {finding} {servers} (names: {names})")
+    return lines
 
 
 def _notes(view: AlertView) -> list[str]:
