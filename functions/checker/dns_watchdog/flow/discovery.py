@@ -61,7 +61,7 @@ class DiscoveryKeeper:
         previous = stored_discovery(stored)
         if previous is not None and forced_by is None and not is_stale(previous, now, self._ttl_s):
             return previous, False
-        return self.read_again(vpc_id, previous, now, request.event_name if forced else None), True
+        return self.read_again(vpc_id, previous, now, forced_by), True
 
     def read_again(
         self, vpc_id: str, previous: Discovery | None, now: datetime, forced_by: str | None
