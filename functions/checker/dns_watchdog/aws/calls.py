@@ -162,6 +162,27 @@ def _answered(response: Mapping[str, Any], message_limit: int, *, operation: str
     )
 
 
+# Codes AWS answers when the caller's policy does not allow the call.
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+# How much of a service's message a failure reason quotes.
+REASON_MESSAGE_CHARS = 200
+
+
+def failure_reason(exc: ClientError | BotoCoreError, service: str, *, iam_prefix: str = "") -> str:
+    """One short, specific reason for a call an optional part of a page could not make (it is
+    shown in the page, never raised): `service` names the service in words ("EC2"); a denial
+    names the call as IAM does when `iam_prefix` is given ("logs:" + operation)."""
+    error = read_error(exc, message_limit=REASON_MESSAGE_CHARS)
+    if not error.answered:
+        return f"{service} could not be reached: {error.code}"
+    if error.code in ACCESS_DENIED_CODES:
+        return f"the checker may not call {iam_prefix}{error.operation} ({error.code})"
+    if error.throttled:
+        return f"{service} throttled {error.operation} ({error.code})"
+    message = " ".join(error.message.split())
+    return f"{error.operation} failed: {error.code}" + (f": {message}" if message else "")
+
+
 def is_retryable(error: AwsError) -> bool:
     return error.retryable
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.aws.calls import read_error
+from dns_watchdog.aws.calls import failure_reason, read_error
 from dns_watchdog.domain.endpoint_health import EndpointHealth
 from dns_watchdog.domain.text import clip
 
@@ -45,7 +45,6 @@ PERIOD_S = 300
 DEFAULT_WINDOW_S = 900
 # GetMetricData takes at most 500 queries; two per endpoint.
 MAX_ENDPOINTS = 20
-_MAX_REASON_CHARS = 200
 
 
 def read_endpoint_health(
@@ -87,7 +86,7 @@ def _describe(resolver: Route53ResolverClient, endpoint_id: str) -> EndpointHeal
             "ResolverEndpoint"
         ]
     except (ClientError, BotoCoreError) as exc:
-        return EndpointHealth(endpoint_id=endpoint_id, unread=_reason(exc))
+        return EndpointHealth(endpoint_id=endpoint_id, unread=_reason(exc, "Route 53 Resolver"))
     count = endpoint.get("IpAddressCount")
     return EndpointHealth(
         endpoint_id=endpoint_id,
@@ -110,7 +109,7 @@ def _metrics(
     try:
         results = _all_results(cloudwatch, queries, now=now, window_s=window_s)
     except (ClientError, BotoCoreError) as exc:
-        return {}, _reason(exc)
+        return {}, _reason(exc, "CloudWatch")
     found: dict[str, tuple[int | None, int | None]] = {}
     for index, endpoint_id in enumerate(endpoint_ids):
         found[endpoint_id] = (
@@ -162,12 +161,7 @@ def _extreme(values: Any, pick: Any) -> int | None:
     return int(pick(numbers)) if numbers else None
 
 
-def _reason(exc: ClientError | BotoCoreError) -> str:
-    error = read_error(exc, message_limit=_MAX_REASON_CHARS)
-    if not error.answered:
-        return f"could not be reached ({error.code})"
-    if error.code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-        return f"the checker may not call {error.operation or 'it'} ({error.code})"
-    if error.code == "ResourceNotFoundException":
+def _reason(exc: ClientError | BotoCoreError, service: str) -> str:
+    if read_error(exc).code == "ResourceNotFoundException":
         return "the endpoint no longer exists"
-    return f"{error.operation or 'the call'} failed: {error}"
+    return failure_reason(exc, service)

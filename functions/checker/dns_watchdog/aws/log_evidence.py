@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.aws.calls import read_error
+from dns_watchdog.aws.calls import failure_reason
 from dns_watchdog.domain.evidence import COUNT_FIELD, LOG_FIELD
 from dns_watchdog.observability import logger
 
@@ -68,8 +68,6 @@ DNS_FAILURE_QUERY = (
 DEFAULT_POLL_INTERVAL_S = 1.0
 # GetQueryResults statuses after which the query will not complete.
 _ENDED = {"Failed", "Cancelled", "Timeout", "Unknown"}
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
-_MAX_MESSAGE_CHARS = 200
 
 
 class EvidenceUnavailable(RuntimeError):
@@ -85,19 +83,6 @@ class QueryAnswer:
     bytes_scanned: int = 0
     timed_out: bool = False
     elapsed_s: float = 0.0
-
-
-def failure_reason(exc: ClientError | BotoCoreError) -> str:
-    """A short, specific reason for an AWS or transport error."""
-    error = read_error(exc, message_limit=_MAX_MESSAGE_CHARS)
-    if not error.answered:
-        return f"CloudWatch Logs could not be reached: {error.code}"
-    if error.code in _DENIED:
-        return f"the checker may not call logs:{error.operation} ({error.code})"
-    if error.throttled:
-        return f"CloudWatch Logs throttled {error.operation} ({error.code})"
-    message = " ".join(error.message.split())
-    return f"{error.operation} failed: {error.code}" + (f": {message}" if message else "")
 
 
 class LogEvidence:
@@ -172,12 +157,19 @@ class LogEvidence:
         except (ClientError, BotoCoreError) as exc:
             logger.warning(
                 "Could not stop a Logs Insights query",
-                extra={"query_id": query_id, "reason": failure_reason(exc)},
+                extra={
+                    "query_id": query_id,
+                    "reason": _reason(exc),
+                },
             )
 
 
 def _logged(exc: ClientError | BotoCoreError) -> str:
     # Not raised into the check (the feature is optional), but never silent.
-    reason = failure_reason(exc)
+    reason = _reason(exc)
     logger.warning("Could not read workload evidence", extra={"reason": reason})
     return reason
+
+
+def _reason(exc: ClientError | BotoCoreError) -> str:
+    return failure_reason(exc, "CloudWatch Logs", iam_prefix="logs:")

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dns_watchdog.aws.calls import read_error
+from dns_watchdog.aws.calls import failure_reason
 from dns_watchdog.constants import ANALYSIS_TAG_KEY, DNS_PORT
 from dns_watchdog.domain.blocking import (
     PROTOCOLS,
@@ -80,25 +80,11 @@ ANALYZER_OPERATIONS = frozenset(
 DEFAULT_POLL_INTERVAL_S = 2.0
 TIMED_OUT = "no result within the analysis budget"
 NO_TIME = "no time left in the analysis budget"
-_DENIED = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"}
 _MAX_MESSAGE_CHARS = 200
 
 
 class AnalysisUnavailable(RuntimeError):
     """Why no analysis can be made (the message is the finding's reason)."""
-
-
-def failure_reason(exc: ClientError | BotoCoreError) -> str:
-    """A short, specific reason for an AWS or transport error."""
-    error = read_error(exc, message_limit=_MAX_MESSAGE_CHARS)
-    if not error.answered:
-        return f"EC2 could not be reached: {error.code}"
-    if error.code in _DENIED:
-        return f"the checker may not call {error.operation} ({error.code})"
-    if error.throttled:
-        return f"EC2 throttled {error.operation} ({error.code})"
-    message = " ".join(error.message.split())
-    return f"{error.operation} failed: {error.code}" + (f": {message}" if message else "")
 
 
 def _log_failure(reason: str, exc: Exception, server: str) -> None:
@@ -153,7 +139,7 @@ class ReachabilityAnalyzer:
         except AnalysisUnavailable as exc:
             return tuple(not_analysed(str(exc), protocol=p, server=server) for p in protocols)
         except (ClientError, BotoCoreError) as exc:
-            reason = failure_reason(exc)
+            reason = failure_reason(exc, "EC2")
             _log_failure(reason, exc, server)
             return tuple(not_analysed(reason, protocol=p, server=server) for p in protocols)
         return self.analyse(
@@ -225,7 +211,7 @@ class ReachabilityAnalyzer:
                 analyses[protocol] = self._start(paths[protocol], vpc_id)
             self._poll(analyses, deadline, finished=results)
         except (ClientError, BotoCoreError) as exc:
-            reason = failure_reason(exc)
+            reason = failure_reason(exc, "EC2")
             _log_failure(reason, exc, server)
         finally:
             self._delete(analyses.values(), paths.values())
@@ -318,7 +304,7 @@ class ReachabilityAnalyzer:
             except (ClientError, BotoCoreError) as exc:
                 logger.warning(
                     "Could not delete a Network Insights analysis",
-                    extra={"analysis_id": analysis_id, "reason": failure_reason(exc)},
+                    extra={"analysis_id": analysis_id, "reason": failure_reason(exc, "EC2")},
                 )
         for path_id in list(path_ids):
             try:
@@ -326,5 +312,5 @@ class ReachabilityAnalyzer:
             except (ClientError, BotoCoreError) as exc:
                 logger.warning(
                     "Could not delete a Network Insights path",
-                    extra={"path_id": path_id, "reason": failure_reason(exc)},
+                    extra={"path_id": path_id, "reason": failure_reason(exc, "EC2")},
                 )
