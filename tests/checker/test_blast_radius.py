@@ -85,7 +85,7 @@ def test_a_critical_names_the_functions_and_counts_the_task_and_the_instance(
         in alert.text
     )
     assert "1 canary interface (not counted)" in alert.text
-    assert "1 other interface that resolve nothing through the option set (nat_gateway 1)" in (
+    assert "1 other interface that resolves nothing through the option set (nat_gateway 1)" in (
         alert.text
     )
     blast = alert.document["blast_radius"]

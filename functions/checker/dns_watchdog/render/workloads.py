@@ -65,7 +65,8 @@ def beside_line(census: Census) -> str | None:
     if census.other_interfaces:
         kinds = ", ".join(f"{kind} {count}" for kind, count in census.other_types)
         other = _counted(census.other_interfaces, "other interface")
-        parts.append(f"{other} that resolve nothing through the option set ({kinds})")
+        verb = "resolves" if census.other_interfaces == 1 else "resolve"
+        parts.append(f"{other} that {verb} nothing through the option set ({kinds})")
     return f"Also in the VPC: {'; '.join(parts)}." if parts else None
 
 
