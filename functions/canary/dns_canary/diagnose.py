@@ -671,6 +671,9 @@ def _unreachable(
             "(ephemeral ports 1024-65535)",
             f"no route from the function's subnets to {servers} (route table, peering, VPN, "
             "Transit Gateway)",
+            "the server's own access list drops queries from the function's subnets without an "
+            "answer (PowerDNS Recursor allow-from, dnsdist's ACL; BIND and Knot Resolver refuse "
+            "instead)",
         ),
         failed_names=tuple(failed_names),
     )
