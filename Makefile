@@ -59,7 +59,7 @@ typecheck: $(STAMP)
 PYTEST := $(BIN)/python -m pytest -q
 # Pure code, offline by construction (pytest-socket): the loop to run while editing.
 unit: $(STAMP)
-	$(PYTEST) -m unit --disable-socket
+	$(PYTEST) -m unit --disable-socket -n 2
 
 # moto, the DNS lab on loopback, the real canary behind the checker, the demo.
 integration: $(STAMP)
