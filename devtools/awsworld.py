@@ -23,7 +23,7 @@ import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ import boto3
 from dns_watchdog.constants import CANARY_TAG_KEY, CHAT_TOPIC_ARN_ENV
 from dns_watchdog.render.chat import ChatNotification
 
-from devtools.lambdakit import REGION, environment_variables
+from devtools.lambdakit import REGION, environment_variables, hooked
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
@@ -641,24 +641,14 @@ class NetworkInsightsStandIn:
         tags: dict[str, str] = kept.get("Tags", {})
         return tags
 
-    @contextmanager
-    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+    def answering(
+        self, session: boto3.session.Session | None = None
+    ) -> AbstractContextManager[None]:
         """Answer the calls of clients built from ``session`` (default session if None)."""
-        if session is None:
-            if boto3.DEFAULT_SESSION is None:
-                boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        events = session.events
-        events.register("provide-client-params.ec2", self._remember)
-        # botocore's stubs type handlers as returning None; a before-call handler may return the
-        # (http, parsed) pair to answer the call, which is how the stand-in answers.
-        events.register("before-call.ec2", self._answer)  # type: ignore[arg-type]
-        try:
-            yield
-        finally:
-            events.unregister("provide-client-params.ec2", self._remember)
-            events.unregister("before-call.ec2", self._answer)  # type: ignore[arg-type]
+        return hooked(
+            session,
+            [("provide-client-params.ec2", self._remember), ("before-call.ec2", self._answer)],
+        )
 
     @staticmethod
     def _remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -794,22 +784,17 @@ class LogsInsightsStandIn:
     def operations(self) -> list[str]:
         return [name for name, _ in self.calls]
 
-    @contextmanager
-    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+    def answering(
+        self, session: boto3.session.Session | None = None
+    ) -> AbstractContextManager[None]:
         """Answer the calls of clients built from ``session`` (default session if None)."""
-        if session is None:
-            if boto3.DEFAULT_SESSION is None:
-                boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        events = session.events
-        events.register("provide-client-params.logs", NetworkInsightsStandIn._remember)
-        events.register("before-call.logs", self._answer)  # type: ignore[arg-type]
-        try:
-            yield
-        finally:
-            events.unregister("provide-client-params.logs", NetworkInsightsStandIn._remember)
-            events.unregister("before-call.logs", self._answer)  # type: ignore[arg-type]
+        return hooked(
+            session,
+            [
+                ("provide-client-params.logs", NetworkInsightsStandIn._remember),
+                ("before-call.logs", self._answer),
+            ],
+        )
 
     def _answer(
         self, model: Any, context: dict[str, Any], **_: Any
@@ -869,28 +854,19 @@ class DnsExtrasStandIn:
     # profile id -> its resource associations (ListProfileResourceAssociations items)
     profile_resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
-    @contextmanager
-    def answering(self, session: boto3.session.Session | None = None) -> Iterator[None]:
+    def answering(
+        self, session: boto3.session.Session | None = None
+    ) -> AbstractContextManager[None]:
         """Answer the calls of clients built from ``session`` (default session if None)."""
-        if session is None:
-            if boto3.DEFAULT_SESSION is None:
-                boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        events = session.events
-        hooks: list[tuple[str, Callable[..., Any]]] = [
-            ("provide-client-params.route53resolver", NetworkInsightsStandIn._remember),
-            ("provide-client-params.route53profiles", NetworkInsightsStandIn._remember),
-            ("before-call.route53resolver", self._answer),
-            ("before-call.route53profiles", self._answer),
-        ]
-        for name, hook in hooks:
-            events.register(name, hook)
-        try:
-            yield
-        finally:
-            for name, hook in hooks:
-                events.unregister(name, hook)
+        return hooked(
+            session,
+            [
+                ("provide-client-params.route53resolver", NetworkInsightsStandIn._remember),
+                ("provide-client-params.route53profiles", NetworkInsightsStandIn._remember),
+                ("before-call.route53resolver", self._answer),
+                ("before-call.route53profiles", self._answer),
+            ],
+        )
 
     def _answer(
         self, model: Any, context: dict[str, Any], **_: Any

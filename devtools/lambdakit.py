@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,21 +214,10 @@ class InvokeRouter:
     @contextmanager
     def routing(self, session: boto3.session.Session | None = None) -> Iterator[InvokeRouter]:
         """Route Invoke of clients built from ``session`` (boto3's default session if None)."""
-        if session is None:
-            import boto3
-
-            if boto3.DEFAULT_SESSION is None:
-                boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        events = session.events
-        # botocore's stubs type handlers as returning None; a before-call handler may return the
-        # (http, parsed) pair to short-circuit the call, which is what routes it here.
-        events.register("before-call.lambda.Invoke", self._answer)  # type: ignore[arg-type]
         try:
-            yield self
+            with hooked(session, [("before-call.lambda.Invoke", self._answer)]):
+                yield self
         finally:
-            events.unregister("before-call.lambda.Invoke", self._answer)  # type: ignore[arg-type]
             self.close()
 
     def _answer(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
@@ -282,3 +271,27 @@ def _http(status: int) -> AWSResponse:
     from botocore.awsrequest import AWSResponse, HTTPHeaders
 
     return AWSResponse("local://lambda/invoke", status, HTTPHeaders(), None)
+
+
+@contextmanager
+def hooked(
+    session: boto3.session.Session | None, hooks: Sequence[tuple[str, Callable[..., Any]]]
+) -> Iterator[None]:
+    """botocore event ``hooks`` registered on ``session`` (boto3's default session if None) for
+    the ``with`` block: how the test kit's stand-ins answer calls before they leave the process
+    (a ``before-call`` handler that returns the (http, parsed) pair answers the call)."""
+    if session is None:
+        import boto3  # only when hooking: pure tests load the kit without it
+
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+    assert session is not None
+    events = session.events
+    for name, hook in hooks:
+        events.register(name, hook)
+    try:
+        yield
+    finally:
+        for name, hook in hooks:
+            events.unregister(name, hook)

@@ -6,10 +6,17 @@ way SNS counts it (the message with every protocol's body, the subject and the a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from canary_findings import AMAZON, FORWARDER, probe, unreachable
+from dns_watchdog.aws.endpoint_health import MAX_ENDPOINTS
+from dns_watchdog.constants import MAX_EVIDENCE_MAX_FUNCTIONS
+from dns_watchdog.domain.discovery import FirewallRule, LostZone
+from dns_watchdog.domain.dns_causes import DnsCauses, FirewallBlock
+from dns_watchdog.domain.endpoint_health import EndpointHealth
+from dns_watchdog.domain.evidence import evidence_from_counts
 from dns_watchdog.domain.history import VpcState
 from dns_watchdog.domain.incidents import decide
 from dns_watchdog.domain.judge import judge
@@ -186,3 +193,80 @@ def test_a_small_alert_shows_every_lookup_and_is_not_shortened() -> None:
     assert alert.document["canaries"][0]["lookups_omitted"] == 0
     assert "shortened" not in alert.text
     assert "more lookups" not in alert.text
+
+
+def _label(i: int, width: int) -> str:
+    return f"{i:02d}" + "x" * (width - 2)
+
+
+def _long_name(i: int) -> str:
+    # 253 characters, the longest DNS name: four labels of 63 and one of 1
+    return ".".join([_label(i, 63), "a" * 63, "b" * 63, "c" * 61])
+
+
+def everything_outcome(canaries: int) -> VpcOutcome:
+    """A FAILED check carrying every part a page may show, each at its largest: the canaries'
+    diagnosis sources (50 names, 6 servers each), lost zones and firewall blocks."""
+    document = dead_servers_findings()
+    document["diagnosis"]["sources"] = [
+        {
+            "kind": "forward_rule",
+            "id": _label(i, 64),
+            "domain": _long_name(i),
+            "via": _label(i, 64),
+            "finding": "targets_failing",
+            "names": [_long_name(i)],
+            "servers": [f"fd00:53:{i:x}::{s:x}" + "0" * 40 for s in range(6)],
+        }
+        for i in range(50)
+    ]
+    findings = CanaryFindings.model_validate(document)
+    outcome = critical_outcome(canaries)
+    runs = [
+        CanaryRun(f"arn:aws:lambda:us-east-1:123456789012:function:c-{i:03d}", "findings", findings)
+        for i in range(canaries)
+    ]
+    judgement = judge(VPC, runs, dns_support=True)
+    rule = FirewallRule(_label(0, 64), 100, 1, "BLOCK", ("*.example",), name=_label(1, 64))
+    causes = DnsCauses(
+        lost_zones=tuple(LostZone(_label(i, 32), _long_name(i), VPC) for i in range(100)),
+        firewall=tuple(FirewallBlock(_long_name(i), "AAAA", rule) for i in range(50)),
+    )
+    return replace(outcome, judgement=judgement, causes=causes)
+
+
+@pytest.mark.parametrize("canaries", [1, 500])
+def test_every_part_a_page_can_carry_at_its_largest_still_fits(canaries: int) -> None:
+    functions = [_label(i, 64) for i in range(MAX_EVIDENCE_MAX_FUNCTIONS)]
+    evidence = evidence_from_counts(
+        functions, {name: 10_000 + i for i, name in enumerate(functions)}
+    )
+    endpoints = tuple(
+        EndpointHealth(
+            endpoint_id=_label(i, 64),
+            status="ACTION_NEEDED",
+            status_message="m" * 200,
+            interfaces=6,
+            healthy_interfaces=0,
+            capacity_status=2,
+        )
+        for i in range(MAX_ENDPOINTS)
+    )
+    request = CheckRequest(trigger="sweep", event_name="ScheduledSweep", resources=())
+    context = AlertContext(
+        request,
+        Place(None, "us-east-1"),
+        "2024-05-14T09:16:00Z",
+        request_id="req-42",
+        blast=LARGEST_BLAST,
+        evidence=evidence,
+        endpoints=endpoints,
+    )
+    known = {"dopt-0good": OptionSet("dopt-0good", ("AmazonProvidedDNS",), None)}
+
+    alert = build_alert(everything_outcome(canaries), known, context)
+
+    assert alert.size_bytes() < SNS_MESSAGE_LIMIT_BYTES
+    assert "Hit: at least 10000 Lambda functions" in alert.text
+    assert "Workload evidence" in alert.text
+    assert "Outbound endpoint" in alert.text

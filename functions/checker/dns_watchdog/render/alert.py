@@ -26,7 +26,13 @@ from dns_watchdog.render.blocking import (
     finding_document,
     render_blocking_lines,
 )
-from dns_watchdog.render.dns_causes import cause_lines, causes_document, endpoints_document
+from dns_watchdog.render.dns_causes import (
+    MAX_LISTED,
+    cause_lines,
+    causes_document,
+    endpoints_document,
+    more_line,
+)
 from dns_watchdog.render.endpoint_health import endpoint_health_lines
 from dns_watchdog.render.escape import sns_subject
 from dns_watchdog.render.evidence import (
@@ -277,7 +283,7 @@ def _source_lines(sources: Sequence[DiagnosisSource]) -> list[str]:
     if not sources:
         return []
     lines = ["The VPC's own DNS:"]
-    for source in sources:
+    for source in sources[:MAX_LISTED]:
         ident = f"({source.id})" if source.id else None
         what = " ".join(p for p in (SOURCE_KINDS.get(source.kind), source.domain, ident) if p)
         via = f", through Route 53 Profile {source.via}" if source.via else ""
@@ -285,7 +291,16 @@ def _source_lines(sources: Sequence[DiagnosisSource]) -> list[str]:
         servers = ", ".join(source.servers) or "none named"
         names = ", ".join(source.names) or "none named"
         lines.append(f"  - {what or source.kind}{via}: {finding} {servers} (names: {names})")
-    return lines
+    return lines + [f"  {line}" for line in more_line(len(sources) - MAX_LISTED, "of them")]
+
+
+def _diagnosis_document(view: AlertView) -> dict[str, Any]:
+    """The diagnosis as the canaries gave it, its sources capped like the text's."""
+    diagnosis = view.judgement.diagnosis
+    document = diagnosis.model_dump(mode="json")
+    document["sources"] = document["sources"][:MAX_LISTED]
+    document["sources_omitted"] = max(0, len(diagnosis.sources) - MAX_LISTED)
+    return document
 
 
 def _notes(view: AlertView) -> list[str]:
@@ -482,7 +497,7 @@ def _evidence_fields(view: AlertView) -> dict[str, Any]:
         "blocking_rules": [finding_document(f) for f in view.context.blocking],
         "blocking_budget_spent": [budget_spent_document(s) for s in view.context.blocking_spent],
         "workload_evidence": evidence_document(view.context.evidence),
-        "diagnosis": view.judgement.diagnosis.model_dump(mode="json"),
+        "diagnosis": _diagnosis_document(view),
         "notes": list(view.judgement.notes),
         "confirmed_after_s": view.context.confirmed_after_s,
         "blast_radius": blast_document(view.context.blast),

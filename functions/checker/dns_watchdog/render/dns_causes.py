@@ -17,9 +17,19 @@ from dns_watchdog.domain.dns_causes import DnsCauses, FirewallBlock
 from dns_watchdog.domain.endpoint_health import EndpointHealth
 from dns_watchdog.domain.request import ChangeContext
 
+# A page names at most this many of each list (zones gone, firewall blocks, the diagnosis's
+# sources); the rest are counted: the lists come from the VPC's configuration, which has no
+# useful upper bound, and a page must stay within SNS's 256 KiB.
+MAX_LISTED = 10
+
 
 def _as_written(text: str) -> str:
     return text
+
+
+def more_line(omitted: int, what: str) -> list[str]:
+    """The line that counts what a capped list left out (none when nothing was)."""
+    return [f"... and {omitted} more {what}"] if omitted > 0 else []
 
 
 def lost_zone_line(
@@ -47,9 +57,13 @@ def firewall_line(block: FirewallBlock, escape: Callable[[str], str] = _as_writt
 def cause_lines(
     causes: DnsCauses, change: ChangeContext | None, escape: Callable[[str], str] = _as_written
 ) -> list[str]:
-    """Every line the causes add to a page (zones first, then firewall blocks)."""
-    lines = [lost_zone_line(zone, change, escape) for zone in causes.lost_zones]
-    return lines + [firewall_line(block, escape) for block in causes.firewall]
+    """Every line the causes add to a page (zones first, then firewall blocks; at most
+    MAX_LISTED of each, the rest counted)."""
+    zones, blocks = causes.lost_zones, causes.firewall
+    lines = [lost_zone_line(zone, change, escape) for zone in zones[:MAX_LISTED]]
+    lines += more_line(len(zones) - MAX_LISTED, "zones disassociated from the VPC")
+    lines += [firewall_line(block, escape) for block in blocks[:MAX_LISTED]]
+    return lines + more_line(len(blocks) - MAX_LISTED, "names the DNS Firewall blocks")
 
 
 def causes_document(causes: DnsCauses, change: ChangeContext | None) -> dict[str, Any]:
@@ -66,8 +80,9 @@ def causes_document(causes: DnsCauses, change: ChangeContext | None) -> dict[str
                 "disassociated_by": by,
                 "sentence": zone.sentence(),
             }
-            for zone in causes.lost_zones
+            for zone in causes.lost_zones[:MAX_LISTED]
         ],
+        "lost_zones_omitted": max(0, len(causes.lost_zones) - MAX_LISTED),
         "firewall_blocks": [
             {
                 "name": block.name,
@@ -79,8 +94,9 @@ def causes_document(causes: DnsCauses, change: ChangeContext | None) -> dict[str
                 "via": block.rule.via,
                 "sentence": block.sentence(),
             }
-            for block in causes.firewall
+            for block in causes.firewall[:MAX_LISTED]
         ],
+        "firewall_blocks_omitted": max(0, len(causes.firewall) - MAX_LISTED),
     }
 
 
